@@ -1,0 +1,59 @@
+// DataEngine: the seam between the FUSE adapter and everything that touches file
+// *data*. The adapter handles the namespace and metadata itself and routes every
+// read, write, truncate, sync, allocation and copy of file contents through here,
+// so the block cache can see (and invalidate on) every data change.
+//
+// Contract for implementations:
+//  - Origin is authoritative: every method leaves the origin file as the same call
+//    on the origin fd would, and returns the origin's errno on failure.
+//  - Methods never throw.
+//
+// Thread safety: DataEngine and OpenFile methods may be called concurrently from
+// any FUSE worker thread, including for the same OpenFile.
+#pragma once
+
+#include <sys/types.h>
+
+#include <cstddef>
+#include <memory>
+#include <span>
+
+#include "wtcachefs/status.h"
+#include "wtcachefs/unique_fd.h"
+
+namespace wtcachefs {
+
+// An origin file opened through VIEW. Owns the origin fd.
+class OpenFile {
+ public:
+  virtual ~OpenFile() = default;
+
+  // Reads up to out.size() bytes at `offset`; returns the count (short at EOF only).
+  virtual Result<size_t> Read(off_t offset, std::span<char> out) = 0;
+  // Writes all of `data` at `offset`; returns data.size() or an error.
+  virtual Result<size_t> Write(off_t offset, std::span<const char> data) = 0;
+  virtual Status Truncate(off_t size) = 0;
+  // fsync(2) / fdatasync(2) semantics on origin (and on the cache, once there is one).
+  virtual Status Sync(bool data_only) = 0;
+  // fallocate(2) with `mode` (including PUNCH_HOLE / ZERO_RANGE).
+  virtual Status Allocate(int mode, off_t offset, off_t length) = 0;
+  // copy_file_range(2) from this file into `dest`; returns bytes copied.
+  virtual Result<size_t> CopyTo(off_t offset, OpenFile& dest, off_t dest_offset,
+                                size_t length, unsigned flags) = 0;
+  // The origin fd, for operations that are not data (fstat, lseek, fchmod).
+  virtual int origin_fd() const = 0;
+};
+
+class DataEngine {
+ public:
+  virtual ~DataEngine() = default;
+
+  // Takes ownership of `origin_fd`, an fd of a regular origin file opened for data
+  // IO (never with O_DIRECT or O_APPEND: offsets are always explicit).
+  virtual Result<std::unique_ptr<OpenFile>> Open(UniqueFd origin_fd) = 0;
+};
+
+// The engine that sends every data operation straight to origin, caching nothing.
+std::unique_ptr<DataEngine> MakeOriginOnlyEngine();
+
+}  // namespace wtcachefs

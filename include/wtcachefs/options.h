@@ -1,0 +1,48 @@
+// Options: everything a wtcachefs mount is configured with. The command line and
+// `-o name=value` mount options only fill this struct; Validate() checks it.
+//
+// Thread safety: a plain value. After the mount starts it is read-only and may be
+// read from any thread.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "wtcachefs/status.h"
+
+namespace wtcachefs {
+
+struct Options {
+  // ORIGIN: the slow directory that VIEW mirrors. Authoritative for all data.
+  std::string origin;
+  // CACHE: a directory on the fast device that holds the cache data and metadata.
+  std::string cache;
+  // VIEW: the mount point.
+  std::string view;
+
+  // Stay in the foreground instead of detaching (-f). Logs go to stderr.
+  bool foreground = false;
+  // Print every FUSE request (-d); implies foreground.
+  bool debug = false;
+
+  // Seconds the kernel may cache attributes / directory entries (-o attr_timeout=,
+  // entry_timeout=). Longer is faster; shorter notices origin changes made behind
+  // the mount sooner. Default 1 s.
+  double attr_timeout = 1.0;
+  double entry_timeout = 1.0;
+
+  // Upper bound on FUSE worker threads (-o max_threads=). Default 16.
+  unsigned max_threads = 16;
+
+  // The kernel checks permissions against the origin's mode and ownership (on by
+  // default; -o no_default_permissions turns it off and leaves checks to origin).
+  bool default_permissions = true;
+
+  // Options handed to the kernel mount (allow_other, ro, nosuid, fsname=...).
+  std::vector<std::string> kernel_options;  // raw "name" or "name=value"
+
+  // Returns OK or an error naming the path or option at fault and what to do.
+  Status Validate() const;
+};
+
+}  // namespace wtcachefs

@@ -1,0 +1,85 @@
+#include "cli/command_line.h"
+
+#include <CLI/CLI.hpp>
+#include <iostream>
+#include <string>
+#include <vector>
+
+#include "cli/exit_codes.h"
+#include "cli/mount_options.h"
+
+namespace wtcachefs {
+namespace {
+
+int UsageError(const std::string& message) {
+  std::cerr << "wtcachefs: " << message << " (run 'wtcachefs --help' for usage)\n";
+  return kExitUsage;
+}
+
+}  // namespace
+
+std::optional<int> ParseCommandLine(int argc, const char* const* argv, Options& options) {
+  CLI::App app{
+      "wtcachefs: a writethrough cache filesystem. VIEW mirrors ORIGIN; file data is "
+      "cached on CACHE; every write reaches ORIGIN before it is acknowledged.",
+      "wtcachefs"};
+  app.footer("Forms:\n  wtcachefs ORIGIN CACHE VIEW [options]\n"
+             "  wtcachefs ORIGIN VIEW -o cache=CACHE[,mount options]\n"
+             "Exit codes: 0 ok, 1 usage, 2 bad path, 3 mount failed, 4 runtime error.");
+  app.set_version_flag("--version", std::string("wtcachefs ") + WTCACHEFS_VERSION);
+
+  std::vector<std::string> paths;
+  std::vector<std::string> option_lists;
+  std::string cache_flag;
+  app.add_option("paths", paths, "ORIGIN CACHE VIEW, or ORIGIN VIEW with -o cache=CACHE")
+      ->expected(2, 3)
+      ->required();
+  app.add_option("-o", option_lists,
+                 "mount options, comma separated: cache=DIR, attr_timeout=S, "
+                 "entry_timeout=S, max_threads=N, no_default_permissions, allow_other, "
+                 "ro, and the other FUSE and fstab options")
+      ->allow_extra_args(false);
+  app.add_option("--cache", cache_flag, "the cache directory (same as -o cache=DIR)");
+  app.add_flag("-f,--foreground", options.foreground, "stay in the foreground");
+  app.add_flag("-d,--debug", options.debug, "print every FUSE request (implies -f)");
+  app.add_option("--attr-timeout", options.attr_timeout,
+                 "seconds the kernel caches attributes (default 1)");
+  app.add_option("--entry-timeout", options.entry_timeout,
+                 "seconds the kernel caches names (default 1)");
+  app.add_option("--max-threads", options.max_threads,
+                 "most FUSE worker threads (default 16)");
+  bool no_default_permissions = false;
+  app.add_flag("--no-default-permissions", no_default_permissions,
+               "do not let the kernel check permissions against origin's modes");
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::CallForHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::CallForVersion& e) {
+    return app.exit(e);
+  } catch (const CLI::ParseError& e) {
+    return UsageError(e.what());
+  }
+
+  if (no_default_permissions) options.default_permissions = false;
+  for (const std::string& list : option_lists) {
+    if (Status s = ApplyMountOptions(list, options); !s.ok()) return UsageError(s.message());
+  }
+  if (!cache_flag.empty()) {
+    if (!options.cache.empty()) return UsageError("--cache and -o cache= both given: give one");
+    options.cache = cache_flag;
+  }
+  options.origin = paths.front();
+  options.view = paths.back();
+  if (paths.size() == 3) {
+    if (!options.cache.empty()) {
+      return UsageError("CACHE given twice (as an argument and as an option): give it once");
+    }
+    options.cache = paths[1];
+  }
+  if (options.debug) options.foreground = true;
+  return std::nullopt;
+}
+
+}  // namespace wtcachefs

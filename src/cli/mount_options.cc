@@ -1,0 +1,142 @@
+#include "cli/mount_options.h"
+
+#include <algorithm>
+#include <array>
+#include <cerrno>
+#include <charconv>
+#include <string_view>
+
+namespace wtcachefs {
+namespace {
+
+// Kernel/FUSE mount options that libfuse accepts and we pass on unchanged.
+constexpr std::array<std::string_view, 21> kKernelFlags = {
+    "rw",      "ro",       "dev",        "nodev",      "suid",    "nosuid",
+    "exec",    "noexec",   "atime",      "noatime",    "diratime", "nodiratime",
+    "relatime", "norelatime", "strictatime", "nostrictatime", "sync", "async",
+    "dirsync", "allow_other", "auto_unmount"};
+constexpr std::array<std::string_view, 3> kKernelValued = {"fsname", "max_read", "blksize"};
+
+// Options meaningful only to mount(8), fstab or systemd.
+constexpr std::array<std::string_view, 11> kIgnoredFlags = {
+    "defaults", "auto", "noauto", "nofail", "_netdev", "user",
+    "users",    "nouser", "owner", "group", "lazytime"};
+
+bool Contains(auto& list, std::string_view value) {
+  return std::find(list.begin(), list.end(), value) != list.end();
+}
+
+std::string Normalize(std::string_view name) {
+  std::string normalized(name);
+  std::replace(normalized.begin(), normalized.end(), '-', '_');
+  return normalized;
+}
+
+Status ParseSeconds(const std::string& name, const std::string& value, double& out) {
+  double parsed = 0;
+  const auto [end, ec] = std::from_chars(value.data(), value.data() + value.size(), parsed);
+  if (ec != std::errc() || end != value.data() + value.size()) {
+    return Status::Error(EINVAL, "option " + name + "=" + value +
+                                     " is not a number of seconds (example: " + name +
+                                     "=1.5)");
+  }
+  out = parsed;
+  return Status::Ok();
+}
+
+Status ParseUnsigned(const std::string& name, const std::string& value, unsigned& out) {
+  unsigned parsed = 0;
+  const auto [end, ec] = std::from_chars(value.data(), value.data() + value.size(), parsed);
+  if (ec != std::errc() || end != value.data() + value.size()) {
+    return Status::Error(EINVAL, "option " + name + "=" + value +
+                                     " is not a whole number (example: " + name + "=16)");
+  }
+  out = parsed;
+  return Status::Ok();
+}
+
+Status ApplyOne(const std::string& option, Options& options) {
+  const size_t eq = option.find('=');
+  const std::string name = Normalize(option.substr(0, eq));
+  const bool has_value = eq != std::string::npos;
+  const std::string value = has_value ? option.substr(eq + 1) : std::string();
+  auto require_value = [&]() -> Status {
+    if (has_value && !value.empty()) return Status::Ok();
+    return Status::Error(EINVAL, "option " + name + " needs a value: -o " + name + "=VALUE");
+  };
+
+  if (name == "cache") {
+    if (Status s = require_value(); !s.ok()) return s;
+    options.cache = value;
+    return Status::Ok();
+  }
+  if (name == "attr_timeout" || name == "entry_timeout") {
+    if (Status s = require_value(); !s.ok()) return s;
+    return ParseSeconds(name, value,
+                        name == "attr_timeout" ? options.attr_timeout : options.entry_timeout);
+  }
+  if (name == "max_threads") {
+    if (Status s = require_value(); !s.ok()) return s;
+    return ParseUnsigned(name, value, options.max_threads);
+  }
+  if (name == "default_permissions" && !has_value) {
+    options.default_permissions = true;
+    return Status::Ok();
+  }
+  if (name == "no_default_permissions" && !has_value) {
+    options.default_permissions = false;
+    return Status::Ok();
+  }
+  if (name == "foreground" && !has_value) {
+    options.foreground = true;
+    return Status::Ok();
+  }
+  if (name == "debug" && !has_value) {
+    options.debug = options.foreground = true;
+    return Status::Ok();
+  }
+  if (!has_value && Contains(kKernelFlags, name)) {
+    options.kernel_options.push_back(name);
+    return Status::Ok();
+  }
+  if (has_value && Contains(kKernelValued, name)) {
+    if (Status s = require_value(); !s.ok()) return s;
+    options.kernel_options.push_back(name + "=" + value);
+    return Status::Ok();
+  }
+  if ((!has_value && Contains(kIgnoredFlags, name)) || name.rfind("x_", 0) == 0 ||
+      name == "comment" || name == "uhelper" || name == "helper") {
+    return Status::Ok();
+  }
+  return Status::Error(EINVAL, "unknown mount option '" + option +
+                                   "': remove it, or see 'man wtcachefs' for the options");
+}
+
+}  // namespace
+
+std::vector<std::string> SplitMountOptions(const std::string& list) {
+  std::vector<std::string> parts;
+  std::string current;
+  for (size_t i = 0; i < list.size(); ++i) {
+    if (list[i] == '\\' && i + 1 < list.size()) {
+      current.push_back(list[++i]);
+    } else if (list[i] == ',') {
+      parts.push_back(std::move(current));
+      current.clear();
+    } else {
+      current.push_back(list[i]);
+    }
+  }
+  parts.push_back(std::move(current));
+  std::erase_if(parts, [](const std::string& part) { return part.empty(); });
+  return parts;
+}
+
+Status ApplyMountOptions(const std::string& list, Options& options) {
+  for (const std::string& option : SplitMountOptions(list)) {
+    if (Status s = ApplyOne(option, options); !s.ok()) return s;
+  }
+  return Status::Ok();
+}
+
+}  // namespace wtcachefs

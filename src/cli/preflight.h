@@ -1,0 +1,16 @@
+// Checks ORIGIN, CACHE and VIEW before anything is mounted, so that a mistake is
+// reported as one line naming the path and what to do, and nothing is left mounted.
+//
+// Thread safety: pure function over the filesystem.
+#pragma once
+
+#include "wtcachefs/options.h"
+#include "wtcachefs/status.h"
+
+namespace wtcachefs {
+
+// On success, replaces the three paths in `options` with their canonical absolute
+// forms (the daemon changes directory to /).
+Status CheckMountPaths(Options& options);
+
+}  // namespace wtcachefs

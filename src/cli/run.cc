@@ -1,0 +1,127 @@
+#include "cli/run.h"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <syslog.h>
+#include <unistd.h>
+
+#include <iostream>
+
+#include "cli/command_line.h"
+#include "cli/exit_codes.h"
+#include "cli/preflight.h"
+#include "fuse/fuse_session_runner.h"
+
+namespace wtcachefs {
+namespace {
+
+// Where errors go: stderr until the daemon has detached, syslog afterwards.
+class ErrorSink {
+ public:
+  void Detach() {
+    ::openlog("wtcachefs", LOG_PID, LOG_DAEMON);
+    detached_ = true;
+  }
+  void Report(const std::string& message) const {
+    if (detached_) {
+      ::syslog(LOG_ERR, "%s", message.c_str());
+    } else {
+      std::cerr << "wtcachefs: " << message << "\n";
+    }
+  }
+
+ private:
+  bool detached_ = false;
+};
+
+int ExitCodeFor(ServeFailure failure) {
+  switch (failure) {
+    case ServeFailure::kNone: return kExitOk;
+    case ServeFailure::kSetup: return kExitRuntime;
+    case ServeFailure::kMount: return kExitMountFailed;
+    case ServeFailure::kServe: return kExitRuntime;
+  }
+  return kExitRuntime;
+}
+
+// Mounts and serves; `on_mounted` runs once the view is in place.
+int MountAndServe(const Options& options, ErrorSink& errors,
+                  const std::function<void()>& on_mounted) {
+  auto engine = MakeOriginOnlyEngine();
+  const ServeResult result = ServeMirror(options, *engine, on_mounted);
+  if (result.failure != ServeFailure::kNone) errors.Report(result.status.message());
+  return ExitCodeFor(result.failure);
+}
+
+void RedirectStdioToDevNull() {
+  const int null_fd = ::open("/dev/null", O_RDWR | O_CLOEXEC);
+  if (null_fd < 0) return;
+  ::dup2(null_fd, STDIN_FILENO);
+  ::dup2(null_fd, STDOUT_FILENO);
+  ::dup2(null_fd, STDERR_FILENO);
+  ::close(null_fd);
+}
+
+// The parent waits until the child has mounted (exit 0) or failed (the child's
+// exit code), so `wtcachefs ...` and mount(8) report mount errors synchronously.
+int DaemonizeAndServe(const Options& options) {
+  int ready_pipe[2];
+  if (::pipe2(ready_pipe, O_CLOEXEC) != 0) {
+    std::cerr << "wtcachefs: cannot create a pipe to start the daemon\n";
+    return kExitRuntime;
+  }
+  const pid_t child = ::fork();
+  if (child < 0) {
+    std::cerr << "wtcachefs: cannot fork the daemon\n";
+    return kExitRuntime;
+  }
+  if (child > 0) {
+    ::close(ready_pipe[1]);
+    char ready = 0;
+    ssize_t n;
+    do {
+      n = ::read(ready_pipe[0], &ready, 1);
+    } while (n < 0 && errno == EINTR);
+    if (n == 1) return kExitOk;
+    int status = 0;
+    while (::waitpid(child, &status, 0) < 0 && errno == EINTR) {
+    }
+    return WIFEXITED(status) ? WEXITSTATUS(status) : kExitRuntime;
+  }
+  ::close(ready_pipe[0]);
+  ::setsid();
+  if (::chdir("/") != 0) return kExitRuntime;
+  ErrorSink errors;
+  return MountAndServe(options, errors, [&] {
+    errors.Detach();
+    RedirectStdioToDevNull();
+    const char ready = 1;
+    if (::write(ready_pipe[1], &ready, 1) != 1) errors.Report("cannot signal readiness");
+    ::close(ready_pipe[1]);
+  });
+}
+
+}  // namespace
+
+int RunWtcachefs(int argc, char** argv) {
+  Options options;
+  if (auto exit_code = ParseCommandLine(argc, argv, options)) return *exit_code;
+  if (Status s = options.Validate(); !s.ok()) {
+    std::cerr << "wtcachefs: " << s.message() << "\n";
+    return kExitUsage;
+  }
+  if (Status s = CheckMountPaths(options); !s.ok()) {
+    std::cerr << "wtcachefs: " << s.message() << "\n";
+    return kExitBadPath;
+  }
+  // Modes arrive from the kernel with the caller's umask already applied.
+  ::umask(0);
+  if (options.foreground) {
+    ErrorSink errors;
+    return MountAndServe(options, errors, [] {});
+  }
+  return DaemonizeAndServe(options);
+}
+
+}  // namespace wtcachefs

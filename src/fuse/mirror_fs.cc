@@ -1,0 +1,155 @@
+#include "fuse/mirror_fs.h"
+
+#include <fcntl.h>
+#include <sys/fsuid.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include <cstring>
+#include <vector>
+
+namespace wtcachefs {
+
+namespace {
+constexpr unsigned kMaxWrite = 1u << 20;  // 1 MiB requests
+}  // namespace
+
+MirrorFs::MirrorFs(const Options& options, DataEngine& engine, UniqueFd root_fd,
+                   const struct stat& root_stat)
+    : options_(options), engine_(engine), inodes_(std::move(root_fd), root_stat) {}
+
+std::string ProcFdPath(int fd) { return "/proc/self/fd/" + std::to_string(fd); }
+
+int MirrorFs::Lookup(fuse_ino_t parent, const char* name, fuse_entry_param* entry) {
+  std::memset(entry, 0, sizeof(*entry));
+  entry->attr_timeout = options_.attr_timeout;
+  entry->entry_timeout = options_.entry_timeout;
+
+  // ".." of the root must not leave ORIGIN.
+  const bool at_root_parent = parent == FUSE_ROOT_ID && std::strcmp(name, "..") == 0;
+  UniqueFd fd(::openat(FdOf(parent), at_root_parent ? "." : name,
+                       O_PATH | O_NOFOLLOW | O_CLOEXEC));
+  if (!fd.valid()) return errno;
+  if (::fstatat(fd.get(), "", &entry->attr, AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW) != 0) {
+    return errno;
+  }
+  entry->ino = inodes_.AddLookup(std::move(fd), entry->attr);
+  return 0;
+}
+
+const fuse_lowlevel_ops& MirrorFs::Operations() {
+  static const fuse_lowlevel_ops operations = [] {
+    fuse_lowlevel_ops o{};
+    o.init = ops::Init;
+    o.lookup = ops::Lookup;
+    o.forget = ops::Forget;
+    o.forget_multi = ops::ForgetMulti;
+    o.getattr = ops::Getattr;
+    o.setattr = ops::Setattr;
+    o.readlink = ops::Readlink;
+    o.mknod = ops::Mknod;
+    o.mkdir = ops::Mkdir;
+    o.unlink = ops::Unlink;
+    o.rmdir = ops::Rmdir;
+    o.symlink = ops::Symlink;
+    o.rename = ops::Rename;
+    o.link = ops::Link;
+    o.statfs = ops::Statfs;
+    o.open = ops::Open;
+    o.create = ops::Create;
+    o.read = ops::Read;
+    o.write = ops::Write;
+    o.flush = ops::Flush;
+    o.release = ops::Release;
+    o.fsync = ops::Fsync;
+    o.fallocate = ops::Fallocate;
+    o.lseek = ops::Lseek;
+    o.copy_file_range = ops::CopyFileRange;
+    o.opendir = ops::Opendir;
+    o.readdir = ops::Readdir;
+    o.releasedir = ops::Releasedir;
+    o.fsyncdir = ops::Fsyncdir;
+    o.setxattr = ops::Setxattr;
+    o.getxattr = ops::Getxattr;
+    o.listxattr = ops::Listxattr;
+    o.removexattr = ops::Removexattr;
+    // POSIX and flock locks are left to the kernel, which keeps them per mount
+    // with full POSIX semantics between the processes using VIEW.
+    return o;
+  }();
+  return operations;
+}
+
+CallerCredentials::CallerCredentials(fuse_req_t req) {
+  const fuse_ctx* ctx = fuse_req_ctx(req);
+  if (::geteuid() != 0 || ctx->uid == 0) return;
+  std::vector<gid_t> groups(64);
+  int count = fuse_req_getgroups(req, static_cast<int>(groups.size()), groups.data());
+  if (count > static_cast<int>(groups.size())) {
+    groups.resize(static_cast<size_t>(count));
+    count = fuse_req_getgroups(req, count, groups.data());
+  }
+  if (count < 0) count = 0;  // caller already gone: primary group only
+  // Raw syscalls: each affects only the calling thread (glibc's wrappers would
+  // change every thread of the process).
+  if (::syscall(SYS_setgroups, static_cast<size_t>(count), groups.data()) != 0) {
+    error_ = errno;
+    return;
+  }
+  ::syscall(SYS_setfsgid, ctx->gid);
+  ::syscall(SYS_setfsuid, ctx->uid);
+  switched_ = true;
+}
+
+CallerCredentials::~CallerCredentials() {
+  if (!switched_) return;
+  ::syscall(SYS_setfsuid, 0);
+  ::syscall(SYS_setfsgid, 0);
+  ::syscall(SYS_setgroups, size_t{0}, nullptr);
+}
+
+namespace ops {
+
+void Init(void* userdata, fuse_conn_info* conn) {
+  (void)userdata;
+  conn->max_write = kMaxWrite;
+  // Splice measured slower here; the page cache path is the read lever.
+  conn->want &= ~(FUSE_CAP_SPLICE_READ | FUSE_CAP_SPLICE_WRITE | FUSE_CAP_SPLICE_MOVE);
+  // The writeback cache would delay origin writes until flush: never by default.
+  conn->want &= ~FUSE_CAP_WRITEBACK_CACHE;
+  if (conn->capable & FUSE_CAP_PARALLEL_DIROPS) conn->want |= FUSE_CAP_PARALLEL_DIROPS;
+  if (conn->capable & FUSE_CAP_ATOMIC_O_TRUNC) conn->want |= FUSE_CAP_ATOMIC_O_TRUNC;
+  if (conn->capable & FUSE_CAP_AUTO_INVAL_DATA) conn->want |= FUSE_CAP_AUTO_INVAL_DATA;
+}
+
+void Lookup(fuse_req_t req, fuse_ino_t parent, const char* name) {
+  Serve(req, [&] {
+    MirrorFs& fs = MirrorFs::From(req);
+    fuse_entry_param entry;
+    const int error = fs.Lookup(parent, name, &entry);
+    if (error == ENOENT) {
+      // Negative entry: the kernel may cache the absence for entry_timeout.
+      std::memset(&entry, 0, sizeof(entry));
+      entry.entry_timeout = fs.options().entry_timeout;
+      fuse_reply_entry(req, &entry);
+      return 0;
+    }
+    if (error != 0) return error;
+    fuse_reply_entry(req, &entry);
+    return 0;
+  });
+}
+
+void Forget(fuse_req_t req, fuse_ino_t ino, uint64_t nlookup) {
+  MirrorFs::From(req).inodes().Forget(ino, nlookup);
+  fuse_reply_none(req);
+}
+
+void ForgetMulti(fuse_req_t req, size_t count, fuse_forget_data* forgets) {
+  InodeTable& inodes = MirrorFs::From(req).inodes();
+  for (size_t i = 0; i < count; ++i) inodes.Forget(forgets[i].ino, forgets[i].nlookup);
+  fuse_reply_none(req);
+}
+
+}  // namespace ops
+}  // namespace wtcachefs

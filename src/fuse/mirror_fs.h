@@ -1,0 +1,131 @@
+// MirrorFs: the low-level FUSE filesystem that mirrors ORIGIN at VIEW. Namespace and
+// metadata operations go to origin through O_PATH fds held in the InodeTable; file
+// data goes through the DataEngine. Every callback replies exactly once and never
+// lets an exception escape into libfuse.
+//
+// Thread safety: callbacks run concurrently on libfuse's worker threads. MirrorFs
+// state is either immutable after construction or internally synchronised.
+#pragma once
+
+#define FUSE_USE_VERSION 314
+#include <fuse_lowlevel.h>
+
+#include <cerrno>
+#include <new>
+#include <string>
+
+#include "fuse/inode_table.h"
+#include "wtcachefs/data_engine.h"
+#include "wtcachefs/options.h"
+
+namespace wtcachefs {
+
+class MirrorFs {
+ public:
+  MirrorFs(const Options& options, DataEngine& engine, UniqueFd root_fd,
+           const struct stat& root_stat);
+
+  static const fuse_lowlevel_ops& Operations();
+  static MirrorFs& From(fuse_req_t req) {
+    return *static_cast<MirrorFs*>(fuse_req_userdata(req));
+  }
+
+  const Options& options() const { return options_; }
+  DataEngine& engine() { return engine_; }
+  InodeTable& inodes() { return inodes_; }
+  int FdOf(fuse_ino_t ino) { return inodes_.Get(ino).fd.get(); }
+
+  // Looks `name` up in `parent` and fills `entry` (taking one kernel lookup
+  // reference). Returns 0 or an errno.
+  int Lookup(fuse_ino_t parent, const char* name, fuse_entry_param* entry);
+
+ private:
+  const Options& options_;
+  DataEngine& engine_;
+  InodeTable inodes_;
+};
+
+// "/proc/self/fd/N": a path that reaches the object of an O_PATH fd for the calls
+// that have no fd form (xattrs, chmod, utimens and reopen).
+std::string ProcFdPath(int fd);
+
+// Runs a callback body that returns 0 after replying itself or an errno to reply
+// with. Exceptions become ENOMEM / EIO, so exactly one reply is always sent.
+template <typename Body>
+void Serve(fuse_req_t req, Body&& body) noexcept {
+  int error;
+  try {
+    error = body();
+  } catch (const std::bad_alloc&) {
+    error = ENOMEM;
+  } catch (...) {
+    error = EIO;
+  }
+  if (error != 0) fuse_reply_err(req, error);
+}
+
+// While alive, the calling thread creates origin objects with the requesting
+// user's fsuid, fsgid and supplementary groups, so ownership, setgid directories
+// and origin permission checks behave as if the caller had acted on origin.
+// A no-op when the daemon is not root or the caller is root.
+class CallerCredentials {
+ public:
+  explicit CallerCredentials(fuse_req_t req);
+  ~CallerCredentials();
+  CallerCredentials(const CallerCredentials&) = delete;
+  CallerCredentials& operator=(const CallerCredentials&) = delete;
+  int error() const { return error_; }
+
+ private:
+  bool switched_ = false;
+  int error_ = 0;
+};
+
+// Callback groups, one file each.
+namespace ops {
+void Init(void* userdata, fuse_conn_info* conn);
+void Lookup(fuse_req_t req, fuse_ino_t parent, const char* name);
+void Forget(fuse_req_t req, fuse_ino_t ino, uint64_t nlookup);
+void ForgetMulti(fuse_req_t req, size_t count, fuse_forget_data* forgets);
+void Getattr(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi);
+void Setattr(fuse_req_t req, fuse_ino_t ino, struct stat* attr, int valid, fuse_file_info* fi);
+void Readlink(fuse_req_t req, fuse_ino_t ino);
+void Mknod(fuse_req_t req, fuse_ino_t parent, const char* name, mode_t mode, dev_t rdev);
+void Mkdir(fuse_req_t req, fuse_ino_t parent, const char* name, mode_t mode);
+void Unlink(fuse_req_t req, fuse_ino_t parent, const char* name);
+void Rmdir(fuse_req_t req, fuse_ino_t parent, const char* name);
+void Symlink(fuse_req_t req, const char* link, fuse_ino_t parent, const char* name);
+void Rename(fuse_req_t req, fuse_ino_t parent, const char* name, fuse_ino_t newparent,
+            const char* newname, unsigned int flags);
+void Link(fuse_req_t req, fuse_ino_t ino, fuse_ino_t newparent, const char* newname);
+void Statfs(fuse_req_t req, fuse_ino_t ino);
+
+void Open(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi);
+void Create(fuse_req_t req, fuse_ino_t parent, const char* name, mode_t mode,
+            fuse_file_info* fi);
+void Read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, fuse_file_info* fi);
+void Write(fuse_req_t req, fuse_ino_t ino, const char* buf, size_t size, off_t off,
+           fuse_file_info* fi);
+void Flush(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi);
+void Release(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi);
+void Fsync(fuse_req_t req, fuse_ino_t ino, int datasync, fuse_file_info* fi);
+void Fallocate(fuse_req_t req, fuse_ino_t ino, int mode, off_t offset, off_t length,
+               fuse_file_info* fi);
+void Lseek(fuse_req_t req, fuse_ino_t ino, off_t off, int whence, fuse_file_info* fi);
+void CopyFileRange(fuse_req_t req, fuse_ino_t ino_in, off_t off_in, fuse_file_info* fi_in,
+                   fuse_ino_t ino_out, off_t off_out, fuse_file_info* fi_out, size_t len,
+                   int flags);
+
+void Opendir(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi);
+void Readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, fuse_file_info* fi);
+void Releasedir(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi);
+void Fsyncdir(fuse_req_t req, fuse_ino_t ino, int datasync, fuse_file_info* fi);
+
+void Setxattr(fuse_req_t req, fuse_ino_t ino, const char* name, const char* value,
+              size_t size, int flags);
+void Getxattr(fuse_req_t req, fuse_ino_t ino, const char* name, size_t size);
+void Listxattr(fuse_req_t req, fuse_ino_t ino, size_t size);
+void Removexattr(fuse_req_t req, fuse_ino_t ino, const char* name);
+}  // namespace ops
+
+}  // namespace wtcachefs

@@ -1,0 +1,101 @@
+// Directory listing: a DIR stream per open directory handle.
+#include <dirent.h>
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <mutex>
+#include <vector>
+
+#include "fuse/mirror_fs.h"
+
+namespace wtcachefs::ops {
+namespace {
+
+// One open directory of origin. The stream position is the kernel's `off`: the
+// d_off of the last entry returned, so a listing resumes where the previous reply
+// ended, and seekdir() handles rewinds.
+struct DirHandle {
+  explicit DirHandle(DIR* d) : stream(d) {}
+  ~DirHandle() { ::closedir(stream); }
+  DirHandle(const DirHandle&) = delete;
+  DirHandle& operator=(const DirHandle&) = delete;
+
+  std::mutex mutex;
+  DIR* stream;              // GUARDED_BY(mutex)
+  off_t position = 0;       // GUARDED_BY(mutex)
+};
+
+DirHandle* DirOf(fuse_file_info* fi) { return reinterpret_cast<DirHandle*>(fi->fh); }
+
+}  // namespace
+
+void Opendir(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi) {
+  Serve(req, [&] {
+    UniqueFd fd(::openat(MirrorFs::From(req).FdOf(ino), ".",
+                         O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+    if (!fd.valid()) return errno;
+    DIR* stream = ::fdopendir(fd.get());
+    if (stream == nullptr) return errno;
+    fd.release();
+    auto handle = std::make_unique<DirHandle>(stream);
+    fi->fh = reinterpret_cast<uint64_t>(handle.release());
+    if (fuse_reply_open(req, fi) == -ENOENT) delete DirOf(fi);
+    return 0;
+  });
+}
+
+void Readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, fuse_file_info* fi) {
+  (void)ino;
+  Serve(req, [&] {
+    DirHandle& dir = *DirOf(fi);
+    std::lock_guard lock(dir.mutex);
+    if (off != dir.position) {
+      ::seekdir(dir.stream, off);
+      dir.position = off;
+    }
+    std::vector<char> buffer(size);
+    size_t used = 0;
+    while (true) {
+      // A position we may need to come back to if this entry does not fit.
+      const long before = ::telldir(dir.stream);
+      errno = 0;
+      const dirent* entry = ::readdir(dir.stream);
+      if (entry == nullptr) {
+        if (errno != 0 && used == 0) return errno;
+        break;
+      }
+      struct stat st {};
+      st.st_ino = entry->d_ino;
+      st.st_mode = static_cast<mode_t>(DTTOIF(entry->d_type));
+      const size_t need = fuse_add_direntry(req, buffer.data() + used, size - used,
+                                            entry->d_name, &st, entry->d_off);
+      if (need > size - used) {
+        ::seekdir(dir.stream, before);
+        break;
+      }
+      used += need;
+      dir.position = entry->d_off;
+    }
+    fuse_reply_buf(req, buffer.data(), used);
+    return 0;
+  });
+}
+
+void Releasedir(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi) {
+  (void)ino;
+  delete DirOf(fi);
+  fuse_reply_err(req, 0);
+}
+
+void Fsyncdir(fuse_req_t req, fuse_ino_t ino, int datasync, fuse_file_info* fi) {
+  (void)ino;
+  Serve(req, [&] {
+    const int fd = ::dirfd(DirOf(fi)->stream);
+    const int rc = datasync ? ::fdatasync(fd) : ::fsync(fd);
+    if (rc != 0) return errno;
+    fuse_reply_err(req, 0);
+    return 0;
+  });
+}
+
+}  // namespace wtcachefs::ops

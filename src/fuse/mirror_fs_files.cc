@@ -1,0 +1,159 @@
+// File data callbacks: every byte of file content goes through the DataEngine.
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <memory>
+#include <vector>
+
+#include "fuse/mirror_fs.h"
+
+namespace wtcachefs::ops {
+namespace {
+
+// Flags for the origin fd. Offsets are always explicit (the kernel resolves
+// O_APPEND to the end of file), payloads are not aligned for O_DIRECT (DESIGN §4),
+// and O_TRUNC goes through the engine so it can drop cached data.
+int OriginOpenFlags(int flags) {
+  return (flags & ~(O_APPEND | O_DIRECT | O_TRUNC | O_CREAT | O_EXCL | O_NOCTTY |
+                    O_NOFOLLOW)) |
+         O_CLOEXEC;
+}
+
+OpenFile* FileOf(fuse_file_info* fi) { return reinterpret_cast<OpenFile*>(fi->fh); }
+
+// Hands `fd` to the engine, applies O_TRUNC, and stores the handle in `fi`.
+int AttachOpenFile(MirrorFs& fs, UniqueFd fd, fuse_file_info* fi) {
+  auto opened = fs.engine().Open(std::move(fd));
+  if (!opened.ok()) return opened.status().error();
+  std::unique_ptr<OpenFile> file = std::move(opened).value();
+  if ((fi->flags & O_TRUNC) && (fi->flags & O_ACCMODE) != O_RDONLY) {
+    if (const int error = file->Truncate(0).error()) return error;
+  }
+  fi->fh = reinterpret_cast<uint64_t>(file.release());
+  // Until cached data is tied to a fingerprint, the kernel drops its page cache
+  // of the file on every open, so changes made on origin are seen.
+  fi->keep_cache = 0;
+  return 0;
+}
+
+}  // namespace
+
+void Open(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi) {
+  Serve(req, [&] {
+    MirrorFs& fs = MirrorFs::From(req);
+    UniqueFd fd(::open(ProcFdPath(fs.FdOf(ino)).c_str(), OriginOpenFlags(fi->flags)));
+    if (!fd.valid()) return errno;
+    if (const int error = AttachOpenFile(fs, std::move(fd), fi)) return error;
+    if (fuse_reply_open(req, fi) == -ENOENT) delete FileOf(fi);  // open was interrupted
+    return 0;
+  });
+}
+
+void Create(fuse_req_t req, fuse_ino_t parent, const char* name, mode_t mode,
+            fuse_file_info* fi) {
+  Serve(req, [&] {
+    MirrorFs& fs = MirrorFs::From(req);
+    UniqueFd fd;
+    {
+      CallerCredentials as_caller(req);
+      if (as_caller.error() != 0) return as_caller.error();
+      fd.reset(::openat(fs.FdOf(parent), name,
+                        OriginOpenFlags(fi->flags) | O_CREAT | (fi->flags & O_EXCL), mode));
+    }
+    if (!fd.valid()) return errno;
+    fuse_entry_param entry;
+    if (const int error = fs.Lookup(parent, name, &entry)) return error;
+    if (const int error = AttachOpenFile(fs, std::move(fd), fi)) {
+      fs.inodes().Forget(entry.ino, 1);
+      return error;
+    }
+    if (fuse_reply_create(req, &entry, fi) == -ENOENT) delete FileOf(fi);
+    return 0;
+  });
+}
+
+void Read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, fuse_file_info* fi) {
+  (void)ino;
+  Serve(req, [&] {
+    thread_local std::vector<char> buffer;
+    if (buffer.size() < size) buffer.resize(size);
+    auto n = FileOf(fi)->Read(off, std::span<char>(buffer.data(), size));
+    if (!n.ok()) return n.status().error();
+    fuse_reply_buf(req, buffer.data(), n.value());
+    return 0;
+  });
+}
+
+void Write(fuse_req_t req, fuse_ino_t ino, const char* buf, size_t size, off_t off,
+           fuse_file_info* fi) {
+  (void)ino;
+  Serve(req, [&] {
+    auto n = FileOf(fi)->Write(off, std::span<const char>(buf, size));
+    if (!n.ok()) return n.status().error();
+    fuse_reply_write(req, n.value());
+    return 0;
+  });
+}
+
+void Flush(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi) {
+  (void)ino;
+  Serve(req, [&] {
+    // close() of a duplicate reports deferred write errors (NFS) at close(2) time.
+    const int dup_fd = ::dup(FileOf(fi)->origin_fd());
+    if (dup_fd < 0) return errno;
+    if (::close(dup_fd) != 0 && errno != EINTR) return errno;
+    fuse_reply_err(req, 0);
+    return 0;
+  });
+}
+
+void Release(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi) {
+  (void)ino;
+  delete FileOf(fi);
+  fuse_reply_err(req, 0);
+}
+
+void Fsync(fuse_req_t req, fuse_ino_t ino, int datasync, fuse_file_info* fi) {
+  (void)ino;
+  Serve(req, [&] {
+    if (const int error = FileOf(fi)->Sync(datasync != 0).error()) return error;
+    fuse_reply_err(req, 0);
+    return 0;
+  });
+}
+
+void Fallocate(fuse_req_t req, fuse_ino_t ino, int mode, off_t offset, off_t length,
+               fuse_file_info* fi) {
+  (void)ino;
+  Serve(req, [&] {
+    if (const int error = FileOf(fi)->Allocate(mode, offset, length).error()) return error;
+    fuse_reply_err(req, 0);
+    return 0;
+  });
+}
+
+void Lseek(fuse_req_t req, fuse_ino_t ino, off_t off, int whence, fuse_file_info* fi) {
+  (void)ino;
+  Serve(req, [&] {
+    const off_t result = ::lseek(FileOf(fi)->origin_fd(), off, whence);
+    if (result < 0) return errno;
+    fuse_reply_lseek(req, result);
+    return 0;
+  });
+}
+
+void CopyFileRange(fuse_req_t req, fuse_ino_t ino_in, off_t off_in, fuse_file_info* fi_in,
+                   fuse_ino_t ino_out, off_t off_out, fuse_file_info* fi_out, size_t len,
+                   int flags) {
+  (void)ino_in;
+  (void)ino_out;
+  Serve(req, [&] {
+    auto n = FileOf(fi_in)->CopyTo(off_in, *FileOf(fi_out), off_out, len,
+                                   static_cast<unsigned>(flags));
+    if (!n.ok()) return n.status().error();
+    fuse_reply_write(req, n.value());
+    return 0;
+  });
+}
+
+}  // namespace wtcachefs::ops

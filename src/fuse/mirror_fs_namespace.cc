@@ -1,0 +1,199 @@
+// Metadata and namespace callbacks: each is one origin syscall on an O_PATH fd.
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <sys/statvfs.h>
+#include <unistd.h>
+
+#include <climits>
+#include <cstring>
+
+#include "fuse/mirror_fs.h"
+
+namespace wtcachefs::ops {
+namespace {
+
+int StatFd(int fd, struct stat* st) {
+  return ::fstatat(fd, "", st, AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW) == 0 ? 0 : errno;
+}
+
+// Replies with the entry of `name`, just created in `parent`.
+int ReplyNewEntry(fuse_req_t req, fuse_ino_t parent, const char* name) {
+  fuse_entry_param entry;
+  const int error = MirrorFs::From(req).Lookup(parent, name, &entry);
+  if (error != 0) return error;
+  fuse_reply_entry(req, &entry);
+  return 0;
+}
+
+int ApplyTimes(int path_fd, OpenFile* file, const struct stat& attr, int valid) {
+  struct timespec times[2];
+  times[0].tv_sec = times[1].tv_sec = 0;
+  times[0].tv_nsec = times[1].tv_nsec = UTIME_OMIT;
+  if (valid & FUSE_SET_ATTR_ATIME_NOW) {
+    times[0].tv_nsec = UTIME_NOW;
+  } else if (valid & FUSE_SET_ATTR_ATIME) {
+    times[0] = attr.st_atim;
+  }
+  if (valid & FUSE_SET_ATTR_MTIME_NOW) {
+    times[1].tv_nsec = UTIME_NOW;
+  } else if (valid & FUSE_SET_ATTR_MTIME) {
+    times[1] = attr.st_mtim;
+  }
+  const int rc = file != nullptr
+                     ? ::futimens(file->origin_fd(), times)
+                     : ::utimensat(AT_FDCWD, ProcFdPath(path_fd).c_str(), times, 0);
+  return rc == 0 ? 0 : errno;
+}
+
+int ApplySize(MirrorFs& fs, int path_fd, OpenFile* file, off_t size) {
+  if (file != nullptr) return file->Truncate(size).error();
+  UniqueFd fd(::open(ProcFdPath(path_fd).c_str(), O_WRONLY | O_CLOEXEC | O_NOFOLLOW));
+  if (!fd.valid()) return errno;
+  auto opened = fs.engine().Open(std::move(fd));
+  if (!opened.ok()) return opened.status().error();
+  return opened.value()->Truncate(size).error();
+}
+
+}  // namespace
+
+void Getattr(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi) {
+  (void)fi;
+  Serve(req, [&] {
+    MirrorFs& fs = MirrorFs::From(req);
+    struct stat st;
+    if (const int error = StatFd(fs.FdOf(ino), &st)) return error;
+    fuse_reply_attr(req, &st, fs.options().attr_timeout);
+    return 0;
+  });
+}
+
+void Setattr(fuse_req_t req, fuse_ino_t ino, struct stat* attr, int valid,
+             fuse_file_info* fi) {
+  Serve(req, [&] {
+    MirrorFs& fs = MirrorFs::From(req);
+    const int path_fd = fs.FdOf(ino);
+    OpenFile* file = fi != nullptr ? reinterpret_cast<OpenFile*>(fi->fh) : nullptr;
+    if (valid & FUSE_SET_ATTR_MODE) {
+      const int rc = file != nullptr ? ::fchmod(file->origin_fd(), attr->st_mode)
+                                     : ::chmod(ProcFdPath(path_fd).c_str(), attr->st_mode);
+      if (rc != 0) return errno;
+    }
+    if (valid & (FUSE_SET_ATTR_UID | FUSE_SET_ATTR_GID)) {
+      const uid_t uid = (valid & FUSE_SET_ATTR_UID) ? attr->st_uid : static_cast<uid_t>(-1);
+      const gid_t gid = (valid & FUSE_SET_ATTR_GID) ? attr->st_gid : static_cast<gid_t>(-1);
+      if (::fchownat(path_fd, "", uid, gid, AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW) != 0) {
+        return errno;
+      }
+    }
+    if (valid & FUSE_SET_ATTR_SIZE) {
+      if (const int error = ApplySize(fs, path_fd, file, attr->st_size)) return error;
+    }
+    if (valid & (FUSE_SET_ATTR_ATIME | FUSE_SET_ATTR_MTIME)) {
+      if (const int error = ApplyTimes(path_fd, file, *attr, valid)) return error;
+    }
+    struct stat st;
+    if (const int error = StatFd(path_fd, &st)) return error;
+    fuse_reply_attr(req, &st, fs.options().attr_timeout);
+    return 0;
+  });
+}
+
+void Readlink(fuse_req_t req, fuse_ino_t ino) {
+  Serve(req, [&] {
+    char target[PATH_MAX + 1];
+    const ssize_t n =
+        ::readlinkat(MirrorFs::From(req).FdOf(ino), "", target, sizeof(target) - 1);
+    if (n < 0) return errno;
+    target[n] = '\0';
+    fuse_reply_readlink(req, target);
+    return 0;
+  });
+}
+
+void Mknod(fuse_req_t req, fuse_ino_t parent, const char* name, mode_t mode, dev_t rdev) {
+  Serve(req, [&] {
+    {
+      CallerCredentials as_caller(req);
+      if (as_caller.error() != 0) return as_caller.error();
+      if (::mknodat(MirrorFs::From(req).FdOf(parent), name, mode, rdev) != 0) return errno;
+    }
+    return ReplyNewEntry(req, parent, name);
+  });
+}
+
+void Mkdir(fuse_req_t req, fuse_ino_t parent, const char* name, mode_t mode) {
+  Serve(req, [&] {
+    {
+      CallerCredentials as_caller(req);
+      if (as_caller.error() != 0) return as_caller.error();
+      if (::mkdirat(MirrorFs::From(req).FdOf(parent), name, mode) != 0) return errno;
+    }
+    return ReplyNewEntry(req, parent, name);
+  });
+}
+
+void Symlink(fuse_req_t req, const char* link, fuse_ino_t parent, const char* name) {
+  Serve(req, [&] {
+    {
+      CallerCredentials as_caller(req);
+      if (as_caller.error() != 0) return as_caller.error();
+      if (::symlinkat(link, MirrorFs::From(req).FdOf(parent), name) != 0) return errno;
+    }
+    return ReplyNewEntry(req, parent, name);
+  });
+}
+
+void Unlink(fuse_req_t req, fuse_ino_t parent, const char* name) {
+  Serve(req, [&] {
+    if (::unlinkat(MirrorFs::From(req).FdOf(parent), name, 0) != 0) return errno;
+    fuse_reply_err(req, 0);
+    return 0;
+  });
+}
+
+void Rmdir(fuse_req_t req, fuse_ino_t parent, const char* name) {
+  Serve(req, [&] {
+    if (::unlinkat(MirrorFs::From(req).FdOf(parent), name, AT_REMOVEDIR) != 0) return errno;
+    fuse_reply_err(req, 0);
+    return 0;
+  });
+}
+
+void Rename(fuse_req_t req, fuse_ino_t parent, const char* name, fuse_ino_t newparent,
+            const char* newname, unsigned int flags) {
+  Serve(req, [&] {
+    MirrorFs& fs = MirrorFs::From(req);
+    if (::renameat2(fs.FdOf(parent), name, fs.FdOf(newparent), newname, flags) != 0) {
+      return errno;
+    }
+    fuse_reply_err(req, 0);
+    return 0;
+  });
+}
+
+void Link(fuse_req_t req, fuse_ino_t ino, fuse_ino_t newparent, const char* newname) {
+  Serve(req, [&] {
+    MirrorFs& fs = MirrorFs::From(req);
+    const int fd = fs.FdOf(ino);
+    // AT_EMPTY_PATH needs CAP_DAC_READ_SEARCH; the /proc form works without it.
+    if (::linkat(fd, "", fs.FdOf(newparent), newname, AT_EMPTY_PATH) != 0) {
+      if (errno != ENOENT && errno != EPERM) return errno;
+      if (::linkat(AT_FDCWD, ProcFdPath(fd).c_str(), fs.FdOf(newparent), newname,
+                   AT_SYMLINK_FOLLOW) != 0) {
+        return errno;
+      }
+    }
+    return ReplyNewEntry(req, newparent, newname);
+  });
+}
+
+void Statfs(fuse_req_t req, fuse_ino_t ino) {
+  Serve(req, [&] {
+    struct statvfs st;
+    if (::fstatvfs(MirrorFs::From(req).FdOf(ino), &st) != 0) return errno;
+    fuse_reply_statfs(req, &st);
+    return 0;
+  });
+}
+
+}  // namespace wtcachefs::ops

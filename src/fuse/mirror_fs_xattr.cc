@@ -1,0 +1,63 @@
+// Extended attributes, through /proc/self/fd paths (O_PATH fds have no f*xattr).
+#include <sys/xattr.h>
+
+#include <vector>
+
+#include "fuse/mirror_fs.h"
+
+namespace wtcachefs::ops {
+
+void Setxattr(fuse_req_t req, fuse_ino_t ino, const char* name, const char* value,
+              size_t size, int flags) {
+  Serve(req, [&] {
+    const std::string path = ProcFdPath(MirrorFs::From(req).FdOf(ino));
+    if (::setxattr(path.c_str(), name, value, size, flags) != 0) return errno;
+    fuse_reply_err(req, 0);
+    return 0;
+  });
+}
+
+void Getxattr(fuse_req_t req, fuse_ino_t ino, const char* name, size_t size) {
+  Serve(req, [&] {
+    const std::string path = ProcFdPath(MirrorFs::From(req).FdOf(ino));
+    if (size == 0) {
+      const ssize_t n = ::getxattr(path.c_str(), name, nullptr, 0);
+      if (n < 0) return errno;
+      fuse_reply_xattr(req, static_cast<size_t>(n));
+      return 0;
+    }
+    std::vector<char> value(size);
+    const ssize_t n = ::getxattr(path.c_str(), name, value.data(), size);
+    if (n < 0) return errno;
+    fuse_reply_buf(req, value.data(), static_cast<size_t>(n));
+    return 0;
+  });
+}
+
+void Listxattr(fuse_req_t req, fuse_ino_t ino, size_t size) {
+  Serve(req, [&] {
+    const std::string path = ProcFdPath(MirrorFs::From(req).FdOf(ino));
+    if (size == 0) {
+      const ssize_t n = ::listxattr(path.c_str(), nullptr, 0);
+      if (n < 0) return errno;
+      fuse_reply_xattr(req, static_cast<size_t>(n));
+      return 0;
+    }
+    std::vector<char> names(size);
+    const ssize_t n = ::listxattr(path.c_str(), names.data(), size);
+    if (n < 0) return errno;
+    fuse_reply_buf(req, names.data(), static_cast<size_t>(n));
+    return 0;
+  });
+}
+
+void Removexattr(fuse_req_t req, fuse_ino_t ino, const char* name) {
+  Serve(req, [&] {
+    const std::string path = ProcFdPath(MirrorFs::From(req).FdOf(ino));
+    if (::removexattr(path.c_str(), name) != 0) return errno;
+    fuse_reply_err(req, 0);
+    return 0;
+  });
+}
+
+}  // namespace wtcachefs::ops
