@@ -1,0 +1,104 @@
+#include "support/temp_dir.h"
+
+#include <ftw.h>
+#include <gtest/gtest.h>
+#include <sys/mount.h>
+#include <unistd.h>
+
+#include <climits>
+#include <cstdlib>
+#include <fstream>
+#include <sstream>
+#include <vector>
+
+namespace wtcachefs::testing {
+namespace {
+
+// Mount points from /proc/self/mountinfo with their filesystem types. Octal
+// escapes (\040 for space) are decoded.
+std::vector<std::pair<std::string, std::string>> MountTable() {
+  std::vector<std::pair<std::string, std::string>> mounts;
+  std::ifstream in("/proc/self/mountinfo");
+  std::string line;
+  auto decode = [](const std::string& s) {
+    std::string out;
+    for (size_t i = 0; i < s.size(); ++i) {
+      if (s[i] == '\\' && i + 3 < s.size()) {
+        out.push_back(static_cast<char>(std::stoi(s.substr(i + 1, 3), nullptr, 8)));
+        i += 3;
+      } else {
+        out.push_back(s[i]);
+      }
+    }
+    return out;
+  };
+  while (std::getline(in, line)) {
+    std::istringstream fields(line);
+    std::string id, parent, devno, root, mount_point, token;
+    fields >> id >> parent >> devno >> root >> mount_point;
+    while (fields >> token && token != "-") {
+    }
+    std::string fstype;
+    fields >> fstype;
+    mounts.emplace_back(decode(mount_point), fstype);
+  }
+  return mounts;
+}
+
+int RemoveEntry(const char* path, const struct stat*, int, struct FTW*) {
+  ::remove(path);
+  return 0;
+}
+
+}  // namespace
+
+TempDir::TempDir() {
+  const char* base = std::getenv("TMPDIR");
+  std::string templ = std::string(base != nullptr && *base ? base : "/tmp") +
+                      "/wtcachefs-test-XXXXXX";
+  if (::mkdtemp(templ.data()) == nullptr) std::abort();
+  char resolved[PATH_MAX];
+  path_ = ::realpath(templ.c_str(), resolved) != nullptr ? resolved : templ;
+}
+
+TempDir::~TempDir() {
+  for (const auto& [mount_point, type] : MountTable()) {
+    if (mount_point.rfind(path_ + "/", 0) == 0) ::umount2(mount_point.c_str(), MNT_DETACH);
+  }
+  ::nftw(path_.c_str(), RemoveEntry, 64, FTW_DEPTH | FTW_PHYS);
+}
+
+std::string TempDir::Sub(const std::string& name, bool create) const {
+  const std::string sub = path_ + "/" + name;
+  if (create) ::mkdir(sub.c_str(), 0755);
+  return sub;
+}
+
+bool IsWtcachefsMount(const std::string& path) {
+  for (const auto& [mount_point, type] : MountTable()) {
+    if (mount_point == path && type == "fuse.wtcachefs") return true;
+  }
+  return false;
+}
+
+bool IsMountPoint(const std::string& path) {
+  for (const auto& [mount_point, type] : MountTable()) {
+    if (mount_point == path) return true;
+  }
+  return false;
+}
+
+void WriteFile(const std::string& path, const std::string& content) {
+  std::ofstream out(path, std::ios::binary | std::ios::trunc);
+  ASSERT_TRUE(out) << "cannot write " << path;
+  out << content;
+}
+
+std::string ReadFile(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::ostringstream content;
+  content << in.rdbuf();
+  return content.str();
+}
+
+}  // namespace wtcachefs::testing

@@ -1,0 +1,59 @@
+// MountedView: a real wtcachefs mount for integration tests. Creates ORIGIN, CACHE
+// and VIEW in a fresh temporary directory, runs the real binary in the foreground
+// (`wtcachefs ORIGIN CACHE VIEW -f [extra]`), waits until the mount is in place,
+// and unmounts in the destructor even when the test failed.
+#pragma once
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "support/child_process.h"
+#include "support/temp_dir.h"
+
+namespace wtcachefs::testing {
+
+// The wtcachefs binary under test.
+inline std::string WtcachefsBinary() { return WTCACHEFS_BINARY; }
+
+class MountedView {
+ public:
+  // `extra_args` are appended to the command line (e.g. {"-o", "allow_other"}).
+  // Check ok() after construction: the mount may have failed.
+  explicit MountedView(std::vector<std::string> extra_args = {});
+  ~MountedView();
+  MountedView(const MountedView&) = delete;
+  MountedView& operator=(const MountedView&) = delete;
+
+  bool ok() const { return mounted_; }
+  // What the daemon printed, for failure messages.
+  const std::string& failure() const { return failure_; }
+
+  const std::string& origin() const { return origin_; }
+  const std::string& cache() const { return cache_; }
+  const std::string& view() const { return view_; }
+  std::string OriginPath(const std::string& rel) const { return origin_ + "/" + rel; }
+  std::string ViewPath(const std::string& rel) const { return view_ + "/" + rel; }
+  const TempDir& dir() const { return dir_; }
+
+  // Mounts again over the same directories (after Unmount()).
+  bool Remount();
+  // Unmounts with fusermount3 -u and waits for the daemon to exit; returns true
+  // when the daemon exited with status 0.
+  bool Unmount();
+
+ private:
+  bool Mount();
+
+  TempDir dir_;
+  std::string origin_, cache_, view_;
+  std::vector<std::string> extra_args_;
+  std::unique_ptr<ChildProcess> daemon_;
+  bool mounted_ = false;
+  std::string failure_;
+};
+
+// Waits up to 10 s for `view` to become (or stop being) a wtcachefs mount.
+bool WaitForMountState(const std::string& view, bool mounted);
+
+}  // namespace wtcachefs::testing

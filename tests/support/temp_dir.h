@@ -1,0 +1,34 @@
+// TempDir: a fresh directory under $TMPDIR (or /tmp), removed with its contents on
+// destruction. Anything still mounted below it is lazily unmounted first, so a
+// failed test never leaves a mount or a tree behind.
+#pragma once
+
+#include <string>
+
+namespace wtcachefs::testing {
+
+class TempDir {
+ public:
+  TempDir();
+  ~TempDir();
+  TempDir(const TempDir&) = delete;
+  TempDir& operator=(const TempDir&) = delete;
+
+  const std::string& path() const { return path_; }
+  // path() + "/" + name, created as a directory when `create` is true.
+  std::string Sub(const std::string& name, bool create = true) const;
+
+ private:
+  std::string path_;
+};
+
+// True when `path` (canonical) is a mount point of type fuse.wtcachefs.
+bool IsWtcachefsMount(const std::string& path);
+// True when anything is mounted exactly at `path`.
+bool IsMountPoint(const std::string& path);
+// Writes `content` to `path` (creating or truncating); aborts the test on failure.
+void WriteFile(const std::string& path, const std::string& content);
+// The whole content of `path`; empty on error.
+std::string ReadFile(const std::string& path);
+
+}  // namespace wtcachefs::testing
