@@ -1,0 +1,61 @@
+// IoBackend: how the engine does file IO. A batch of requests is submitted
+// together (with io_uring: one submission) and the call returns once every request
+// in it has completed. This is what lets a writethrough write reach origin and
+// cache in parallel and be acknowledged only after both (DESIGN W1).
+//
+// Contract:
+//  - Every request in a batch is submitted before any completion is awaited.
+//  - A short transfer is resubmitted for the remainder until it completes, reaches
+//    EOF (reads) or fails; `result` is the total transferred or -errno.
+//  - A failure of one request does not cancel the others in the batch.
+//
+// Thread safety: Submit() may be called from any number of threads at once.
+// Requests and buffers belong to the caller and must outlive the call.
+#pragma once
+
+#include <sys/types.h>
+
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <span>
+
+#include "wtcachefs/status.h"
+
+namespace wtcachefs {
+
+struct IoRequest {
+  enum class Op { kRead, kWrite, kFsync, kFdatasync };
+
+  static IoRequest Read(int fd, off_t offset, std::span<char> buffer) {
+    return IoRequest{Op::kRead, fd, offset, buffer.data(), buffer.size()};
+  }
+  static IoRequest Write(int fd, off_t offset, std::span<const char> data) {
+    return IoRequest{Op::kWrite, fd, offset, const_cast<char*>(data.data()), data.size()};
+  }
+  static IoRequest Sync(int fd, bool data_only) {
+    return IoRequest{data_only ? Op::kFdatasync : Op::kFsync, fd, 0, nullptr, 0};
+  }
+
+  Op op;
+  int fd;
+  off_t offset;
+  char* buffer;   // read into / write from; null for syncs
+  size_t length;
+  // Filled by Submit(): bytes transferred (0 for a sync) or -errno.
+  int64_t result = 0;
+};
+
+class IoBackend {
+ public:
+  virtual ~IoBackend() = default;
+  // Submits all `requests` at once and waits for all of them. Returns non-OK only
+  // when the backend itself failed (no ring); per-request errors are in `result`.
+  virtual Status Submit(std::span<IoRequest> requests) = 0;
+};
+
+// io_uring backend: one ring per calling thread, created on first use.
+// Fails with a clear Status when io_uring is unavailable (kernel, seccomp).
+Result<std::unique_ptr<IoBackend>> MakeUringBackend(unsigned queue_depth = 64);
+
+}  // namespace wtcachefs

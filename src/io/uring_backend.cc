@@ -1,0 +1,161 @@
+// UringBackend: IoBackend on io_uring, one ring per thread (a ring has one owner).
+#include <liburing.h>
+
+#include <cerrno>
+#include <cstring>
+#include <vector>
+
+#include "wtcachefs/io_backend.h"
+
+namespace wtcachefs {
+namespace {
+
+// A ring owned by one thread. Destroyed when the thread exits.
+class ThreadRing {
+ public:
+  explicit ThreadRing(unsigned depth) {
+    init_error_ = -io_uring_queue_init(depth, &ring_, 0);
+    depth_ = depth;
+  }
+  ~ThreadRing() {
+    if (init_error_ == 0) io_uring_queue_exit(&ring_);
+  }
+  ThreadRing(const ThreadRing&) = delete;
+  ThreadRing& operator=(const ThreadRing&) = delete;
+
+  int init_error() const { return init_error_; }
+  unsigned depth() const { return depth_; }
+  io_uring* get() { return &ring_; }
+
+ private:
+  io_uring ring_{};
+  int init_error_ = 0;
+  unsigned depth_ = 0;
+};
+
+// Progress of one request across resubmissions.
+struct Pending {
+  IoRequest* request;
+  size_t done = 0;
+  bool finished = false;
+};
+
+void Prepare(io_uring_sqe* sqe, const Pending& p, uint64_t tag) {
+  const IoRequest& r = *p.request;
+  switch (r.op) {
+    case IoRequest::Op::kRead:
+      io_uring_prep_read(sqe, r.fd, r.buffer + p.done, static_cast<unsigned>(r.length - p.done),
+                         static_cast<uint64_t>(r.offset) + p.done);
+      break;
+    case IoRequest::Op::kWrite:
+      io_uring_prep_write(sqe, r.fd, r.buffer + p.done,
+                          static_cast<unsigned>(r.length - p.done),
+                          static_cast<uint64_t>(r.offset) + p.done);
+      break;
+    case IoRequest::Op::kFsync:
+      io_uring_prep_fsync(sqe, r.fd, 0);
+      break;
+    case IoRequest::Op::kFdatasync:
+      io_uring_prep_fsync(sqe, r.fd, IORING_FSYNC_DATASYNC);
+      break;
+  }
+  io_uring_sqe_set_data64(sqe, tag);
+}
+
+// Applies one completion; returns true when the request needs resubmitting.
+bool Complete(Pending& p, int res) {
+  IoRequest& r = *p.request;
+  if (res == -EINTR || res == -EAGAIN) return true;
+  if (res < 0) {
+    r.result = res;
+    p.finished = true;
+    return false;
+  }
+  if (r.op == IoRequest::Op::kFsync || r.op == IoRequest::Op::kFdatasync) {
+    r.result = 0;
+    p.finished = true;
+    return false;
+  }
+  p.done += static_cast<size_t>(res);
+  const bool eof = r.op == IoRequest::Op::kRead && res == 0;
+  if (p.done >= r.length || eof) {
+    r.result = static_cast<int64_t>(p.done);
+    p.finished = true;
+    return false;
+  }
+  if (res == 0) {  // a write that makes no progress would spin forever
+    r.result = p.done > 0 ? static_cast<int64_t>(p.done) : -EIO;
+    p.finished = true;
+    return false;
+  }
+  return true;
+}
+
+class UringBackend final : public IoBackend {
+ public:
+  explicit UringBackend(unsigned depth) : depth_(depth) {}
+
+  Status Submit(std::span<IoRequest> requests) override {
+    thread_local std::unique_ptr<ThreadRing> ring;
+    if (!ring || ring->depth() != depth_) ring = std::make_unique<ThreadRing>(depth_);
+    if (ring->init_error() != 0) {
+      return Status::Error(ring->init_error(), std::string("io_uring unavailable: ") +
+                                                   std::strerror(ring->init_error()));
+    }
+    std::vector<Pending> pending;
+    pending.reserve(requests.size());
+    for (IoRequest& r : requests) pending.push_back(Pending{&r});
+    std::vector<size_t> to_submit(requests.size());
+    for (size_t i = 0; i < to_submit.size(); ++i) to_submit[i] = i;
+
+    while (!to_submit.empty()) {
+      // All of a round goes into one submission (in chunks only past queue depth).
+      size_t in_flight = 0;
+      size_t next = 0;
+      std::vector<size_t> again;
+      while (next < to_submit.size() || in_flight > 0) {
+        while (next < to_submit.size()) {
+          io_uring_sqe* sqe = io_uring_get_sqe(ring->get());
+          if (sqe == nullptr) break;
+          Prepare(sqe, pending[to_submit[next]], to_submit[next]);
+          ++next;
+          ++in_flight;
+        }
+        const int submitted = io_uring_submit_and_wait(ring->get(), 1);
+        if (submitted < 0 && submitted != -EINTR && submitted != -EAGAIN) {
+          return Status::Error(-submitted, std::string("io_uring submit failed: ") +
+                                               std::strerror(-submitted));
+        }
+        io_uring_cqe* cqe;
+        while (in_flight > 0 && io_uring_peek_cqe(ring->get(), &cqe) == 0) {
+          const uint64_t tag = io_uring_cqe_get_data64(cqe);
+          const int res = cqe->res;
+          io_uring_cqe_seen(ring->get(), cqe);
+          --in_flight;
+          if (Complete(pending[tag], res)) again.push_back(tag);
+        }
+      }
+      to_submit = std::move(again);
+    }
+    return Status::Ok();
+  }
+
+ private:
+  const unsigned depth_;
+};
+
+}  // namespace
+
+Result<std::unique_ptr<IoBackend>> MakeUringBackend(unsigned queue_depth) {
+  io_uring probe_ring;
+  const int rc = io_uring_queue_init(2, &probe_ring, 0);
+  if (rc < 0) {
+    return Status::Error(-rc, std::string("io_uring is not available on this system (") +
+                                  std::strerror(-rc) +
+                                  "): wtcachefs needs Linux 5.6+ with io_uring enabled");
+  }
+  io_uring_queue_exit(&probe_ring);
+  return std::unique_ptr<IoBackend>(new UringBackend(queue_depth));
+}
+
+}  // namespace wtcachefs

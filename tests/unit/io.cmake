@@ -1,0 +1,1 @@
+wtcachefs_add_test(uring_backend_test SOURCES ${CMAKE_CURRENT_LIST_DIR}/uring_backend_test.cc LABELS unit)
