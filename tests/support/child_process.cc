@@ -59,6 +59,8 @@ void ChildProcess::Signal(int signal) {
   if (Running()) ::kill(pid_, signal);
 }
 
+std::string ChildProcess::StderrSoFar() const { return ReadFile(err_path_); }
+
 CommandResult ChildProcess::Wait(std::chrono::milliseconds timeout) {
   CommandResult result;
   const auto deadline = std::chrono::steady_clock::now() + timeout;

@@ -28,6 +28,8 @@ class ChildProcess {
   ChildProcess& operator=(const ChildProcess&) = delete;
 
   pid_t pid() const { return pid_; }
+  // What the child has written to stderr so far.
+  std::string StderrSoFar() const;
   // True while the child has not exited (reaps it if it has).
   bool Running();
   void Signal(int signal);

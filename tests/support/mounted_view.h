@@ -35,6 +35,9 @@ class MountedView {
   std::string OriginPath(const std::string& rel) const { return origin_ + "/" + rel; }
   std::string ViewPath(const std::string& rel) const { return view_ + "/" + rel; }
   const TempDir& dir() const { return dir_; }
+  // The running daemon's pid (-1 when not mounted) and its stderr so far.
+  pid_t daemon_pid() const { return daemon_ ? daemon_->pid() : -1; }
+  std::string DaemonLog() const { return daemon_ ? daemon_->StderrSoFar() : std::string(); }
 
   // Mounts again over the same directories (after Unmount()).
   bool Remount();
