@@ -1,0 +1,79 @@
+// MetaStore: the cache's persistent metadata (superblock, file records, block
+// mapping, intent log, counters) in a RocksDB database inside CACHE. RocksDB stays
+// behind this interface; nothing else includes it.
+//
+// Durability: Commit(batch, /*sync=*/true) returns only once the batch is on
+// stable storage (WAL fsync); a batch is applied atomically or not at all.
+//
+// Thread safety: all methods may be called concurrently (RocksDB serialises
+// writes). MetaBatch is a single-owner value.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "wtcachefs/meta_records.h"
+#include "wtcachefs/status.h"
+
+namespace wtcachefs {
+
+class MetaBatch {
+ public:
+  void PutSuperblock(const Superblock& sb);
+  void PutFile(const FileRecord& record);
+  void DeleteFile(uint64_t object_id);
+  void PutMapping(const BlockMapping& mapping);
+  void DeleteMapping(uint64_t object_id, uint64_t block);
+  // Intent log: a region of an object with writes possibly in flight.
+  void PutIntent(uint64_t object_id, uint64_t region);
+  void DeleteIntent(uint64_t object_id, uint64_t region);
+  void PutCounter(std::string_view name, uint64_t value);
+
+  bool empty() const { return changes_.empty(); }
+  size_t size() const { return changes_.size(); }
+
+ private:
+  friend class MetaStore;
+  struct Change {
+    std::string key;
+    std::optional<std::string> value;  // nullopt: delete
+  };
+  std::vector<Change> changes_;
+};
+
+class MetaStore {
+ public:
+  // Opens (creating when missing) the store in `dir`. A damaged store fails with
+  // EUCLEAN and a message; the caller may Destroy() and recreate it.
+  static Result<std::unique_ptr<MetaStore>> Open(const std::string& dir);
+  // Deletes the store in `dir` (all metadata is lost; the cache becomes cold).
+  static Status Destroy(const std::string& dir);
+
+  ~MetaStore();
+  MetaStore(const MetaStore&) = delete;
+  MetaStore& operator=(const MetaStore&) = delete;
+
+  Status Commit(const MetaBatch& batch, bool sync);
+
+  // nullopt when the store is new.
+  Result<std::optional<Superblock>> LoadSuperblock();
+  // Visit records in key order; stop at and return the first decode error.
+  Status ForEachFile(const std::function<void(FileRecord&&)>& visit);
+  Status ForEachMapping(uint32_t sectors_per_block,
+                        const std::function<void(BlockMapping&&)>& visit);
+  Status ForEachIntent(const std::function<void(uint64_t object_id, uint64_t region)>& visit);
+  Result<std::map<std::string, uint64_t>> LoadCounters();
+
+ private:
+  struct Impl;
+  explicit MetaStore(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace wtcachefs
