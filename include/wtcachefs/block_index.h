@@ -1,23 +1,25 @@
 // BlockIndex: the in-memory answer to "is block B of object O cached, in which
 // slot, and which of its 4 KiB sectors are valid?" (DESIGN §3), and the slot
-// allocator.
+// allocator. It decides who may do IO to a slot; callers do the IO between calls.
 //
-// Slots and pins. Every IO to a slot (a read hit, a promotion's cache write, a
-// writethrough cache write) is done under a pin taken here. An invalidated block
-// is unmapped at once, but its slot returns to the free list only when its last
-// pin is dropped, so a slot is never reused while IO to it is in flight (reusing
-// it early would let a late write land in another block's data).
+// Pins. Every IO to a slot happens under a pin. An invalidated block is unmapped
+// at once, but its slot returns to the free list only when its last pin is
+// dropped, so a slot is never reused while IO to it is in flight.
 //
-// Versions (DESIGN W5). Every change to a block's cached state takes a fresh
-// stamp from one counter, so a stamp is never reused, even across unmap and remap.
-// A promotion pins its block, reads origin, writes the slot, and then installs
-// validity only if the stamp is unchanged. A writer that meets a block with a
-// promotion in flight must not write the slot (the promotion could overwrite it
-// with older bytes): it calls Invalidate(), which changes the stamp, so the
-// promotion's install fails and its bytes are never served.
+// Writers and promotions exclude each other per block (DESIGN W5, dm-cache's
+// bio prison). A promotion (read miss copying origin bytes into the slot) and a
+// writethrough write both write the slot; if they overlapped, the promotion could
+// land bytes older than the write's. So:
+//  - BeginPromotion fails while a write to the block is in flight (the read is
+//    then served from origin, uncached);
+//  - BeginWrite on a block with a promotion in flight unmaps the block and
+//    returns nothing (the write goes to origin only), and the promotion's
+//    EndPromotion then installs nothing.
+// Stamps come from one counter and are never reused, so a late EndPromotion can
+// never match a later mapping of the same block or slot.
 //
 // Thread safety: all methods may be called concurrently. One mutex guards the
-// index; no lock is held across IO (callers do IO between calls, under pins).
+// index and is never held across IO.
 #pragma once
 
 #include <cstdint>
@@ -58,40 +60,55 @@ class SectorSet {
   uint32_t sectors_ = 0;
 };
 
+// A pinned block: the caller may do IO to `slot` until it ends the session.
+struct PinnedBlock {
+  uint64_t slot;
+  SectorSet valid;  // validity when pinned
+  uint64_t stamp;
+};
+
 class BlockIndex {
  public:
-  // A pinned view of one mapped block. Unpin(slot) exactly once when IO is done.
-  struct Pinned {
-    uint64_t slot;
-    SectorSet valid;
-    uint64_t stamp;
-    bool promotion_in_flight;
-  };
-
   BlockIndex(uint64_t slot_count, uint32_t sectors_per_block);
 
   uint64_t slot_count() const { return slot_count_; }
   uint32_t sectors_per_block() const { return sectors_per_block_; }
 
-  // Pins the block if it is mapped.
-  std::optional<Pinned> PinIfMapped(const BlockKey& key);
-  // Maps an unmapped block to a free slot (no valid sectors) and pins it;
-  // nullopt when the block is already mapped or no slot is free. With
-  // `for_promotion`, writers see promotion_in_flight until the pin is dropped.
-  std::optional<Pinned> AllocateAndPin(const BlockKey& key, bool for_promotion);
+  // Read hits: pins a mapped block. End with Unpin().
+  std::optional<PinnedBlock> PinForRead(const BlockKey& key);
   void Unpin(uint64_t slot);
 
-  // Marks sectors valid if the block is still mapped to `slot` with stamp
-  // `expected_stamp`; returns false and changes nothing otherwise. On success
-  // the block gets a new stamp, returned through `new_stamp` when given.
-  bool MarkValidIfUnchanged(const BlockKey& key, uint64_t slot, uint64_t expected_stamp,
-                            uint32_t first_sector, uint32_t count);
-  // Drops the validity of the given sectors with a new stamp; a block left with
-  // no valid sector is unmapped at once (its slot is freed after the last pin).
-  // Returns true when the block was mapped.
+  // Read misses: pins the block for copying origin bytes into it, mapping it to
+  // a free slot first when unmapped. nullopt: no promotion now (a write or
+  // another promotion is in flight, or no slot is free). End with EndPromotion.
+  std::optional<PinnedBlock> BeginPromotion(const BlockKey& key);
+  // Marks `sectors` valid if nothing changed the block since BeginPromotion
+  // (and `copied` is true), then unpins. Returns whether it installed.
+  bool EndPromotion(const BlockKey& key, const PinnedBlock& pinned, uint32_t first_sector,
+                    uint32_t count, bool copied);
+
+  // Writes: pins the block for writing the new bytes into its slot too. With
+  // `allocate`, an unmapped block gets a free slot (write-allocate). nullopt:
+  // write origin only (unmapped and not allocated, or a promotion was in flight,
+  // in which case the block has been unmapped). End with EndWrite.
+  std::optional<PinnedBlock> BeginWrite(const BlockKey& key, bool allocate);
+  // After both origin and cache completed. With `cached` (origin and slot both
+  // took the bytes), the fully written sectors [first_valid, +valid_count) become
+  // valid, and partly written ones keep their state: a valid sector got the same
+  // bytes on both sides, an invalid one stays invalid (no read-modify-write).
+  // Without `cached`, every written sector [first_written, +written_count) is
+  // invalidated.
+  void EndWrite(const BlockKey& key, const PinnedBlock& pinned, uint32_t first_written,
+                uint32_t written_count, uint32_t first_valid, uint32_t valid_count,
+                bool cached);
+
+  // Drops the validity of the given sectors; a block left with no valid sector
+  // is unmapped. Returns true when the block was mapped.
   bool Invalidate(const BlockKey& key, uint32_t first_sector, uint32_t count);
-  // Unmaps the block whatever its state (external change, eviction).
+  // Unmaps the block whatever its state (external change, truncate, eviction).
   bool Drop(const BlockKey& key);
+  // Unmaps every block of `object_id` with block index >= `first_block`.
+  uint64_t DropFrom(uint64_t object_id, uint64_t first_block);
 
   // Restores a mapping loaded from the metadata store (O(1) each; a million
   // mappings load in one pass). Fails when the slot is out of range or already
@@ -109,17 +126,21 @@ class BlockIndex {
   };
   struct Slot {
     BlockKey owner{0, 0};
-    bool mapped = false;        // owner maps to this slot
-    bool in_use = false;        // mapped or still pinned; not on the free list
+    bool mapped = false;    // owner maps to this slot
+    bool in_use = false;    // mapped or still pinned: not on the free list
     bool promoting = false;
+    uint32_t writers = 0;
     uint32_t pins = 0;
     uint64_t stamp = 0;
     SectorSet valid;
   };
 
   uint64_t NextStamp() { return ++last_stamp_; }
+  std::optional<uint64_t> AllocateLocked(const BlockKey& key);
+  PinnedBlock PinLocked(uint64_t number);
+  void UnpinLocked(uint64_t number);
   void UnmapLocked(Slot& slot);
-  void ReleaseIfIdleLocked(uint64_t slot_number);
+  void ReleaseIfIdleLocked(uint64_t number);
   // Restore() marks slots used in bulk; the free list is rebuilt once, on demand.
   void RebuildFreeListIfStaleLocked() const;
 

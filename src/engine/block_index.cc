@@ -63,56 +63,92 @@ BlockIndex::BlockIndex(uint64_t slot_count, uint32_t sectors_per_block)
   for (uint64_t s = slot_count; s > 0; --s) free_list_.push_back(s - 1);
 }
 
-std::optional<BlockIndex::Pinned> BlockIndex::PinIfMapped(const BlockKey& key) {
+std::optional<PinnedBlock> BlockIndex::PinForRead(const BlockKey& key) {
   std::lock_guard lock(mutex_);
   const auto it = slot_of_.find(key);
   if (it == slot_of_.end()) return std::nullopt;
-  Slot& slot = slots_[it->second];
-  ++slot.pins;
-  return Pinned{it->second, slot.valid, slot.stamp, slot.promoting};
-}
-
-std::optional<BlockIndex::Pinned> BlockIndex::AllocateAndPin(const BlockKey& key,
-                                                             bool for_promotion) {
-  std::lock_guard lock(mutex_);
-  RebuildFreeListIfStaleLocked();
-  if (free_list_.empty() || slot_of_.contains(key)) return std::nullopt;
-  const uint64_t number = free_list_.back();
-  free_list_.pop_back();
-  Slot& slot = slots_[number];
-  slot.owner = key;
-  slot.mapped = true;
-  slot.in_use = true;
-  slot.promoting = for_promotion;
-  slot.pins = 1;
-  slot.stamp = NextStamp();
-  slot.valid = SectorSet(sectors_per_block_);
-  slot_of_.emplace(key, number);
-  return Pinned{number, slot.valid, slot.stamp, false};
+  return PinLocked(it->second);
 }
 
 void BlockIndex::Unpin(uint64_t number) {
   std::lock_guard lock(mutex_);
-  Slot& slot = slots_[number];
-  if (slot.pins > 0) --slot.pins;
-  if (slot.promoting && slot.pins == 0) slot.promoting = false;
-  // A promotion that installed nothing leaves an empty mapping behind.
-  if (slot.mapped && slot.pins == 0 && slot.valid.None()) UnmapLocked(slot);
-  ReleaseIfIdleLocked(number);
+  UnpinLocked(number);
 }
 
-bool BlockIndex::MarkValidIfUnchanged(const BlockKey& key, uint64_t number,
-                                      uint64_t expected_stamp, uint32_t first_sector,
-                                      uint32_t count) {
+std::optional<PinnedBlock> BlockIndex::BeginPromotion(const BlockKey& key) {
   std::lock_guard lock(mutex_);
+  uint64_t number;
+  if (const auto it = slot_of_.find(key); it != slot_of_.end()) {
+    number = it->second;
+    const Slot& slot = slots_[number];
+    if (slot.promoting || slot.writers > 0) return std::nullopt;
+  } else {
+    const auto allocated = AllocateLocked(key);
+    if (!allocated) return std::nullopt;
+    number = *allocated;
+  }
+  slots_[number].promoting = true;
+  return PinLocked(number);
+}
+
+bool BlockIndex::EndPromotion(const BlockKey& key, const PinnedBlock& pinned,
+                              uint32_t first_sector, uint32_t count, bool copied) {
+  std::lock_guard lock(mutex_);
+  Slot& slot = slots_[pinned.slot];
   const auto it = slot_of_.find(key);
-  if (it == slot_of_.end() || it->second != number) return false;
+  const bool still_owned = it != slot_of_.end() && it->second == pinned.slot;
+  const bool unchanged = still_owned && slot.stamp == pinned.stamp;
+  if (still_owned) slot.promoting = false;
+  if (unchanged) {
+    if (copied) {
+      slot.valid.Set(first_sector, count);
+      slot.stamp = NextStamp();
+    }
+  }
+  UnpinLocked(pinned.slot);
+  return unchanged && copied;
+}
+
+std::optional<PinnedBlock> BlockIndex::BeginWrite(const BlockKey& key, bool allocate) {
+  std::lock_guard lock(mutex_);
+  uint64_t number;
+  if (const auto it = slot_of_.find(key); it != slot_of_.end()) {
+    number = it->second;
+    if (slots_[number].promoting) {
+      // The promotion may land older bytes in the slot after ours: drop the
+      // block so its EndPromotion installs nothing; this write goes to origin.
+      UnmapLocked(slots_[number]);
+      ReleaseIfIdleLocked(number);
+      return std::nullopt;
+    }
+  } else {
+    if (!allocate) return std::nullopt;
+    const auto allocated = AllocateLocked(key);
+    if (!allocated) return std::nullopt;
+    number = *allocated;
+  }
   Slot& slot = slots_[number];
-  if (slot.stamp != expected_stamp) return false;
-  slot.valid.Set(first_sector, count);
+  ++slot.writers;
   slot.stamp = NextStamp();
-  slot.promoting = false;
-  return true;
+  return PinLocked(number);
+}
+
+void BlockIndex::EndWrite(const BlockKey& key, const PinnedBlock& pinned,
+                          uint32_t first_written, uint32_t written_count,
+                          uint32_t first_valid, uint32_t valid_count, bool cached) {
+  std::lock_guard lock(mutex_);
+  Slot& slot = slots_[pinned.slot];
+  if (slot.writers > 0) --slot.writers;
+  const auto it = slot_of_.find(key);
+  if (it != slot_of_.end() && it->second == pinned.slot) {
+    if (cached) {
+      slot.valid.Set(first_valid, valid_count);
+    } else {
+      slot.valid.Clear(first_written, written_count);
+    }
+    slot.stamp = NextStamp();
+  }
+  UnpinLocked(pinned.slot);
 }
 
 bool BlockIndex::Invalidate(const BlockKey& key, uint32_t first_sector, uint32_t count) {
@@ -138,6 +174,19 @@ bool BlockIndex::Drop(const BlockKey& key) {
   UnmapLocked(slots_[number]);
   ReleaseIfIdleLocked(number);
   return true;
+}
+
+uint64_t BlockIndex::DropFrom(uint64_t object_id, uint64_t first_block) {
+  std::lock_guard lock(mutex_);
+  std::vector<uint64_t> doomed;
+  for (const auto& [key, number] : slot_of_) {
+    if (key.object_id == object_id && key.block >= first_block) doomed.push_back(number);
+  }
+  for (uint64_t number : doomed) {
+    UnmapLocked(slots_[number]);
+    ReleaseIfIdleLocked(number);
+  }
+  return doomed.size();
 }
 
 bool BlockIndex::Restore(const BlockKey& key, uint64_t number, const SectorSet& valid) {
@@ -168,19 +217,45 @@ uint64_t BlockIndex::free_slots() const {
   return free_list_.size();
 }
 
-void BlockIndex::RebuildFreeListIfStaleLocked() const {
-  if (!free_list_stale_) return;
-  free_list_.clear();
-  for (uint64_t s = slot_count_; s > 0; --s) {
-    if (!slots_[s - 1].in_use) free_list_.push_back(s - 1);
+std::optional<uint64_t> BlockIndex::AllocateLocked(const BlockKey& key) {
+  RebuildFreeListIfStaleLocked();
+  if (free_list_.empty()) return std::nullopt;
+  const uint64_t number = free_list_.back();
+  free_list_.pop_back();
+  Slot& slot = slots_[number];
+  slot.owner = key;
+  slot.mapped = true;
+  slot.in_use = true;
+  slot.promoting = false;
+  slot.writers = 0;
+  slot.stamp = NextStamp();
+  slot.valid = SectorSet(sectors_per_block_);
+  slot_of_.emplace(key, number);
+  return number;
+}
+
+PinnedBlock BlockIndex::PinLocked(uint64_t number) {
+  Slot& slot = slots_[number];
+  ++slot.pins;
+  return PinnedBlock{number, slot.valid, slot.stamp};
+}
+
+void BlockIndex::UnpinLocked(uint64_t number) {
+  Slot& slot = slots_[number];
+  if (slot.pins > 0) --slot.pins;
+  if (slot.pins == 0) {
+    slot.promoting = false;
+    // A promotion or write that installed nothing leaves an empty mapping.
+    if (slot.mapped && slot.valid.None()) UnmapLocked(slot);
   }
-  free_list_stale_ = false;
+  ReleaseIfIdleLocked(number);
 }
 
 void BlockIndex::UnmapLocked(Slot& slot) {
   if (!slot.mapped) return;
   slot_of_.erase(slot.owner);
   slot.mapped = false;
+  slot.promoting = false;
   slot.stamp = NextStamp();
   slot.valid = SectorSet();
 }
@@ -189,9 +264,18 @@ void BlockIndex::ReleaseIfIdleLocked(uint64_t number) {
   Slot& slot = slots_[number];
   if (slot.in_use && !slot.mapped && slot.pins == 0) {
     slot.in_use = false;
-    slot.promoting = false;
+    slot.writers = 0;
     if (!free_list_stale_) free_list_.push_back(number);
   }
+}
+
+void BlockIndex::RebuildFreeListIfStaleLocked() const {
+  if (!free_list_stale_) return;
+  free_list_.clear();
+  for (uint64_t s = slot_count_; s > 0; --s) {
+    if (!slots_[s - 1].in_use) free_list_.push_back(s - 1);
+  }
+  free_list_stale_ = false;
 }
 
 }  // namespace wtcachefs

@@ -30,63 +30,132 @@ TEST(SectorSet, LargeBlocksUseManyWordsAndIgnoreBitsPastTheEnd) {
   EXPECT_EQ(partial.Count(), 3u);
 }
 
-TEST(BlockIndex, AllocatedBlockIsFoundWithItsValidSectors) {
+TEST(BlockIndex, PromotedBlockIsFoundWithItsValidSectors) {
   BlockIndex index(4, 16);
   const BlockKey key{1, 7};
-  auto pinned = index.AllocateAndPin(key, false);
-  ASSERT_TRUE(pinned);
-  EXPECT_TRUE(index.MarkValidIfUnchanged(key, pinned->slot, pinned->stamp, 0, 16));
-  index.Unpin(pinned->slot);
-  auto found = index.PinIfMapped(key);
+  auto promotion = index.BeginPromotion(key);
+  ASSERT_TRUE(promotion);
+  EXPECT_TRUE(index.EndPromotion(key, *promotion, 0, 16, true));
+  auto found = index.PinForRead(key);
   ASSERT_TRUE(found);
-  EXPECT_EQ(found->slot, pinned->slot);
+  EXPECT_EQ(found->slot, promotion->slot);
   EXPECT_TRUE(found->valid.All(0, 16));
   index.Unpin(found->slot);
   EXPECT_EQ(index.mapped_blocks(), 1u);
   EXPECT_EQ(index.free_slots(), 3u);
 }
 
+TEST(BlockIndex, FailedPromotionLeavesNothingMapped) {
+  BlockIndex index(1, 16);
+  const BlockKey key{1, 1};
+  auto promotion = index.BeginPromotion(key);
+  ASSERT_TRUE(promotion);
+  EXPECT_FALSE(index.EndPromotion(key, *promotion, 0, 16, /*copied=*/false));
+  EXPECT_FALSE(index.PinForRead(key));
+  EXPECT_EQ(index.free_slots(), 1u);
+}
+
 TEST(BlockIndex, NoSlotIsHandedOutTwiceAndAFullIndexRefuses) {
   BlockIndex index(8, 1);
   std::set<uint64_t> slots;
   for (uint64_t b = 0; b < 8; ++b) {
-    auto pinned = index.AllocateAndPin({1, b}, false);
+    auto pinned = index.BeginWrite({1, b}, /*allocate=*/true);
     ASSERT_TRUE(pinned);
     EXPECT_TRUE(slots.insert(pinned->slot).second);
   }
-  EXPECT_FALSE(index.AllocateAndPin({1, 99}, false));
+  EXPECT_FALSE(index.BeginWrite({1, 99}, true));
+  EXPECT_FALSE(index.BeginPromotion({1, 99}));
+}
+
+TEST(BlockIndex, WriteWithoutAllocateLeavesUnmappedBlocksAlone) {
+  BlockIndex index(2, 16);
+  EXPECT_FALSE(index.BeginWrite({1, 1}, /*allocate=*/false));
+  EXPECT_EQ(index.mapped_blocks(), 0u);
+}
+
+TEST(BlockIndex, WriteValidatesCoveredSectorsAndKeepsPartlyWrittenOnesAsTheyWere) {
+  BlockIndex index(2, 16);
+  const BlockKey key{1, 0};
+  auto promotion = index.BeginPromotion(key);
+  ASSERT_TRUE(promotion);
+  ASSERT_TRUE(index.EndPromotion(key, *promotion, 0, 16, true));
+  auto write = index.BeginWrite(key, false);
+  ASSERT_TRUE(write);
+  // Wrote sectors 2..5 of a fully valid block, fully covering 3..4 only:
+  // 2 and 5 got the same partial update on origin and slot, so stay valid.
+  index.EndWrite(key, *write, 2, 4, 3, 2, /*cached=*/true);
+  auto found = index.PinForRead(key);
+  ASSERT_TRUE(found);
+  EXPECT_EQ(found->valid.Count(), 16u);
+  index.Unpin(found->slot);
+
+  // On a fresh (write-allocated) block only the fully written sectors are valid.
+  const BlockKey fresh{1, 1};
+  auto allocated = index.BeginWrite(fresh, /*allocate=*/true);
+  ASSERT_TRUE(allocated);
+  index.EndWrite(fresh, *allocated, 2, 4, 3, 2, /*cached=*/true);
+  auto partial = index.PinForRead(fresh);
+  ASSERT_TRUE(partial);
+  EXPECT_EQ(partial->valid.Count(), 2u);
+  EXPECT_TRUE(partial->valid.All(3, 2));
+  index.Unpin(partial->slot);
+}
+
+TEST(BlockIndex, FailedCacheWriteInvalidatesEveryWrittenSector) {
+  BlockIndex index(2, 16);
+  const BlockKey key{1, 0};
+  auto promotion = index.BeginPromotion(key);
+  ASSERT_TRUE(promotion);
+  ASSERT_TRUE(index.EndPromotion(key, *promotion, 0, 16, true));
+  auto write = index.BeginWrite(key, false);
+  ASSERT_TRUE(write);
+  index.EndWrite(key, *write, 0, 8, 0, 8, /*cached=*/false);
+  auto found = index.PinForRead(key);
+  ASSERT_TRUE(found);
+  EXPECT_EQ(found->valid.Count(), 8u);
+  EXPECT_FALSE(found->valid.Test(0));
+  index.Unpin(found->slot);
 }
 
 TEST(BlockIndex, InvalidatedSlotIsNotReusedWhilePinned) {
   BlockIndex index(1, 1);
   const BlockKey a{1, 0};
-  auto pinned = index.AllocateAndPin(a, false);
-  ASSERT_TRUE(pinned);
-  ASSERT_TRUE(index.MarkValidIfUnchanged(a, pinned->slot, pinned->stamp, 0, 1));
+  auto promotion = index.BeginPromotion(a);
+  ASSERT_TRUE(promotion);
+  ASSERT_TRUE(index.EndPromotion(a, *promotion, 0, 1, true));
+  auto reader = index.PinForRead(a);
+  ASSERT_TRUE(reader);
   EXPECT_TRUE(index.Invalidate(a, 0, 1));
-  EXPECT_FALSE(index.PinIfMapped(a)) << "an invalidated block must not be served";
-  EXPECT_FALSE(index.AllocateAndPin({2, 0}, false)) << "slot reused while IO is in flight";
-  index.Unpin(pinned->slot);
-  EXPECT_TRUE(index.AllocateAndPin({2, 0}, false));
+  EXPECT_FALSE(index.PinForRead(a)) << "an invalidated block must not be served";
+  EXPECT_FALSE(index.BeginPromotion({2, 0})) << "slot reused while a read is in flight";
+  index.Unpin(reader->slot);
+  EXPECT_TRUE(index.BeginPromotion({2, 0}));
 }
 
-TEST(BlockIndex, PromotionRacedByAWriteNeverInstalls) {
-  // Forced interleaving: promotion pins and reads origin; a write arrives,
-  // sees the promotion in flight and invalidates; the promotion then tries to
-  // install its (older) bytes.
+TEST(BlockIndex, WriteDuringPromotionDefeatsThePromotion) {
+  // Forced interleaving: the promotion has read origin's old bytes; a write
+  // arrives before the promotion installs them.
   BlockIndex index(2, 16);
   const BlockKey key{3, 3};
-  auto promotion = index.AllocateAndPin(key, true);
+  auto promotion = index.BeginPromotion(key);
   ASSERT_TRUE(promotion);
-  auto writer = index.PinIfMapped(key);
-  ASSERT_TRUE(writer);
-  EXPECT_TRUE(writer->promotion_in_flight);
-  EXPECT_TRUE(index.Invalidate(key, 0, 16));
-  index.Unpin(writer->slot);
-  EXPECT_FALSE(index.MarkValidIfUnchanged(key, promotion->slot, promotion->stamp, 0, 16));
-  index.Unpin(promotion->slot);
-  EXPECT_FALSE(index.PinIfMapped(key));
+  EXPECT_FALSE(index.BeginWrite(key, /*allocate=*/true))
+      << "the write must not touch a slot a promotion is filling";
+  EXPECT_FALSE(index.EndPromotion(key, *promotion, 0, 16, true));
+  EXPECT_FALSE(index.PinForRead(key));
   EXPECT_EQ(index.free_slots(), 2u);
+}
+
+TEST(BlockIndex, PromotionDuringWriteIsRefused) {
+  BlockIndex index(2, 16);
+  const BlockKey key{4, 4};
+  auto write = index.BeginWrite(key, /*allocate=*/true);
+  ASSERT_TRUE(write);
+  EXPECT_FALSE(index.BeginPromotion(key)) << "a promotion could overwrite the write's bytes";
+  index.EndWrite(key, *write, 0, 16, 0, 16, true);
+  auto promotion = index.BeginPromotion(key);
+  ASSERT_TRUE(promotion);
+  EXPECT_TRUE(index.EndPromotion(key, *promotion, 0, 16, true));
 }
 
 TEST(BlockIndex, StaleStampFromAnEarlierMappingOfTheSameSlotIsRejected) {
@@ -94,15 +163,30 @@ TEST(BlockIndex, StaleStampFromAnEarlierMappingOfTheSameSlotIsRejected) {
   // match the new mapping (no ABA).
   BlockIndex index(1, 1);
   const BlockKey key{5, 5};
-  auto first = index.AllocateAndPin(key, true);
+  auto first = index.BeginPromotion(key);
   ASSERT_TRUE(first);
   index.Drop(key);
-  index.Unpin(first->slot);
-  auto second = index.AllocateAndPin(key, true);
+  EXPECT_FALSE(index.EndPromotion(key, *first, 0, 1, true));
+  auto second = index.BeginPromotion(key);
   ASSERT_TRUE(second);
   ASSERT_EQ(second->slot, first->slot);
-  EXPECT_FALSE(index.MarkValidIfUnchanged(key, first->slot, first->stamp, 0, 1));
-  EXPECT_TRUE(index.MarkValidIfUnchanged(key, second->slot, second->stamp, 0, 1));
+  EXPECT_FALSE(index.EndPromotion(key, *first, 0, 1, true));
+  EXPECT_FALSE(index.PinForRead(key));
+}
+
+TEST(BlockIndex, DropFromUnmapsTheTailOfAnObject) {
+  BlockIndex index(10, 1);
+  for (uint64_t b = 0; b < 5; ++b) {
+    auto p = index.BeginPromotion({7, b});
+    ASSERT_TRUE(p);
+    ASSERT_TRUE(index.EndPromotion({7, b}, *p, 0, 1, true));
+  }
+  auto other = index.BeginPromotion({8, 4});
+  ASSERT_TRUE(other);
+  ASSERT_TRUE(index.EndPromotion({8, 4}, *other, 0, 1, true));
+  EXPECT_EQ(index.DropFrom(7, 2), 3u);
+  EXPECT_EQ(index.mapped_blocks(), 3u);
+  EXPECT_TRUE(index.PinForRead({8, 4}));
 }
 
 TEST(BlockIndex, RestoreRejectsDamagedMappings) {
@@ -116,7 +200,7 @@ TEST(BlockIndex, RestoreRejectsDamagedMappings) {
   EXPECT_FALSE(index.Restore({1, 4}, 3, SectorSet(16))) << "no valid sector";
   EXPECT_FALSE(index.Restore({1, 5}, 3, SectorSet(8))) << "bitmap of another block size";
   EXPECT_EQ(index.free_slots(), 3u);
-  auto pinned = index.AllocateAndPin({9, 9}, false);
+  auto pinned = index.BeginWrite({9, 9}, true);
   ASSERT_TRUE(pinned);
   EXPECT_NE(pinned->slot, 2u);
 }
