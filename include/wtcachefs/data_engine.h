@@ -42,6 +42,9 @@ class OpenFile {
                                 size_t length, unsigned flags) = 0;
   // The origin fd, for operations that are not data (fstat, lseek, fchmod).
   virtual int origin_fd() const = 0;
+  // True when the file is unchanged since the engine last saw it, so the kernel
+  // may keep its page cache of it (FOPEN_KEEP_CACHE).
+  virtual bool page_cache_valid() const { return false; }
 };
 
 class DataEngine {

@@ -1,0 +1,47 @@
+// EngineStats: what the cache engine has done (DESIGN §3 statistics). Counters
+// only grow; a snapshot is a plain value.
+//
+// Thread safety: EngineCounters is updated lock-free from any thread; Snapshot()
+// may be taken at any time (fields are individually, not mutually, consistent).
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+
+namespace wtcachefs {
+
+struct EngineStats {
+  uint64_t read_hits = 0;          // whole request served from the cache
+  uint64_t read_partial_hits = 0;  // part from the cache, part from origin
+  uint64_t read_misses = 0;        // all from origin
+  uint64_t write_hits = 0;         // blocks written to origin and a mapped slot
+  uint64_t write_misses = 0;       // blocks written to origin only or allocated
+  uint64_t promotions = 0;         // blocks whose origin bytes were copied in
+  uint64_t bypasses = 0;           // blocks not cached: no free slot, or degraded
+  uint64_t invalidations = 0;      // blocks dropped (errors, external changes, truncate)
+  uint64_t cache_read_errors = 0;
+  uint64_t cache_write_errors = 0;
+  uint64_t origin_read_errors = 0;
+  uint64_t origin_write_errors = 0;
+  uint64_t bytes_read_from_cache = 0;
+  uint64_t bytes_read_from_origin = 0;
+  uint64_t used_blocks = 0;
+  uint64_t total_blocks = 0;
+  bool degraded = false;
+};
+
+struct EngineCounters {
+  std::atomic<uint64_t> read_hits{0}, read_partial_hits{0}, read_misses{0};
+  std::atomic<uint64_t> write_hits{0}, write_misses{0};
+  std::atomic<uint64_t> promotions{0}, bypasses{0}, invalidations{0};
+  std::atomic<uint64_t> cache_read_errors{0}, cache_write_errors{0};
+  std::atomic<uint64_t> origin_read_errors{0}, origin_write_errors{0};
+  std::atomic<uint64_t> bytes_read_from_cache{0}, bytes_read_from_origin{0};
+
+  static void Add(std::atomic<uint64_t>& counter, uint64_t n = 1) {
+    counter.fetch_add(n, std::memory_order_relaxed);
+  }
+  EngineStats Snapshot() const;
+};
+
+}  // namespace wtcachefs

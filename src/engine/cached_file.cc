@@ -1,0 +1,334 @@
+#include "engine/cached_file.h"
+
+#include <fcntl.h>
+#include <linux/falloc.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+#include <optional>
+#include <vector>
+
+namespace wtcachefs {
+namespace {
+
+// One block's part of a read.
+struct ReadPart {
+  BlockPiece piece;
+  std::optional<PinnedBlock> hit;        // served from this pinned slot
+  std::optional<PinnedBlock> promotion;  // miss being copied into this slot
+  std::vector<char> fetched;             // a miss: origin bytes of the touched sectors
+  size_t request = 0;                    // index in the first batch
+  bool fallback = false;                 // hit failed: re-read from origin
+};
+
+}  // namespace
+
+Result<size_t> CachedFile::ReadOrigin(off_t offset, std::span<char> out) {
+  std::vector<IoRequest> batch = {IoRequest::Read(fd_.get(), offset, out)};
+  if (Status s = engine_.io.Submit(batch); !s.ok()) return s;
+  if (batch[0].result < 0) {
+    EngineCounters::Add(engine_.counters.origin_read_errors);
+    return Status::Error(static_cast<int>(-batch[0].result), "read origin");
+  }
+  EngineCounters::Add(engine_.counters.bytes_read_from_origin,
+                      static_cast<uint64_t>(batch[0].result));
+  return static_cast<size_t>(batch[0].result);
+}
+
+Result<size_t> CachedFile::Read(off_t offset, std::span<char> out) {
+  const uint64_t size = object_->size.load();
+  if (offset < 0) return Status::Error(EINVAL, "negative read offset");
+  if (static_cast<uint64_t>(offset) >= size || out.empty()) return size_t{0};
+  const size_t length = std::min<uint64_t>(out.size(), size - static_cast<uint64_t>(offset));
+  if (engine_.degraded) return ReadOrigin(offset, out.first(length));
+
+  const uint32_t block_size = engine_.config.block_size;
+  const int slot_fd = engine_.slots.fd();
+  std::vector<ReadPart> parts;
+  for (const BlockPiece& piece : SplitIntoBlocks(offset, length, block_size)) {
+    parts.push_back(ReadPart{.piece = piece, .hit = {}, .promotion = {}, .fetched = {}});
+  }
+
+  // First batch: hits from slots and misses from origin, in one submission.
+  std::vector<IoRequest> first;
+  first.reserve(parts.size());
+  size_t hits = 0;
+  for (ReadPart& part : parts) {
+    const BlockPiece& p = part.piece;
+    const BlockKey key{object_->id, p.block};
+    part.hit = engine_.index.PinForRead(key);
+    if (part.hit && !part.hit->valid.All(p.first_sector(), p.touched_sectors())) {
+      engine_.index.Unpin(part.hit->slot);
+      part.hit.reset();
+    }
+    part.request = first.size();
+    if (part.hit) {
+      ++hits;
+      first.push_back(IoRequest::Read(
+          slot_fd, engine_.slots.OffsetOf(part.hit->slot) + p.begin,
+          out.subspan(p.buffer_offset, p.length())));
+      continue;
+    }
+    part.promotion = engine_.index.BeginPromotion(key);
+    part.fetched.assign(static_cast<size_t>(p.touched_sectors()) * kSectorSize, 0);
+    first.push_back(IoRequest::Read(
+        fd_.get(),
+        static_cast<off_t>(p.block * block_size + p.first_sector() * kSectorSize),
+        part.fetched));
+  }
+  if (Status s = engine_.io.Submit(first); !s.ok()) {
+    for (ReadPart& part : parts) {
+      if (part.hit) engine_.index.Unpin(part.hit->slot);
+      if (part.promotion) {
+        engine_.index.EndPromotion({object_->id, part.piece.block}, *part.promotion, 0, 0, false);
+      }
+    }
+    return s;
+  }
+
+  // Outcomes; the second batch holds promotion writes and re-reads of failed hits.
+  int origin_error = 0;
+  size_t served = length;  // shortened if origin turns out shorter than `size`
+  std::vector<IoRequest> second;
+  std::vector<ReadPart*> second_owner;
+  for (ReadPart& part : parts) {
+    const BlockPiece& p = part.piece;
+    const IoRequest& r = first[part.request];
+    if (part.hit) {
+      const BlockKey key{object_->id, p.block};
+      if (r.result == static_cast<int64_t>(p.length())) {
+        EngineCounters::Add(engine_.counters.bytes_read_from_cache, p.length());
+      } else {
+        engine_.CacheError(engine_.counters.cache_read_errors);
+        engine_.index.Invalidate(key, p.first_sector(), p.touched_sectors());
+        EngineCounters::Add(engine_.counters.invalidations);
+        part.fallback = true;
+        second.push_back(IoRequest::Read(fd_.get(),
+                                         static_cast<off_t>(p.block * block_size + p.begin),
+                                         out.subspan(p.buffer_offset, p.length())));
+        second_owner.push_back(&part);
+      }
+      engine_.index.Unpin(part.hit->slot);
+      part.hit.reset();
+      continue;
+    }
+    if (r.result < 0) {
+      origin_error = static_cast<int>(-r.result);
+      continue;
+    }
+    const size_t got = static_cast<size_t>(r.result);
+    EngineCounters::Add(engine_.counters.bytes_read_from_origin, got);
+    const size_t skip = p.begin - p.first_sector() * kSectorSize;
+    const size_t usable = got > skip ? std::min(got - skip, p.length()) : 0;
+    std::memcpy(out.data() + p.buffer_offset, part.fetched.data() + skip, usable);
+    if (usable < p.length()) served = std::min(served, p.buffer_offset + usable);
+    if (part.promotion) {
+      // Whole sectors read, plus a last partial one when origin ended there
+      // (its tail is zero, as origin reads past EOF after growth).
+      const size_t sectors = (got + kSectorSize - 1) / kSectorSize;
+      if (sectors == 0) continue;
+      part.fetched.resize(sectors * kSectorSize);
+      second.push_back(IoRequest::Write(
+          slot_fd,
+          engine_.slots.OffsetOf(part.promotion->slot) + p.first_sector() * kSectorSize,
+          part.fetched));
+      second_owner.push_back(&part);
+    }
+  }
+  if (!second.empty() && origin_error == 0) {
+    if (Status s = engine_.io.Submit(second); !s.ok()) {
+      for (IoRequest& r : second) r.result = -s.error();
+    }
+  } else {
+    for (IoRequest& r : second) r.result = -ECANCELED;
+  }
+  for (size_t i = 0; i < second.size(); ++i) {
+    ReadPart& part = *second_owner[i];
+    const BlockPiece& p = part.piece;
+    if (part.fallback) {
+      if (second[i].result < 0) {
+        origin_error = static_cast<int>(-second[i].result);
+      } else {
+        EngineCounters::Add(engine_.counters.bytes_read_from_origin,
+                            static_cast<uint64_t>(second[i].result));
+      }
+      continue;
+    }
+    const bool copied = second[i].result == static_cast<int64_t>(second[i].length);
+    if (!copied && second[i].result != -ECANCELED) {
+      engine_.CacheError(engine_.counters.cache_write_errors);
+    }
+    const uint32_t sectors = static_cast<uint32_t>(second[i].length / kSectorSize);
+    if (engine_.index.EndPromotion({object_->id, p.block}, *part.promotion,
+                                   p.first_sector(), sectors, copied)) {
+      EngineCounters::Add(engine_.counters.promotions);
+    }
+    part.promotion.reset();
+  }
+  for (ReadPart& part : parts) {  // promotions that copied nothing
+    if (part.promotion) {
+      engine_.index.EndPromotion({object_->id, part.piece.block}, *part.promotion, 0, 0, false);
+    }
+  }
+  if (origin_error != 0) {
+    EngineCounters::Add(engine_.counters.origin_read_errors);
+    return Status::Error(origin_error, "read origin");
+  }
+  EngineCounters::Add(hits == parts.size()  ? engine_.counters.read_hits
+                      : hits == 0           ? engine_.counters.read_misses
+                                            : engine_.counters.read_partial_hits);
+  return served;
+}
+
+Result<size_t> CachedFile::Write(off_t offset, std::span<const char> data) {
+  if (offset < 0) return Status::Error(EINVAL, "negative write offset");
+  std::lock_guard change(object_->change_mutex);
+  const uint32_t block_size = engine_.config.block_size;
+  const int slot_fd = engine_.slots.fd();
+  const bool degraded = engine_.degraded;
+  struct WritePart {
+    BlockPiece piece;
+    std::optional<PinnedBlock> pinned;
+    bool was_cached = false;
+  };
+  std::vector<WritePart> parts;
+  for (const BlockPiece& piece : SplitIntoBlocks(offset, data.size(), block_size)) {
+    parts.push_back(WritePart{.piece = piece, .pinned = {}});
+  }
+
+  // One submission: the origin write and every cache write (DESIGN W1).
+  std::vector<IoRequest> batch = {IoRequest::Write(fd_.get(), offset, data)};
+  for (WritePart& part : parts) {
+    const BlockPiece& p = part.piece;
+    const BlockKey key{object_->id, p.block};
+    if (degraded) {
+      if (engine_.index.Invalidate(key, p.first_sector(), p.touched_sectors())) {
+        EngineCounters::Add(engine_.counters.invalidations);
+      }
+      EngineCounters::Add(engine_.counters.bypasses);
+      continue;
+    }
+    part.pinned = engine_.index.BeginWrite(key, engine_.config.write_allocate);
+    if (!part.pinned) {
+      EngineCounters::Add(engine_.counters.write_misses);
+      continue;
+    }
+    part.was_cached = !part.pinned->valid.None();
+    batch.push_back(IoRequest::Write(slot_fd, engine_.slots.OffsetOf(part.pinned->slot) + p.begin,
+                                     data.subspan(p.buffer_offset, p.length())));
+  }
+  Status submitted = engine_.io.Submit(batch);
+  const int64_t origin_result = submitted.ok() ? batch[0].result : -submitted.error();
+  const bool origin_complete = origin_result == static_cast<int64_t>(data.size());
+
+  size_t request = 1;
+  for (WritePart& part : parts) {
+    if (!part.pinned) continue;
+    const BlockPiece& p = part.piece;
+    const IoRequest& r = batch[request++];
+    const bool cache_complete = submitted.ok() && r.result == static_cast<int64_t>(p.length());
+    if (origin_complete && !cache_complete) {
+      engine_.CacheError(engine_.counters.cache_write_errors);
+    }
+    const bool cached = origin_complete && cache_complete;
+    if (!cached) EngineCounters::Add(engine_.counters.invalidations);
+    EngineCounters::Add(part.was_cached ? engine_.counters.write_hits
+                                        : engine_.counters.write_misses);
+    engine_.index.EndWrite({object_->id, p.block}, *part.pinned, p.first_sector(),
+                           p.touched_sectors(), p.first_full_sector(), p.full_sectors(),
+                           cached);
+  }
+  if (origin_result < 0) {
+    EngineCounters::Add(engine_.counters.origin_write_errors);
+    RefreshFingerprintLocked();
+    return Status::Error(static_cast<int>(-origin_result), "write origin");
+  }
+  const uint64_t end = static_cast<uint64_t>(offset) + static_cast<uint64_t>(origin_result);
+  if (end > object_->size.load()) object_->size = end;
+  RefreshFingerprintLocked();
+  return static_cast<size_t>(origin_result);
+}
+
+Status CachedFile::Truncate(off_t new_size) {
+  std::lock_guard change(object_->change_mutex);
+  if (::ftruncate(fd_.get(), new_size) != 0) return Status::FromErrno("truncate origin");
+  const uint64_t old_size = object_->size.exchange(static_cast<uint64_t>(new_size));
+  const uint64_t size = static_cast<uint64_t>(new_size);
+  if (size < old_size) {
+    const uint32_t block_size = engine_.config.block_size;
+    const uint64_t block = size / block_size;
+    const uint32_t within = static_cast<uint32_t>(size % block_size);
+    const uint64_t end_block = (old_size + block_size - 1) / block_size;
+    if (within != 0) {
+      // The sector holding the new end keeps bytes past it: invalidate it too.
+      const uint32_t sector = within / kSectorSize;
+      if (engine_.index.Invalidate({object_->id, block}, sector,
+                                   engine_.index.sectors_per_block() - sector)) {
+        EngineCounters::Add(engine_.counters.invalidations);
+      }
+      engine_.DropBlocksFrom(object_->id, block + 1, end_block);
+    } else {
+      engine_.DropBlocksFrom(object_->id, block, end_block);
+    }
+  }
+  RefreshFingerprintLocked();
+  return Status::Ok();
+}
+
+Status CachedFile::Sync(bool data_only) {
+  // Origin and cache are made durable in parallel.
+  std::vector<IoRequest> batch = {IoRequest::Sync(fd_.get(), data_only),
+                                  IoRequest::Sync(engine_.slots.fd(), true)};
+  if (Status s = engine_.io.Submit(batch); !s.ok()) return s;
+  if (batch[1].result < 0) engine_.CacheError(engine_.counters.cache_write_errors);
+  if (batch[0].result < 0) {
+    return Status::Error(static_cast<int>(-batch[0].result), "sync origin");
+  }
+  return Status::Ok();
+}
+
+Status CachedFile::Allocate(int mode, off_t offset, off_t length) {
+  std::lock_guard change(object_->change_mutex);
+  if (::fallocate(fd_.get(), mode, offset, length) != 0) {
+    return Status::FromErrno("fallocate origin");
+  }
+  if (mode & (FALLOC_FL_COLLAPSE_RANGE | FALLOC_FL_INSERT_RANGE)) {
+    // Data after offset moved: every block from there on is stale.
+    engine_.DropBlocksFrom(object_->id, static_cast<uint64_t>(offset) / engine_.config.block_size,
+                           0);
+  } else if (mode & (FALLOC_FL_PUNCH_HOLE | FALLOC_FL_ZERO_RANGE)) {
+    engine_.InvalidateRange(object_->id, static_cast<uint64_t>(offset),
+                            static_cast<uint64_t>(length));
+  }
+  struct stat st;
+  if (::fstat(fd_.get(), &st) == 0) object_->size = static_cast<uint64_t>(st.st_size);
+  RefreshFingerprintLocked();
+  return Status::Ok();
+}
+
+Result<size_t> CachedFile::CopyTo(off_t offset, OpenFile& dest, off_t dest_offset,
+                                  size_t length, unsigned flags) {
+  auto* target = dynamic_cast<CachedFile*>(&dest);
+  if (target == nullptr) return Status::Error(EXDEV, "copy between different engines");
+  std::lock_guard change(target->object_->change_mutex);
+  loff_t in = offset;
+  loff_t out = dest_offset;
+  const ssize_t n = ::copy_file_range(fd_.get(), &in, target->fd_.get(), &out, length, flags);
+  if (n < 0) return Status::FromErrno("copy_file_range on origin");
+  engine_.InvalidateRange(target->object_->id, static_cast<uint64_t>(dest_offset),
+                          static_cast<uint64_t>(n));
+  const uint64_t end = static_cast<uint64_t>(dest_offset) + static_cast<uint64_t>(n);
+  if (end > target->object_->size.load()) target->object_->size = end;
+  target->RefreshFingerprintLocked();
+  return static_cast<size_t>(n);
+}
+
+void CachedFile::RefreshFingerprintLocked() {
+  struct stat st;
+  if (::fstat(fd_.get(), &st) == 0) object_->fingerprint = FingerprintOf(st);
+}
+
+}  // namespace wtcachefs

@@ -1,0 +1,48 @@
+// CachedFile: an origin file open through the cache engine; the read and write
+// paths of DESIGN §2 (W1, W2, W3, W5).
+//
+// Thread safety: every method may be called concurrently. Changes to the file's
+// data (Write, Truncate, Allocate, being the target of CopyTo) are serialised by
+// the object's change_mutex; reads run in parallel with everything.
+#pragma once
+
+#include <memory>
+
+#include "engine/engine_state.h"
+#include "wtcachefs/data_engine.h"
+
+namespace wtcachefs {
+
+class CachedFile final : public OpenFile {
+ public:
+  CachedFile(EngineState& engine, UniqueFd origin_fd, std::shared_ptr<CachedObject> object,
+             bool page_cache_valid)
+      : engine_(engine),
+        fd_(std::move(origin_fd)),
+        object_(std::move(object)),
+        page_cache_valid_(page_cache_valid) {}
+
+  Result<size_t> Read(off_t offset, std::span<char> out) override;
+  Result<size_t> Write(off_t offset, std::span<const char> data) override;
+  Status Truncate(off_t size) override;
+  Status Sync(bool data_only) override;
+  Status Allocate(int mode, off_t offset, off_t length) override;
+  Result<size_t> CopyTo(off_t offset, OpenFile& dest, off_t dest_offset, size_t length,
+                        unsigned flags) override;
+  int origin_fd() const override { return fd_.get(); }
+  bool page_cache_valid() const override { return page_cache_valid_; }
+
+ private:
+  // Re-reads origin's fingerprint after a change made through the view, so the
+  // next open does not mistake our own change for an external one.
+  void RefreshFingerprintLocked();
+  // Origin-only read of [offset, offset + out.size()) (no cache involvement).
+  Result<size_t> ReadOrigin(off_t offset, std::span<char> out);
+
+  EngineState& engine_;
+  UniqueFd fd_;
+  std::shared_ptr<CachedObject> object_;
+  const bool page_cache_valid_;
+};
+
+}  // namespace wtcachefs

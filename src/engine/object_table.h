@@ -1,0 +1,65 @@
+// ObjectTable: the origin files the engine has seen, under stable object ids,
+// with the fingerprint that ties cached blocks to one version of the file
+// (DESIGN W6).
+//
+// Thread safety: all methods may be called concurrently. CachedObject fields
+// state their guard.
+#pragma once
+
+#include <sys/stat.h>
+
+#include <atomic>
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <unordered_map>
+
+#include "wtcachefs/meta_records.h"
+
+namespace wtcachefs {
+
+Fingerprint FingerprintOf(const struct stat& st);
+
+struct CachedObject {
+  explicit CachedObject(uint64_t object_id) : id(object_id) {}
+
+  const uint64_t id;
+  // Serialises changes of this object's data (write, truncate, fallocate, copy
+  // into it), so origin and cache see them in the same order.
+  std::mutex change_mutex;
+  // The origin file's size as last seen or changed through the view; reads are
+  // clipped to it.
+  std::atomic<uint64_t> size{0};
+  Fingerprint fingerprint;  // GUARDED_BY(change_mutex)
+};
+
+class ObjectTable {
+ public:
+  struct Opened {
+    std::shared_ptr<CachedObject> object;
+    // False when the origin file changed since the engine last saw it (or is
+    // new): its cached blocks (and the kernel's page cache of it) must be dropped.
+    bool unchanged;
+    bool created;
+    // The size in the previous fingerprint: no block past it can be cached.
+    uint64_t previous_size;
+  };
+
+  // Finds or creates the object for an origin file freshly stat'ed as `st`.
+  Opened Open(const struct stat& st);
+
+ private:
+  struct Key {
+    uint64_t dev, ino;
+    bool operator==(const Key&) const = default;
+  };
+  struct KeyHash {
+    size_t operator()(const Key& k) const { return std::hash<uint64_t>()(k.ino ^ (k.dev << 32)); }
+  };
+
+  std::mutex mutex_;
+  std::unordered_map<Key, std::shared_ptr<CachedObject>, KeyHash> objects_;  // GUARDED_BY(mutex_)
+  uint64_t next_id_ = 1;                                                     // GUARDED_BY(mutex_)
+};
+
+}  // namespace wtcachefs

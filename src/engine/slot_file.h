@@ -1,0 +1,38 @@
+// SlotFile: the preallocated file in CACHE that holds cached blocks, one fixed-size
+// slot each. Created mode 0600: it holds copies of other users' data.
+//
+// Thread safety: immutable after Open(); fd() may be used from any thread.
+#pragma once
+
+#include <sys/types.h>
+
+#include <cstdint>
+#include <string>
+
+#include "wtcachefs/status.h"
+#include "wtcachefs/unique_fd.h"
+
+namespace wtcachefs {
+
+class SlotFile {
+ public:
+  // Opens or creates `path` sized slot_count * block_size, allocating the space
+  // up front so the cache never fails an operation for lack of room (DESIGN W7).
+  static Result<SlotFile> Open(const std::string& path, uint64_t slot_count,
+                               uint32_t block_size);
+
+  int fd() const { return fd_.get(); }
+  off_t OffsetOf(uint64_t slot) const { return static_cast<off_t>(slot * block_size_); }
+  uint32_t block_size() const { return block_size_; }
+  uint64_t slot_count() const { return slot_count_; }
+
+ private:
+  SlotFile(UniqueFd fd, uint64_t slot_count, uint32_t block_size)
+      : fd_(std::move(fd)), slot_count_(slot_count), block_size_(block_size) {}
+
+  UniqueFd fd_;
+  uint64_t slot_count_;
+  uint32_t block_size_;
+};
+
+}  // namespace wtcachefs

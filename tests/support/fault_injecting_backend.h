@@ -1,0 +1,62 @@
+// FaultInjectingBackend: wraps the real io_uring backend for tests. It records
+// every batch, can fail chosen requests with an errno instead of doing them, and
+// can hold a batch's completion (the IO is done, the caller is not told) until
+// the test releases it, to force interleavings without timing.
+//
+// Thread safety: all methods may be called from any thread.
+#pragma once
+
+#include <condition_variable>
+#include <functional>
+#include <mutex>
+#include <vector>
+
+#include "wtcachefs/io_backend.h"
+
+namespace wtcachefs::testing {
+
+struct SeenRequest {
+  IoRequest::Op op;
+  int fd;
+  off_t offset;
+  size_t length;
+};
+
+class FaultInjectingBackend final : public IoBackend {
+ public:
+  using Match = std::function<bool(const IoRequest&)>;
+
+  explicit FaultInjectingBackend(IoBackend& real) : real_(real) {}
+
+  Status Submit(std::span<IoRequest> requests) override;
+
+  // Requests matching `match` fail with -error and are not performed.
+  void FailWhen(Match match, int error);
+  // The next batch holding a request matching `match` is performed, then its
+  // completion is withheld until Release(). Only one hold at a time.
+  void HoldCompletionWhen(Match match);
+  // Blocks until a held batch is waiting; returns false after 10 s.
+  bool WaitUntilHeld();
+  void Release();
+  void ClearFaults();
+
+  std::vector<std::vector<SeenRequest>> batches() const;
+  void ClearHistory();
+
+ private:
+  IoBackend& real_;
+  mutable std::mutex mutex_;
+  std::condition_variable changed_;
+  std::vector<std::vector<SeenRequest>> batches_;  // GUARDED_BY(mutex_)
+  Match fail_match_;                               // GUARDED_BY(mutex_)
+  int fail_error_ = 0;                             // GUARDED_BY(mutex_)
+  Match hold_match_;                               // GUARDED_BY(mutex_)
+  bool holding_ = false;                           // GUARDED_BY(mutex_)
+  bool released_ = false;                          // GUARDED_BY(mutex_)
+};
+
+// Matchers.
+FaultInjectingBackend::Match WritesTo(int fd);
+FaultInjectingBackend::Match ReadsFrom(int fd);
+
+}  // namespace wtcachefs::testing

@@ -1,0 +1,365 @@
+// The writethrough contract of the cache engine (DESIGN §2), on real files, the
+// real io_uring backend, and a fault-injecting wrapper for errors and forced
+// interleavings.
+#include <fcntl.h>
+#include <gtest/gtest.h>
+#include <linux/falloc.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <random>
+#include <thread>
+
+#include "support/fault_injecting_backend.h"
+#include "support/temp_dir.h"
+#include "wtcachefs/cache_engine.h"
+
+namespace wtcachefs {
+namespace {
+
+using testing::FaultInjectingBackend;
+using testing::ReadFile;
+using testing::ReadsFrom;
+using testing::TempDir;
+using testing::WriteFile;
+using testing::WritesTo;
+
+constexpr uint32_t kBlock = 64 * 1024;
+
+class CacheEngineTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    auto real = MakeUringBackend();
+    if (!real.ok()) GTEST_SKIP() << real.status().message();
+    real_ = std::move(real).value();
+    faults_ = std::make_unique<FaultInjectingBackend>(*real_);
+    CreateEngine(64);
+  }
+
+  void CreateEngine(uint64_t blocks, uint32_t error_limit = 8) {
+    CacheConfig config;
+    config.cache_dir = dir_.Sub("cache");
+    config.block_size = kBlock;
+    config.cache_bytes = blocks * kBlock;
+    config.error_limit = error_limit;
+    auto engine = CacheEngine::Create(config, *faults_);
+    ASSERT_TRUE(engine.ok()) << engine.status().message();
+    engine_ = std::move(engine).value();
+  }
+
+  std::string Origin(const std::string& name) { return dir_.Sub("origin") + "/" + name; }
+
+  std::unique_ptr<OpenFile> Open(const std::string& name) {
+    UniqueFd fd(::open(Origin(name).c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644));
+    EXPECT_TRUE(fd.valid());
+    auto file = engine_->Open(std::move(fd));
+    EXPECT_TRUE(file.ok()) << file.status().message();
+    return file.ok() ? std::move(file).value() : nullptr;
+  }
+
+  static std::string Read(OpenFile& file, off_t offset, size_t length) {
+    std::string out(length, '\0');
+    auto n = file.Read(offset, std::span<char>(out.data(), out.size()));
+    EXPECT_TRUE(n.ok()) << n.status().message();
+    out.resize(n.ok() ? n.value() : 0);
+    return out;
+  }
+
+  static void Write(OpenFile& file, off_t offset, const std::string& data) {
+    auto n = file.Write(offset, std::span<const char>(data.data(), data.size()));
+    ASSERT_TRUE(n.ok()) << n.status().message();
+    ASSERT_EQ(n.value(), data.size());
+  }
+
+  static std::string Pattern(size_t length, unsigned seed) {
+    std::mt19937 rng(seed);
+    std::string s(length, '\0');
+    for (char& c : s) c = static_cast<char>('a' + rng() % 26);
+    return s;
+  }
+
+  TempDir dir_;
+  std::unique_ptr<IoBackend> real_;
+  std::unique_ptr<FaultInjectingBackend> faults_;
+  std::unique_ptr<CacheEngine> engine_;
+};
+
+TEST_F(CacheEngineTest, FirstReadMissesAndPromotesSecondReadHitsTheCache) {
+  const std::string data = Pattern(3 * kBlock + 100, 1);
+  WriteFile(Origin("f"), data);
+  auto file = Open("f");
+  EXPECT_EQ(Read(*file, 0, data.size()), data);
+  EngineStats first = engine_->stats();
+  EXPECT_EQ(first.read_misses, 1u);
+  EXPECT_EQ(first.read_hits, 0u);
+  EXPECT_EQ(first.promotions, 4u);
+  EXPECT_EQ(first.used_blocks, 4u);
+  EXPECT_EQ(first.bytes_read_from_cache, 0u);
+
+  EXPECT_EQ(Read(*file, 0, data.size()), data);
+  EngineStats second = engine_->stats();
+  EXPECT_EQ(second.read_hits, 1u);
+  EXPECT_EQ(second.bytes_read_from_cache, data.size());
+  EXPECT_EQ(second.bytes_read_from_origin, first.bytes_read_from_origin);
+}
+
+TEST_F(CacheEngineTest, SlotFileIsReadableByItsOwnerOnly) {
+  struct stat st;
+  ASSERT_EQ(::stat((dir_.Sub("cache") + "/slots").c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 07777, 0600u);
+}
+
+TEST_F(CacheEngineTest, ReadSpanningCachedAndUncachedBlocksIsOneSubmission) {
+  const std::string data = Pattern(3 * kBlock, 2);
+  WriteFile(Origin("f"), data);
+  auto file = Open("f");
+  EXPECT_EQ(Read(*file, kBlock, kBlock), data.substr(kBlock, kBlock));  // cache block 1
+  faults_->ClearHistory();
+  EXPECT_EQ(Read(*file, 0, data.size()), data);
+  const auto batches = faults_->batches();
+  ASSERT_GE(batches.size(), 1u);
+  size_t slot_reads = 0, origin_reads = 0;
+  for (const auto& r : batches[0]) {
+    if (r.op != IoRequest::Op::kRead) continue;
+    (r.fd == engine_->slot_fd() ? slot_reads : origin_reads)++;
+  }
+  EXPECT_EQ(slot_reads, 1u);
+  EXPECT_EQ(origin_reads, 2u);
+  EXPECT_EQ(engine_->stats().read_partial_hits, 1u);
+}
+
+TEST_F(CacheEngineTest, WriteSubmitsOriginAndCacheWritesInOneBatch) {
+  auto file = Open("f");
+  Write(*file, 0, Pattern(2 * kBlock, 3));  // write-allocate maps both blocks
+  const auto batches = faults_->batches();
+  ASSERT_EQ(batches.size(), 1u) << "origin and cache writes must be one submission";
+  size_t origin = 0, cache = 0;
+  for (const auto& r : batches[0]) (r.fd == engine_->slot_fd() ? cache : origin)++;
+  EXPECT_EQ(origin, 1u);
+  EXPECT_EQ(cache, 2u);
+}
+
+TEST_F(CacheEngineTest, WriteIsAcknowledgedOnlyAfterOriginAndCacheComplete) {
+  auto file = Open("f");
+  const std::string data = Pattern(kBlock, 4);
+  // The origin write is performed but its completion is withheld.
+  faults_->HoldCompletionWhen(WritesTo(file->origin_fd()));
+  std::atomic<bool> acknowledged{false};
+  std::thread writer([&] {
+    Write(*file, 0, data);
+    acknowledged = true;
+  });
+  ASSERT_TRUE(faults_->WaitUntilHeld());
+  // The cache write was submitted with the origin write, before its completion.
+  const auto batches = faults_->batches();
+  ASSERT_EQ(batches.size(), 1u);
+  bool cache_write_submitted = false;
+  for (const auto& r : batches[0]) cache_write_submitted |= r.fd == engine_->slot_fd();
+  EXPECT_TRUE(cache_write_submitted);
+  EXPECT_FALSE(acknowledged) << "acknowledged before the origin completion arrived";
+  faults_->Release();
+  writer.join();
+  EXPECT_TRUE(acknowledged);
+  EXPECT_EQ(ReadFile(Origin("f")), data);
+}
+
+TEST_F(CacheEngineTest, OriginWriteErrorReachesTheCallerAndInvalidatesTheBlocks) {
+  const std::string old_data = Pattern(2 * kBlock, 5);
+  WriteFile(Origin("f"), old_data);
+  auto file = Open("f");
+  ASSERT_EQ(Read(*file, 0, old_data.size()), old_data);  // cached
+  faults_->FailWhen(WritesTo(file->origin_fd()), ENOSPC);
+  const std::string new_data = Pattern(2 * kBlock, 6);
+  auto n = file->Write(0, std::span<const char>(new_data.data(), new_data.size()));
+  ASSERT_FALSE(n.ok());
+  EXPECT_EQ(n.status().error(), ENOSPC);
+  faults_->ClearFaults();
+  EXPECT_EQ(engine_->stats().used_blocks, 0u) << "blocks touched by a failed write stay mapped";
+  EXPECT_EQ(Read(*file, 0, old_data.size()), ReadFile(Origin("f")));
+  EXPECT_EQ(engine_->stats().origin_write_errors, 1u);
+}
+
+TEST_F(CacheEngineTest, CacheWriteErrorStillSucceedsInvalidatesAndCounts) {
+  const std::string old_data = Pattern(kBlock, 7);
+  WriteFile(Origin("f"), old_data);
+  auto file = Open("f");
+  ASSERT_EQ(Read(*file, 0, kBlock), old_data);
+  faults_->FailWhen(WritesTo(engine_->slot_fd()), EIO);
+  const std::string new_data = Pattern(kBlock, 8);
+  Write(*file, 0, new_data);
+  faults_->ClearFaults();
+  const EngineStats stats = engine_->stats();
+  EXPECT_EQ(stats.cache_write_errors, 1u);
+  EXPECT_EQ(stats.used_blocks, 0u);
+  EXPECT_FALSE(stats.degraded);
+  EXPECT_EQ(ReadFile(Origin("f")), new_data);
+  EXPECT_EQ(Read(*file, 0, kBlock), new_data);
+}
+
+TEST_F(CacheEngineTest, RepeatedCacheErrorsDegradeToOriginOnlyAndKeepServing) {
+  CreateEngine(64, /*error_limit=*/3);
+  auto file = Open("f");
+  faults_->FailWhen(WritesTo(engine_->slot_fd()), EIO);
+  for (int i = 0; i < 3; ++i) Write(*file, i * kBlock, Pattern(kBlock, 10 + i));
+  faults_->ClearFaults();
+  EXPECT_TRUE(engine_->stats().degraded);
+  const std::string data = Pattern(kBlock, 20);
+  Write(*file, 0, data);
+  faults_->ClearHistory();
+  EXPECT_EQ(Read(*file, 0, kBlock), data);
+  for (const auto& batch : faults_->batches()) {
+    for (const auto& r : batch) EXPECT_NE(r.fd, engine_->slot_fd()) << "degraded mode used the cache";
+  }
+  EXPECT_EQ(ReadFile(Origin("f")).substr(0, kBlock), data);
+}
+
+TEST_F(CacheEngineTest, CacheReadErrorFallsBackToOrigin) {
+  const std::string data = Pattern(kBlock, 21);
+  WriteFile(Origin("f"), data);
+  auto file = Open("f");
+  ASSERT_EQ(Read(*file, 0, kBlock), data);
+  faults_->FailWhen(ReadsFrom(engine_->slot_fd()), EIO);
+  EXPECT_EQ(Read(*file, 0, kBlock), data);
+  faults_->ClearFaults();
+  EXPECT_EQ(engine_->stats().cache_read_errors, 1u);
+}
+
+TEST_F(CacheEngineTest, PromotionRacingAWriteNeverLeavesStaleData) {
+  const std::string old_data = Pattern(kBlock, 30);
+  WriteFile(Origin("f"), old_data);
+  auto reader_file = Open("f");
+  auto writer_file = Open("f");
+  // The read miss has fetched the old bytes from origin; hold it there.
+  faults_->HoldCompletionWhen(ReadsFrom(reader_file->origin_fd()));
+  std::string first_read;
+  std::thread reader([&] { first_read = Read(*reader_file, 0, kBlock); });
+  ASSERT_TRUE(faults_->WaitUntilHeld());
+  const std::string new_data = Pattern(kBlock, 31);
+  Write(*writer_file, 0, new_data);  // lands while the promotion is in flight
+  faults_->Release();
+  reader.join();
+  EXPECT_EQ(first_read, old_data);  // a read concurrent with a write may see either
+  EXPECT_EQ(Read(*reader_file, 0, kBlock), new_data) << "the raced promotion installed stale data";
+  EXPECT_EQ(Read(*writer_file, 0, kBlock), ReadFile(Origin("f")));
+}
+
+TEST_F(CacheEngineTest, ReadMissDuringAWriteIsNotPromoted) {
+  const std::string old_data = Pattern(kBlock, 32);
+  WriteFile(Origin("f"), old_data);
+  auto reader_file = Open("f");
+  auto writer_file = Open("f");
+  const std::string new_data = Pattern(kBlock, 33);
+  faults_->HoldCompletionWhen(WritesTo(writer_file->origin_fd()));
+  std::thread writer([&] { Write(*writer_file, 0, new_data); });
+  ASSERT_TRUE(faults_->WaitUntilHeld());
+  Read(*reader_file, 0, kBlock);
+  const uint64_t promotions = engine_->stats().promotions;
+  faults_->Release();
+  writer.join();
+  EXPECT_EQ(promotions, 0u);
+  EXPECT_EQ(Read(*reader_file, 0, kBlock), new_data);
+}
+
+TEST_F(CacheEngineTest, OriginChangedBehindTheEngineIsDetectedAtOpen) {
+  WriteFile(Origin("f"), Pattern(kBlock, 40));
+  {
+    auto file = Open("f");
+    Read(*file, 0, kBlock);
+    EXPECT_TRUE(file->page_cache_valid() == false);  // first sight of the file
+  }
+  {
+    auto file = Open("f");
+    EXPECT_TRUE(file->page_cache_valid());
+  }
+  const std::string changed = Pattern(kBlock, 41);
+  WriteFile(Origin("f"), changed);  // same size, new content and mtime
+  auto file = Open("f");
+  EXPECT_FALSE(file->page_cache_valid());
+  EXPECT_EQ(Read(*file, 0, kBlock), changed);
+}
+
+TEST_F(CacheEngineTest, TruncatedTailReadsAsZerosAfterRegrowth) {
+  const std::string data = Pattern(2 * kBlock, 50);
+  WriteFile(Origin("f"), data);
+  auto file = Open("f");
+  ASSERT_EQ(Read(*file, 0, data.size()), data);
+  ASSERT_TRUE(file->Truncate(5000).ok());
+  ASSERT_TRUE(file->Truncate(2 * kBlock).ok());
+  const std::string expected = data.substr(0, 5000) + std::string(2 * kBlock - 5000, '\0');
+  EXPECT_EQ(Read(*file, 0, 2 * kBlock), expected);
+  EXPECT_EQ(ReadFile(Origin("f")), expected);
+}
+
+TEST_F(CacheEngineTest, PunchedHoleReadsAsZeros) {
+  const std::string data = Pattern(kBlock, 51);
+  WriteFile(Origin("f"), data);
+  auto file = Open("f");
+  ASSERT_EQ(Read(*file, 0, kBlock), data);
+  ASSERT_TRUE(file->Allocate(FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, 100, 9000).ok());
+  EXPECT_EQ(Read(*file, 0, kBlock), ReadFile(Origin("f")));
+}
+
+TEST_F(CacheEngineTest, ReadsPastEndOfFileAreShort) {
+  WriteFile(Origin("f"), "0123456789");
+  auto file = Open("f");
+  EXPECT_EQ(Read(*file, 5, 100), "56789");
+  EXPECT_EQ(Read(*file, 5, 100), "56789");  // from the cache this time
+  EXPECT_EQ(Read(*file, 10, 100), "");
+}
+
+TEST_F(CacheEngineTest, FullCacheBypassesAndNeverFailsAnOperation) {
+  CreateEngine(2);
+  const std::string data = Pattern(8 * kBlock, 60);
+  WriteFile(Origin("f"), data);
+  auto file = Open("f");
+  EXPECT_EQ(Read(*file, 0, data.size()), data);
+  const std::string more = Pattern(8 * kBlock, 61);
+  Write(*file, 0, more);
+  EXPECT_EQ(Read(*file, 0, more.size()), more);
+  EXPECT_LE(engine_->stats().used_blocks, 2u);
+}
+
+// Random reads, writes, truncates and hole punches, some with cache errors
+// injected: after every step the engine's view equals origin (W2, W3).
+TEST_F(CacheEngineTest, RandomOperationsAlwaysReadBackOriginsBytes) {
+  CreateEngine(16, /*error_limit=*/1000);
+  const unsigned seed = std::random_device()();
+  std::mt19937 rng(seed);
+  SCOPED_TRACE("seed " + std::to_string(seed));
+  auto file = Open("f");
+  const uint64_t span = 24 * kBlock;
+  for (int step = 0; step < 1500; ++step) {
+    SCOPED_TRACE("step " + std::to_string(step));
+    const bool inject = rng() % 10 == 0;
+    if (inject) faults_->FailWhen(WritesTo(engine_->slot_fd()), EIO);
+    const uint64_t offset = rng() % span;
+    const size_t length = 1 + rng() % (2 * kBlock);
+    switch (rng() % 5) {
+      case 0:
+      case 1:
+        Write(*file, static_cast<off_t>(offset), Pattern(length, static_cast<unsigned>(rng())));
+        break;
+      case 2:
+        ASSERT_TRUE(file->Truncate(static_cast<off_t>(rng() % span)).ok());
+        break;
+      case 3:
+        ASSERT_TRUE(file->Allocate(FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE,
+                                   static_cast<off_t>(offset), static_cast<off_t>(length))
+                        .ok());
+        break;
+      default:
+        break;
+    }
+    faults_->ClearFaults();
+    const std::string origin = ReadFile(Origin("f"));
+    const uint64_t read_offset = rng() % (origin.size() + 1);
+    const size_t read_length = 1 + rng() % (3 * kBlock);
+    const std::string expected = origin.substr(read_offset, read_length);
+    ASSERT_EQ(Read(*file, static_cast<off_t>(read_offset), read_length), expected);
+  }
+  EXPECT_GT(engine_->stats().read_hits + engine_->stats().read_partial_hits, 0u);
+}
+
+}  // namespace
+}  // namespace wtcachefs

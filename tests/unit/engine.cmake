@@ -1,0 +1,1 @@
+wtcachefs_add_test(cache_engine_test SOURCES ${CMAKE_CURRENT_LIST_DIR}/cache_engine_test.cc LABELS unit)
