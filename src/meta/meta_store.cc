@@ -6,6 +6,7 @@
 #include <rocksdb/write_batch.h>
 
 #include <cerrno>
+#include <filesystem>
 
 #include "meta/byte_codec.h"
 
@@ -112,8 +113,15 @@ Result<std::unique_ptr<MetaStore>> MetaStore::Open(const std::string& dir) {
 }
 
 Status MetaStore::Destroy(const std::string& dir) {
-  return FromRocks(rocksdb::DestroyDB(dir, rocksdb::Options()),
-                   "cannot delete cache metadata in '" + dir + "'");
+  // The directory is ours alone: removing it works even when RocksDB cannot
+  // parse what is left of it.
+  std::error_code error;
+  std::filesystem::remove_all(dir, error);
+  if (error) {
+    return Status::Error(error.value(), "cannot delete cache metadata in '" + dir +
+                                            "': " + error.message());
+  }
+  return Status::Ok();
 }
 
 Status MetaStore::Commit(const MetaBatch& batch, bool sync) {

@@ -1,1 +1,2 @@
 wtcachefs_add_test(cache_engine_test SOURCES ${CMAKE_CURRENT_LIST_DIR}/cache_engine_test.cc LABELS unit)
+wtcachefs_add_test(cache_directory_test SOURCES ${CMAKE_CURRENT_LIST_DIR}/cache_directory_test.cc LABELS unit)

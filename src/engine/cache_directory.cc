@@ -1,0 +1,141 @@
+#include "engine/cache_directory.h"
+
+#include <fcntl.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <fstream>
+#include <random>
+
+namespace wtcachefs {
+namespace {
+
+constexpr char kLockFile[] = "/lock";
+constexpr char kMetaDir[] = "/meta";
+constexpr char kSlotFile[] = "/slots";
+
+std::array<uint8_t, 16> NewUuid() {
+  std::random_device random;
+  std::array<uint8_t, 16> uuid;
+  for (uint8_t& byte : uuid) byte = static_cast<uint8_t>(random());
+  uuid[6] = static_cast<uint8_t>((uuid[6] & 0x0f) | 0x40);  // version 4
+  uuid[8] = static_cast<uint8_t>((uuid[8] & 0x3f) | 0x80);
+  return uuid;
+}
+
+// Takes the directory's lock, or explains who holds it.
+Result<UniqueFd> LockDirectory(const std::string& dir) {
+  const std::string path = dir + kLockFile;
+  UniqueFd fd(::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600));
+  if (!fd.valid()) return Status::FromErrno("cannot create the lock file '" + path + "'");
+  if (::flock(fd.get(), LOCK_EX | LOCK_NB) != 0) {
+    if (errno == EWOULDBLOCK) {
+      std::string holder;
+      std::ifstream(path) >> holder;
+      return Status::Error(EBUSY, "cache '" + dir + "' is in use by another wtcachefs mount" +
+                                      (holder.empty() ? "" : " (pid " + holder + ")") +
+                                      ": unmount it first, or use another cache directory");
+    }
+    return Status::FromErrno("cannot lock cache '" + dir + "'");
+  }
+  const std::string pid = std::to_string(::getpid()) + "\n";
+  if (::ftruncate(fd.get(), 0) != 0 || ::pwrite(fd.get(), pid.data(), pid.size(), 0) < 0) {
+    // The pid is only a hint for the message above.
+  }
+  return fd;
+}
+
+}  // namespace
+
+CacheDirectory::~CacheDirectory() = default;
+
+Result<std::unique_ptr<CacheDirectory>> CacheDirectory::Open(
+    const CacheDirectoryRequest& request) {
+  std::unique_ptr<CacheDirectory> cache(new CacheDirectory());
+  cache->dir_ = request.cache_dir;
+  ::chmod(request.cache_dir.c_str(), 0700);  // holds copies of other users' data
+  auto lock = LockDirectory(request.cache_dir);
+  if (!lock.ok()) return lock.status();
+  cache->lock_fd_ = std::move(lock).value();
+
+  const std::string meta_dir = request.cache_dir + kMetaDir;
+  if (request.reset) {
+    if (Status s = MetaStore::Destroy(meta_dir); !s.ok()) return s;
+    ::unlink((request.cache_dir + kSlotFile).c_str());
+  }
+  std::unique_ptr<MetaStore> store;
+  std::optional<Superblock> existing;
+  Status problem;
+  if (auto opened = MetaStore::Open(meta_dir); opened.ok()) {
+    store = std::move(opened).value();
+    auto loaded = store->LoadSuperblock();
+    if (loaded.ok()) {
+      existing = loaded.value();
+    } else if (loaded.status().error() == EPROTO) {
+      return Status::Error(EPROTO, "cache '" + request.cache_dir + "': " +
+                                       loaded.status().message() +
+                                       ": pass --reset-cache to start a new cache there");
+    } else {
+      problem = loaded.status();
+      store.reset();
+    }
+  } else {
+    problem = opened.status();
+  }
+  if (!store) {
+    cache->warnings_.push_back("cache metadata in '" + meta_dir + "' is unreadable (" +
+                               problem.message() +
+                               "): discarding it and starting a new, empty cache");
+    if (Status s = MetaStore::Destroy(meta_dir); !s.ok()) return s;
+    ::unlink((request.cache_dir + kSlotFile).c_str());
+    auto reopened = MetaStore::Open(meta_dir);
+    if (!reopened.ok()) return reopened.status();
+    store = std::move(reopened).value();
+  }
+  cache->store_ = std::move(store);
+
+  if (existing) {
+    const Superblock& sb = *existing;
+    if (sb.origin_dev != request.origin_dev || sb.origin_ino != request.origin_ino) {
+      return Status::Error(EEXIST, "cache '" + request.cache_dir + "' belongs to origin '" +
+                                       sb.origin_path + "', not '" + request.origin_path +
+                                       "': pass --reset-cache to discard it and cache '" +
+                                       request.origin_path + "' there");
+    }
+    if (request.block_size && *request.block_size != sb.block_size) {
+      return Status::Error(EINVAL, "cache '" + request.cache_dir + "' was created with block size " +
+                                       std::to_string(sb.block_size) + ", not " +
+                                       std::to_string(*request.block_size) +
+                                       ": drop --block-size, or pass --reset-cache to "
+                                       "recreate the cache");
+    }
+    cache->superblock_ = sb;
+    cache->unclean_ = !sb.clean_shutdown;
+  } else {
+    Superblock& sb = cache->superblock_;
+    sb.cache_uuid = NewUuid();
+    sb.block_size = request.block_size.value_or(kDefaultBlockSize);
+    sb.slot_count = request.slot_count;
+    sb.origin_dev = request.origin_dev;
+    sb.origin_ino = request.origin_ino;
+    sb.origin_path = request.origin_path;
+  }
+  // Until MarkClean(), a crash must be seen as one.
+  cache->superblock_.clean_shutdown = false;
+  MetaBatch batch;
+  batch.PutSuperblock(cache->superblock_);
+  if (Status s = cache->store_->Commit(batch, /*sync=*/true); !s.ok()) return s;
+  return cache;
+}
+
+Status CacheDirectory::MarkClean() {
+  Superblock sb = superblock_;
+  sb.clean_shutdown = true;
+  MetaBatch batch;
+  batch.PutSuperblock(sb);
+  return store_->Commit(batch, /*sync=*/true);
+}
+
+}  // namespace wtcachefs

@@ -1,0 +1,69 @@
+// CacheDirectory: takes ownership of a CACHE directory for one mount (DESIGN §1,
+// issue "ownership"): an exclusive lock (a second mount fails clearly), the
+// metadata store, and the superblock that records the origin and block size the
+// cache was created for.
+//
+//  - A new directory gets a superblock from the request.
+//  - An existing cache for another origin is refused, naming --reset-cache.
+//  - A block size different from the one the cache was created with is refused
+//    (when one was asked for explicitly), naming --reset-cache.
+//  - A damaged metadata store is discarded with a warning and recreated: a
+//    writethrough cache holds no data of its own, so this loses only warmth.
+//
+// Thread safety: single owner; Open() at mount, destruction at unmount.
+#pragma once
+
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "wtcachefs/meta_store.h"
+#include "wtcachefs/status.h"
+#include "wtcachefs/unique_fd.h"
+
+namespace wtcachefs {
+
+struct CacheDirectoryRequest {
+  std::string cache_dir;
+  // Identity of ORIGIN's root (st_dev, st_ino) and its canonical path.
+  uint64_t origin_dev = 0;
+  uint64_t origin_ino = 0;
+  std::string origin_path;
+  // The block size asked for, if any (default 64 KiB for a new cache).
+  std::optional<uint32_t> block_size;
+  uint64_t slot_count = 0;
+  // Discard whatever the directory holds and start a new cache.
+  bool reset = false;
+};
+
+class CacheDirectory {
+ public:
+  static constexpr uint32_t kDefaultBlockSize = 64 * 1024;
+
+  static Result<std::unique_ptr<CacheDirectory>> Open(const CacheDirectoryRequest& request);
+  ~CacheDirectory();
+
+  MetaStore& store() { return *store_; }
+  const Superblock& superblock() const { return superblock_; }
+  // True when the previous mount did not shut down cleanly (recovery needed).
+  bool recovered_from_unclean_shutdown() const { return unclean_; }
+  // Warnings for the log (a discarded store, a cache made new).
+  const std::vector<std::string>& warnings() const { return warnings_; }
+  std::string slot_file_path() const { return dir_ + "/slots"; }
+
+  // Records a clean shutdown (call after every other change is committed).
+  Status MarkClean();
+
+ private:
+  CacheDirectory() = default;
+
+  std::string dir_;
+  UniqueFd lock_fd_;
+  std::unique_ptr<MetaStore> store_;
+  Superblock superblock_;
+  bool unclean_ = false;
+  std::vector<std::string> warnings_;
+};
+
+}  // namespace wtcachefs
