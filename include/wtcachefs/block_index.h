@@ -26,6 +26,7 @@
 #include <mutex>
 #include <optional>
 #include <unordered_map>
+#include <unordered_set>
 #include <vector>
 
 namespace wtcachefs {
@@ -118,6 +119,22 @@ class BlockIndex {
   uint64_t mapped_blocks() const;
   uint64_t free_slots() const;
 
+  // Persistence (DESIGN W4). Every key whose state changed since the last call
+  // is reported with its current state (nullopt: unmapped). Slots freed since
+  // then are quarantined: they are handed out again only after
+  // ReleaseQuarantined(), which the caller calls once the unmapping is durable,
+  // so a crash can never leave a durable mapping pointing at reused data.
+  struct Changes {
+    struct Block {
+      BlockKey key;
+      std::optional<std::pair<uint64_t, SectorSet>> mapping;  // slot, validity
+    };
+    std::vector<Block> blocks;
+    std::vector<uint64_t> quarantined_slots;
+  };
+  Changes TakeChanges();
+  void ReleaseQuarantined(const std::vector<uint64_t>& slots);
+
  private:
   struct KeyHash {
     size_t operator()(const BlockKey& k) const {
@@ -129,6 +146,7 @@ class BlockIndex {
     bool mapped = false;    // owner maps to this slot
     bool in_use = false;    // mapped or still pinned: not on the free list
     bool promoting = false;
+    bool quarantined = false;  // freed, but its unmapping is not durable yet
     uint32_t writers = 0;
     uint32_t pins = 0;
     uint64_t stamp = 0;
@@ -136,6 +154,7 @@ class BlockIndex {
   };
 
   uint64_t NextStamp() { return ++last_stamp_; }
+  void MarkDirtyLocked(const BlockKey& key) { dirty_.insert(key); }
   std::optional<uint64_t> AllocateLocked(const BlockKey& key);
   PinnedBlock PinLocked(uint64_t number);
   void UnpinLocked(uint64_t number);
@@ -152,6 +171,8 @@ class BlockIndex {
   mutable std::vector<uint64_t> free_list_;                  // GUARDED_BY(mutex_)
   mutable bool free_list_stale_ = false;                     // GUARDED_BY(mutex_)
   uint64_t last_stamp_ = 0;                                  // GUARDED_BY(mutex_)
+  std::unordered_set<BlockKey, KeyHash> dirty_;              // GUARDED_BY(mutex_)
+  std::vector<uint64_t> quarantine_;  // freed since TakeChanges; GUARDED_BY(mutex_)
 };
 
 }  // namespace wtcachefs

@@ -11,12 +11,14 @@
 //  - An origin file whose fingerprint changed since the engine last saw it has
 //    its blocks dropped at open (W6).
 //
-// Thread safety: Open() and every OpenFile method may be called concurrently.
+// Thread safety: Open() and every OpenFile method may be called concurrently;
+// Start() and Close() by the owner only.
 #pragma once
 
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "wtcachefs/data_engine.h"
 #include "wtcachefs/engine_stats.h"
@@ -25,12 +27,23 @@
 namespace wtcachefs {
 
 struct CacheConfig {
-  // Directory on the fast device holding the slot file.
+  // Directory on the fast device holding the slot file and the metadata.
   std::string cache_dir;
-  // Cache block size: a power of two, 4 KiB to 4 MiB. Default 64 KiB.
-  uint32_t block_size = 64 * 1024;
-  // Bytes of cache data (rounded down to whole blocks; at least one block).
+  // ORIGIN: its canonical path and the (st_dev, st_ino) of its root. A cache
+  // belongs to one origin.
+  std::string origin_path;
+  uint64_t origin_dev = 0;
+  uint64_t origin_ino = 0;
+  // Cache block size for a new cache: a power of two, 4 KiB to 4 MiB; 0 keeps
+  // an existing cache's size (64 KiB for a new one). A different size than an
+  // existing cache's is an error.
+  uint32_t block_size = 0;
+  // Bytes of cache data for a new cache (whole blocks; at least one block).
   uint64_t cache_bytes = 0;
+  // Discard the directory's cache and metadata and start afresh.
+  bool reset = false;
+  // Milliseconds between group commits of mapping changes.
+  uint32_t flush_interval_ms = 1000;
   // Write misses allocate a slot (true) or go around the cache (false).
   bool write_allocate = true;
   // Cache IO errors tolerated before the engine degrades to origin-only.
@@ -39,9 +52,18 @@ struct CacheConfig {
 
 class CacheEngine : public DataEngine {
  public:
-  static Result<std::unique_ptr<CacheEngine>> Create(const CacheConfig& config,
-                                                     IoBackend& io);
+  // Opens (or creates) the cache in config.cache_dir: takes its lock, checks it
+  // belongs to this origin, recovers from an unclean shutdown (dropping every
+  // block the intent log names), and loads the mapping.
+  static Result<std::unique_ptr<CacheEngine>> Start(const CacheConfig& config, IoBackend& io);
+  // Closes cleanly if Close() was not called.
   ~CacheEngine() override;
+
+  // Clean shutdown: makes origin, cache data and metadata durable, clears the
+  // intent log and records a clean shutdown. Call after the last file closed.
+  Status Close();
+  // Warnings from opening (a discarded metadata store, a resized request).
+  const std::vector<std::string>& warnings() const;
 
   Result<std::unique_ptr<OpenFile>> Open(UniqueFd origin_fd) override;
   EngineStats stats() const;

@@ -7,6 +7,7 @@
 
 #include <atomic>
 #include <cstdint>
+#include <string_view>
 
 namespace wtcachefs {
 
@@ -29,6 +30,30 @@ struct EngineStats {
   uint64_t total_blocks = 0;
   bool degraded = false;
 };
+
+// Calls visit(name, value) for every cumulative counter, in a fixed order. The
+// names are the persisted keys and the status field names.
+// Works on const and mutable stats alike.
+template <typename Stats, typename Visit>
+void ForEachCounter(Stats& s, Visit&& visit) {
+  visit("read_hits", s.read_hits);
+  visit("read_partial_hits", s.read_partial_hits);
+  visit("read_misses", s.read_misses);
+  visit("write_hits", s.write_hits);
+  visit("write_misses", s.write_misses);
+  visit("promotions", s.promotions);
+  visit("bypasses", s.bypasses);
+  visit("invalidations", s.invalidations);
+  visit("cache_read_errors", s.cache_read_errors);
+  visit("cache_write_errors", s.cache_write_errors);
+  visit("origin_read_errors", s.origin_read_errors);
+  visit("origin_write_errors", s.origin_write_errors);
+  visit("bytes_read_from_cache", s.bytes_read_from_cache);
+  visit("bytes_read_from_origin", s.bytes_read_from_origin);
+}
+
+// Mutable access to the same counters, for loading persisted values.
+uint64_t* CounterByName(EngineStats& s, std::string_view name);
 
 struct EngineCounters {
   std::atomic<uint64_t> read_hits{0}, read_partial_hits{0}, read_misses{0};

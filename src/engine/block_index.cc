@@ -103,6 +103,7 @@ bool BlockIndex::EndPromotion(const BlockKey& key, const PinnedBlock& pinned,
     if (copied) {
       slot.valid.Set(first_sector, count);
       slot.stamp = NextStamp();
+      MarkDirtyLocked(key);
     }
   }
   UnpinLocked(pinned.slot);
@@ -147,6 +148,7 @@ void BlockIndex::EndWrite(const BlockKey& key, const PinnedBlock& pinned,
       slot.valid.Clear(first_written, written_count);
     }
     slot.stamp = NextStamp();
+    MarkDirtyLocked(key);
   }
   UnpinLocked(pinned.slot);
 }
@@ -159,6 +161,7 @@ bool BlockIndex::Invalidate(const BlockKey& key, uint32_t first_sector, uint32_t
   Slot& slot = slots_[number];
   slot.valid.Clear(first_sector, count);
   slot.stamp = NextStamp();
+  MarkDirtyLocked(key);
   if (slot.valid.None()) {
     UnmapLocked(slot);
     ReleaseIfIdleLocked(number);
@@ -253,6 +256,7 @@ void BlockIndex::UnpinLocked(uint64_t number) {
 
 void BlockIndex::UnmapLocked(Slot& slot) {
   if (!slot.mapped) return;
+  MarkDirtyLocked(slot.owner);
   slot_of_.erase(slot.owner);
   slot.mapped = false;
   slot.promoting = false;
@@ -265,7 +269,8 @@ void BlockIndex::ReleaseIfIdleLocked(uint64_t number) {
   if (slot.in_use && !slot.mapped && slot.pins == 0) {
     slot.in_use = false;
     slot.writers = 0;
-    if (!free_list_stale_) free_list_.push_back(number);
+    slot.quarantined = true;
+    quarantine_.push_back(number);
   }
 }
 
@@ -273,9 +278,39 @@ void BlockIndex::RebuildFreeListIfStaleLocked() const {
   if (!free_list_stale_) return;
   free_list_.clear();
   for (uint64_t s = slot_count_; s > 0; --s) {
-    if (!slots_[s - 1].in_use) free_list_.push_back(s - 1);
+    if (!slots_[s - 1].in_use && !slots_[s - 1].quarantined) free_list_.push_back(s - 1);
   }
   free_list_stale_ = false;
+}
+
+BlockIndex::Changes BlockIndex::TakeChanges() {
+  std::lock_guard lock(mutex_);
+  Changes changes;
+  changes.blocks.reserve(dirty_.size());
+  for (const BlockKey& key : dirty_) {
+    Changes::Block block{key, std::nullopt};
+    if (const auto it = slot_of_.find(key); it != slot_of_.end()) {
+      const Slot& slot = slots_[it->second];
+      // A mapping with nothing valid yet (a promotion in flight) is not worth
+      // persisting; its final state will be dirty again.
+      if (!slot.valid.None()) block.mapping.emplace(it->second, slot.valid);
+    }
+    changes.blocks.push_back(std::move(block));
+  }
+  dirty_.clear();
+  changes.quarantined_slots = std::move(quarantine_);
+  quarantine_.clear();
+  return changes;
+}
+
+void BlockIndex::ReleaseQuarantined(const std::vector<uint64_t>& numbers) {
+  std::lock_guard lock(mutex_);
+  for (uint64_t number : numbers) {
+    Slot& slot = slots_[number];
+    if (!slot.quarantined) continue;
+    slot.quarantined = false;
+    if (!slot.in_use && !free_list_stale_) free_list_.push_back(number);
+  }
 }
 
 }  // namespace wtcachefs

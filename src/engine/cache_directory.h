@@ -50,6 +50,7 @@ class CacheDirectory {
   bool recovered_from_unclean_shutdown() const { return unclean_; }
   // Warnings for the log (a discarded store, a cache made new).
   const std::vector<std::string>& warnings() const { return warnings_; }
+  void AddWarning(std::string warning) { warnings_.push_back(std::move(warning)); }
   std::string slot_file_path() const { return dir_ + "/slots"; }
 
   // Records a clean shutdown (call after every other change is committed).

@@ -1,8 +1,10 @@
-// CacheEngine: engine state, opening files, statistics. The data paths of an open
-// file are in cached_file.cc.
+// CacheEngine: start, recovery, group commit, shutdown, statistics. The data
+// paths of an open file are in cached_file.cc.
 #include "wtcachefs/cache_engine.h"
 
+#include <fcntl.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <cerrno>
 
@@ -30,13 +32,32 @@ EngineStats EngineCounters::Snapshot() const {
   return s;
 }
 
+uint64_t* CounterByName(EngineStats& s, std::string_view name) {
+  uint64_t* found = nullptr;
+  ForEachCounter(s, [&](std::string_view n, uint64_t& value) {
+    if (n == name) found = &value;
+  });
+  return found;
+}
+
+EngineState::State(const CacheConfig& c, IoBackend& backend,
+                   std::unique_ptr<CacheDirectory> dir, SlotFile slot_file)
+    : config(c),
+      io(backend),
+      directory(std::move(dir)),
+      slots(std::move(slot_file)),
+      index(slots.slot_count(), slots.block_size() / kSectorSize),
+      intents(directory->store()) {}
+
+EngineState::~State() { StopFlusher(); }
+
 void EngineState::CacheError(std::atomic<uint64_t>& counter) {
   EngineCounters::Add(counter);
   if (cache_errors.fetch_add(1) + 1 >= config.error_limit) degraded = true;
 }
 
 void EngineState::InvalidateRange(uint64_t object_id, uint64_t offset, uint64_t length) {
-  for (const BlockPiece& piece : SplitIntoBlocks(offset, length, config.block_size)) {
+  for (const BlockPiece& piece : SplitIntoBlocks(offset, length, slots.block_size())) {
     if (index.Invalidate({object_id, piece.block}, piece.first_sector(),
                          piece.touched_sectors())) {
       EngineCounters::Add(counters.invalidations);
@@ -59,25 +80,183 @@ void EngineState::DropBlocksFrom(uint64_t object_id, uint64_t first_block,
   EngineCounters::Add(counters.invalidations, dropped);
 }
 
-CacheEngine::CacheEngine(std::unique_ptr<State> state) : state_(std::move(state)) {}
-CacheEngine::~CacheEngine() = default;
+Status EngineState::Load() {
+  MetaStore& store = directory->store();
+  if (Status s = intents.Load(); !s.ok()) return s;
+  if (Status s = store.ForEachFile([&](FileRecord&& r) { objects.Restore(r); }); !s.ok()) {
+    return s;
+  }
+  auto counters_loaded = store.LoadCounters();
+  if (!counters_loaded.ok()) return counters_loaded.status();
+  for (const auto& [name, value] : counters_loaded.value()) {
+    if (uint64_t* counter = CounterByName(persisted, name)) *counter = value;
+  }
+  // Mappings in a region the intent log names may point at data that origin
+  // never got (or that the cache lost): drop them. So are mappings that do not
+  // fit the slot file (a damaged store).
+  MetaBatch recovery;
+  const uint32_t sectors = index.sectors_per_block();
+  Status scanned = store.ForEachMapping(sectors, [&](BlockMapping&& m) {
+    const BlockKey key{m.object_id, m.block};
+    if (intents.IsMarked(m.object_id, m.block) ||
+        !index.Restore(key, m.slot, SectorSet::FromBytes(m.valid_sectors, sectors))) {
+      recovery.DeleteMapping(m.object_id, m.block);
+    }
+  });
+  if (!scanned.ok()) return scanned;
+  index.TakeChanges();  // restored state is already durable
+  const auto marks = intents.ClearAllInto(recovery);
+  if (recovery.empty()) return Status::Ok();
+  if (Status s = store.Commit(recovery, /*sync=*/true); !s.ok()) return s;
+  intents.Forget(marks);
+  return Status::Ok();
+}
 
-Result<std::unique_ptr<CacheEngine>> CacheEngine::Create(const CacheConfig& config,
-                                                         IoBackend& io) {
-  if (!IsValidBlockSize(config.block_size)) {
+Status EngineState::Flush(const CachedObject* clear_intents_of, bool clear_all_intents) {
+  std::lock_guard flush(flush_mutex_);
+  BlockIndex::Changes changes = index.TakeChanges();
+  const std::vector<FileRecord> records = objects.TakeDirty();
+  bool data_durable = true;
+  if (!changes.blocks.empty()) {
+    // The data a new mapping points at must be durable before the mapping is.
+    std::vector<IoRequest> sync = {IoRequest::Sync(slots.fd(), true)};
+    data_durable = io.Submit(sync).ok() && sync[0].result == 0;
+    if (!data_durable) CacheError(counters.cache_write_errors);
+  }
+  MetaBatch batch;
+  for (const auto& block : changes.blocks) {
+    if (block.mapping && data_durable) {
+      batch.PutMapping(BlockMapping{block.key.object_id, block.key.block,
+                                    block.mapping->first, block.mapping->second.ToBytes()});
+    } else {
+      batch.DeleteMapping(block.key.object_id, block.key.block);
+      if (block.mapping) index.Drop(block.key);  // not durable: not trusted
+    }
+  }
+  for (const FileRecord& record : records) batch.PutFile(record);
+  const EngineStats totals = Stats();
+  ForEachCounter(totals, [&](std::string_view name, uint64_t value) {
+    batch.PutCounter(name, value);
+  });
+  std::vector<std::pair<uint64_t, uint64_t>> cleared;
+  if (clear_all_intents) {
+    cleared = intents.ClearAllInto(batch);
+  } else if (clear_intents_of != nullptr) {
+    cleared = intents.ClearInto(batch, clear_intents_of->id);
+  }
+  if (Status s = directory->store().Commit(batch, /*sync=*/true); !s.ok()) {
+    // The metadata store fails: serve from origin only. Quarantined slots stay
+    // quarantined (their unmapping is not durable).
+    degraded = true;
+    return s;
+  }
+  index.ReleaseQuarantined(changes.quarantined_slots);
+  intents.Forget(cleared);
+  return Status::Ok();
+}
+
+void EngineState::StartFlusher() {
+  flusher_ = std::thread([this] {
+    std::unique_lock lock(flusher_mutex_);
+    while (!flusher_stop_) {
+      flusher_wake_.wait_for(lock, std::chrono::milliseconds(config.flush_interval_ms));
+      if (flusher_stop_) break;
+      lock.unlock();
+      (void)Flush();  // a failure degrades the engine; the next round retries
+      lock.lock();
+    }
+  });
+}
+
+void EngineState::StopFlusher() {
+  {
+    std::lock_guard lock(flusher_mutex_);
+    flusher_stop_ = true;
+  }
+  flusher_wake_.notify_all();
+  if (flusher_.joinable()) flusher_.join();
+}
+
+EngineStats EngineState::Stats() const {
+  EngineStats live = counters.Snapshot();
+  EngineStats total = persisted;
+  ForEachCounter(live, [&](std::string_view name, uint64_t value) {
+    *CounterByName(total, name) += value;
+  });
+  total.total_blocks = index.slot_count();
+  total.used_blocks = index.mapped_blocks();
+  total.degraded = degraded.load();
+  return total;
+}
+
+CacheEngine::CacheEngine(std::unique_ptr<State> state) : state_(std::move(state)) {}
+
+CacheEngine::~CacheEngine() {
+  if (!state_->closed) (void)Close();
+}
+
+Result<std::unique_ptr<CacheEngine>> CacheEngine::Start(const CacheConfig& config,
+                                                        IoBackend& io) {
+  if (config.block_size != 0 && !IsValidBlockSize(config.block_size)) {
     return Status::Error(EINVAL, "block size " + std::to_string(config.block_size) +
                                      " is not a power of two between 4 KiB and 4 MiB");
   }
-  const uint64_t slot_count = config.cache_bytes / config.block_size;
-  if (slot_count == 0) {
+  const uint32_t new_block_size =
+      config.block_size != 0 ? config.block_size : CacheDirectory::kDefaultBlockSize;
+  CacheDirectoryRequest request;
+  request.cache_dir = config.cache_dir;
+  request.origin_dev = config.origin_dev;
+  request.origin_ino = config.origin_ino;
+  request.origin_path = config.origin_path;
+  if (config.block_size != 0) request.block_size = config.block_size;
+  request.slot_count = config.cache_bytes / new_block_size;
+  request.reset = config.reset;
+  if (request.slot_count == 0) {
     return Status::Error(EINVAL, "cache size " + std::to_string(config.cache_bytes) +
                                      " is smaller than one block of " +
-                                     std::to_string(config.block_size) + " bytes");
+                                     std::to_string(new_block_size) + " bytes");
   }
-  auto slots = SlotFile::Open(config.cache_dir + "/slots", slot_count, config.block_size);
+  auto directory = CacheDirectory::Open(request);
+  if (!directory.ok()) return directory.status();
+  const Superblock& sb = directory.value()->superblock();
+  auto slots = SlotFile::Open(directory.value()->slot_file_path(), sb.slot_count, sb.block_size);
   if (!slots.ok()) return slots.status();
-  auto state = std::make_unique<EngineState>(config, io, std::move(slots).value());
+  auto state = std::make_unique<EngineState>(config, io, std::move(directory).value(),
+                                             std::move(slots).value());
+  if (Status s = state->Load(); !s.ok()) {
+    if (s.error() != EUCLEAN || config.reset) return s;
+    // A record that does not decode: the store cannot be trusted. Start afresh.
+    state.reset();
+    CacheConfig fresh = config;
+    fresh.reset = true;
+    auto restarted = Start(fresh, io);
+    if (restarted.ok()) {
+      restarted.value()->state_->directory->AddWarning(
+          "cache metadata in '" + config.cache_dir + "' was damaged (" + s.message() +
+          "): discarded it and started a new, empty cache");
+    }
+    return restarted;
+  }
+  state->StartFlusher();
   return std::unique_ptr<CacheEngine>(new CacheEngine(std::move(state)));
+}
+
+Status CacheEngine::Close() {
+  if (state_->closed) return Status::Ok();
+  state_->closed = true;
+  state_->StopFlusher();
+  // Origin's data must be durable before the intents naming it are cleared.
+  UniqueFd origin(::open(state_->config.origin_path.c_str(), O_RDONLY | O_CLOEXEC));
+  if (!origin.valid() || ::syncfs(origin.get()) != 0) {
+    return Status::FromErrno("cannot sync origin '" + state_->config.origin_path +
+                             "'; the intent log is kept for the next mount");
+  }
+  if (Status s = state_->Flush(nullptr, /*clear_all_intents=*/true); !s.ok()) return s;
+  return state_->directory->MarkClean();
+}
+
+const std::vector<std::string>& CacheEngine::warnings() const {
+  return state_->directory->warnings();
 }
 
 Result<std::unique_ptr<OpenFile>> CacheEngine::Open(UniqueFd origin_fd) {
@@ -86,7 +265,7 @@ Result<std::unique_ptr<OpenFile>> CacheEngine::Open(UniqueFd origin_fd) {
   ObjectTable::Opened opened = state_->objects.Open(st);
   if (!opened.unchanged && !opened.created && opened.previous_size > 0) {
     // Changed behind the mount: nothing cached for it may be served.
-    const uint64_t block_size = state_->config.block_size;
+    const uint64_t block_size = state_->slots.block_size();
     state_->DropBlocksFrom(opened.object->id, 0,
                            (opened.previous_size + block_size - 1) / block_size);
   }
@@ -94,13 +273,7 @@ Result<std::unique_ptr<OpenFile>> CacheEngine::Open(UniqueFd origin_fd) {
       new CachedFile(*state_, std::move(origin_fd), std::move(opened.object), opened.unchanged));
 }
 
-EngineStats CacheEngine::stats() const {
-  EngineStats s = state_->counters.Snapshot();
-  s.total_blocks = state_->index.slot_count();
-  s.used_blocks = state_->index.mapped_blocks();
-  s.degraded = state_->degraded.load();
-  return s;
-}
+EngineStats CacheEngine::stats() const { return state_->Stats(); }
 
 int CacheEngine::slot_fd() const { return state_->slots.fd(); }
 

@@ -45,7 +45,7 @@ Result<size_t> CachedFile::Read(off_t offset, std::span<char> out) {
   const size_t length = std::min<uint64_t>(out.size(), size - static_cast<uint64_t>(offset));
   if (engine_.degraded) return ReadOrigin(offset, out.first(length));
 
-  const uint32_t block_size = engine_.config.block_size;
+  const uint32_t block_size = engine_.slots.block_size();
   const int slot_fd = engine_.slots.fd();
   std::vector<ReadPart> parts;
   for (const BlockPiece& piece : SplitIntoBlocks(offset, length, block_size)) {
@@ -186,9 +186,9 @@ Result<size_t> CachedFile::Read(off_t offset, std::span<char> out) {
 Result<size_t> CachedFile::Write(off_t offset, std::span<const char> data) {
   if (offset < 0) return Status::Error(EINVAL, "negative write offset");
   std::lock_guard change(object_->change_mutex);
-  const uint32_t block_size = engine_.config.block_size;
+  const uint32_t block_size = engine_.slots.block_size();
   const int slot_fd = engine_.slots.fd();
-  const bool degraded = engine_.degraded;
+  const bool degraded = !MarkIntent(static_cast<uint64_t>(offset), data.size());
   struct WritePart {
     BlockPiece piece;
     std::optional<PinnedBlock> pinned;
@@ -254,11 +254,15 @@ Result<size_t> CachedFile::Write(off_t offset, std::span<const char> data) {
 
 Status CachedFile::Truncate(off_t new_size) {
   std::lock_guard change(object_->change_mutex);
+  const uint64_t current = object_->size.load();
+  if (static_cast<uint64_t>(new_size) < current) {
+    MarkIntent(static_cast<uint64_t>(new_size), current - static_cast<uint64_t>(new_size));
+  }
   if (::ftruncate(fd_.get(), new_size) != 0) return Status::FromErrno("truncate origin");
   const uint64_t old_size = object_->size.exchange(static_cast<uint64_t>(new_size));
   const uint64_t size = static_cast<uint64_t>(new_size);
   if (size < old_size) {
-    const uint32_t block_size = engine_.config.block_size;
+    const uint32_t block_size = engine_.slots.block_size();
     const uint64_t block = size / block_size;
     const uint32_t within = static_cast<uint32_t>(size % block_size);
     const uint64_t end_block = (old_size + block_size - 1) / block_size;
@@ -279,25 +283,39 @@ Status CachedFile::Truncate(off_t new_size) {
 }
 
 Status CachedFile::Sync(bool data_only) {
+  // No write to this file may slip between the syncs and the clearing of its
+  // intent marks.
+  std::lock_guard change(object_->change_mutex);
   // Origin and cache are made durable in parallel.
   std::vector<IoRequest> batch = {IoRequest::Sync(fd_.get(), data_only),
                                   IoRequest::Sync(engine_.slots.fd(), true)};
   if (Status s = engine_.io.Submit(batch); !s.ok()) return s;
-  if (batch[1].result < 0) engine_.CacheError(engine_.counters.cache_write_errors);
   if (batch[0].result < 0) {
     return Status::Error(static_cast<int>(-batch[0].result), "sync origin");
   }
+  if (batch[1].result < 0) {
+    engine_.CacheError(engine_.counters.cache_write_errors);
+    return Status::Ok();  // origin is durable; the cache keeps its marks
+  }
+  // The mapping becomes durable too, and this file's writes need no recovery.
+  (void)engine_.Flush(object_.get());
   return Status::Ok();
 }
 
 Status CachedFile::Allocate(int mode, off_t offset, off_t length) {
   std::lock_guard change(object_->change_mutex);
+  if (mode & (FALLOC_FL_COLLAPSE_RANGE | FALLOC_FL_INSERT_RANGE)) {
+    const uint64_t end = std::max(object_->size.load(), static_cast<uint64_t>(offset));
+    MarkIntent(static_cast<uint64_t>(offset), end - static_cast<uint64_t>(offset) + length);
+  } else if (mode & (FALLOC_FL_PUNCH_HOLE | FALLOC_FL_ZERO_RANGE)) {
+    MarkIntent(static_cast<uint64_t>(offset), static_cast<uint64_t>(length));
+  }
   if (::fallocate(fd_.get(), mode, offset, length) != 0) {
     return Status::FromErrno("fallocate origin");
   }
   if (mode & (FALLOC_FL_COLLAPSE_RANGE | FALLOC_FL_INSERT_RANGE)) {
     // Data after offset moved: every block from there on is stale.
-    engine_.DropBlocksFrom(object_->id, static_cast<uint64_t>(offset) / engine_.config.block_size,
+    engine_.DropBlocksFrom(object_->id, static_cast<uint64_t>(offset) / engine_.slots.block_size(),
                            0);
   } else if (mode & (FALLOC_FL_PUNCH_HOLE | FALLOC_FL_ZERO_RANGE)) {
     engine_.InvalidateRange(object_->id, static_cast<uint64_t>(offset),
@@ -314,6 +332,7 @@ Result<size_t> CachedFile::CopyTo(off_t offset, OpenFile& dest, off_t dest_offse
   auto* target = dynamic_cast<CachedFile*>(&dest);
   if (target == nullptr) return Status::Error(EXDEV, "copy between different engines");
   std::lock_guard change(target->object_->change_mutex);
+  target->MarkIntent(static_cast<uint64_t>(dest_offset), length);
   loff_t in = offset;
   loff_t out = dest_offset;
   const ssize_t n = ::copy_file_range(fd_.get(), &in, target->fd_.get(), &out, length, flags);
@@ -326,9 +345,26 @@ Result<size_t> CachedFile::CopyTo(off_t offset, OpenFile& dest, off_t dest_offse
   return static_cast<size_t>(n);
 }
 
+bool CachedFile::MarkIntent(uint64_t offset, uint64_t length) {
+  if (engine_.degraded) return false;
+  if (length == 0) return true;
+  const uint64_t block_size = engine_.slots.block_size();
+  const uint64_t first = offset / block_size;
+  const uint64_t end = (offset + length + block_size - 1) / block_size;
+  if (engine_.intents.MarkForWrite(object_->id, first, end).ok()) return true;
+  // Without a durable intent, cache writes would not be crash safe.
+  engine_.degraded = true;
+  return false;
+}
+
 void CachedFile::RefreshFingerprintLocked() {
   struct stat st;
-  if (::fstat(fd_.get(), &st) == 0) object_->fingerprint = FingerprintOf(st);
+  if (::fstat(fd_.get(), &st) != 0) return;
+  {
+    std::lock_guard guard(object_->fingerprint_mutex);
+    object_->fingerprint = FingerprintOf(st);
+  }
+  engine_.objects.MarkDirty(object_);
 }
 
 }  // namespace wtcachefs

@@ -33,6 +33,10 @@ class CachedFile final : public OpenFile {
   bool page_cache_valid() const override { return page_cache_valid_; }
 
  private:
+  // Durably marks the blocks of [offset, offset + length) in the intent log before
+  // a change to them is submitted. False when the engine is (now) degraded: the
+  // change must then go to origin only, invalidating cached blocks.
+  bool MarkIntent(uint64_t offset, uint64_t length);
   // Re-reads origin's fingerprint after a change made through the view, so the
   // next open does not mistake our own change for an external one.
   void RefreshFingerprintLocked();

@@ -1,11 +1,19 @@
-// EngineState: what every open file of a CacheEngine shares.
+// EngineState: what every open file of a CacheEngine shares, and the engine's
+// persistence: loading at start, group commits, clean shutdown.
 //
 // Thread safety: members are immutable, atomic, or internally synchronised.
+// Flush() may run on any thread; flushes are serialised by flush_mutex_.
 #pragma once
 
 #include <atomic>
+#include <condition_variable>
+#include <map>
+#include <memory>
+#include <thread>
 
 #include "engine/block_geometry.h"
+#include "engine/cache_directory.h"
+#include "engine/intent_log.h"
 #include "engine/object_table.h"
 #include "engine/slot_file.h"
 #include "wtcachefs/block_index.h"
@@ -15,11 +23,9 @@
 namespace wtcachefs {
 
 struct CacheEngine::State {
-  State(const CacheConfig& c, IoBackend& backend, SlotFile slot_file)
-      : config(c),
-        io(backend),
-        slots(std::move(slot_file)),
-        index(slots.slot_count(), c.block_size / kSectorSize) {}
+  State(const CacheConfig& c, IoBackend& backend, std::unique_ptr<CacheDirectory> directory,
+        SlotFile slot_file);
+  ~State();
 
   // Counts a cache IO error; past config.error_limit the engine is degraded and
   // serves from origin only.
@@ -31,14 +37,38 @@ struct CacheEngine::State {
   // a long or unknown one by a scan of the index.
   void DropBlocksFrom(uint64_t object_id, uint64_t first_block, uint64_t end_block_hint);
 
+  // Loads files and mappings; after an unclean shutdown drops every block in a
+  // region the intent log names. Call once, before serving.
+  Status Load();
+  // Group commit (DESIGN W4): fdatasync the slot file, then one metadata batch
+  // with every mapping and file record changed since the last flush, then hand
+  // quarantined slots back. With `clear_intents_of`, that object's intent marks
+  // are cleared in the same batch: the caller holds its change_mutex and has
+  // made its origin data durable. With `clear_all_intents`, every mark is.
+  Status Flush(const CachedObject* clear_intents_of = nullptr, bool clear_all_intents = false);
+  void StartFlusher();
+  void StopFlusher();
+  EngineStats Stats() const;
+
   const CacheConfig config;
   IoBackend& io;
+  std::unique_ptr<CacheDirectory> directory;
   SlotFile slots;
   BlockIndex index;
   ObjectTable objects;
+  IntentLog intents;
   EngineCounters counters;
+  EngineStats persisted;  // counters of earlier mounts; immutable after Load()
   std::atomic<uint32_t> cache_errors{0};
   std::atomic<bool> degraded{false};
+  bool closed = false;  // owner only
+
+ private:
+  std::mutex flush_mutex_;
+  std::mutex flusher_mutex_;
+  std::condition_variable flusher_wake_;
+  bool flusher_stop_ = false;  // GUARDED_BY(flusher_mutex_)
+  std::thread flusher_;
 };
 
 using EngineState = CacheEngine::State;

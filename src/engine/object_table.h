@@ -13,6 +13,7 @@
 #include <memory>
 #include <mutex>
 #include <unordered_map>
+#include <vector>
 
 #include "wtcachefs/meta_records.h"
 
@@ -25,12 +26,14 @@ struct CachedObject {
 
   const uint64_t id;
   // Serialises changes of this object's data (write, truncate, fallocate, copy
-  // into it), so origin and cache see them in the same order.
+  // into it, and fsync's clearing of its intents), so origin and cache see them
+  // in the same order. Lock order: change_mutex before fingerprint_mutex.
   std::mutex change_mutex;
   // The origin file's size as last seen or changed through the view; reads are
   // clipped to it.
   std::atomic<uint64_t> size{0};
-  Fingerprint fingerprint;  // GUARDED_BY(change_mutex)
+  std::mutex fingerprint_mutex;
+  Fingerprint fingerprint;  // GUARDED_BY(fingerprint_mutex)
 };
 
 class ObjectTable {
@@ -48,6 +51,13 @@ class ObjectTable {
   // Finds or creates the object for an origin file freshly stat'ed as `st`.
   Opened Open(const struct stat& st);
 
+  // Restores a record loaded from the metadata store (at mount).
+  void Restore(const FileRecord& record);
+  // Marks the object's record as needing a write (new object or new fingerprint).
+  void MarkDirty(const std::shared_ptr<CachedObject>& object);
+  // The records changed since the last call, with their current fingerprints.
+  std::vector<FileRecord> TakeDirty();
+
  private:
   struct Key {
     uint64_t dev, ino;
@@ -60,6 +70,7 @@ class ObjectTable {
   std::mutex mutex_;
   std::unordered_map<Key, std::shared_ptr<CachedObject>, KeyHash> objects_;  // GUARDED_BY(mutex_)
   uint64_t next_id_ = 1;                                                     // GUARDED_BY(mutex_)
+  std::unordered_map<uint64_t, std::shared_ptr<CachedObject>> dirty_;        // GUARDED_BY(mutex_)
 };
 
 }  // namespace wtcachefs

@@ -1,5 +1,6 @@
 // UringBackend: IoBackend on io_uring, one ring per thread (a ring has one owner).
 #include <liburing.h>
+#include <unistd.h>
 
 #include <cerrno>
 #include <cstring>
@@ -10,16 +11,20 @@
 namespace wtcachefs {
 namespace {
 
-// A ring owned by one thread. Destroyed when the thread exits.
+// A ring owned by one thread of one process. Destroyed when the thread exits.
+// A forked child inherits the parent's ring mappings, which it must never use:
+// both processes would consume the same queues.
 class ThreadRing {
  public:
-  explicit ThreadRing(unsigned depth) {
+  explicit ThreadRing(unsigned depth) : owner_(::getpid()) {
     init_error_ = -io_uring_queue_init(depth, &ring_, 0);
     depth_ = depth;
   }
   ~ThreadRing() {
+    // In a forked child this only unmaps and closes the child's copies.
     if (init_error_ == 0) io_uring_queue_exit(&ring_);
   }
+  bool owned_by_this_process() const { return owner_ == ::getpid(); }
   ThreadRing(const ThreadRing&) = delete;
   ThreadRing& operator=(const ThreadRing&) = delete;
 
@@ -29,6 +34,7 @@ class ThreadRing {
 
  private:
   io_uring ring_{};
+  pid_t owner_;
   int init_error_ = 0;
   unsigned depth_ = 0;
 };
@@ -97,7 +103,9 @@ class UringBackend final : public IoBackend {
 
   Status Submit(std::span<IoRequest> requests) override {
     thread_local std::unique_ptr<ThreadRing> ring;
-    if (!ring || ring->depth() != depth_) ring = std::make_unique<ThreadRing>(depth_);
+    if (!ring || ring->depth() != depth_ || !ring->owned_by_this_process()) {
+      ring = std::make_unique<ThreadRing>(depth_);
+    }
     if (ring->init_error() != 0) {
       return Status::Error(ring->init_error(), std::string("io_uring unavailable: ") +
                                                    std::strerror(ring->init_error()));

@@ -9,6 +9,9 @@
 namespace wtcachefs {
 namespace {
 
+// Makes every unmapping so far "durable": quarantined slots become free.
+void Settle(BlockIndex& index) { index.ReleaseQuarantined(index.TakeChanges().quarantined_slots); }
+
 TEST(SectorSet, SetClearAndRoundTripThroughBytes) {
   SectorSet set(16);
   set.Set(3, 5);
@@ -52,6 +55,7 @@ TEST(BlockIndex, FailedPromotionLeavesNothingMapped) {
   ASSERT_TRUE(promotion);
   EXPECT_FALSE(index.EndPromotion(key, *promotion, 0, 16, /*copied=*/false));
   EXPECT_FALSE(index.PinForRead(key));
+  Settle(index);
   EXPECT_EQ(index.free_slots(), 1u);
 }
 
@@ -129,6 +133,8 @@ TEST(BlockIndex, InvalidatedSlotIsNotReusedWhilePinned) {
   EXPECT_FALSE(index.PinForRead(a)) << "an invalidated block must not be served";
   EXPECT_FALSE(index.BeginPromotion({2, 0})) << "slot reused while a read is in flight";
   index.Unpin(reader->slot);
+  EXPECT_FALSE(index.BeginPromotion({2, 0})) << "slot reused before its unmapping is durable";
+  Settle(index);
   EXPECT_TRUE(index.BeginPromotion({2, 0}));
 }
 
@@ -143,6 +149,7 @@ TEST(BlockIndex, WriteDuringPromotionDefeatsThePromotion) {
       << "the write must not touch a slot a promotion is filling";
   EXPECT_FALSE(index.EndPromotion(key, *promotion, 0, 16, true));
   EXPECT_FALSE(index.PinForRead(key));
+  Settle(index);
   EXPECT_EQ(index.free_slots(), 2u);
 }
 
@@ -167,6 +174,7 @@ TEST(BlockIndex, StaleStampFromAnEarlierMappingOfTheSameSlotIsRejected) {
   ASSERT_TRUE(first);
   index.Drop(key);
   EXPECT_FALSE(index.EndPromotion(key, *first, 0, 1, true));
+  Settle(index);
   auto second = index.BeginPromotion(key);
   ASSERT_TRUE(second);
   ASSERT_EQ(second->slot, first->slot);
@@ -213,6 +221,48 @@ TEST(BlockIndex, AMillionMappingsRestoreInOnePass) {
   for (uint64_t b = 0; b < kBlocks; ++b) ASSERT_TRUE(index.Restore({b / 1000, b % 1000}, b, valid));
   EXPECT_EQ(index.mapped_blocks(), kBlocks);
   EXPECT_EQ(index.free_slots(), 10u);
+}
+
+}  // namespace
+}  // namespace wtcachefs
+
+namespace wtcachefs {
+namespace {
+
+TEST(BlockIndexChanges, ReportEachChangedBlockOnceWithItsCurrentState) {
+  BlockIndex index(4, 16);
+  auto a = index.BeginPromotion({1, 0});
+  ASSERT_TRUE(a);
+  ASSERT_TRUE(index.EndPromotion({1, 0}, *a, 0, 16, true));
+  auto b = index.BeginPromotion({1, 1});
+  ASSERT_TRUE(b);
+  ASSERT_TRUE(index.EndPromotion({1, 1}, *b, 0, 16, true));
+  index.Invalidate({1, 1}, 0, 16);
+  BlockIndex::Changes changes = index.TakeChanges();
+  ASSERT_EQ(changes.blocks.size(), 2u);
+  for (const auto& block : changes.blocks) {
+    if (block.key.block == 0) {
+      ASSERT_TRUE(block.mapping);
+      EXPECT_EQ(block.mapping->first, a->slot);
+      EXPECT_EQ(block.mapping->second.Count(), 16u);
+    } else {
+      EXPECT_FALSE(block.mapping) << "an unmapped block must be reported as deleted";
+    }
+  }
+  EXPECT_EQ(changes.quarantined_slots, std::vector<uint64_t>{b->slot});
+  EXPECT_TRUE(index.TakeChanges().blocks.empty());
+}
+
+TEST(BlockIndexChanges, QuarantinedSlotIsReusedOnlyAfterRelease) {
+  BlockIndex index(1, 1);
+  auto a = index.BeginPromotion({1, 0});
+  ASSERT_TRUE(a);
+  ASSERT_TRUE(index.EndPromotion({1, 0}, *a, 0, 1, true));
+  index.Drop({1, 0});
+  BlockIndex::Changes changes = index.TakeChanges();
+  EXPECT_FALSE(index.BeginPromotion({2, 0})) << "reused before the unmapping was durable";
+  index.ReleaseQuarantined(changes.quarantined_slots);
+  EXPECT_TRUE(index.BeginPromotion({2, 0}));
 }
 
 }  // namespace

@@ -37,13 +37,24 @@ class CacheEngineTest : public ::testing::Test {
     CreateEngine(64);
   }
 
-  void CreateEngine(uint64_t blocks, uint32_t error_limit = 8) {
+  CacheConfig Config(uint64_t blocks, uint32_t error_limit = 8) {
     CacheConfig config;
     config.cache_dir = dir_.Sub("cache");
+    config.origin_path = dir_.Sub("origin");
+    struct stat st;
+    ::stat(config.origin_path.c_str(), &st);
+    config.origin_dev = st.st_dev;
+    config.origin_ino = st.st_ino;
     config.block_size = kBlock;
     config.cache_bytes = blocks * kBlock;
     config.error_limit = error_limit;
-    auto engine = CacheEngine::Create(config, *faults_);
+    config.reset = true;  // each test starts from an empty cache
+    return config;
+  }
+
+  void CreateEngine(uint64_t blocks, uint32_t error_limit = 8) {
+    engine_.reset();
+    auto engine = CacheEngine::Start(Config(blocks, error_limit), *faults_);
     ASSERT_TRUE(engine.ok()) << engine.status().message();
     engine_ = std::move(engine).value();
   }

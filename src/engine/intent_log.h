@@ -1,0 +1,51 @@
+// IntentLog: regions of objects that may have writes in flight or not yet durable
+// on origin (DESIGN W4, like md's write-intent bitmap). A region is marked
+// durably before the first write to it is submitted and stays marked while
+// writes continue, so the write path touches metadata only on a region's first
+// write after it was cleared. Marks are cleared once origin and cache are known
+// durable for the object (fsync, clean shutdown). After a crash, every block in
+// a marked region is dropped.
+//
+// Thread safety: all methods may be called concurrently. Marking serialises on
+// one mutex while it commits (first writes only).
+#pragma once
+
+#include <cstdint>
+#include <mutex>
+#include <set>
+#include <utility>
+#include <vector>
+
+#include "wtcachefs/meta_store.h"
+
+namespace wtcachefs {
+
+class IntentLog {
+ public:
+  // Blocks per region: 256 blocks (16 MiB at the default block size).
+  static constexpr uint64_t kBlocksPerRegion = 256;
+
+  explicit IntentLog(MetaStore& store) : store_(store) {}
+
+  // Loads marks left by a previous mount (they name what recovery must drop).
+  Status Load();
+  bool IsMarked(uint64_t object_id, uint64_t block) const;
+  // The marks as loaded or made, as (object, region) pairs.
+  std::vector<std::pair<uint64_t, uint64_t>> Marks() const;
+
+  // Durably marks the regions holding blocks [first_block, end_block) of the
+  // object before a write to them is submitted.
+  Status MarkForWrite(uint64_t object_id, uint64_t first_block, uint64_t end_block);
+  // Adds the deletion of the object's marks (or all marks) to `batch`; call
+  // Forget* once that batch is durable.
+  std::vector<std::pair<uint64_t, uint64_t>> ClearInto(MetaBatch& batch, uint64_t object_id);
+  std::vector<std::pair<uint64_t, uint64_t>> ClearAllInto(MetaBatch& batch);
+  void Forget(const std::vector<std::pair<uint64_t, uint64_t>>& marks);
+
+ private:
+  MetaStore& store_;
+  mutable std::mutex mutex_;
+  std::set<std::pair<uint64_t, uint64_t>> marks_;  // GUARDED_BY(mutex_)
+};
+
+}  // namespace wtcachefs
