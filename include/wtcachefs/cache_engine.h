@@ -15,6 +15,7 @@
 // Start() and Close() by the owner only.
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <memory>
 #include <string>
@@ -66,7 +67,10 @@ class CacheEngine : public DataEngine {
   const std::vector<std::string>& warnings() const;
 
   Result<std::unique_ptr<OpenFile>> Open(UniqueFd origin_fd) override;
+  // Totals since the cache was created (persisted across mounts).
   EngineStats stats() const;
+  // Counter increases over the last `window` (5 min, 1 h, 1 day in status).
+  EngineStats recent_stats(std::chrono::seconds window) const;
   // The slot file's fd (tests tell origin IO from cache IO by it).
   int slot_fd() const;
 

@@ -163,6 +163,7 @@ void EngineState::StartFlusher() {
       if (flusher_stop_) break;
       lock.unlock();
       (void)Flush();  // a failure degrades the engine; the next round retries
+      history.Record(Stats());
       lock.lock();
     }
   });
@@ -274,6 +275,10 @@ Result<std::unique_ptr<OpenFile>> CacheEngine::Open(UniqueFd origin_fd) {
 }
 
 EngineStats CacheEngine::stats() const { return state_->Stats(); }
+
+EngineStats CacheEngine::recent_stats(std::chrono::seconds window) const {
+  return state_->history.Delta(state_->Stats(), window);
+}
 
 int CacheEngine::slot_fd() const { return state_->slots.fd(); }
 

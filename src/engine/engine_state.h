@@ -16,6 +16,7 @@
 #include "engine/intent_log.h"
 #include "engine/object_table.h"
 #include "engine/slot_file.h"
+#include "engine/stats_history.h"
 #include "wtcachefs/block_index.h"
 #include "wtcachefs/cache_engine.h"
 #include "wtcachefs/engine_stats.h"
@@ -59,6 +60,7 @@ struct CacheEngine::State {
   IntentLog intents;
   EngineCounters counters;
   EngineStats persisted;  // counters of earlier mounts; immutable after Load()
+  StatsHistory history{SystemClock()};  // sampled by the flusher
   std::atomic<uint32_t> cache_errors{0};
   std::atomic<bool> degraded{false};
   bool closed = false;  // owner only
