@@ -1,0 +1,27 @@
+// Renders engine statistics for `wtcachefs status`: a human table, one line (like
+// `dmsetup status`), and JSON. Pure functions over plain values.
+//
+// Thread safety: pure functions.
+#pragma once
+
+#include <string>
+
+#include "wtcachefs/engine_stats.h"
+
+namespace wtcachefs {
+
+struct StatusSnapshot {
+  EngineStats total;        // since the cache was created
+  EngineStats last_5_min;   // increases over recent windows
+  EngineStats last_hour;
+  EngineStats last_day;
+  uint32_t block_size = 0;
+};
+
+std::string RenderStatusTable(const StatusSnapshot& s);
+// "mode=normal used=12/1024 read_hits=... " on one line; the field names are
+// the counter names (documented in wtcachefs(8)).
+std::string RenderStatusLine(const StatusSnapshot& s);
+std::string RenderStatusJson(const StatusSnapshot& s);
+
+}  // namespace wtcachefs

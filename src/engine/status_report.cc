@@ -1,0 +1,84 @@
+#include "wtcachefs/status_report.h"
+
+#include <cstdio>
+#include <sstream>
+
+#include "engine/stats_history.h"
+
+namespace wtcachefs {
+namespace {
+
+std::string Percent(const EngineStats& s) {
+  const uint64_t reads = s.read_hits + s.read_partial_hits + s.read_misses;
+  if (reads == 0) return "-";
+  char text[16];
+  std::snprintf(text, sizeof(text), "%.1f%%", 100.0 * ReadHitRatio(s));
+  return text;
+}
+
+std::string Mode(const EngineStats& s) { return s.degraded ? "degraded" : "normal"; }
+
+void JsonCounters(std::ostringstream& out, const EngineStats& s) {
+  out << "{";
+  bool first = true;
+  ForEachCounter(s, [&](std::string_view name, uint64_t value) {
+    out << (first ? "" : ",") << "\"" << name << "\":" << value;
+    first = false;
+  });
+  out << ",\"read_hit_ratio\":" << ReadHitRatio(s) << "}";
+}
+
+}  // namespace
+
+std::string RenderStatusTable(const StatusSnapshot& s) {
+  std::ostringstream out;
+  const EngineStats& t = s.total;
+  out << "mode            " << Mode(t) << "\n";
+  out << "cache blocks    " << t.used_blocks << " used of " << t.total_blocks << " ("
+      << s.block_size / 1024 << " KiB each)\n";
+  out << "read hit ratio  5 min " << Percent(s.last_5_min) << "   hour " << Percent(s.last_hour)
+      << "   day " << Percent(s.last_day) << "   total " << Percent(t) << "\n";
+  char row[128];
+  std::snprintf(row, sizeof(row), "%-24s %14s %14s\n", "counter", "last hour", "total");
+  out << row;
+  ForEachCounter(t, [&](std::string_view name, uint64_t value) {
+    uint64_t hour = 0;
+    ForEachCounter(s.last_hour, [&](std::string_view n, uint64_t v) {
+      if (n == name) hour = v;
+    });
+    std::snprintf(row, sizeof(row), "%-24.*s %14llu %14llu\n", static_cast<int>(name.size()),
+                  name.data(), static_cast<unsigned long long>(hour),
+                  static_cast<unsigned long long>(value));
+    out << row;
+  });
+  return out.str();
+}
+
+std::string RenderStatusLine(const StatusSnapshot& s) {
+  std::ostringstream out;
+  out << "mode=" << Mode(s.total) << " block_size=" << s.block_size
+      << " used_blocks=" << s.total.used_blocks << " total_blocks=" << s.total.total_blocks;
+  ForEachCounter(s.total, [&](std::string_view name, uint64_t value) {
+    out << " " << name << "=" << value;
+  });
+  out << "\n";
+  return out.str();
+}
+
+std::string RenderStatusJson(const StatusSnapshot& s) {
+  std::ostringstream out;
+  out << "{\"mode\":\"" << Mode(s.total) << "\",\"block_size\":" << s.block_size
+      << ",\"used_blocks\":" << s.total.used_blocks
+      << ",\"total_blocks\":" << s.total.total_blocks << ",\"total\":";
+  JsonCounters(out, s.total);
+  out << ",\"last_5_min\":";
+  JsonCounters(out, s.last_5_min);
+  out << ",\"last_hour\":";
+  JsonCounters(out, s.last_hour);
+  out << ",\"last_day\":";
+  JsonCounters(out, s.last_day);
+  out << "}\n";
+  return out.str();
+}
+
+}  // namespace wtcachefs
