@@ -47,7 +47,8 @@ int ApplyTimes(int path_fd, OpenFile* file, const struct stat& attr, int valid) 
 
 int ApplySize(MirrorFs& fs, int path_fd, OpenFile* file, off_t size) {
   if (file != nullptr) return file->Truncate(size).error();
-  UniqueFd fd(::open(ProcFdPath(path_fd).c_str(), O_WRONLY | O_CLOEXEC | O_NOFOLLOW));
+  // Not O_NOFOLLOW: the /proc path is a magic link to the object itself.
+  UniqueFd fd(::open(ProcFdPath(path_fd).c_str(), O_WRONLY | O_CLOEXEC));
   if (!fd.valid()) return errno;
   auto opened = fs.engine().Open(std::move(fd));
   if (!opened.ok()) return opened.status().error();
