@@ -51,6 +51,9 @@ std::string ProcFdPath(int fd);
 
 // Runs a callback body that returns 0 after replying itself or an errno to reply
 // with. Exceptions become ENOMEM / EIO, so exactly one reply is always sent.
+// A body replies last: after the reply the kernel may release the file or
+// forget the inode at once, so no lock or reference to per-handle or per-inode
+// state may still be held.
 template <typename Body>
 void Serve(fuse_req_t req, Body&& body) noexcept {
   int error;

@@ -47,34 +47,39 @@ void Opendir(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi) {
 void Readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, fuse_file_info* fi) {
   (void)ino;
   Serve(req, [&] {
-    DirHandle& dir = *DirOf(fi);
-    std::lock_guard lock(dir.mutex);
-    if (off != dir.position) {
-      ::seekdir(dir.stream, off);
-      dir.position = off;
-    }
     std::vector<char> buffer(size);
     size_t used = 0;
-    while (true) {
-      // A position we may need to come back to if this entry does not fit.
-      const long before = ::telldir(dir.stream);
-      errno = 0;
-      const dirent* entry = ::readdir(dir.stream);
-      if (entry == nullptr) {
-        if (errno != 0 && used == 0) return errno;
-        break;
+    {
+      // The reply goes out only after the lock is dropped: once the kernel has
+      // it, the directory may be closed and the handle freed by Releasedir on
+      // another thread.
+      DirHandle& dir = *DirOf(fi);
+      std::lock_guard lock(dir.mutex);
+      if (off != dir.position) {
+        ::seekdir(dir.stream, off);
+        dir.position = off;
       }
-      struct stat st {};
-      st.st_ino = entry->d_ino;
-      st.st_mode = static_cast<mode_t>(DTTOIF(entry->d_type));
-      const size_t need = fuse_add_direntry(req, buffer.data() + used, size - used,
-                                            entry->d_name, &st, entry->d_off);
-      if (need > size - used) {
-        ::seekdir(dir.stream, before);
-        break;
+      while (true) {
+        // A position we may need to come back to if this entry does not fit.
+        const long before = ::telldir(dir.stream);
+        errno = 0;
+        const dirent* entry = ::readdir(dir.stream);
+        if (entry == nullptr) {
+          if (errno != 0 && used == 0) return errno;
+          break;
+        }
+        struct stat st {};
+        st.st_ino = entry->d_ino;
+        st.st_mode = static_cast<mode_t>(DTTOIF(entry->d_type));
+        const size_t need = fuse_add_direntry(req, buffer.data() + used, size - used,
+                                              entry->d_name, &st, entry->d_off);
+        if (need > size - used) {
+          ::seekdir(dir.stream, before);
+          break;
+        }
+        used += need;
+        dir.position = entry->d_off;
       }
-      used += need;
-      dir.position = entry->d_off;
     }
     fuse_reply_buf(req, buffer.data(), used);
     return 0;
