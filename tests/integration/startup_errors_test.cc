@@ -98,7 +98,8 @@ TEST_F(StartupErrorsTest, UnknownOptionAndWrongArgumentsAreUsageErrors) {
 }
 
 TEST_F(StartupErrorsTest, RefusedKernelMountExitsWithMountFailed) {
-  // An unprivileged user may not mount on a directory it cannot write.
+  // The kernel mount is refused to an unprivileged user here (no access to
+  // /dev/fuse, or no write access to a root-owned mount point).
   ::chmod(dir_.path().c_str(), 0755);
   ASSERT_EQ(::chown(origin_.c_str(), 65534, 65534), 0);
   ASSERT_EQ(::chown(cache_.c_str(), 65534, 65534), 0);
