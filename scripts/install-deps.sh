@@ -1,20 +1,36 @@
 #!/usr/bin/env bash
-# Installs every Debian 12 package wtcachefs needs to build, test and run.
-# Run as root. Non-interactive and idempotent.
+# Installs every Debian 12 package needed to build wtcachefs, run its test suite
+# and run scripts/demo.sh. Run as root. Non-interactive; safe to run again.
 set -euo pipefail
 
 if [ "$(id -u)" -ne 0 ]; then
-  echo "install-deps.sh: run as root (it installs Debian packages)" >&2
+  echo "install-deps.sh: run this as root (it installs Debian packages)" >&2
   exit 1
 fi
 
 export DEBIAN_FRONTEND=noninteractive
-apt-get update
-apt-get install -y --no-install-recommends \
-  build-essential g++ cmake make pkg-config \
-  fuse3 libfuse3-dev \
-  liburing-dev \
-  librocksdb-dev \
-  libcli11-dev \
-  libgtest-dev libgmock-dev \
-  attr util-linux mount procps
+apt_get() {
+  apt-get -y -q -o Dpkg::Options::=--force-confdef -o Dpkg::Options::=--force-confold \
+    "$@" </dev/null
+}
+
+packages=(
+  # compiler and build tools
+  g++ make cmake pkg-config
+  # libraries wtcachefs links against (with their CMake / pkg-config files)
+  libfuse3-dev liburing-dev librocksdb-dev libcli11-dev
+  # test framework
+  libgtest-dev libgmock-dev
+  # run time: fusermount3 and mount.fuse3 (fuse3); mount, umount, mountpoint
+  # (mount, util-linux); setfattr/getfattr (attr); coreutils for the scripts
+  fuse3 mount util-linux attr coreutils procps
+)
+
+apt_get update
+apt_get install --no-install-recommends "${packages[@]}"
+
+if [ ! -e /dev/fuse ]; then
+  echo "install-deps.sh: note: /dev/fuse is missing; load the fuse kernel module" \
+       "(modprobe fuse) before mounting" >&2
+fi
+echo "install-deps.sh: all packages installed"

@@ -60,6 +60,7 @@ ServeResult ServeMirror(const Options& options, DataEngine& engine,
 
   std::unique_ptr<fuse_session, SessionDeleter> session(
       fuse_session_new(&args, &MirrorFs::Operations(), sizeof(fuse_lowlevel_ops), &fs));
+  fuse_opt_free_args(&args);  // libfuse may have reallocated the vector
   if (!session) {
     return {ServeFailure::kSetup,
             Status::Error(EINVAL, "libfuse rejected the mount options '" + option_string +

@@ -5,7 +5,6 @@
 #include <unistd.h>
 
 #include <atomic>
-#include <regex>
 #include <string>
 #include <thread>
 #include <vector>
@@ -15,13 +14,16 @@
 namespace wtcachefs::testing {
 namespace {
 
-// Largest WRITE request in a libfuse debug log ("opcode: WRITE (16), ... insize: N").
+// Largest WRITE request in a libfuse debug log, whose lines read
+// "unique: 14, opcode: WRITE (16), nodeid: 1, insize: 1048656, pid: 42".
 size_t LargestWriteRequest(const std::string& log) {
-  static const std::regex kWrite(R"(opcode: WRITE \(16\), nodeid: \d+, insize: (\d+))");
   size_t largest = 0;
-  for (auto it = std::sregex_iterator(log.begin(), log.end(), kWrite);
-       it != std::sregex_iterator(); ++it) {
-    largest = std::max(largest, static_cast<size_t>(std::stoul((*it)[1])));
+  for (size_t at = log.find("opcode: WRITE (16)"); at != std::string::npos;
+       at = log.find("opcode: WRITE (16)", at + 1)) {
+    const size_t insize = log.find("insize: ", at);
+    const size_t line_end = log.find('\n', at);
+    if (insize == std::string::npos || insize > line_end) continue;
+    largest = std::max(largest, static_cast<size_t>(std::stoul(log.substr(insize + 8))));
   }
   return largest;
 }
