@@ -10,7 +10,9 @@ fi
 
 export DEBIAN_FRONTEND=noninteractive
 apt_get() {
-  apt-get -y -q -o Dpkg::Options::=--force-confdef -o Dpkg::Options::=--force-confold \
+  # Wait for another apt or dpkg run (unattended upgrades on a fresh machine).
+  apt-get -y -q -o DPkg::Lock::Timeout=600 \
+    -o Dpkg::Options::=--force-confdef -o Dpkg::Options::=--force-confold \
     "$@" </dev/null
 }
 
