@@ -19,6 +19,12 @@ Status Options::Validate() const {
   if (!std::isfinite(entry_timeout) || entry_timeout < 0) {
     return Status::Error(EINVAL, "option entry_timeout must be a number of seconds >= 0");
   }
+  if (block_size != 0 && (block_size < 4096 || block_size > (4u << 20) ||
+                          (block_size & (block_size - 1)) != 0)) {
+    return Status::Error(EINVAL, "option block_size=" + std::to_string(block_size) +
+                                     " must be a power of two from 4K to 4M (example: "
+                                     "block_size=64K)");
+  }
   if (max_threads < 1 || max_threads > 1024) {
     return Status::Error(EINVAL, "option max_threads must be between 1 and 1024");
   }

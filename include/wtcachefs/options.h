@@ -31,6 +31,17 @@ struct Options {
   double attr_timeout = 1.0;
   double entry_timeout = 1.0;
 
+  // Cache block size in bytes for a new cache (-o block_size=, --block-size): a
+  // power of two from 4 KiB to 4 MiB. 0: keep an existing cache's size, 64 KiB
+  // for a new one. A size different from an existing cache's is an error.
+  uint32_t block_size = 0;
+  // Bytes of cache data for a new cache (-o cache_size=, --cache-size). 0: a
+  // tenth of the cache filesystem's size, at most half of its free space.
+  uint64_t cache_size = 0;
+  // Discard the cache in CACHE (another origin's, or an unusable one) and start
+  // an empty one (-o reset_cache, --reset-cache). Loses no data: origin has it.
+  bool reset_cache = false;
+
   // Upper bound on FUSE worker threads (-o max_threads=). Default 16.
   unsigned max_threads = 16;
 

@@ -35,7 +35,8 @@ std::optional<int> ParseCommandLine(int argc, const char* const* argv, Options& 
       ->expected(2, 3)
       ->required();
   app.add_option("-o", option_lists,
-                 "mount options, comma separated: cache=DIR, attr_timeout=S, "
+                 "mount options, comma separated: cache=DIR, block_size=SIZE, "
+                 "cache_size=SIZE, reset_cache, attr_timeout=S, "
                  "entry_timeout=S, max_threads=N, no_default_permissions, allow_other, "
                  "ro, and the other FUSE and fstab options")
       ->allow_extra_args(false);
@@ -48,6 +49,14 @@ std::optional<int> ParseCommandLine(int argc, const char* const* argv, Options& 
                  "seconds the kernel caches names (default 1)");
   app.add_option("--max-threads", options.max_threads,
                  "most FUSE worker threads (default 16)");
+  std::string block_size_flag, cache_size_flag;
+  app.add_option("--block-size", block_size_flag,
+                 "cache block size of a new cache: 4K to 4M, a power of two (default 64K)");
+  app.add_option("--cache-size", cache_size_flag,
+                 "cache size of a new cache, e.g. 10G (default: a tenth of the cache "
+                 "filesystem, at most half its free space)");
+  app.add_flag("--reset-cache", options.reset_cache,
+               "discard the cache in CACHE and start an empty one (no data is lost)");
   bool no_default_permissions = false;
   app.add_flag("--no-default-permissions", no_default_permissions,
                "do not let the kernel check permissions against origin's modes");
@@ -63,6 +72,16 @@ std::optional<int> ParseCommandLine(int argc, const char* const* argv, Options& 
   }
 
   if (no_default_permissions) options.default_permissions = false;
+  if (!block_size_flag.empty()) {
+    if (Status s = ApplyMountOptions("block_size=" + block_size_flag, options); !s.ok()) {
+      return UsageError(s.message());
+    }
+  }
+  if (!cache_size_flag.empty()) {
+    if (Status s = ApplyMountOptions("cache_size=" + cache_size_flag, options); !s.ok()) {
+      return UsageError(s.message());
+    }
+  }
   for (const std::string& list : option_lists) {
     if (Status s = ApplyMountOptions(list, options); !s.ok()) return UsageError(s.message());
   }

@@ -55,6 +55,33 @@ Status ParseUnsigned(const std::string& name, const std::string& value, unsigned
   return Status::Ok();
 }
 
+}  // namespace
+
+Result<uint64_t> ParseSize(const std::string& name, const std::string& value) {
+  uint64_t number = 0;
+  const char* end = value.data() + value.size();
+  const auto [rest, ec] = std::from_chars(value.data(), end, number);
+  unsigned shift = 0;
+  bool ok = ec == std::errc() && rest != value.data();
+  if (ok && rest != end) {
+    switch (rest + 1 == end ? *rest : '?') {
+      case 'k': case 'K': shift = 10; break;
+      case 'm': case 'M': shift = 20; break;
+      case 'g': case 'G': shift = 30; break;
+      case 't': case 'T': shift = 40; break;
+      default: ok = false;
+    }
+  }
+  if (!ok || (shift > 0 && number > (~uint64_t{0} >> shift))) {
+    return Status::Error(EINVAL, "option " + name + "=" + value +
+                                     " is not a size (examples: " + name + "=65536, " + name +
+                                     "=64K, " + name + "=10G)");
+  }
+  return number << shift;
+}
+
+namespace {
+
 Status ApplyOne(const std::string& option, Options& options) {
   const size_t eq = option.find('=');
   const std::string name = Normalize(option.substr(0, eq));
@@ -74,6 +101,23 @@ Status ApplyOne(const std::string& option, Options& options) {
     if (Status s = require_value(); !s.ok()) return s;
     return ParseSeconds(name, value,
                         name == "attr_timeout" ? options.attr_timeout : options.entry_timeout);
+  }
+  if (name == "block_size" || name == "cache_size") {
+    if (Status s = require_value(); !s.ok()) return s;
+    auto size = ParseSize(name, value);
+    if (!size.ok()) return size.status();
+    if (name == "cache_size") {
+      options.cache_size = size.value();
+    } else if (size.value() > (4u << 20)) {
+      return Status::Error(EINVAL, "option block_size=" + value + " is larger than 4M");
+    } else {
+      options.block_size = static_cast<uint32_t>(size.value());
+    }
+    return Status::Ok();
+  }
+  if (name == "reset_cache" && !has_value) {
+    options.reset_cache = true;
+    return Status::Ok();
   }
   if (name == "max_threads") {
     if (Status s = require_value(); !s.ok()) return s;

@@ -18,6 +18,9 @@ namespace wtcachefs {
 // Splits "a,b\,c" at unescaped commas ("\," keeps a literal comma).
 std::vector<std::string> SplitMountOptions(const std::string& list);
 
+// Parses a size such as "4096", "64K", "1M", "8G" or "1T" (binary units).
+Result<uint64_t> ParseSize(const std::string& name, const std::string& value);
+
 // Applies one -o list to `options`. An unknown option is an error naming it.
 Status ApplyMountOptions(const std::string& list, Options& options);
 

@@ -8,10 +8,13 @@
 
 #include <iostream>
 
+#include "cli/cache_setup.h"
 #include "cli/command_line.h"
 #include "cli/exit_codes.h"
 #include "cli/preflight.h"
 #include "fuse/fuse_session_runner.h"
+#include "wtcachefs/cache_engine.h"
+#include "wtcachefs/io_backend.h"
 
 namespace wtcachefs {
 namespace {
@@ -23,13 +26,19 @@ class ErrorSink {
     ::openlog("wtcachefs", LOG_PID, LOG_DAEMON);
     detached_ = true;
   }
-  void Report(const std::string& message) const {
+  void Report(const std::string& message) const { Log(LOG_ERR, message); }
+  void Warn(const std::string& message) const { Log(LOG_WARNING, "warning: " + message); }
+
+ private:
+  void Log(int priority, const std::string& message) const {
     if (detached_) {
-      ::syslog(LOG_ERR, "%s", message.c_str());
+      ::syslog(priority, "%s", message.c_str());
     } else {
       std::cerr << "wtcachefs: " << message << "\n";
     }
   }
+
+ public:
 
  private:
   bool detached_ = false;
@@ -45,13 +54,36 @@ int ExitCodeFor(ServeFailure failure) {
   return kExitRuntime;
 }
 
-// Mounts and serves; `on_mounted` runs once the view is in place.
+// Starts the cache engine, mounts and serves, then shuts the cache down cleanly.
+// `on_mounted` runs once the view is in place. Runs in the process that serves:
+// the engine's threads must not cross a fork.
 int MountAndServe(const Options& options, ErrorSink& errors,
                   const std::function<void()>& on_mounted) {
-  auto engine = MakeOriginOnlyEngine();
-  const ServeResult result = ServeMirror(options, *engine, on_mounted);
+  auto io = MakeUringBackend();
+  if (!io.ok()) {
+    errors.Report(io.status().message());
+    return kExitRuntime;
+  }
+  auto config = MakeCacheConfig(options);
+  if (!config.ok()) {
+    errors.Report(config.status().message());
+    return kExitBadPath;
+  }
+  auto engine = CacheEngine::Start(config.value(), *io.value());
+  if (!engine.ok()) {
+    errors.Report(engine.status().message());
+    return ExitCodeForCacheError(engine.status());
+  }
+  for (const std::string& warning : engine.value()->warnings()) errors.Warn(warning);
+  const ServeResult result = ServeMirror(options, *engine.value(), on_mounted);
+  int exit_code = ExitCodeFor(result.failure);
   if (result.failure != ServeFailure::kNone) errors.Report(result.status.message());
-  return ExitCodeFor(result.failure);
+  if (Status closed = engine.value()->Close(); !closed.ok()) {
+    errors.Report("the cache was not shut down cleanly (" + closed.message() +
+                  "); the next mount recovers it");
+    if (exit_code == kExitOk) exit_code = kExitRuntime;
+  }
+  return exit_code;
 }
 
 void RedirectStdioToDevNull() {

@@ -29,10 +29,10 @@ int AttachOpenFile(MirrorFs& fs, UniqueFd fd, fuse_file_info* fi) {
   if ((fi->flags & O_TRUNC) && (fi->flags & O_ACCMODE) != O_RDONLY) {
     if (const int error = file->Truncate(0).error()) return error;
   }
+  // The kernel keeps its page cache of the file only while origin's fingerprint
+  // is unchanged since the engine last saw it (DESIGN W6).
+  fi->keep_cache = file->page_cache_valid() ? 1 : 0;
   fi->fh = reinterpret_cast<uint64_t>(file.release());
-  // Until cached data is tied to a fingerprint, the kernel drops its page cache
-  // of the file on every open, so changes made on origin are seen.
-  fi->keep_cache = 0;
   return 0;
 }
 

@@ -69,7 +69,8 @@ class MountEntryPointsTest : public ::testing::Test {
 };
 
 TEST_F(MountEntryPointsTest, DirectFormDetachesOnlyOnceMountedAndFusermountStopsIt) {
-  const CommandResult r = RunCommand({WtcachefsBinary(), origin_, cache_, view_});
+  const CommandResult r =
+      RunCommand({WtcachefsBinary(), origin_, cache_, view_, "--cache-size", "64M"});
   ASSERT_EQ(r.exit_code, 0) << r.err;
   EXPECT_TRUE(IsWtcachefsMount(view_)) << "returned before the mount was in place";
   ExpectServes();
@@ -80,7 +81,7 @@ TEST_F(MountEntryPointsTest, DirectFormDetachesOnlyOnceMountedAndFusermountStops
 
 TEST_F(MountEntryPointsTest, ForegroundStopsCleanlyOnSigintAndSigterm) {
   for (int signal : {SIGINT, SIGTERM}) {
-    ChildProcess daemon({WtcachefsBinary(), origin_, cache_, view_, "-f"});
+    ChildProcess daemon({WtcachefsBinary(), origin_, cache_, view_, "-f", "-o", "cache_size=64M"});
     ASSERT_TRUE(WaitForMountState(view_, true));
     ExpectServes();
     daemon.Signal(signal);
@@ -92,7 +93,7 @@ TEST_F(MountEntryPointsTest, ForegroundStopsCleanlyOnSigintAndSigterm) {
 
 TEST_F(MountEntryPointsTest, HelperFormTakesTheCacheAsAnOption) {
   ChildProcess daemon(
-      {WtcachefsBinary(), origin_, view_, "-o", "rw,cache=" + std::string(cache_).replace(cache_.find(','), 1, "\\,") + ",dev,suid", "-f"});
+      {WtcachefsBinary(), origin_, view_, "-o", "rw,cache=" + std::string(cache_).replace(cache_.find(','), 1, "\\,") + ",dev,suid,cache_size=64M", "-f"});
   ASSERT_TRUE(WaitForMountState(view_, true)) << daemon.Wait(std::chrono::seconds(1)).err;
   ExpectServes();
   ASSERT_EQ(RunCommand({"fusermount3", "-u", view_}).exit_code, 0);
@@ -137,7 +138,8 @@ class MountCommandTest : public MountEntryPointsTest {
 
 TEST_F(MountCommandTest, MountTypeFuseWtcachefsWorks) {
   const CommandResult r =
-      RunCommand({"mount", "-t", "fuse.wtcachefs", origin_, view_, "-o", "cache=" + cache_});
+      RunCommand({"mount", "-t", "fuse.wtcachefs", origin_, view_, "-o",
+                  "cache=" + cache_ + ",cache_size=64M"});
   ASSERT_EQ(r.exit_code, 0) << r.err;
   EXPECT_TRUE(IsWtcachefsMount(view_));
   ExpectServes();
@@ -150,6 +152,7 @@ TEST_F(MountCommandTest, FstabEntriesMountWithMountAll) {
   const std::string fstab = dir_.path() + "/fstab";
   std::ofstream(fstab) << "# wtcachefs test fstab\n"
                        << origin_ << " " << view_ << " fuse.wtcachefs cache=" << cache_
+                       << ",cache-size=64M"
                        << ",allow_other,nofail,x-systemd.requires-mounts-for=" << cache_
                        << " 0 0\n";
   CommandResult r = RunCommand({"mount", "-a", "-T", fstab});

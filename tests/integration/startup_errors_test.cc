@@ -112,7 +112,7 @@ TEST_F(StartupErrorsTest, RefusedKernelMountExitsWithMountFailed) {
     const int null_fd = ::open("/dev/null", O_RDWR);
     ::dup2(null_fd, STDOUT_FILENO);
     ::execl(WtcachefsBinary().c_str(), "wtcachefs", origin_.c_str(), cache_.c_str(),
-            view_.c_str(), "-f", static_cast<char*>(nullptr));
+            view_.c_str(), "-f", "--cache-size", "64M", static_cast<char*>(nullptr));
     ::_exit(101);
   }
   int status = 0;

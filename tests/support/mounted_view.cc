@@ -26,7 +26,9 @@ MountedView::MountedView(std::vector<std::string> extra_args)
 MountedView::~MountedView() { Unmount(); }
 
 bool MountedView::Mount() {
-  std::vector<std::string> argv = {WtcachefsBinary(), origin_, cache_, view_, "-f"};
+  // A small cache: the default (a tenth of the filesystem) is meant for real disks.
+  std::vector<std::string> argv = {WtcachefsBinary(), origin_, cache_, view_, "-f",
+                                   "--cache-size", "64M"};
   argv.insert(argv.end(), extra_args_.begin(), extra_args_.end());
   daemon_ = std::make_unique<ChildProcess>(argv);
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);

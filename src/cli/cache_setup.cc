@@ -1,0 +1,53 @@
+#include "cli/cache_setup.h"
+
+#include <sys/stat.h>
+#include <sys/statvfs.h>
+
+#include <algorithm>
+#include <cerrno>
+
+#include "cli/exit_codes.h"
+
+namespace wtcachefs {
+
+Result<CacheConfig> MakeCacheConfig(const Options& options) {
+  CacheConfig config;
+  config.cache_dir = options.cache;
+  config.origin_path = options.origin;
+  struct stat origin;
+  if (::stat(options.origin.c_str(), &origin) != 0) {
+    return Status::FromErrno("cannot stat origin '" + options.origin + "'");
+  }
+  config.origin_dev = origin.st_dev;
+  config.origin_ino = origin.st_ino;
+  config.block_size = options.block_size;
+  config.reset = options.reset_cache;
+  config.cache_bytes = options.cache_size;
+  if (config.cache_bytes == 0) {
+    struct statvfs fs;
+    if (::statvfs(options.cache.c_str(), &fs) != 0) {
+      return Status::FromErrno("cannot measure the filesystem of cache '" + options.cache + "'");
+    }
+    const uint64_t total = static_cast<uint64_t>(fs.f_blocks) * fs.f_frsize;
+    const uint64_t available = static_cast<uint64_t>(fs.f_bavail) * fs.f_frsize;
+    config.cache_bytes = std::min(total / 10, available / 2);
+  }
+  return config;
+}
+
+int ExitCodeForCacheError(const Status& status) {
+  switch (status.error()) {
+    case EBUSY:
+    case EEXIST:
+    case EINVAL:
+    case EPROTO:
+    case ENOSPC:
+    case EACCES:
+    case EROFS:
+      return kExitBadPath;
+    default:
+      return kExitRuntime;
+  }
+}
+
+}  // namespace wtcachefs
