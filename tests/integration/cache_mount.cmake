@@ -1,0 +1,1 @@
+wtcachefs_add_test(cache_mount_test SOURCES ${CMAKE_CURRENT_LIST_DIR}/cache_mount_test.cc LABELS integration)
