@@ -71,6 +71,8 @@ class CacheEngine : public DataEngine {
   EngineStats stats() const;
   // Counter increases over the last `window` (5 min, 1 h, 1 day in status).
   EngineStats recent_stats(std::chrono::seconds window) const;
+  // The cache block size in bytes.
+  uint32_t block_size() const;
   // The slot file's fd (tests tell origin IO from cache IO by it).
   int slot_fd() const;
 

@@ -12,9 +12,11 @@
 #include "cli/command_line.h"
 #include "cli/exit_codes.h"
 #include "cli/preflight.h"
+#include "cli/status_command.h"
 #include "fuse/fuse_session_runner.h"
 #include "wtcachefs/cache_engine.h"
 #include "wtcachefs/io_backend.h"
+#include "wtcachefs/status_report.h"
 
 namespace wtcachefs {
 namespace {
@@ -75,7 +77,21 @@ int MountAndServe(const Options& options, ErrorSink& errors,
     return ExitCodeForCacheError(engine.status());
   }
   for (const std::string& warning : engine.value()->warnings()) errors.Warn(warning);
-  const ServeResult result = ServeMirror(options, *engine.value(), on_mounted);
+  CacheEngine& cache = *engine.value();
+  const uint32_t block_size = cache.block_size();
+  auto control = [&cache, block_size](std::string_view name) -> std::optional<std::string> {
+    StatusSnapshot snapshot;
+    snapshot.total = cache.stats();
+    snapshot.last_5_min = cache.recent_stats(std::chrono::minutes(5));
+    snapshot.last_hour = cache.recent_stats(std::chrono::hours(1));
+    snapshot.last_day = cache.recent_stats(std::chrono::hours(24));
+    snapshot.block_size = block_size;
+    if (name == "wtcachefs.status") return RenderStatusTable(snapshot);
+    if (name == "wtcachefs.status.json") return RenderStatusJson(snapshot);
+    if (name == "wtcachefs.status.line") return RenderStatusLine(snapshot);
+    return std::nullopt;
+  };
+  const ServeResult result = ServeMirror(options, cache, on_mounted, control);
   int exit_code = ExitCodeFor(result.failure);
   if (result.failure != ServeFailure::kNone) errors.Report(result.status.message());
   if (Status closed = engine.value()->Close(); !closed.ok()) {
@@ -137,6 +153,8 @@ int DaemonizeAndServe(const Options& options) {
 }  // namespace
 
 int RunWtcachefs(int argc, char** argv) {
+  // A directory that is really named "status" is given as ./status.
+  if (argc >= 2 && std::string_view(argv[1]) == "status") return RunStatusCommand(argc, argv);
   Options options;
   if (auto exit_code = ParseCommandLine(argc, argv, options)) return *exit_code;
   if (Status s = options.Validate(); !s.ok()) {

@@ -282,4 +282,6 @@ EngineStats CacheEngine::recent_stats(std::chrono::seconds window) const {
 
 int CacheEngine::slot_fd() const { return state_->slots.fd(); }
 
+uint32_t CacheEngine::block_size() const { return state_->slots.block_size(); }
+
 }  // namespace wtcachefs

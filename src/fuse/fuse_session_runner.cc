@@ -38,7 +38,8 @@ struct SessionDeleter {
 }  // namespace
 
 ServeResult ServeMirror(const Options& options, DataEngine& engine,
-                        const std::function<void()>& on_mounted) {
+                        const std::function<void()>& on_mounted,
+                        std::function<std::optional<std::string>(std::string_view)> control) {
   UniqueFd root_fd(::open(options.origin.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
   if (!root_fd.valid()) {
     return {ServeFailure::kSetup, Status::FromErrno("cannot open origin '" + options.origin +
@@ -49,7 +50,7 @@ ServeResult ServeMirror(const Options& options, DataEngine& engine,
     return {ServeFailure::kSetup, Status::FromErrno("cannot stat origin '" + options.origin +
                                                     "'")};
   }
-  MirrorFs fs(options, engine, std::move(root_fd), root_stat);
+  MirrorFs fs(options, engine, std::move(root_fd), root_stat, std::move(control));
 
   const std::string option_string = KernelOptionString(options);
   std::vector<std::string> argv_storage = {"wtcachefs", "-o", option_string};

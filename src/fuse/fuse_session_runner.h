@@ -5,6 +5,9 @@
 #pragma once
 
 #include <functional>
+#include <optional>
+#include <string>
+#include <string_view>
 
 #include "wtcachefs/data_engine.h"
 #include "wtcachefs/options.h"
@@ -20,7 +23,9 @@ struct ServeResult {
 };
 
 // `on_mounted` runs once the mount is in place, before requests are served.
+// `control` answers the view root's "wtcachefs.*" attributes (may be empty).
 ServeResult ServeMirror(const Options& options, DataEngine& engine,
-                        const std::function<void()>& on_mounted);
+                        const std::function<void()>& on_mounted,
+                        std::function<std::optional<std::string>(std::string_view)> control);
 
 }  // namespace wtcachefs

@@ -15,8 +15,11 @@ constexpr unsigned kMaxWrite = 1u << 20;  // 1 MiB requests
 }  // namespace
 
 MirrorFs::MirrorFs(const Options& options, DataEngine& engine, UniqueFd root_fd,
-                   const struct stat& root_stat)
-    : options_(options), engine_(engine), inodes_(std::move(root_fd), root_stat) {}
+                   const struct stat& root_stat, ControlAttributes control)
+    : options_(options),
+      engine_(engine),
+      inodes_(std::move(root_fd), root_stat),
+      control_(std::move(control)) {}
 
 std::string ProcFdPath(int fd) { return "/proc/self/fd/" + std::to_string(fd); }
 

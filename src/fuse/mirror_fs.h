@@ -11,6 +11,9 @@
 #include <fuse_lowlevel.h>
 
 #include <cerrno>
+#include <functional>
+#include <optional>
+#include <string_view>
 #include <new>
 #include <string>
 
@@ -20,10 +23,15 @@
 
 namespace wtcachefs {
 
+// Answers reads of the view root's reserved "wtcachefs.*" extended attributes
+// (status reports); nullopt for an unknown name.
+using ControlAttributes = std::function<std::optional<std::string>(std::string_view name)>;
+inline constexpr std::string_view kControlPrefix = "wtcachefs.";
+
 class MirrorFs {
  public:
   MirrorFs(const Options& options, DataEngine& engine, UniqueFd root_fd,
-           const struct stat& root_stat);
+           const struct stat& root_stat, ControlAttributes control);
 
   static const fuse_lowlevel_ops& Operations();
   static MirrorFs& From(fuse_req_t req) {
@@ -34,6 +42,7 @@ class MirrorFs {
   DataEngine& engine() { return engine_; }
   InodeTable& inodes() { return inodes_; }
   int FdOf(fuse_ino_t ino) { return inodes_.Get(ino).fd.get(); }
+  const ControlAttributes& control() const { return control_; }
 
   // Looks `name` up in `parent` and fills `entry` (taking one kernel lookup
   // reference). Returns 0 or an errno.
@@ -43,6 +52,7 @@ class MirrorFs {
   const Options& options_;
   DataEngine& engine_;
   InodeTable inodes_;
+  ControlAttributes control_;
 };
 
 // "/proc/self/fd/N": a path that reaches the object of an O_PATH fd for the calls

@@ -19,7 +19,21 @@ void Setxattr(fuse_req_t req, fuse_ino_t ino, const char* name, const char* valu
 
 void Getxattr(fuse_req_t req, fuse_ino_t ino, const char* name, size_t size) {
   Serve(req, [&] {
-    const std::string path = ProcFdPath(MirrorFs::From(req).FdOf(ino));
+    MirrorFs& fs = MirrorFs::From(req);
+    if (ino == FUSE_ROOT_ID && std::string_view(name).starts_with(kControlPrefix) &&
+        fs.control()) {
+      const std::optional<std::string> value = fs.control()(name);
+      if (!value) return ENODATA;
+      if (size == 0) {
+        fuse_reply_xattr(req, value->size());
+      } else if (size < value->size()) {
+        return ERANGE;
+      } else {
+        fuse_reply_buf(req, value->data(), value->size());
+      }
+      return 0;
+    }
+    const std::string path = ProcFdPath(fs.FdOf(ino));
     if (size == 0) {
       const ssize_t n = ::getxattr(path.c_str(), name, nullptr, 0);
       if (n < 0) return errno;

@@ -1,1 +1,2 @@
 wtcachefs_add_test(cache_mount_test SOURCES ${CMAKE_CURRENT_LIST_DIR}/cache_mount_test.cc LABELS integration)
+wtcachefs_add_test(status_command_test SOURCES ${CMAKE_CURRENT_LIST_DIR}/status_command_test.cc LABELS integration)

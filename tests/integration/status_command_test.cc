@@ -1,0 +1,87 @@
+// `wtcachefs status VIEW` counts a scripted workload correctly, in every format,
+// and its counters persist across remounts.
+#include <fcntl.h>
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <cstdlib>
+
+#include "cli/exit_codes.h"
+#include "support/mounted_view.h"
+
+namespace wtcachefs::testing {
+namespace {
+
+constexpr size_t kFileSize = 1 << 20;
+
+// A counter from the "total" object of `wtcachefs status --json`.
+uint64_t TotalCounter(const std::string& json, const std::string& name) {
+  const size_t total = json.find("\"total\":{");
+  const size_t at = json.find("\"" + name + "\":", total);
+  if (total == std::string::npos || at == std::string::npos) return ~uint64_t{0};
+  return std::strtoull(json.c_str() + at + name.size() + 3, nullptr, 10);
+}
+
+std::string Status(const MountedView& mount, const std::string& format = "--json") {
+  const CommandResult r = RunCommand({WtcachefsBinary(), "status", mount.view(), format});
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  return r.out;
+}
+
+// Reads the whole file past the kernel's page cache, so every byte is a
+// request to the daemon.
+void ReadDirect(const std::string& path) {
+  const int fd = ::open(path.c_str(), O_RDONLY | O_DIRECT);
+  ASSERT_GE(fd, 0);
+  void* buffer = nullptr;
+  ASSERT_EQ(::posix_memalign(&buffer, 4096, kFileSize), 0);
+  size_t total = 0;
+  ssize_t n;
+  while ((n = ::pread(fd, buffer, kFileSize, static_cast<off_t>(total))) > 0) total += n;
+  std::free(buffer);
+  ::close(fd);
+  ASSERT_EQ(total, kFileSize);
+}
+
+TEST(StatusCommand, ReadingAFileTwiceCountsMissesThenHits) {
+  MountedView mount;
+  ASSERT_TRUE(mount.ok()) << mount.failure();
+  WriteFile(mount.OriginPath("f"), std::string(kFileSize, 'x'));
+
+  ReadDirect(mount.ViewPath("f"));
+  std::string json = Status(mount);
+  EXPECT_GT(TotalCounter(json, "read_misses"), 0u) << json;
+  EXPECT_EQ(TotalCounter(json, "read_hits"), 0u) << json;
+  EXPECT_EQ(TotalCounter(json, "promotions"), kFileSize / (64 * 1024)) << json;
+  EXPECT_EQ(TotalCounter(json, "bytes_read_from_origin"), kFileSize) << json;
+  const uint64_t misses = TotalCounter(json, "read_misses");
+
+  ReadDirect(mount.ViewPath("f"));
+  json = Status(mount);
+  EXPECT_EQ(TotalCounter(json, "read_misses"), misses) << json;
+  EXPECT_EQ(TotalCounter(json, "read_hits"), misses) << "same requests, all hits now: " << json;
+  EXPECT_EQ(TotalCounter(json, "bytes_read_from_cache"), kFileSize) << json;
+
+  const std::string line = Status(mount, "--line");
+  EXPECT_NE(line.find("used_blocks=16 "), std::string::npos) << line;
+  const std::string table = RunCommand({WtcachefsBinary(), "status", mount.view()}).out;
+  EXPECT_NE(table.find("total 50.0%"), std::string::npos) << table;
+
+  // Counters persist across a remount.
+  ASSERT_TRUE(mount.Unmount());
+  ASSERT_TRUE(mount.Remount()) << mount.failure();
+  json = Status(mount);
+  EXPECT_EQ(TotalCounter(json, "read_hits"), misses) << json;
+  EXPECT_EQ(TotalCounter(json, "bytes_read_from_cache"), kFileSize) << json;
+}
+
+TEST(StatusCommand, NonViewIsRefusedClearly) {
+  TempDir dir;
+  const CommandResult r = RunCommand({WtcachefsBinary(), "status", dir.path()});
+  EXPECT_EQ(r.exit_code, kExitBadPath);
+  EXPECT_NE(r.err.find("not the mount point of a wtcachefs view"), std::string::npos) << r.err;
+  EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1);
+}
+
+}  // namespace
+}  // namespace wtcachefs::testing
