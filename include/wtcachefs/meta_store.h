@@ -5,8 +5,8 @@
 // Durability: Commit(batch, /*sync=*/true) returns only once the batch is on
 // stable storage (WAL fsync); a batch is applied atomically or not at all.
 //
-// Thread safety: all methods may be called concurrently (RocksDB serialises
-// writes). MetaBatch is a single-owner value.
+// Thread safety: all methods may be called concurrently; commits run one at a
+// time. MetaBatch is a single-owner value.
 #pragma once
 
 #include <cstdint>
