@@ -77,6 +77,10 @@ show() {  # prints a command, then runs it with its output indented
   printf '  $ %s\n' "$*"
   "$@" 2>&1 | sed 's/^/    /'
 }
+show_sh() {  # prints a shell command line, then runs it like show
+  printf '  $ %s\n' "$1"
+  sh -c "$1" 2>&1 | sed 's/^/    /'
+}
 same_content() { cmp -s "$1" "$2"; }
 contains() { grep -qF -- "$2" "$1"; }
 fstype_is() { [ "$(findmnt -n -o FSTYPE --target "$1")" = "$2" ]; }
@@ -105,7 +109,7 @@ head -c $((4 * 1024 * 1024)) /dev/urandom > origin/projects/data.bin
 show ls -l origin/projects
 
 step "mount (the program detaches once the view is mounted)"
-show "$binary" "$origin" "$cache" "$view"
+show "$binary" "$origin" "$cache" "$view" --cache-size 256M
 show findmnt -o SOURCE,TARGET,FSTYPE,OPTIONS "$view"
 check "view is a fuse.wtcachefs mount" fstype_is "$view" fuse.wtcachefs
 
@@ -118,8 +122,8 @@ check "data.bin (4 MiB) reads the same through the view" \
   same_content origin/projects/data.bin view/projects/data.bin
 
 step "write through the view"
-show sh -c 'echo "hello from the view" > view/projects/hello.txt'
-show sh -c 'echo "a line appended through the view" >> view/projects/notes.txt'
+show_sh 'echo "hello from the view" > view/projects/hello.txt'
+show_sh 'echo "a line appended through the view" >> view/projects/notes.txt'
 show dd if=/dev/urandom of=view/projects/written.bin bs=1M count=8 conv=fsync status=none
 show mkdir view/projects/reports
 show mv view/projects/hello.txt view/projects/reports/hello.txt
@@ -149,6 +153,11 @@ if setfattr -n user.demo -v probe origin/projects 2>/dev/null; then
     sh -c '[ "$(getfattr --only-values -n user.colour origin/projects/reports/hello.txt)" = blue ]'
 else
   echo "  (xattrs skipped: the origin's file system has no user xattrs)"
+fi
+
+step "cache statistics of the view"
+if ! show "$binary" status "$view"; then
+  echo "  (no statistics: this build has no 'wtcachefs status')"
 fi
 
 step "space reported by the view is the origin's"

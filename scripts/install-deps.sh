@@ -24,8 +24,8 @@ packages=(
   # test framework
   libgtest-dev libgmock-dev
   # run time: fusermount3 and mount.fuse3 (fuse3); mount, umount, mountpoint
-  # (mount, util-linux); setfattr/getfattr (attr); coreutils for the scripts
-  fuse3 mount util-linux attr coreutils procps
+  # (mount, util-linux); setfattr/getfattr (attr); cmp, pgrep for the demo
+  fuse3 mount util-linux attr coreutils diffutils procps
 )
 
 apt_get update

@@ -66,9 +66,10 @@ log_dir=$(readlink -f "$asan_build_dir")/sanitizer-logs
 rm -rf "$log_dir"
 mkdir -p "$log_dir"
 chmod 1777 "$log_dir"  # tests that drop privileges can write reports too
-export ASAN_OPTIONS="detect_leaks=$detect_leaks:abort_on_error=1:log_path=$log_dir/asan"
-export UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1:log_path=$log_dir/ubsan"
-export LSAN_OPTIONS="log_path=$log_dir/lsan"
+# (ASan, UBSan and LSan share one log_path; each process writes report.PID.)
+export ASAN_OPTIONS="detect_leaks=$detect_leaks:abort_on_error=1:log_path=$log_dir/report"
+export UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1:log_path=$log_dir/report"
+export LSAN_OPTIONS="log_path=$log_dir/report"
 
 banner "test suite in $asan_build_dir (detect_leaks=$detect_leaks)"
 suite_status=0
