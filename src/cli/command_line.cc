@@ -31,9 +31,8 @@ std::optional<int> ParseCommandLine(int argc, const char* const* argv, Options& 
   std::vector<std::string> paths;
   std::vector<std::string> option_lists;
   std::string cache_flag;
-  app.add_option("paths", paths, "ORIGIN CACHE VIEW, or ORIGIN VIEW with -o cache=CACHE")
-      ->expected(2, 3)
-      ->required();
+  // The count is checked below, so that a mistake names the missing or extra path.
+  app.add_option("paths", paths, "ORIGIN CACHE VIEW, or ORIGIN VIEW with -o cache=CACHE");
   app.add_option("-o", option_lists,
                  "mount options, comma separated: cache=DIR, block_size=SIZE, "
                  "cache_size=SIZE, reset_cache, attr_timeout=S, "
@@ -71,6 +70,20 @@ std::optional<int> ParseCommandLine(int argc, const char* const* argv, Options& 
     return UsageError(e.what());
   }
 
+  if (paths.empty()) {
+    return UsageError("ORIGIN, CACHE and VIEW are missing: give wtcachefs ORIGIN CACHE VIEW, "
+                      "or wtcachefs ORIGIN VIEW -o cache=CACHE");
+  }
+  if (paths.size() == 1) {
+    return UsageError("VIEW is missing after ORIGIN '" + paths[0] +
+                      "': give wtcachefs ORIGIN CACHE VIEW, or wtcachefs ORIGIN VIEW -o "
+                      "cache=CACHE");
+  }
+  if (paths.size() > 3) {
+    return UsageError("unexpected argument '" + paths[3] + "' after VIEW '" + paths[2] +
+                      "': give at most three paths (ORIGIN CACHE VIEW); quote a path that "
+                      "contains spaces");
+  }
   if (no_default_permissions) options.default_permissions = false;
   if (!block_size_flag.empty()) {
     if (Status s = ApplyMountOptions("block_size=" + block_size_flag, options); !s.ok()) {

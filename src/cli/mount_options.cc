@@ -9,18 +9,28 @@
 namespace wtcachefs {
 namespace {
 
-// Kernel/FUSE mount options that libfuse accepts and we pass on unchanged.
-constexpr std::array<std::string_view, 21> kKernelFlags = {
-    "rw",      "ro",       "dev",        "nodev",      "suid",    "nosuid",
-    "exec",    "noexec",   "atime",      "noatime",    "diratime", "nodiratime",
-    "relatime", "norelatime", "strictatime", "nostrictatime", "sync", "async",
-    "dirsync", "allow_other", "auto_unmount"};
-constexpr std::array<std::string_view, 3> kKernelValued = {"fsname", "max_read", "blksize"};
+// Kernel/FUSE mount options that libfuse 3.14 accepts and we pass on unchanged.
+constexpr std::array<std::string_view, 15> kKernelFlags = {
+    "rw",     "ro",      "dev",   "nodev",   "suid", "nosuid",  "exec",        "noexec",
+    "atime",  "noatime", "sync",  "async",   "dirsync", "allow_other", "auto_unmount"};
+constexpr std::array<std::string_view, 1> kKernelValued = {"fsname"};
+
+// Access-time flags libfuse 3.14 cannot pass to the kernel ("unknown option").
+// These name what a FUSE mount does anyway, so there is nothing to pass:
+constexpr std::array<std::string_view, 3> kDefaultAtimeFlags = {"relatime", "diratime",
+                                                                "nostrictatime"};
+// and these would change it, so they are refused rather than silently dropped.
+constexpr std::array<std::string_view, 3> kUnsupportedAtimeFlags = {"norelatime", "nodiratime",
+                                                                    "strictatime"};
 
 // Options meaningful only to mount(8), fstab or systemd.
 constexpr std::array<std::string_view, 11> kIgnoredFlags = {
     "defaults", "auto", "noauto", "nofail", "_netdev", "user",
     "users",    "nouser", "owner", "group", "lazytime"};
+
+// wtcachefs options that are flags and take no value.
+constexpr std::array<std::string_view, 5> kWtcachefsFlags = {
+    "reset_cache", "default_permissions", "no_default_permissions", "foreground", "debug"};
 
 bool Contains(auto& list, std::string_view value) {
   return std::find(list.begin(), list.end(), value) != list.end();
@@ -106,6 +116,12 @@ Status ApplyOne(const std::string& option, Options& options) {
     if (Status s = require_value(); !s.ok()) return s;
     auto size = ParseSize(name, value);
     if (!size.ok()) return size.status();
+    if (size.value() == 0) {
+      return Status::Error(EINVAL, "option " + name + "=" + value +
+                                       " is not a size: leave the option out for the "
+                                       "default, or give a size (example: " +
+                                       name + (name == "cache_size" ? "=10G)" : "=64K)"));
+    }
     if (name == "cache_size") {
       options.cache_size = size.value();
     } else if (size.value() > (4u << 20)) {
@@ -138,6 +154,29 @@ Status ApplyOne(const std::string& option, Options& options) {
   if (name == "debug" && !has_value) {
     options.debug = options.foreground = true;
     return Status::Ok();
+  }
+  if (has_value && (Contains(kWtcachefsFlags, name) || Contains(kKernelFlags, name) ||
+                    Contains(kDefaultAtimeFlags, name) || Contains(kIgnoredFlags, name))) {
+    return Status::Error(EINVAL, "option '" + option + "' takes no value: write -o " + name);
+  }
+  if (!has_value && Contains(kKernelValued, name)) {
+    return Status::Error(EINVAL, "option " + name + " needs a value: -o " + name + "=VALUE");
+  }
+  if (!has_value && Contains(kDefaultAtimeFlags, name)) return Status::Ok();
+  if (Contains(kUnsupportedAtimeFlags, name)) {
+    return Status::Error(EINVAL, "mount option '" + option +
+                                     "' cannot be passed to a FUSE mount by libfuse 3.14: "
+                                     "remove it (noatime is supported)");
+  }
+  if (name == "max_read") {
+    return Status::Error(EINVAL, "mount option '" + option +
+                                     "' is not supported (wtcachefs sets its own request "
+                                     "sizes): remove it");
+  }
+  if (name == "blksize") {
+    return Status::Error(EINVAL, "mount option '" + option +
+                                     "' applies only to block-device (fuseblk) mounts: "
+                                     "remove it");
   }
   if (!has_value && Contains(kKernelFlags, name)) {
     options.kernel_options.push_back(name);

@@ -59,9 +59,9 @@ int ExitCodeFor(ServeFailure failure) {
 // Starts the cache engine, mounts and serves, then shuts the cache down cleanly.
 // `on_mounted` runs once the view is in place. Runs in the process that serves:
 // the engine's threads must not cross a fork.
-int MountAndServe(const Options& options, ErrorSink& errors,
+int MountAndServe(const Options& options, const IoBackendFactory& make_io, ErrorSink& errors,
                   const std::function<void()>& on_mounted) {
-  auto io = MakeUringBackend();
+  auto io = make_io();
   if (!io.ok()) {
     errors.Report(io.status().message());
     return kExitRuntime;
@@ -113,7 +113,7 @@ void RedirectStdioToDevNull() {
 
 // The parent waits until the child has mounted (exit 0) or failed (the child's
 // exit code), so `wtcachefs ...` and mount(8) report mount errors synchronously.
-int DaemonizeAndServe(const Options& options) {
+int DaemonizeAndServe(const Options& options, const IoBackendFactory& make_io) {
   int ready_pipe[2];
   if (::pipe2(ready_pipe, O_CLOEXEC) != 0) {
     std::cerr << "wtcachefs: cannot create a pipe to start the daemon\n";
@@ -141,7 +141,7 @@ int DaemonizeAndServe(const Options& options) {
   ::setsid();
   if (::chdir("/") != 0) return kExitRuntime;
   ErrorSink errors;
-  return MountAndServe(options, errors, [&] {
+  return MountAndServe(options, make_io, errors, [&] {
     errors.Detach();
     RedirectStdioToDevNull();
     const char ready = 1;
@@ -152,7 +152,7 @@ int DaemonizeAndServe(const Options& options) {
 
 }  // namespace
 
-int RunWtcachefs(int argc, char** argv) {
+int RunWtcachefs(int argc, char** argv, const IoBackendFactory& make_io) {
   // A directory that is really named "status" is given as ./status.
   if (argc >= 2 && std::string_view(argv[1]) == "status") return RunStatusCommand(argc, argv);
   Options options;
@@ -169,9 +169,9 @@ int RunWtcachefs(int argc, char** argv) {
   ::umask(0);
   if (options.foreground) {
     ErrorSink errors;
-    return MountAndServe(options, errors, [] {});
+    return MountAndServe(options, make_io, errors, [] {});
   }
-  return DaemonizeAndServe(options);
+  return DaemonizeAndServe(options, make_io);
 }
 
 }  // namespace wtcachefs

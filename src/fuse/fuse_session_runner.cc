@@ -1,13 +1,17 @@
 #include "fuse/fuse_session_runner.h"
 
 #include <fcntl.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
+#include <cstdio>
 #include <memory>
 #include <string>
 #include <vector>
 
 #include "fuse/mirror_fs.h"
+#include "wtcachefs/unique_fd.h"
 
 namespace wtcachefs {
 namespace {
@@ -29,6 +33,75 @@ std::string KernelOptionString(const Options& options) {
     joined += "," + EscapeOptionValue(option);
   }
   return joined;
+}
+
+// Collects what libfuse (and fusermount3, which libfuse runs for unprivileged
+// mounts) prints on stderr while the session is created and mounted, so that a
+// failure is reported as one line that carries their reason. Messages of a
+// setup that succeeds are passed on to stderr unchanged.
+class StderrCapture {
+ public:
+  StderrCapture() {
+    std::fflush(stderr);
+    buffer_.reset(::memfd_create("wtcachefs-mount-messages", MFD_CLOEXEC));
+    saved_.reset(::fcntl(STDERR_FILENO, F_DUPFD_CLOEXEC, 0));
+    if (buffer_.valid() && saved_.valid()) {
+      active_ = ::dup2(buffer_.get(), STDERR_FILENO) == STDERR_FILENO;
+    }
+  }
+  ~StderrCapture() { PassOn(); }
+  StderrCapture(const StderrCapture&) = delete;
+  StderrCapture& operator=(const StderrCapture&) = delete;
+
+  // Restores stderr and returns the messages as one line ("" when there were none).
+  std::string TakeAsOneLine() {
+    std::string text = Restore();
+    std::string line;
+    size_t start = 0;
+    while (start < text.size()) {
+      size_t end = text.find('\n', start);
+      if (end == std::string::npos) end = text.size();
+      std::string piece = text.substr(start, end - start);
+      while (!piece.empty() && (piece.back() == '\r' || piece.back() == ' ')) piece.pop_back();
+      if (!piece.empty()) line += (line.empty() ? "" : "; ") + piece;
+      start = end + 1;
+    }
+    return line;
+  }
+
+  // Restores stderr and writes the collected messages to it.
+  void PassOn() {
+    const std::string text = Restore();
+    if (!text.empty() && ::write(STDERR_FILENO, text.data(), text.size()) < 0) {
+      // Nothing sensible is left to report to.
+    }
+  }
+
+ private:
+  std::string Restore() {
+    if (!active_) return {};
+    active_ = false;
+    std::fflush(stderr);
+    ::dup2(saved_.get(), STDERR_FILENO);
+    std::string text;
+    char chunk[4096];
+    off_t offset = 0;
+    ssize_t n;
+    while ((n = ::pread(buffer_.get(), chunk, sizeof(chunk), offset)) > 0) {
+      text.append(chunk, static_cast<size_t>(n));
+      offset += n;
+    }
+    return text;
+  }
+
+  UniqueFd buffer_;
+  UniqueFd saved_;
+  bool active_ = false;
+};
+
+// " (reason)" when libfuse said something, else "".
+std::string Reason(const std::string& messages) {
+  return messages.empty() ? std::string() : " (" + messages + ")";
 }
 
 struct SessionDeleter {
@@ -59,13 +132,15 @@ ServeResult ServeMirror(const Options& options, DataEngine& engine,
   for (std::string& arg : argv_storage) argv.push_back(arg.data());
   fuse_args args = FUSE_ARGS_INIT(static_cast<int>(argv.size()), argv.data());
 
+  StderrCapture libfuse_messages;
   std::unique_ptr<fuse_session, SessionDeleter> session(
       fuse_session_new(&args, &MirrorFs::Operations(), sizeof(fuse_lowlevel_ops), &fs));
   fuse_opt_free_args(&args);  // libfuse may have reallocated the vector
   if (!session) {
     return {ServeFailure::kSetup,
             Status::Error(EINVAL, "libfuse rejected the mount options '" + option_string +
-                                      "': remove the unsupported -o option")};
+                                      "'" + Reason(libfuse_messages.TakeAsOneLine()) +
+                                      ": remove the unsupported -o option")};
   }
   if (fuse_set_signal_handlers(session.get()) != 0) {
     return {ServeFailure::kSetup, Status::Error(EIO, "cannot install signal handlers")};
@@ -73,10 +148,12 @@ ServeResult ServeMirror(const Options& options, DataEngine& engine,
   if (fuse_session_mount(session.get(), options.view.c_str()) != 0) {
     fuse_remove_signal_handlers(session.get());
     return {ServeFailure::kMount,
-            Status::Error(EIO, "cannot mount at view '" + options.view +
-                                   "': check that /dev/fuse exists and that you may mount "
-                                   "there (see the message above)")};
+            Status::Error(EIO, "cannot mount at view '" + options.view + "'" +
+                                   Reason(libfuse_messages.TakeAsOneLine()) +
+                                   ": check that /dev/fuse exists and that you may mount "
+                                   "there")};
   }
+  libfuse_messages.PassOn();
   on_mounted();
 
   fuse_loop_config* loop_config = fuse_loop_cfg_create();

@@ -15,11 +15,12 @@ bool WaitForMountState(const std::string& view, bool mounted) {
   return IsWtcachefsMount(view) == mounted;
 }
 
-MountedView::MountedView(std::vector<std::string> extra_args)
+MountedView::MountedView(std::vector<std::string> extra_args, std::string binary)
     : origin_(dir_.Sub("origin")),
       cache_(dir_.Sub("cache")),
       view_(dir_.Sub("view")),
-      extra_args_(std::move(extra_args)) {
+      extra_args_(std::move(extra_args)),
+      binary_(std::move(binary)) {
   Mount();
 }
 
@@ -27,7 +28,7 @@ MountedView::~MountedView() { Unmount(); }
 
 bool MountedView::Mount() {
   // A small cache: the default (a tenth of the filesystem) is meant for real disks.
-  std::vector<std::string> argv = {WtcachefsBinary(), origin_, cache_, view_, "-f",
+  std::vector<std::string> argv = {binary_, origin_, cache_, view_, "-f",
                                    "--cache-size", "64M"};
   argv.insert(argv.end(), extra_args_.begin(), extra_args_.end());
   daemon_ = std::make_unique<ChildProcess>(argv);

@@ -15,12 +15,15 @@ namespace wtcachefs::testing {
 
 // The wtcachefs binary under test.
 inline std::string WtcachefsBinary() { return WTCACHEFS_BINARY; }
+// The daemon whose IO backend holds completions on request (support/held_io_daemon.cc).
+inline std::string HeldIoBinary() { return WTCACHEFS_HELD_IO_BINARY; }
 
 class MountedView {
  public:
   // `extra_args` are appended to the command line (e.g. {"-o", "allow_other"}).
   // Check ok() after construction: the mount may have failed.
-  explicit MountedView(std::vector<std::string> extra_args = {});
+  explicit MountedView(std::vector<std::string> extra_args = {},
+                       std::string binary = WtcachefsBinary());
   ~MountedView();
   MountedView(const MountedView&) = delete;
   MountedView& operator=(const MountedView&) = delete;
@@ -51,6 +54,7 @@ class MountedView {
   TempDir dir_;
   std::string origin_, cache_, view_;
   std::vector<std::string> extra_args_;
+  std::string binary_;
   std::unique_ptr<ChildProcess> daemon_;
   bool mounted_ = false;
   std::string failure_;

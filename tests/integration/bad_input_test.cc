@@ -1,0 +1,295 @@
+// Bad input to the real wtcachefs binary. For every mistake: the documented exit
+// code (1 usage, 2 bad path, 3 mount failed), exactly one line on stderr that
+// starts with "wtcachefs: ", names the offending path or option and says what to
+// do, and nothing mounted at VIEW afterwards (nor a daemon left behind).
+#include <fcntl.h>
+#include <grp.h>
+#include <gtest/gtest.h>
+#include <sched.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "cli/exit_codes.h"
+#include "integration/cli_fixtures.h"
+#include "support/mounted_view.h"
+
+namespace wtcachefs::testing {
+namespace {
+
+struct Expected {
+  int exit_code;
+  std::string names;   // the offending path or option, as the message must name it
+  std::string advice;  // part of the "what to do" half of the message
+};
+
+std::string Joined(const std::vector<std::string>& args) {
+  std::string joined;
+  for (const std::string& a : args) joined += "'" + a + "' ";
+  return joined;
+}
+
+// Checks the failure contract on a finished run.
+void ExpectRefusal(const CommandResult& r, const Expected& expected,
+                   const std::vector<std::string>& views) {
+  EXPECT_FALSE(r.timed_out);
+  EXPECT_EQ(r.exit_code, expected.exit_code);
+  EXPECT_EQ(r.err.rfind("wtcachefs: ", 0), 0u) << "must start with 'wtcachefs: '";
+  EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1) << "must be exactly one line";
+  EXPECT_FALSE(r.err.empty() || r.err.back() != '\n') << "the line must end with a newline";
+  EXPECT_NE(r.err.find(expected.names), std::string::npos)
+      << "must name '" << expected.names << "'";
+  EXPECT_NE(r.err.find(expected.advice), std::string::npos)
+      << "must say what to do ('" << expected.advice << "')";
+  EXPECT_TRUE(r.out.empty()) << "nothing on stdout: " << r.out;
+  for (const std::string& view : views) {
+    EXPECT_FALSE(IsMountPoint(view)) << "something was left mounted at " << view;
+    EXPECT_TRUE(LiveDaemonsFor(view).empty()) << "a daemon was left behind for " << view;
+  }
+}
+
+class BadInputTest : public ::testing::Test {
+ protected:
+  // Runs `wtcachefs args... --cache-size 64M` in the form users type (it would
+  // detach if it mounted) and checks the failure contract. `views` are the
+  // directories that must not end up mounted (default: view_).
+  void ExpectFailure(std::vector<std::string> args, const Expected& expected,
+                     std::vector<std::string> views = {}) {
+    if (views.empty()) views.push_back(view_);
+    std::vector<std::unique_ptr<ViewTeardown>> teardowns;
+    std::vector<std::string> argv = {WtcachefsBinary()};
+    argv.insert(argv.end(), args.begin(), args.end());
+    if (!args.empty()) {
+      argv.push_back("--cache-size");
+      argv.push_back("64M");
+    }
+    for (const std::string& view : views) {
+      teardowns.push_back(std::make_unique<ViewTeardown>(view));
+    }
+    const CommandResult r = RunCommand(argv, std::chrono::seconds(30));
+    SCOPED_TRACE("wtcachefs " + Joined(args) + "-> exit " + std::to_string(r.exit_code) +
+                 ", stderr: " + r.err);
+    ExpectRefusal(r, expected, views);
+  }
+
+  std::string MakeFile(const std::string& name) {
+    const std::string path = dir_.Sub(name, false);
+    WriteFile(path, "not a directory");
+    return path;
+  }
+
+  TempDir dir_;
+  std::string origin_ = dir_.Sub("origin");
+  std::string cache_ = dir_.Sub("cache");
+  std::string view_ = dir_.Sub("view");
+};
+
+constexpr const char* kCreateIt = "create it or correct the path";
+constexpr const char* kGiveADirectory = "give a directory";
+constexpr const char* kNotNested = "use directories that do not contain each other";
+constexpr const char* kDistinct = "give three different directories";
+constexpr const char* kHelp = "wtcachefs --help";
+
+TEST_F(BadInputTest, MissingOriginIsNamed) {
+  const std::string missing = dir_.Sub("no-such-origin", false);
+  ExpectFailure({missing, cache_, view_}, {kExitBadPath, missing, kCreateIt});
+}
+
+TEST_F(BadInputTest, MissingCacheIsNamed) {
+  const std::string missing = dir_.Sub("no-such-cache", false);
+  ExpectFailure({origin_, missing, view_}, {kExitBadPath, missing, kCreateIt});
+  // The mount-helper form too.
+  ExpectFailure({origin_, view_, "-o", "cache=" + missing}, {kExitBadPath, missing, kCreateIt});
+}
+
+TEST_F(BadInputTest, MissingViewIsNamed) {
+  const std::string missing = dir_.Sub("no-such-view", false);
+  ExpectFailure({origin_, cache_, missing}, {kExitBadPath, missing, kCreateIt}, {missing});
+  EXPECT_FALSE(::access(missing.c_str(), F_OK) == 0) << "the view must not be created";
+}
+
+TEST_F(BadInputTest, OriginThatIsARegularFileIsRefused) {
+  const std::string file = MakeFile("origin-file");
+  ExpectFailure({file, cache_, view_}, {kExitBadPath, file, kGiveADirectory});
+}
+
+TEST_F(BadInputTest, CacheThatIsAFileIsRefused) {
+  const std::string file = MakeFile("cache-file");
+  ExpectFailure({origin_, file, view_}, {kExitBadPath, file, kGiveADirectory});
+}
+
+TEST_F(BadInputTest, ViewThatIsAFileIsRefused) {
+  const std::string file = MakeFile("view-file");
+  ExpectFailure({origin_, cache_, file}, {kExitBadPath, file, kGiveADirectory}, {file});
+}
+
+TEST_F(BadInputTest, ViewInsideOriginIsRefused) {
+  const std::string inner = dir_.Sub("origin/view");
+  ExpectFailure({origin_, cache_, inner}, {kExitBadPath, inner, kNotNested}, {inner});
+}
+
+TEST_F(BadInputTest, ViewInsideCacheIsRefused) {
+  const std::string inner = dir_.Sub("cache/view");
+  ExpectFailure({origin_, cache_, inner}, {kExitBadPath, inner, kNotNested}, {inner});
+}
+
+TEST_F(BadInputTest, CacheInsideOriginIsRefused) {
+  const std::string inner = dir_.Sub("origin/cache");
+  ExpectFailure({origin_, inner, view_}, {kExitBadPath, inner, kNotNested});
+}
+
+TEST_F(BadInputTest, OriginInsideCacheIsRefused) {
+  const std::string inner = dir_.Sub("cache/origin");
+  ExpectFailure({inner, cache_, view_}, {kExitBadPath, inner, kNotNested});
+}
+
+TEST_F(BadInputTest, OriginOrCacheInsideViewIsRefused) {
+  const std::string origin_in_view = dir_.Sub("view/origin");
+  const std::string cache_in_view = dir_.Sub("view/cache");
+  ExpectFailure({origin_in_view, cache_, view_}, {kExitBadPath, origin_in_view, kNotNested});
+  ExpectFailure({origin_, cache_in_view, view_}, {kExitBadPath, cache_in_view, kNotNested});
+}
+
+TEST_F(BadInputTest, NestingIsSeenThroughSymlinksAndDotDot) {
+  const std::string link = dir_.Sub("link-to-origin", false);
+  ASSERT_EQ(::symlink(origin_.c_str(), link.c_str()), 0);
+  const std::string inner = dir_.Sub("origin/view");
+  ExpectFailure({origin_, cache_, link + "/view"}, {kExitBadPath, inner, kNotNested}, {inner});
+  ExpectFailure({origin_, cache_, cache_ + "/../origin/view"},
+                {kExitBadPath, inner, kNotNested}, {inner});
+}
+
+TEST_F(BadInputTest, OriginAndCacheTheSameIsRefused) {
+  ExpectFailure({origin_, origin_, view_}, {kExitBadPath, origin_, kDistinct});
+}
+
+TEST_F(BadInputTest, OriginAndViewTheSameIsRefused) {
+  ExpectFailure({origin_, cache_, origin_}, {kExitBadPath, origin_, kDistinct}, {origin_});
+}
+
+TEST_F(BadInputTest, CacheAndViewTheSameIsRefused) {
+  ExpectFailure({origin_, cache_, cache_}, {kExitBadPath, cache_, kDistinct}, {cache_});
+}
+
+TEST_F(BadInputTest, AllThreeTheSameIsRefused) {
+  ExpectFailure({origin_, origin_, origin_}, {kExitBadPath, origin_, kDistinct}, {origin_});
+}
+
+TEST_F(BadInputTest, TheSameDirectoryThroughASymlinkIsRefused) {
+  const std::string alias = dir_.Sub("alias", false);
+  ASSERT_EQ(::symlink(cache_.c_str(), alias.c_str()), 0);
+  ExpectFailure({origin_, cache_, alias}, {kExitBadPath, cache_, kDistinct}, {cache_});
+}
+
+TEST_F(BadInputTest, CacheOnAReadOnlyBindMountIsRefused) {
+  // As root a directory's mode does not stop writes; a read-only mount does.
+  ReadOnlyBindMount read_only(cache_);
+  ASSERT_TRUE(read_only.ok()) << "cannot bind-mount " << cache_ << " read-only";
+  ExpectFailure({origin_, cache_, view_},
+                {kExitBadPath, cache_, "give a writable directory"});
+}
+
+TEST_F(BadInputTest, CacheOnAReadOnlyTmpfsIsRefused) {
+  ReadOnlyTmpfs read_only(cache_);
+  ASSERT_TRUE(read_only.ok()) << "cannot mount a read-only tmpfs at " << cache_;
+  ExpectFailure({origin_, view_, "-o", "cache=" + cache_},
+                {kExitBadPath, cache_, "give a writable directory"});
+}
+
+TEST_F(BadInputTest, UnknownMountOptionIsAUsageErrorNamingIt) {
+  ExpectFailure({origin_, cache_, view_, "-o", "rw,turbo,dev"}, {kExitUsage, "'turbo'", kHelp});
+  ExpectFailure({origin_, view_, "-o", "rw,cache=" + cache_ + ",writeback=on"},
+                {kExitUsage, "'writeback=on'", "remove it"});
+}
+
+TEST_F(BadInputTest, UnknownFlagIsAUsageErrorNamingIt) {
+  ExpectFailure({origin_, cache_, view_, "--turbo"}, {kExitUsage, "--turbo", kHelp});
+}
+
+TEST_F(BadInputTest, BadOptionValueIsAUsageErrorNamingIt) {
+  ExpectFailure({origin_, cache_, view_, "-o", "attr_timeout=abc"},
+                {kExitUsage, "attr_timeout=abc", "example: attr_timeout="});
+  ExpectFailure({origin_, cache_, view_, "-o", "block_size=3K"},
+                {kExitUsage, "block_size", "power of two"});
+}
+
+TEST_F(BadInputTest, MountOptionsLibfuseCannotPassAreRefusedBeforeMounting) {
+  ExpectFailure({origin_, cache_, view_, "-o", "nodiratime"}, {kExitUsage, "'nodiratime'",
+                                                                "remove it"});
+  ExpectFailure({origin_, cache_, view_, "-o", "max_read=65536"},
+                {kExitUsage, "'max_read=65536'", "remove it"});
+  ExpectFailure({origin_, cache_, view_, "-o", "blksize=4096"},
+                {kExitUsage, "'blksize=4096'", "remove it"});
+}
+
+TEST_F(BadInputTest, CacheGivenTwiceIsAUsageError) {
+  ExpectFailure({origin_, cache_, view_, "-o", "cache=" + cache_},
+                {kExitUsage, "CACHE given twice", "give it once"});
+}
+
+TEST_F(BadInputTest, HelperFormWithoutCacheIsAUsageError) {
+  ExpectFailure({origin_, view_}, {kExitUsage, "CACHE", "-o cache=DIR"});
+}
+
+TEST_F(BadInputTest, TooFewArgumentsAreAUsageError) {
+  ExpectFailure({}, {kExitUsage, "ORIGIN", "wtcachefs ORIGIN CACHE VIEW"});
+  ExpectFailure({origin_}, {kExitUsage, "VIEW is missing", "wtcachefs ORIGIN CACHE VIEW"});
+}
+
+TEST_F(BadInputTest, TooManyArgumentsAreAUsageErrorNamingTheExtraOne) {
+  const std::string extra = dir_.Sub("extra");
+  ExpectFailure({origin_, cache_, view_, extra}, {kExitUsage, extra, "at most three paths"},
+                {view_, extra});
+}
+
+// ---- the kernel mount itself fails: exit 3 --------------------------------------
+
+// In a private mount namespace, hides /dev/fuse under an empty tmpfs: the kernel
+// mount cannot be made, exactly as on a system without the fuse module.
+bool HideDevFuse() {
+  return ::unshare(CLONE_NEWNS) == 0 &&
+         ::mount(nullptr, "/", nullptr, MS_REC | MS_PRIVATE, nullptr) == 0 &&
+         ::mount("wtcachefs-no-fuse", "/dev", "tmpfs", 0, "size=64k") == 0;
+}
+
+TEST_F(BadInputTest, MountFailsWithExit3WhenThereIsNoDevFuse) {
+  ViewTeardown teardown(view_);
+  for (const bool foreground : {true, false}) {
+    std::vector<std::string> argv = {WtcachefsBinary(), origin_, cache_, view_, "--cache-size",
+                                     "64M"};
+    if (foreground) argv.push_back("-f");
+    const CommandResult r = RunWithSetup(HideDevFuse, argv, std::chrono::seconds(30));
+    ASSERT_NE(r.exit_code, 125) << "cannot set up a mount namespace without /dev/fuse";
+    SCOPED_TRACE(std::string(foreground ? "-f" : "detaching") + " -> exit " +
+                 std::to_string(r.exit_code) + ", stderr: " + r.err);
+    ExpectRefusal(r, {kExitMountFailed, view_, "check that /dev/fuse exists"}, {view_});
+    EXPECT_NE(r.err.find("device not found"), std::string::npos) << "libfuse's reason";
+  }
+}
+
+TEST_F(BadInputTest, MountRefusedToAnUnprivilegedUserExitsWith3) {
+  // nobody may use ORIGIN and CACHE but may neither open /dev/fuse nor mount on a
+  // root-owned VIEW.
+  ViewTeardown teardown(view_);
+  ASSERT_EQ(::chmod(dir_.path().c_str(), 0755), 0);
+  ASSERT_EQ(::chown(origin_.c_str(), 65534, 65534), 0);
+  ASSERT_EQ(::chown(cache_.c_str(), 65534, 65534), 0);
+  const auto become_nobody = [] {
+    return ::setgroups(0, nullptr) == 0 && ::setresgid(65534, 65534, 65534) == 0 &&
+           ::setresuid(65534, 65534, 65534) == 0;
+  };
+  const CommandResult r = RunWithSetup(
+      become_nobody, {WtcachefsBinary(), origin_, cache_, view_, "--cache-size", "64M"},
+      std::chrono::seconds(30));
+  ASSERT_NE(r.exit_code, 125) << "cannot become nobody";
+  SCOPED_TRACE("exit " + std::to_string(r.exit_code) + ", stderr: " + r.err);
+  ExpectRefusal(r, {kExitMountFailed, view_, "that you may mount there"}, {view_});
+}
+
+}  // namespace
+}  // namespace wtcachefs::testing

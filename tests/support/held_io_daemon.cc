@@ -1,0 +1,90 @@
+// wtcachefs_held_io: the wtcachefs daemon with an IO backend that can hold a
+// batch's completion, for tests that prove what the FUSE reply waits for.
+//
+// Controlled through files in $WTCACHEFS_TEST_CONTROL_DIR:
+//   hold     present: the next batch with an origin write is performed, then its
+//            completion is withheld; the file is removed
+//   held     created while a completion is withheld; "batch" holds the batch as
+//            one line ("origin-write cache-write ...")
+//   release  create it to deliver the withheld completion
+// Test builds only; never installed.
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdlib>
+#include <fstream>
+#include <string>
+#include <thread>
+
+#include "cli/run.h"
+
+namespace {
+
+using wtcachefs::IoBackend;
+using wtcachefs::IoRequest;
+using wtcachefs::Status;
+
+bool Exists(const std::string& path) { return ::access(path.c_str(), F_OK) == 0; }
+
+// "cache" for the slot file, "origin" for anything else.
+std::string Side(int fd) {
+  char target[4096] = {};
+  const std::string link = "/proc/self/fd/" + std::to_string(fd);
+  ::readlink(link.c_str(), target, sizeof(target) - 1);
+  const std::string path = target;
+  return path.size() >= 6 && path.compare(path.size() - 6, 6, "/slots") == 0 ? "cache" : "origin";
+}
+
+const char* OpName(IoRequest::Op op) {
+  switch (op) {
+    case IoRequest::Op::kRead: return "read";
+    case IoRequest::Op::kWrite: return "write";
+    case IoRequest::Op::kFsync: return "fsync";
+    case IoRequest::Op::kFdatasync: return "fdatasync";
+  }
+  return "?";
+}
+
+class HoldingBackend final : public IoBackend {
+ public:
+  HoldingBackend(std::unique_ptr<IoBackend> real, std::string control)
+      : real_(std::move(real)), control_(std::move(control)) {}
+
+  Status Submit(std::span<IoRequest> requests) override {
+    bool origin_write = false;
+    std::string line;
+    for (const IoRequest& r : requests) {
+      const std::string side = Side(r.fd);
+      origin_write |= side == "origin" && r.op == IoRequest::Op::kWrite;
+      line += side + "-" + OpName(r.op) + " ";
+    }
+    const bool hold = origin_write && Exists(control_ + "/hold") &&
+                      ::unlink((control_ + "/hold").c_str()) == 0;
+    Status status = real_->Submit(requests);
+    if (hold) {
+      std::ofstream(control_ + "/batch") << line << "\n";
+      std::ofstream(control_ + "/held").close();
+      while (!Exists(control_ + "/release")) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(1));
+      }
+      ::unlink((control_ + "/release").c_str());
+      ::unlink((control_ + "/held").c_str());
+    }
+    return status;
+  }
+
+ private:
+  std::unique_ptr<IoBackend> real_;
+  const std::string control_;
+};
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  const char* control = std::getenv("WTCACHEFS_TEST_CONTROL_DIR");
+  return wtcachefs::RunWtcachefs(argc, argv, [control]() -> wtcachefs::Result<std::unique_ptr<IoBackend>> {
+    auto real = wtcachefs::MakeUringBackend();
+    if (!real.ok() || control == nullptr) return real;
+    return std::unique_ptr<IoBackend>(new HoldingBackend(std::move(real).value(), control));
+  });
+}
