@@ -12,11 +12,17 @@ namespace {
 
 // Flags for the origin fd. Offsets are always explicit (the kernel resolves
 // O_APPEND to the end of file), payloads are not aligned for O_DIRECT (DESIGN §4),
-// and O_TRUNC goes through the engine so it can drop cached data.
+// and O_TRUNC goes through the engine so it can drop cached data. Linux truncates
+// on O_RDONLY|O_TRUNC too (the kernel has checked write permission), so such an
+// origin fd is opened read-write for the engine to truncate through it.
 int OriginOpenFlags(int flags) {
-  return (flags & ~(O_APPEND | O_DIRECT | O_TRUNC | O_CREAT | O_EXCL | O_NOCTTY |
-                    O_NOFOLLOW)) |
-         O_CLOEXEC;
+  int origin = (flags & ~(O_APPEND | O_DIRECT | O_TRUNC | O_CREAT | O_EXCL | O_NOCTTY |
+                          O_NOFOLLOW)) |
+               O_CLOEXEC;
+  if ((flags & O_TRUNC) && (flags & O_ACCMODE) == O_RDONLY) {
+    origin = (origin & ~O_ACCMODE) | O_RDWR;
+  }
+  return origin;
 }
 
 OpenFile* FileOf(fuse_file_info* fi) { return reinterpret_cast<OpenFile*>(fi->fh); }
@@ -26,7 +32,9 @@ int AttachOpenFile(MirrorFs& fs, UniqueFd fd, fuse_file_info* fi) {
   auto opened = fs.engine().Open(std::move(fd));
   if (!opened.ok()) return opened.status().error();
   std::unique_ptr<OpenFile> file = std::move(opened).value();
-  if ((fi->flags & O_TRUNC) && (fi->flags & O_ACCMODE) != O_RDONLY) {
+  // The kernel sends O_TRUNC only when the open must truncate (it may be
+  // O_RDONLY: see OriginOpenFlags).
+  if (fi->flags & O_TRUNC) {
     if (const int error = file->Truncate(0).error()) return error;
   }
   // The kernel keeps its page cache of the file only while origin's fingerprint
