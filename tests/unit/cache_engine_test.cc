@@ -12,6 +12,7 @@
 #include <thread>
 
 #include "support/fault_injecting_backend.h"
+#include "support/engine_test_config.h"
 #include "support/temp_dir.h"
 #include "wtcachefs/cache_engine.h"
 
@@ -38,15 +39,7 @@ class CacheEngineTest : public ::testing::Test {
   }
 
   CacheConfig Config(uint64_t blocks, uint32_t error_limit = 8) {
-    CacheConfig config;
-    config.cache_dir = dir_.Sub("cache");
-    config.origin_path = dir_.Sub("origin");
-    struct stat st;
-    ::stat(config.origin_path.c_str(), &st);
-    config.origin_dev = st.st_dev;
-    config.origin_ino = st.st_ino;
-    config.block_size = kBlock;
-    config.cache_bytes = blocks * kBlock;
+    CacheConfig config = testing::EngineTestConfig(dir_, kBlock, blocks);
     config.error_limit = error_limit;
     config.reset = true;  // each test starts from an empty cache
     return config;

@@ -12,6 +12,7 @@
 #include <random>
 #include <thread>
 
+#include "support/engine_test_config.h"
 #include "support/temp_dir.h"
 #include "wtcachefs/cache_engine.h"
 
@@ -33,14 +34,8 @@ class EnginePersistenceTest : public ::testing::Test {
   }
 
   CacheConfig Config() {
-    CacheConfig config;
-    config.cache_dir = dir_.Sub("cache");
-    config.origin_path = dir_.Sub("origin");
-    struct stat st;
-    ::stat(config.origin_path.c_str(), &st);
-    config.origin_dev = st.st_dev;
-    config.origin_ino = st.st_ino;
-    config.cache_bytes = 256 * kBlock;
+    CacheConfig config = testing::EngineTestConfig(dir_, 0, 256);
+    config.cache_bytes = 256 * kBlock;  // block size 0: the default (64 KiB)
     config.flush_interval_ms = 50;
     return config;
   }

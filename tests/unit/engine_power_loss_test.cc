@@ -14,6 +14,7 @@
 #include <thread>
 
 #include "support/power_loss_backend.h"
+#include "support/engine_test_config.h"
 #include "support/temp_dir.h"
 #include "wtcachefs/cache_engine.h"
 
@@ -34,15 +35,7 @@ constexpr uint64_t kSpan = 3 * kRegion;
 class EnginePowerLossTest : public ::testing::Test {
  protected:
   CacheConfig Config() {
-    CacheConfig config;
-    config.cache_dir = dir_.Sub("cache");
-    config.origin_path = dir_.Sub("origin");
-    struct stat st;
-    ::stat(config.origin_path.c_str(), &st);
-    config.origin_dev = st.st_dev;
-    config.origin_ino = st.st_ino;
-    config.block_size = kBlock;
-    config.cache_bytes = 256 * kBlock;
+    CacheConfig config = testing::EngineTestConfig(dir_, kBlock, 256);
     config.flush_interval_ms = 5;  // mappings are committed often: the dangerous case
     return config;
   }

@@ -10,6 +10,7 @@
 #include <random>
 #include <thread>
 
+#include "support/engine_test_config.h"
 #include "support/temp_dir.h"
 #include "wtcachefs/cache_engine.h"
 
@@ -31,15 +32,7 @@ class EngineStressTest : public ::testing::Test {
     auto io = MakeUringBackend();
     if (!io.ok()) GTEST_SKIP() << io.status().message();
     io_ = std::move(io).value();
-    CacheConfig config;
-    config.cache_dir = dir_.Sub("cache");
-    config.origin_path = dir_.Sub("origin");
-    struct stat st;
-    ::stat(config.origin_path.c_str(), &st);
-    config.origin_dev = st.st_dev;
-    config.origin_ino = st.st_ino;
-    config.block_size = kBlock;
-    config.cache_bytes = 24 * kBlock;  // smaller than the data: slots churn
+    CacheConfig config = testing::EngineTestConfig(dir_, kBlock, 24);  // less than the data
     config.flush_interval_ms = 20;
     auto engine = CacheEngine::Start(config, *io_);
     ASSERT_TRUE(engine.ok()) << engine.status().message();
