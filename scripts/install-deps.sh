@@ -25,7 +25,8 @@ packages=(
   libgtest-dev libgmock-dev
   # run time: fusermount3 and mount.fuse3 (fuse3); mount, umount, mountpoint
   # (mount, util-linux); setfattr/getfattr (attr); cmp, pgrep for the demo
-  fuse3 mount util-linux attr coreutils diffutils procps
+  # setfacl/getfacl for the ACL tests (acl)
+  fuse3 mount util-linux attr acl coreutils diffutils procps
 )
 
 apt_get update

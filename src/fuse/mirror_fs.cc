@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <sys/fsuid.h>
 #include <sys/syscall.h>
+#include <sys/xattr.h>
 #include <unistd.h>
 
 #include <cstring>
@@ -38,6 +39,14 @@ int MirrorFs::Lookup(fuse_ino_t parent, const char* name, fuse_entry_param* entr
   }
   entry->ino = inodes_.AddLookup(std::move(fd), entry->attr);
   return 0;
+}
+
+mode_t MirrorFs::CreationMode(fuse_req_t req, fuse_ino_t parent, mode_t mode) {
+  if (!kernel_leaves_umask_) return mode;
+  const ssize_t acl = ::getxattr(ProcFdPath(FdOf(parent)).c_str(), "system.posix_acl_default",
+                                 nullptr, 0);
+  if (acl > 0) return mode;
+  return mode & ~fuse_req_ctx(req)->umask;
 }
 
 const fuse_lowlevel_ops& MirrorFs::Operations() {
@@ -85,7 +94,8 @@ const fuse_lowlevel_ops& MirrorFs::Operations() {
 
 CallerCredentials::CallerCredentials(fuse_req_t req) {
   const fuse_ctx* ctx = fuse_req_ctx(req);
-  if (::geteuid() != 0 || ctx->uid == 0) return;
+  // A root caller still creates with its own group (sg, newgrp, setgid daemons).
+  if (::geteuid() != 0 || (ctx->uid == 0 && ctx->gid == 0)) return;
   std::vector<gid_t> groups(64);
   int count = fuse_req_getgroups(req, static_cast<int>(groups.size()), groups.data());
   if (count > static_cast<int>(groups.size())) {
@@ -114,8 +124,17 @@ CallerCredentials::~CallerCredentials() {
 namespace ops {
 
 void Init(void* userdata, fuse_conn_info* conn) {
-  (void)userdata;
+  MirrorFs& fs = *static_cast<MirrorFs*>(userdata);
   conn->max_write = kMaxWrite;
+  // With default_permissions the kernel checks access itself; it honours origin's
+  // POSIX ACLs only with FUSE_CAP_POSIX_ACL (it then reads them as xattrs). It
+  // also stops applying the umask where a parent's default ACL replaces it, so
+  // the umask is left to CreationMode.
+  if (fs.options().default_permissions && (conn->capable & FUSE_CAP_POSIX_ACL) &&
+      (conn->capable & FUSE_CAP_DONT_MASK)) {
+    conn->want |= FUSE_CAP_POSIX_ACL | FUSE_CAP_DONT_MASK;
+    fs.set_kernel_leaves_umask(true);
+  }
   // Splice measured slower here; the page cache path is the read lever.
   conn->want &= ~(FUSE_CAP_SPLICE_READ | FUSE_CAP_SPLICE_WRITE | FUSE_CAP_SPLICE_MOVE);
   // The writeback cache would delay origin writes until flush: never by default.

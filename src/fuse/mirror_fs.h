@@ -48,11 +48,20 @@ class MirrorFs {
   // reference). Returns 0 or an errno.
   int Lookup(fuse_ino_t parent, const char* name, fuse_entry_param* entry);
 
+  // The mode to create `mode` with in `parent` for the caller of `req`. When the
+  // kernel leaves the umask to us (FUSE_CAP_DONT_MASK, negotiated with POSIX
+  // ACLs) it is applied here unless `parent` has a default ACL, which origin then
+  // applies instead of the umask, as for a local caller.
+  mode_t CreationMode(fuse_req_t req, fuse_ino_t parent, mode_t mode);
+  // Called once from Init, before any other request.
+  void set_kernel_leaves_umask(bool leaves) { kernel_leaves_umask_ = leaves; }
+
  private:
   const Options& options_;
   DataEngine& engine_;
   InodeTable inodes_;
   ControlAttributes control_;
+  bool kernel_leaves_umask_ = false;  // written by Init only, before other requests
 };
 
 // "/proc/self/fd/N": a path that reaches the object of an O_PATH fd for the calls
@@ -80,7 +89,7 @@ void Serve(fuse_req_t req, Body&& body) noexcept {
 // While alive, the calling thread creates origin objects with the requesting
 // user's fsuid, fsgid and supplementary groups, so ownership, setgid directories
 // and origin permission checks behave as if the caller had acted on origin.
-// A no-op when the daemon is not root or the caller is root.
+// A no-op when the daemon is not root or the caller is root with group root.
 class CallerCredentials {
  public:
   explicit CallerCredentials(fuse_req_t req);

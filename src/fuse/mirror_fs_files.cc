@@ -66,7 +66,8 @@ void Create(fuse_req_t req, fuse_ino_t parent, const char* name, mode_t mode,
       CallerCredentials as_caller(req);
       if (as_caller.error() != 0) return as_caller.error();
       fd.reset(::openat(fs.FdOf(parent), name,
-                        OriginOpenFlags(fi->flags) | O_CREAT | (fi->flags & O_EXCL), mode));
+                        OriginOpenFlags(fi->flags) | O_CREAT | (fi->flags & O_EXCL),
+                        fs.CreationMode(req, parent, mode)));
     }
     if (!fd.valid()) return errno;
     fuse_entry_param entry;

@@ -116,7 +116,10 @@ void Mknod(fuse_req_t req, fuse_ino_t parent, const char* name, mode_t mode, dev
     {
       CallerCredentials as_caller(req);
       if (as_caller.error() != 0) return as_caller.error();
-      if (::mknodat(MirrorFs::From(req).FdOf(parent), name, mode, rdev) != 0) return errno;
+      MirrorFs& fs = MirrorFs::From(req);
+      if (::mknodat(fs.FdOf(parent), name, fs.CreationMode(req, parent, mode), rdev) != 0) {
+        return errno;
+      }
     }
     return ReplyNewEntry(req, parent, name);
   });
@@ -127,7 +130,10 @@ void Mkdir(fuse_req_t req, fuse_ino_t parent, const char* name, mode_t mode) {
     {
       CallerCredentials as_caller(req);
       if (as_caller.error() != 0) return as_caller.error();
-      if (::mkdirat(MirrorFs::From(req).FdOf(parent), name, mode) != 0) return errno;
+      MirrorFs& fs = MirrorFs::From(req);
+      if (::mkdirat(fs.FdOf(parent), name, fs.CreationMode(req, parent, mode)) != 0) {
+        return errno;
+      }
     }
     return ReplyNewEntry(req, parent, name);
   });

@@ -23,20 +23,6 @@
 namespace wtcachefs::testing {
 namespace {
 
-// Decodes the octal escapes of /proc/self/mountinfo (\040 for a space).
-std::string DecodeMountField(const std::string& s) {
-  std::string out;
-  for (size_t i = 0; i < s.size(); ++i) {
-    if (s[i] == '\\' && i + 3 < s.size()) {
-      out.push_back(static_cast<char>(std::stoi(s.substr(i + 1, 3), nullptr, 8)));
-      i += 3;
-    } else {
-      out.push_back(s[i]);
-    }
-  }
-  return out;
-}
-
 char ProcessState(const std::string& pid) {
   const std::string stat = ReadFile("/proc/" + pid + "/stat");
   const size_t close_paren = stat.rfind(')');
@@ -85,18 +71,9 @@ bool WaitForNoLiveDaemon(const std::string& view, std::chrono::milliseconds time
 }
 
 std::string SuperOptionsOf(const std::string& view) {
-  std::ifstream in("/proc/self/mountinfo");
-  std::string line, found;
-  while (std::getline(in, line)) {
-    std::istringstream fields(line);
-    std::string id, parent, devno, root, mount_point, token;
-    fields >> id >> parent >> devno >> root >> mount_point;
-    if (DecodeMountField(mount_point) != view) continue;
-    while (fields >> token && token != "-") {
-    }
-    std::string fstype, source, super_options;
-    fields >> fstype >> source >> super_options;
-    found = super_options;  // the last (topmost) mount wins
+  std::string found;
+  for (const MountEntry& m : MountTable()) {
+    if (m.mount_point == view) found = m.super_options;  // the last (topmost) wins
   }
   return found;
 }

@@ -14,10 +14,15 @@
 namespace wtcachefs::testing {
 namespace {
 
-// Mount points from /proc/self/mountinfo with their filesystem types. Octal
-// escapes (\040 for space) are decoded.
-std::vector<std::pair<std::string, std::string>> MountTable() {
-  std::vector<std::pair<std::string, std::string>> mounts;
+int RemoveEntry(const char* path, const struct stat*, int, struct FTW*) {
+  ::remove(path);
+  return 0;
+}
+
+}  // namespace
+
+std::vector<MountEntry> MountTable() {
+  std::vector<MountEntry> mounts;
   std::ifstream in("/proc/self/mountinfo");
   std::string line;
   auto decode = [](const std::string& s) {
@@ -38,19 +43,14 @@ std::vector<std::pair<std::string, std::string>> MountTable() {
     fields >> id >> parent >> devno >> root >> mount_point;
     while (fields >> token && token != "-") {
     }
-    std::string fstype;
-    fields >> fstype;
-    mounts.emplace_back(decode(mount_point), fstype);
+    MountEntry entry;
+    std::string source;
+    fields >> entry.fstype >> source >> entry.super_options;
+    entry.mount_point = decode(mount_point);
+    mounts.push_back(std::move(entry));
   }
   return mounts;
 }
-
-int RemoveEntry(const char* path, const struct stat*, int, struct FTW*) {
-  ::remove(path);
-  return 0;
-}
-
-}  // namespace
 
 TempDir::TempDir() {
   const char* base = std::getenv("TMPDIR");
@@ -62,8 +62,8 @@ TempDir::TempDir() {
 }
 
 TempDir::~TempDir() {
-  for (const auto& [mount_point, type] : MountTable()) {
-    if (mount_point.rfind(path_ + "/", 0) == 0) ::umount2(mount_point.c_str(), MNT_DETACH);
+  for (const MountEntry& m : MountTable()) {
+    if (m.mount_point.rfind(path_ + "/", 0) == 0) ::umount2(m.mount_point.c_str(), MNT_DETACH);
   }
   ::nftw(path_.c_str(), RemoveEntry, 64, FTW_DEPTH | FTW_PHYS);
 }
@@ -75,15 +75,15 @@ std::string TempDir::Sub(const std::string& name, bool create) const {
 }
 
 bool IsWtcachefsMount(const std::string& path) {
-  for (const auto& [mount_point, type] : MountTable()) {
-    if (mount_point == path && type == "fuse.wtcachefs") return true;
+  for (const MountEntry& m : MountTable()) {
+    if (m.mount_point == path && m.fstype == "fuse.wtcachefs") return true;
   }
   return false;
 }
 
 bool IsMountPoint(const std::string& path) {
-  for (const auto& [mount_point, type] : MountTable()) {
-    if (mount_point == path) return true;
+  for (const MountEntry& m : MountTable()) {
+    if (m.mount_point == path) return true;
   }
   return false;
 }

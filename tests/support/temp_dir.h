@@ -4,6 +4,7 @@
 #pragma once
 
 #include <string>
+#include <vector>
 
 namespace wtcachefs::testing {
 
@@ -21,6 +22,15 @@ class TempDir {
  private:
   std::string path_;
 };
+
+// One line of /proc/self/mountinfo, with octal escapes (\040) decoded.
+struct MountEntry {
+  std::string mount_point;
+  std::string fstype;
+  std::string super_options;
+};
+// The mounts of this process's namespace, in mount order (the last is topmost).
+std::vector<MountEntry> MountTable();
 
 // True when `path` (canonical) is a mount point of type fuse.wtcachefs.
 bool IsWtcachefsMount(const std::string& path);
