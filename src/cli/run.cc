@@ -14,6 +14,7 @@
 #include "cli/preflight.h"
 #include "cli/status_command.h"
 #include "fuse/fuse_session_runner.h"
+#include "fuse/stop_signals.h"
 #include "wtcachefs/cache_engine.h"
 #include "wtcachefs/io_backend.h"
 #include "wtcachefs/status_report.h"
@@ -40,9 +41,6 @@ class ErrorSink {
     }
   }
 
- public:
-
- private:
   bool detached_ = false;
 };
 
@@ -61,6 +59,7 @@ int ExitCodeFor(ServeFailure failure) {
 // the engine's threads must not cross a fork.
 int MountAndServe(const Options& options, const IoBackendFactory& make_io, ErrorSink& errors,
                   const std::function<void()>& on_mounted) {
+  StopSignals::BlockForStartup();
   auto io = make_io();
   if (!io.ok()) {
     errors.Report(io.status().message());

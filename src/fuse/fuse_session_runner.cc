@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "fuse/mirror_fs.h"
+#include "fuse/stop_signals.h"
 #include "wtcachefs/unique_fd.h"
 
 namespace wtcachefs {
@@ -142,11 +143,11 @@ ServeResult ServeMirror(const Options& options, DataEngine& engine,
                                       "'" + Reason(libfuse_messages.TakeAsOneLine()) +
                                       ": remove the unsupported -o option")};
   }
-  if (fuse_set_signal_handlers(session.get()) != 0) {
-    return {ServeFailure::kSetup, Status::Error(EIO, "cannot install signal handlers")};
+  if (const int rc = StopSignals::Install(session.get()); rc != 0) {
+    return {ServeFailure::kSetup, Status::Error(-rc, "cannot install signal handlers")};
   }
   if (fuse_session_mount(session.get(), options.view.c_str()) != 0) {
-    fuse_remove_signal_handlers(session.get());
+    StopSignals::Release();
     return {ServeFailure::kMount,
             Status::Error(EIO, "cannot mount at view '" + options.view + "'" +
                                    Reason(libfuse_messages.TakeAsOneLine()) +
@@ -162,9 +163,8 @@ ServeResult ServeMirror(const Options& options, DataEngine& engine,
   const int rc = fuse_session_loop_mt(session.get(), loop_config);
   fuse_loop_cfg_destroy(loop_config);
 
+  StopSignals::Release();
   fuse_session_unmount(session.get());
-  fuse_remove_signal_handlers(session.get());
-  // A signal ends the loop with the signal number; that is a clean stop.
   if (rc < 0) {
     return {ServeFailure::kServe, Status::Error(-rc, "serving the view '" + options.view +
                                                          "' failed")};

@@ -134,7 +134,9 @@ TEST_P(MountFormsForegroundTest, StaysInTheForegroundAndStopsCleanlyOnTheSignal)
   ASSERT_TRUE(WaitForMountState(view_, true)) << remount.Wait(std::chrono::seconds(1)).err;
   EXPECT_EQ(ReadFile(view_ + "/from-view-1"), "view bytes 1");
   remount.Signal(SIGTERM);
-  EXPECT_EQ(remount.Wait(std::chrono::seconds(30)).exit_code, 0);
+  const CommandResult remount_result = remount.Wait(std::chrono::seconds(30));
+  EXPECT_EQ(remount_result.exit_code, 0)
+      << "signal " << remount_result.signal << ": " << remount_result.err;
 }
 
 INSTANTIATE_TEST_SUITE_P(Signals, MountFormsForegroundTest,
