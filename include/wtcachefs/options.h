@@ -13,8 +13,12 @@
 namespace wtcachefs {
 
 struct Options {
-  // ORIGIN: the slow directory that VIEW mirrors. Authoritative for all data.
+  // ORIGIN: the slow directory that VIEW mirrors, or in image mode the one image
+  // file or block device that VIEW holds. Authoritative for all data.
   std::string origin;
+  // Image mode: the name of the one file in VIEW (ORIGIN's base name as given);
+  // empty when ORIGIN is a directory. Set by the mount path checks.
+  std::string image_name;
   // CACHE: a directory on the fast device that holds the cache data and metadata.
   std::string cache;
   // VIEW: the mount point.

@@ -20,8 +20,9 @@ int UsageError(const std::string& message) {
 
 std::optional<int> ParseCommandLine(int argc, const char* const* argv, Options& options) {
   CLI::App app{
-      "wtcachefs: a writethrough cache filesystem. VIEW mirrors ORIGIN; file data is "
-      "cached on CACHE; every write reaches ORIGIN before it is acknowledged.",
+      "wtcachefs: a writethrough cache filesystem. VIEW mirrors ORIGIN (a directory, or "
+      "one image file or block device); file data is cached on CACHE; every write "
+      "reaches ORIGIN before it is acknowledged.",
       "wtcachefs"};
   app.footer("Forms:\n  wtcachefs ORIGIN CACHE VIEW [options]\n"
              "  wtcachefs ORIGIN VIEW -o cache=CACHE[,mount options]\n"

@@ -19,7 +19,11 @@ struct NamedPath {
   std::string* path;
 };
 
-Status CheckDirectory(const NamedPath& p) {
+enum class Kind { kDirectory, kImage };
+
+// Checks that `p` exists and is of a kind its role takes (a directory, or for
+// ORIGIN also a regular file or a block device), and makes it canonical.
+Result<Kind> CheckPath(const NamedPath& p, bool image_allowed) {
   struct stat st;
   if (::stat(p.path->c_str(), &st) != 0) {
     const int error = errno;
@@ -30,16 +34,34 @@ Status CheckDirectory(const NamedPath& p) {
     return Status::Error(error, std::string("cannot access ") + p.role + " '" + *p.path +
                                     "': " + std::strerror(error));
   }
+  Kind kind = Kind::kDirectory;
   if (!S_ISDIR(st.st_mode)) {
-    return Status::Error(ENOTDIR, std::string(p.role) + " '" + *p.path +
-                                      "' is not a directory: give a directory");
+    if (!image_allowed) {
+      return Status::Error(ENOTDIR, std::string(p.role) + " '" + *p.path +
+                                        "' is not a directory: give a directory");
+    }
+    if (!S_ISREG(st.st_mode) && !S_ISBLK(st.st_mode)) {
+      return Status::Error(EINVAL, std::string(p.role) + " '" + *p.path +
+                                       "' is not a directory, a regular file or a block "
+                                       "device: give one of those");
+    }
+    kind = Kind::kImage;
   }
   char resolved[PATH_MAX];
   if (::realpath(p.path->c_str(), resolved) == nullptr) {
     return Status::FromErrno(std::string("cannot resolve ") + p.role + " '" + *p.path + "'");
   }
   *p.path = resolved;
-  return Status::Ok();
+  return kind;
+}
+
+// The name an image has in VIEW: the base name of ORIGIN as given (a symlink's
+// own name, so that VM configurations naming it keep working).
+std::string ImageName(const std::string& given) {
+  std::string name = given;
+  while (name.size() > 1 && name.back() == '/') name.pop_back();
+  const size_t slash = name.rfind('/');
+  return slash == std::string::npos ? name : name.substr(slash + 1);
 }
 
 // True when `inner` is `outer` or lies below it (both canonical).
@@ -70,8 +92,11 @@ Status CheckMountPaths(Options& options) {
   const std::array<NamedPath, 3> paths = {NamedPath{"origin", &options.origin},
                                           NamedPath{"cache", &options.cache},
                                           NamedPath{"view", &options.view}};
+  const std::string origin_as_given = options.origin;
   for (const NamedPath& p : paths) {
-    if (Status s = CheckDirectory(p); !s.ok()) return s;
+    auto kind = CheckPath(p, /*image_allowed=*/p.path == &options.origin);
+    if (!kind.ok()) return kind.status();
+    if (kind.value() == Kind::kImage) options.image_name = ImageName(origin_as_given);
   }
   for (size_t i = 0; i < paths.size(); ++i) {
     for (size_t j = 0; j < paths.size(); ++j) {

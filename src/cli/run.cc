@@ -70,6 +70,15 @@ int MountAndServe(const Options& options, const IoBackendFactory& make_io, Error
     errors.Report(config.status().message());
     return kExitBadPath;
   }
+  std::optional<ImageOrigin> image;
+  if (!options.image_name.empty()) {
+    auto opened = OpenImageOrigin(options);
+    if (!opened.ok()) {
+      errors.Report(opened.status().message());
+      return kExitBadPath;
+    }
+    image = std::move(opened).value();
+  }
   auto engine = CacheEngine::Start(config.value(), *io.value());
   if (!engine.ok()) {
     errors.Report(engine.status().message());
@@ -90,7 +99,7 @@ int MountAndServe(const Options& options, const IoBackendFactory& make_io, Error
     if (name == "wtcachefs.status.line") return RenderStatusLine(snapshot);
     return std::nullopt;
   };
-  const ServeResult result = ServeMirror(options, cache, on_mounted, control);
+  const ServeResult result = ServeView(options, cache, std::move(image), on_mounted, control);
   int exit_code = ExitCodeFor(result.failure);
   if (result.failure != ServeFailure::kNone) errors.Report(result.status.message());
   if (Status closed = engine.value()->Close(); !closed.ok()) {

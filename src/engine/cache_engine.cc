@@ -10,6 +10,7 @@
 
 #include "engine/cached_file.h"
 #include "engine/engine_state.h"
+#include "wtcachefs/origin_stat.h"
 
 namespace wtcachefs {
 
@@ -246,9 +247,14 @@ Status CacheEngine::Close() {
   if (state_->closed) return Status::Ok();
   state_->closed = true;
   state_->StopFlusher();
-  // Origin's data must be durable before the intents naming it are cleared.
+  // Origin's data must be durable before the intents naming it are cleared: the
+  // whole filesystem of an origin directory, the file or device of an image.
   UniqueFd origin(::open(state_->config.origin_path.c_str(), O_RDONLY | O_CLOEXEC));
-  if (!origin.valid() || ::syncfs(origin.get()) != 0) {
+  struct stat origin_stat;
+  const bool synced = origin.valid() && ::fstat(origin.get(), &origin_stat) == 0 &&
+                      (S_ISDIR(origin_stat.st_mode) ? ::syncfs(origin.get())
+                                                    : ::fsync(origin.get())) == 0;
+  if (!synced) {
     return Status::FromErrno("cannot sync origin '" + state_->config.origin_path +
                              "'; the intent log is kept for the next mount");
   }
@@ -262,7 +268,9 @@ const std::vector<std::string>& CacheEngine::warnings() const {
 
 Result<std::unique_ptr<OpenFile>> CacheEngine::Open(UniqueFd origin_fd) {
   struct stat st;
-  if (::fstat(origin_fd.get(), &st) != 0) return Status::FromErrno("stat origin file");
+  if (const int error = StatOrigin(origin_fd.get(), &st)) {
+    return Status::Error(error, "stat origin file");
+  }
   ObjectTable::Opened opened = state_->objects.Open(st);
   if (!opened.unchanged && !opened.created && opened.previous_size > 0) {
     // Changed behind the mount: nothing cached for it may be served.

@@ -11,6 +11,8 @@
 #include <optional>
 #include <vector>
 
+#include "wtcachefs/origin_stat.h"
+
 namespace wtcachefs {
 namespace {
 
@@ -322,7 +324,7 @@ Status CachedFile::Allocate(int mode, off_t offset, off_t length) {
                             static_cast<uint64_t>(length));
   }
   struct stat st;
-  if (::fstat(fd_.get(), &st) == 0) object_->size = static_cast<uint64_t>(st.st_size);
+  if (StatOrigin(fd_.get(), &st) == 0) object_->size = static_cast<uint64_t>(st.st_size);
   RefreshFingerprintLocked();
   return Status::Ok();
 }
@@ -359,7 +361,7 @@ bool CachedFile::MarkIntent(uint64_t offset, uint64_t length) {
 
 void CachedFile::RefreshFingerprintLocked() {
   struct stat st;
-  if (::fstat(fd_.get(), &st) != 0) return;
+  if (StatOrigin(fd_.get(), &st) != 0) return;
   {
     std::lock_guard guard(object_->fingerprint_mutex);
     object_->fingerprint = FingerprintOf(st);

@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "fuse/image_fs.h"
 #include "fuse/mirror_fs.h"
 #include "fuse/stop_signals.h"
 #include "wtcachefs/unique_fd.h"
@@ -109,23 +110,9 @@ struct SessionDeleter {
   void operator()(fuse_session* session) const { fuse_session_destroy(session); }
 };
 
-}  // namespace
-
-ServeResult ServeMirror(const Options& options, DataEngine& engine,
-                        const std::function<void()>& on_mounted,
-                        std::function<std::optional<std::string>(std::string_view)> control) {
-  UniqueFd root_fd(::open(options.origin.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
-  if (!root_fd.valid()) {
-    return {ServeFailure::kSetup, Status::FromErrno("cannot open origin '" + options.origin +
-                                                    "'")};
-  }
-  struct stat root_stat;
-  if (::fstat(root_fd.get(), &root_stat) != 0) {
-    return {ServeFailure::kSetup, Status::FromErrno("cannot stat origin '" + options.origin +
-                                                    "'")};
-  }
-  MirrorFs fs(options, engine, std::move(root_fd), root_stat, std::move(control));
-
+// Mounts a session of `operations` over `userdata` at VIEW and serves it.
+ServeResult ServeSession(const Options& options, const fuse_lowlevel_ops& operations,
+                         void* userdata, const std::function<void()>& on_mounted) {
   const std::string option_string = KernelOptionString(options);
   std::vector<std::string> argv_storage = {"wtcachefs", "-o", option_string};
   if (options.debug) argv_storage.push_back("-d");
@@ -135,7 +122,7 @@ ServeResult ServeMirror(const Options& options, DataEngine& engine,
 
   StderrCapture libfuse_messages;
   std::unique_ptr<fuse_session, SessionDeleter> session(
-      fuse_session_new(&args, &MirrorFs::Operations(), sizeof(fuse_lowlevel_ops), &fs));
+      fuse_session_new(&args, &operations, sizeof(fuse_lowlevel_ops), userdata));
   fuse_opt_free_args(&args);  // libfuse may have reallocated the vector
   if (!session) {
     return {ServeFailure::kSetup,
@@ -170,6 +157,29 @@ ServeResult ServeMirror(const Options& options, DataEngine& engine,
                                                          "' failed")};
   }
   return {};
+}
+
+}  // namespace
+
+ServeResult ServeView(const Options& options, DataEngine& engine,
+                      std::optional<ImageOrigin> image, const std::function<void()>& on_mounted,
+                      ControlAttributes control) {
+  if (image) {
+    ImageFs fs(options, engine, std::move(*image), std::move(control));
+    return ServeSession(options, ImageFs::Operations(), &fs, on_mounted);
+  }
+  UniqueFd root_fd(::open(options.origin.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
+  if (!root_fd.valid()) {
+    return {ServeFailure::kSetup, Status::FromErrno("cannot open origin '" + options.origin +
+                                                    "'")};
+  }
+  struct stat root_stat;
+  if (::fstat(root_fd.get(), &root_stat) != 0) {
+    return {ServeFailure::kSetup, Status::FromErrno("cannot stat origin '" + options.origin +
+                                                    "'")};
+  }
+  MirrorFs fs(options, engine, std::move(root_fd), root_stat, std::move(control));
+  return ServeSession(options, MirrorFs::Operations(), &fs, on_mounted);
 }
 
 }  // namespace wtcachefs

@@ -9,6 +9,7 @@
 #include <string>
 #include <string_view>
 
+#include "fuse/image_fs.h"
 #include "wtcachefs/data_engine.h"
 #include "wtcachefs/options.h"
 #include "wtcachefs/status.h"
@@ -22,10 +23,12 @@ struct ServeResult {
   Status status;
 };
 
-// `on_mounted` runs once the mount is in place, before requests are served.
-// `control` answers the view root's "wtcachefs.*" attributes (may be empty).
-ServeResult ServeMirror(const Options& options, DataEngine& engine,
-                        const std::function<void()>& on_mounted,
-                        std::function<std::optional<std::string>(std::string_view)> control);
+// Serves VIEW: the mirror of an origin directory, or with `image` the one-file
+// view of an image origin. `on_mounted` runs once the mount is in place, before
+// requests are served. `control` answers the view root's "wtcachefs.*"
+// attributes (may be empty).
+ServeResult ServeView(const Options& options, DataEngine& engine,
+                      std::optional<ImageOrigin> image, const std::function<void()>& on_mounted,
+                      ControlAttributes control);
 
 }  // namespace wtcachefs

@@ -123,9 +123,19 @@ CallerCredentials::~CallerCredentials() {
 
 namespace ops {
 
+void NegotiateDataPath(fuse_conn_info* conn) {
+  conn->max_write = kMaxWrite;
+  // Splice measured slower here; the page cache path is the read lever.
+  conn->want &= ~(FUSE_CAP_SPLICE_READ | FUSE_CAP_SPLICE_WRITE | FUSE_CAP_SPLICE_MOVE);
+  // The writeback cache would delay origin writes until flush: never by default.
+  conn->want &= ~FUSE_CAP_WRITEBACK_CACHE;
+  if (conn->capable & FUSE_CAP_ATOMIC_O_TRUNC) conn->want |= FUSE_CAP_ATOMIC_O_TRUNC;
+  if (conn->capable & FUSE_CAP_AUTO_INVAL_DATA) conn->want |= FUSE_CAP_AUTO_INVAL_DATA;
+}
+
 void Init(void* userdata, fuse_conn_info* conn) {
   MirrorFs& fs = *static_cast<MirrorFs*>(userdata);
-  conn->max_write = kMaxWrite;
+  NegotiateDataPath(conn);
   // With default_permissions the kernel checks access itself; it honours origin's
   // POSIX ACLs only with FUSE_CAP_POSIX_ACL (it then reads them as xattrs). It
   // also stops applying the umask where a parent's default ACL replaces it, so
@@ -135,13 +145,7 @@ void Init(void* userdata, fuse_conn_info* conn) {
     conn->want |= FUSE_CAP_POSIX_ACL | FUSE_CAP_DONT_MASK;
     fs.set_kernel_leaves_umask(true);
   }
-  // Splice measured slower here; the page cache path is the read lever.
-  conn->want &= ~(FUSE_CAP_SPLICE_READ | FUSE_CAP_SPLICE_WRITE | FUSE_CAP_SPLICE_MOVE);
-  // The writeback cache would delay origin writes until flush: never by default.
-  conn->want &= ~FUSE_CAP_WRITEBACK_CACHE;
   if (conn->capable & FUSE_CAP_PARALLEL_DIROPS) conn->want |= FUSE_CAP_PARALLEL_DIROPS;
-  if (conn->capable & FUSE_CAP_ATOMIC_O_TRUNC) conn->want |= FUSE_CAP_ATOMIC_O_TRUNC;
-  if (conn->capable & FUSE_CAP_AUTO_INVAL_DATA) conn->want |= FUSE_CAP_AUTO_INVAL_DATA;
 }
 
 void Lookup(fuse_req_t req, fuse_ino_t parent, const char* name) {

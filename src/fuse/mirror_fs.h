@@ -148,6 +148,29 @@ void Setxattr(fuse_req_t req, fuse_ino_t ino, const char* name, const char* valu
 void Getxattr(fuse_req_t req, fuse_ino_t ino, const char* name, size_t size);
 void Listxattr(fuse_req_t req, fuse_ino_t ino, size_t size);
 void Removexattr(fuse_req_t req, fuse_ino_t ino, const char* name);
+
+// Pieces shared with the image view (image_fs.cc).
+
+// Connection settings of every view: 1 MiB writes, no splice, no writeback cache.
+void NegotiateDataPath(fuse_conn_info* conn);
+// Flags for an origin fd opened for the kernel's open `flags`: offsets are
+// always explicit (the kernel resolves O_APPEND), payloads are not aligned for
+// O_DIRECT (DESIGN §4), and O_TRUNC goes through the engine.
+int OriginOpenFlags(int flags);
+// Hands `fd` to the engine, applies O_TRUNC, and stores the handle in `fi`.
+// Returns 0 or an errno.
+int AttachOpenFile(DataEngine& engine, UniqueFd fd, fuse_file_info* fi);
+// Applies setattr's mode, owner, size (through the engine) and times to the
+// object open at `path_fd` (O_PATH), or through `file` when the caller has it
+// open. Returns 0 or an errno.
+int ApplyAttributes(DataEngine& engine, int path_fd, OpenFile* file, const struct stat& attr,
+                    int valid);
+// Replies to a getxattr of a control attribute; 0 or an errno to reply with.
+int ReplyControlAttribute(fuse_req_t req, const ControlAttributes& control, const char* name,
+                          size_t size);
+// Replies with getxattr / listxattr of `path`; 0 or an errno to reply with.
+int ReplyGetxattr(fuse_req_t req, const std::string& path, const char* name, size_t size);
+int ReplyListxattr(fuse_req_t req, const std::string& path, size_t size);
 }  // namespace ops
 
 }  // namespace wtcachefs

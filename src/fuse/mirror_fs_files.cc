@@ -10,6 +10,10 @@
 namespace wtcachefs::ops {
 namespace {
 
+OpenFile* FileOf(fuse_file_info* fi) { return reinterpret_cast<OpenFile*>(fi->fh); }
+
+}  // namespace
+
 // Flags for the origin fd. Offsets are always explicit (the kernel resolves
 // O_APPEND to the end of file), payloads are not aligned for O_DIRECT (DESIGN §4),
 // and O_TRUNC goes through the engine so it can drop cached data. Linux truncates
@@ -25,11 +29,8 @@ int OriginOpenFlags(int flags) {
   return origin;
 }
 
-OpenFile* FileOf(fuse_file_info* fi) { return reinterpret_cast<OpenFile*>(fi->fh); }
-
-// Hands `fd` to the engine, applies O_TRUNC, and stores the handle in `fi`.
-int AttachOpenFile(MirrorFs& fs, UniqueFd fd, fuse_file_info* fi) {
-  auto opened = fs.engine().Open(std::move(fd));
+int AttachOpenFile(DataEngine& engine, UniqueFd fd, fuse_file_info* fi) {
+  auto opened = engine.Open(std::move(fd));
   if (!opened.ok()) return opened.status().error();
   std::unique_ptr<OpenFile> file = std::move(opened).value();
   // The kernel sends O_TRUNC only when the open must truncate (it may be
@@ -44,14 +45,12 @@ int AttachOpenFile(MirrorFs& fs, UniqueFd fd, fuse_file_info* fi) {
   return 0;
 }
 
-}  // namespace
-
 void Open(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi) {
   Serve(req, [&] {
     MirrorFs& fs = MirrorFs::From(req);
     UniqueFd fd(::open(ProcFdPath(fs.FdOf(ino)).c_str(), OriginOpenFlags(fi->flags)));
     if (!fd.valid()) return errno;
-    if (const int error = AttachOpenFile(fs, std::move(fd), fi)) return error;
+    if (const int error = AttachOpenFile(fs.engine(), std::move(fd), fi)) return error;
     if (fuse_reply_open(req, fi) == -ENOENT) delete FileOf(fi);  // open was interrupted
     return 0;
   });
@@ -72,7 +71,7 @@ void Create(fuse_req_t req, fuse_ino_t parent, const char* name, mode_t mode,
     if (!fd.valid()) return errno;
     fuse_entry_param entry;
     if (const int error = fs.Lookup(parent, name, &entry)) return error;
-    if (const int error = AttachOpenFile(fs, std::move(fd), fi)) {
+    if (const int error = AttachOpenFile(fs.engine(), std::move(fd), fi)) {
       fs.inodes().Forget(entry.ino, 1);
       return error;
     }

@@ -45,17 +45,40 @@ int ApplyTimes(int path_fd, OpenFile* file, const struct stat& attr, int valid) 
   return rc == 0 ? 0 : errno;
 }
 
-int ApplySize(MirrorFs& fs, int path_fd, OpenFile* file, off_t size) {
+int ApplySize(DataEngine& engine, int path_fd, OpenFile* file, off_t size) {
   if (file != nullptr) return file->Truncate(size).error();
   // Not O_NOFOLLOW: the /proc path is a magic link to the object itself.
   UniqueFd fd(::open(ProcFdPath(path_fd).c_str(), O_WRONLY | O_CLOEXEC));
   if (!fd.valid()) return errno;
-  auto opened = fs.engine().Open(std::move(fd));
+  auto opened = engine.Open(std::move(fd));
   if (!opened.ok()) return opened.status().error();
   return opened.value()->Truncate(size).error();
 }
 
 }  // namespace
+
+int ApplyAttributes(DataEngine& engine, int path_fd, OpenFile* file, const struct stat& attr,
+                    int valid) {
+  if (valid & FUSE_SET_ATTR_MODE) {
+    const int rc = file != nullptr ? ::fchmod(file->origin_fd(), attr.st_mode)
+                                   : ::chmod(ProcFdPath(path_fd).c_str(), attr.st_mode);
+    if (rc != 0) return errno;
+  }
+  if (valid & (FUSE_SET_ATTR_UID | FUSE_SET_ATTR_GID)) {
+    const uid_t uid = (valid & FUSE_SET_ATTR_UID) ? attr.st_uid : static_cast<uid_t>(-1);
+    const gid_t gid = (valid & FUSE_SET_ATTR_GID) ? attr.st_gid : static_cast<gid_t>(-1);
+    if (::fchownat(path_fd, "", uid, gid, AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW) != 0) {
+      return errno;
+    }
+  }
+  if (valid & FUSE_SET_ATTR_SIZE) {
+    if (const int error = ApplySize(engine, path_fd, file, attr.st_size)) return error;
+  }
+  if (valid & (FUSE_SET_ATTR_ATIME | FUSE_SET_ATTR_MTIME)) {
+    if (const int error = ApplyTimes(path_fd, file, attr, valid)) return error;
+  }
+  return 0;
+}
 
 void Getattr(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi) {
   (void)fi;
@@ -74,23 +97,8 @@ void Setattr(fuse_req_t req, fuse_ino_t ino, struct stat* attr, int valid,
     MirrorFs& fs = MirrorFs::From(req);
     const int path_fd = fs.FdOf(ino);
     OpenFile* file = fi != nullptr ? reinterpret_cast<OpenFile*>(fi->fh) : nullptr;
-    if (valid & FUSE_SET_ATTR_MODE) {
-      const int rc = file != nullptr ? ::fchmod(file->origin_fd(), attr->st_mode)
-                                     : ::chmod(ProcFdPath(path_fd).c_str(), attr->st_mode);
-      if (rc != 0) return errno;
-    }
-    if (valid & (FUSE_SET_ATTR_UID | FUSE_SET_ATTR_GID)) {
-      const uid_t uid = (valid & FUSE_SET_ATTR_UID) ? attr->st_uid : static_cast<uid_t>(-1);
-      const gid_t gid = (valid & FUSE_SET_ATTR_GID) ? attr->st_gid : static_cast<gid_t>(-1);
-      if (::fchownat(path_fd, "", uid, gid, AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW) != 0) {
-        return errno;
-      }
-    }
-    if (valid & FUSE_SET_ATTR_SIZE) {
-      if (const int error = ApplySize(fs, path_fd, file, attr->st_size)) return error;
-    }
-    if (valid & (FUSE_SET_ATTR_ATIME | FUSE_SET_ATTR_MTIME)) {
-      if (const int error = ApplyTimes(path_fd, file, *attr, valid)) return error;
+    if (const int error = ApplyAttributes(fs.engine(), path_fd, file, *attr, valid)) {
+      return error;
     }
     struct stat st;
     if (const int error = StatFd(path_fd, &st)) return error;

@@ -17,52 +17,61 @@ void Setxattr(fuse_req_t req, fuse_ino_t ino, const char* name, const char* valu
   });
 }
 
+int ReplyControlAttribute(fuse_req_t req, const ControlAttributes& control, const char* name,
+                          size_t size) {
+  const std::optional<std::string> value = control ? control(name) : std::nullopt;
+  if (!value) return ENODATA;
+  if (size == 0) {
+    fuse_reply_xattr(req, value->size());
+  } else if (size < value->size()) {
+    return ERANGE;
+  } else {
+    fuse_reply_buf(req, value->data(), value->size());
+  }
+  return 0;
+}
+
+int ReplyGetxattr(fuse_req_t req, const std::string& path, const char* name, size_t size) {
+  if (size == 0) {
+    const ssize_t n = ::getxattr(path.c_str(), name, nullptr, 0);
+    if (n < 0) return errno;
+    fuse_reply_xattr(req, static_cast<size_t>(n));
+    return 0;
+  }
+  std::vector<char> value(size);
+  const ssize_t n = ::getxattr(path.c_str(), name, value.data(), size);
+  if (n < 0) return errno;
+  fuse_reply_buf(req, value.data(), static_cast<size_t>(n));
+  return 0;
+}
+
+int ReplyListxattr(fuse_req_t req, const std::string& path, size_t size) {
+  if (size == 0) {
+    const ssize_t n = ::listxattr(path.c_str(), nullptr, 0);
+    if (n < 0) return errno;
+    fuse_reply_xattr(req, static_cast<size_t>(n));
+    return 0;
+  }
+  std::vector<char> names(size);
+  const ssize_t n = ::listxattr(path.c_str(), names.data(), size);
+  if (n < 0) return errno;
+  fuse_reply_buf(req, names.data(), static_cast<size_t>(n));
+  return 0;
+}
+
 void Getxattr(fuse_req_t req, fuse_ino_t ino, const char* name, size_t size) {
   Serve(req, [&] {
     MirrorFs& fs = MirrorFs::From(req);
     if (ino == FUSE_ROOT_ID && std::string_view(name).starts_with(kControlPrefix) &&
         fs.control()) {
-      const std::optional<std::string> value = fs.control()(name);
-      if (!value) return ENODATA;
-      if (size == 0) {
-        fuse_reply_xattr(req, value->size());
-      } else if (size < value->size()) {
-        return ERANGE;
-      } else {
-        fuse_reply_buf(req, value->data(), value->size());
-      }
-      return 0;
+      return ReplyControlAttribute(req, fs.control(), name, size);
     }
-    const std::string path = ProcFdPath(fs.FdOf(ino));
-    if (size == 0) {
-      const ssize_t n = ::getxattr(path.c_str(), name, nullptr, 0);
-      if (n < 0) return errno;
-      fuse_reply_xattr(req, static_cast<size_t>(n));
-      return 0;
-    }
-    std::vector<char> value(size);
-    const ssize_t n = ::getxattr(path.c_str(), name, value.data(), size);
-    if (n < 0) return errno;
-    fuse_reply_buf(req, value.data(), static_cast<size_t>(n));
-    return 0;
+    return ReplyGetxattr(req, ProcFdPath(fs.FdOf(ino)), name, size);
   });
 }
 
 void Listxattr(fuse_req_t req, fuse_ino_t ino, size_t size) {
-  Serve(req, [&] {
-    const std::string path = ProcFdPath(MirrorFs::From(req).FdOf(ino));
-    if (size == 0) {
-      const ssize_t n = ::listxattr(path.c_str(), nullptr, 0);
-      if (n < 0) return errno;
-      fuse_reply_xattr(req, static_cast<size_t>(n));
-      return 0;
-    }
-    std::vector<char> names(size);
-    const ssize_t n = ::listxattr(path.c_str(), names.data(), size);
-    if (n < 0) return errno;
-    fuse_reply_buf(req, names.data(), static_cast<size_t>(n));
-    return 0;
-  });
+  Serve(req, [&] { return ReplyListxattr(req, ProcFdPath(MirrorFs::From(req).FdOf(ino)), size); });
 }
 
 void Removexattr(fuse_req_t req, fuse_ino_t ino, const char* name) {

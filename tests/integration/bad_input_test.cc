@@ -113,9 +113,20 @@ TEST_F(BadInputTest, MissingViewIsNamed) {
   EXPECT_FALSE(::access(missing.c_str(), F_OK) == 0) << "the view must not be created";
 }
 
-TEST_F(BadInputTest, OriginThatIsARegularFileIsRefused) {
-  const std::string file = MakeFile("origin-file");
-  ExpectFailure({file, cache_, view_}, {kExitBadPath, file, kGiveADirectory});
+TEST_F(BadInputTest, OriginThatIsNeitherADirectoryNorAnImageIsRefused) {
+  // A regular file or a block device is an image origin; other kinds are not.
+  const std::string fifo = dir_.Sub("origin-fifo", false);
+  ASSERT_EQ(::mkfifo(fifo.c_str(), 0600), 0);
+  constexpr const char* kKinds = "is not a directory, a regular file or a block device";
+  ExpectFailure({fifo, cache_, view_}, {kExitBadPath, fifo, kKinds});
+  ExpectFailure({"/dev/null", cache_, view_}, {kExitBadPath, "/dev/null", kKinds});
+}
+
+TEST_F(BadInputTest, ImageOriginInsideViewIsRefused) {
+  // Mounting over the image's own directory would hide it from the next mount.
+  const std::string image = dir_.Sub("view/disk.img", false);
+  WriteFile(image, "image");
+  ExpectFailure({image, cache_, view_}, {kExitBadPath, image, kNotNested});
 }
 
 TEST_F(BadInputTest, CacheThatIsAFileIsRefused) {

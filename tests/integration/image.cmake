@@ -1,0 +1,1 @@
+wtcachefs_add_test(image_mode_test SOURCES ${CMAKE_CURRENT_LIST_DIR}/image_mode_test.cc LABELS integration)
