@@ -27,6 +27,9 @@ packages=(
   # (mount, util-linux); setfattr/getfattr (attr); cmp, pgrep for the demo
   # setfacl/getfacl for the ACL tests (acl)
   fuse3 mount util-linux attr acl coreutils diffutils procps
+  # image mode tests: qemu-img and qemu-io (qemu-utils), fio with verification;
+  # losetup for loop devices comes with mount
+  qemu-utils fio
 )
 
 apt_get update
