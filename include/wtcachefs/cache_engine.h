@@ -30,8 +30,10 @@ namespace wtcachefs {
 struct CacheConfig {
   // Directory on the fast device holding the slot file and the metadata.
   std::string cache_dir;
-  // ORIGIN: its canonical path and the (st_dev, st_ino) of its root. A cache
-  // belongs to one origin.
+  // ORIGIN: a cache belongs to one origin. A directory is identified by the
+  // (st_dev, st_ino) of its root (and origin_path is its canonical path); an
+  // image by origin_path alone, with origin_dev and origin_ino 0 (a replaced
+  // image file or a renumbered device is still the origin it names).
   std::string origin_path;
   uint64_t origin_dev = 0;
   uint64_t origin_ino = 0;

@@ -56,7 +56,4 @@ class DataEngine {
   virtual Result<std::unique_ptr<OpenFile>> Open(UniqueFd origin_fd) = 0;
 };
 
-// The engine that sends every data operation straight to origin, caching nothing.
-std::unique_ptr<DataEngine> MakeOriginOnlyEngine();
-
 }  // namespace wtcachefs

@@ -30,7 +30,8 @@ struct Superblock {
   uint32_t block_size = 64 * 1024;
   uint64_t slot_count = 0;
   // The origin this cache was created for: (st_dev, st_ino) of its root and the
-  // canonical path it was mounted from.
+  // canonical path it was mounted from; for an image origin (0, 0) and its path,
+  // which alone identifies it.
   uint64_t origin_dev = 0;
   uint64_t origin_ino = 0;
   std::string origin_path;

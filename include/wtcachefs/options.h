@@ -19,6 +19,10 @@ struct Options {
   // Image mode: the name of the one file in VIEW (ORIGIN's base name as given);
   // empty when ORIGIN is a directory. Set by the mount path checks.
   std::string image_name;
+  // Image mode: ORIGIN as named, its directory resolved but its own name kept
+  // (a symlink such as /dev/vg0/disk stays itself). It identifies the cache's
+  // origin across replaced image files and renumbered devices.
+  std::string image_path;
   // CACHE: a directory on the fast device that holds the cache data and metadata.
   std::string cache;
   // VIEW: the mount point.

@@ -18,14 +18,13 @@ Result<CacheConfig> MakeCacheConfig(const Options& options) {
   if (::stat(options.origin.c_str(), &origin) != 0) {
     return Status::FromErrno("cannot stat origin '" + options.origin + "'");
   }
-  // A cache belongs to one origin: a directory or an image file by its inode, a
-  // block device by its device number (its node's inode is new after a reboot).
-  if (S_ISBLK(origin.st_mode)) {
-    config.origin_dev = origin.st_rdev;
-    config.origin_ino = 0;
-  } else {
+  // A cache belongs to one origin: a directory by its inode, an image by the
+  // path it is named by (see CacheConfig).
+  if (options.image_name.empty()) {
     config.origin_dev = origin.st_dev;
     config.origin_ino = origin.st_ino;
+  } else {
+    config.origin_path = options.image_path;
   }
   config.block_size = options.block_size;
   config.reset = options.reset_cache;

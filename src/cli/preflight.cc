@@ -86,6 +86,20 @@ Status CheckCacheWritable(const std::string& cache) {
   return Status::Ok();
 }
 
+// `given` with its directory made canonical and its last component kept.
+Result<std::string> PathAsNamed(const std::string& given) {
+  std::string path = given;
+  while (path.size() > 1 && path.back() == '/') path.pop_back();
+  const size_t slash = path.rfind('/');
+  const std::string directory = slash == std::string::npos ? "." : path.substr(0, slash + 1);
+  char resolved[PATH_MAX];
+  if (::realpath(directory.c_str(), resolved) == nullptr) {
+    return Status::FromErrno("cannot resolve the directory of origin '" + given + "'");
+  }
+  const std::string parent = resolved;
+  return (parent == "/" ? "" : parent) + "/" + ImageName(given);
+}
+
 }  // namespace
 
 Status CheckMountPaths(Options& options) {
@@ -96,7 +110,12 @@ Status CheckMountPaths(Options& options) {
   for (const NamedPath& p : paths) {
     auto kind = CheckPath(p, /*image_allowed=*/p.path == &options.origin);
     if (!kind.ok()) return kind.status();
-    if (kind.value() == Kind::kImage) options.image_name = ImageName(origin_as_given);
+    if (kind.value() == Kind::kImage) {
+      options.image_name = ImageName(origin_as_given);
+      auto named = PathAsNamed(origin_as_given);
+      if (!named.ok()) return named.status();
+      options.image_path = named.value();
+    }
   }
   for (size_t i = 0; i < paths.size(); ++i) {
     for (size_t j = 0; j < paths.size(); ++j) {

@@ -98,7 +98,9 @@ Result<std::unique_ptr<CacheDirectory>> CacheDirectory::Open(
 
   if (existing) {
     const Superblock& sb = *existing;
-    if (sb.origin_dev != request.origin_dev || sb.origin_ino != request.origin_ino) {
+    const bool named_by_path = request.origin_dev == 0 && request.origin_ino == 0;
+    if (sb.origin_dev != request.origin_dev || sb.origin_ino != request.origin_ino ||
+        (named_by_path && sb.origin_path != request.origin_path)) {
       return Status::Error(EEXIST, "cache '" + request.cache_dir + "' belongs to origin '" +
                                        sb.origin_path + "', not '" + request.origin_path +
                                        "': pass --reset-cache to discard it and cache '" +

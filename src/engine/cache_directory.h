@@ -26,7 +26,8 @@ namespace wtcachefs {
 
 struct CacheDirectoryRequest {
   std::string cache_dir;
-  // Identity of ORIGIN's root (st_dev, st_ino) and its canonical path.
+  // Identity of ORIGIN: as in CacheConfig (a directory's root (st_dev, st_ino)
+  // and canonical path; an image's path alone, with dev and ino 0).
   uint64_t origin_dev = 0;
   uint64_t origin_ino = 0;
   std::string origin_path;

@@ -284,6 +284,29 @@ TEST_F(ImageFileTest, ImageReplacedBehindTheMountIsSeen) {
   EXPECT_TRUE(ViewContent() == Pattern(6 * kMiB, 16));
 }
 
+TEST_F(ImageFileTest, ImageReplacedWhileUnmountedKeepsItsCache) {
+  ASSERT_EQ(WriteAt(image_.view_file(), 0, Pattern(4 * kMiB, 17), false), 0);
+  ASSERT_TRUE(image_.Unmount());
+  // A restore from backup: a new file (a new inode) under the same name.
+  const std::string restored = image_.dir().Sub("restored.img", false);
+  WriteFile(restored, Pattern(5 * kMiB, 18));
+  ASSERT_EQ(::rename(restored.c_str(), image_.origin().c_str()), 0);
+  ASSERT_TRUE(image_.Mount()) << image_.failure();
+  EXPECT_TRUE(ViewContent() == Pattern(5 * kMiB, 18));
+}
+
+TEST_F(ImageFileTest, CacheOfAnotherImageIsRefusedUntilReset) {
+  ASSERT_TRUE(image_.Unmount());
+  const std::string other = image_.dir().Sub("other.img", false);
+  WriteFile(other, Pattern(kMiB, 19));
+  std::vector<std::string> argv = {WtcachefsBinary(), other, image_.cache(), image_.view(),
+                                   "-f", "--cache-size", "64M"};
+  const CommandResult refused = RunCommand(argv, std::chrono::seconds(20));
+  EXPECT_EQ(refused.exit_code, kExitBadPath);
+  EXPECT_NE(refused.err.find("--reset-cache"), std::string::npos) << refused.err;
+  EXPECT_FALSE(IsMountPoint(image_.view()));
+}
+
 // A block device's own behaviour: exclusive use, fixed size, changes while unmounted.
 class LoopDeviceTest : public ::testing::Test {
  protected:
