@@ -7,6 +7,8 @@
 #include <unistd.h>
 
 #include <cstring>
+#include <iterator>
+#include <vector>
 
 #include "wtcachefs/origin_stat.h"
 
@@ -308,14 +310,7 @@ const fuse_lowlevel_ops& ImageFs::Operations() {
     o.statfs = ops::StatfsImage;
     o.open = ops::OpenImage;
     // The image's data: the same callbacks as every file of directory mode.
-    o.read = ops::Read;
-    o.write = ops::Write;
-    o.flush = ops::Flush;
-    o.release = ops::Release;
-    o.fsync = ops::Fsync;
-    o.fallocate = ops::Fallocate;
-    o.lseek = ops::Lseek;
-    o.copy_file_range = ops::CopyFileRange;
+    ops::AddDataOperations(o);
     o.opendir = ops::OpendirImage;
     o.readdir = ops::ReaddirImage;
     o.releasedir = ops::ReleasedirImage;

@@ -69,14 +69,7 @@ const fuse_lowlevel_ops& MirrorFs::Operations() {
     o.statfs = ops::Statfs;
     o.open = ops::Open;
     o.create = ops::Create;
-    o.read = ops::Read;
-    o.write = ops::Write;
-    o.flush = ops::Flush;
-    o.release = ops::Release;
-    o.fsync = ops::Fsync;
-    o.fallocate = ops::Fallocate;
-    o.lseek = ops::Lseek;
-    o.copy_file_range = ops::CopyFileRange;
+    ops::AddDataOperations(o);
     o.opendir = ops::Opendir;
     o.readdir = ops::Readdir;
     o.releasedir = ops::Releasedir;

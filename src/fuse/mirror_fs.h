@@ -151,6 +151,9 @@ void Removexattr(fuse_req_t req, fuse_ino_t ino, const char* name);
 
 // Pieces shared with the image view (image_fs.cc).
 
+// The callbacks of an open file's data (read, write, flush, release, fsync,
+// fallocate, lseek, copy_file_range): they use only the OpenFile in fi->fh.
+void AddDataOperations(fuse_lowlevel_ops& o);
 // Connection settings of every view: 1 MiB writes, no splice, no writeback cache.
 void NegotiateDataPath(fuse_conn_info* conn);
 // Flags for an origin fd opened for the kernel's open `flags`: offsets are

@@ -80,6 +80,17 @@ void Create(fuse_req_t req, fuse_ino_t parent, const char* name, mode_t mode,
   });
 }
 
+void AddDataOperations(fuse_lowlevel_ops& o) {
+  o.read = Read;
+  o.write = Write;
+  o.flush = Flush;
+  o.release = Release;
+  o.fsync = Fsync;
+  o.fallocate = Fallocate;
+  o.lseek = Lseek;
+  o.copy_file_range = CopyFileRange;
+}
+
 void Read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, fuse_file_info* fi) {
   (void)ino;
   Serve(req, [&] {

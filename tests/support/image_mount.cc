@@ -2,7 +2,6 @@
 
 #include <fcntl.h>
 #include <gtest/gtest.h>
-#include <sys/mount.h>
 #include <sys/xattr.h>
 #include <unistd.h>
 
@@ -65,29 +64,13 @@ bool ImageMount::Mount(const std::vector<std::string>& extra_args) {
   std::vector<std::string> argv = {WtcachefsBinary(), origin_, cache_, view_, "-f",
                                    "--cache-size", "64M"};
   argv.insert(argv.end(), extra_args.begin(), extra_args.end());
-  daemon_ = std::make_unique<ChildProcess>(argv);
-  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
-  while (std::chrono::steady_clock::now() < deadline) {
-    if (IsWtcachefsMount(view_)) return true;
-    if (!daemon_->Running()) break;
-    std::this_thread::sleep_for(std::chrono::milliseconds(5));
-  }
-  const CommandResult result = daemon_->Wait(std::chrono::seconds(1));
-  failure_ = "wtcachefs did not mount (exit " + std::to_string(result.exit_code) + "): " +
-             result.err;
-  daemon_.reset();
-  return false;
+  daemon_ = StartForegroundMount(argv, view_, &failure_);
+  return daemon_ != nullptr;
 }
 
 bool ImageMount::Unmount() {
-  if (!daemon_) return false;
-  if (IsWtcachefsMount(view_)) {
-    RunCommand({"fusermount3", "-u", view_}, std::chrono::seconds(20));
-    if (!WaitForMountState(view_, false)) ::umount2(view_.c_str(), MNT_DETACH);
-  }
-  const CommandResult result = daemon_->Wait(std::chrono::seconds(60));
-  daemon_.reset();
-  return result.exit_code == 0;
+  // Closing a large cache flushes its metadata: allow more than a small one needs.
+  return StopForegroundMount(daemon_, view_, std::chrono::seconds(60));
 }
 
 uint64_t StatusCounter(const std::string& view, const std::string& name) {

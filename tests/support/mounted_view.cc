@@ -26,26 +26,42 @@ MountedView::MountedView(std::vector<std::string> extra_args, std::string binary
 
 MountedView::~MountedView() { Unmount(); }
 
+std::unique_ptr<ChildProcess> StartForegroundMount(const std::vector<std::string>& argv,
+                                                   const std::string& view,
+                                                   std::string* failure) {
+  auto daemon = std::make_unique<ChildProcess>(argv);
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+  while (std::chrono::steady_clock::now() < deadline) {
+    if (IsWtcachefsMount(view)) return daemon;
+    if (!daemon->Running()) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+  const CommandResult result = daemon->Wait(std::chrono::seconds(1));
+  *failure = "wtcachefs did not mount (exit " + std::to_string(result.exit_code) + "): " +
+             result.err;
+  return nullptr;
+}
+
+bool StopForegroundMount(std::unique_ptr<ChildProcess>& daemon, const std::string& view,
+                         std::chrono::seconds wait) {
+  if (!daemon) return false;
+  if (IsWtcachefsMount(view)) {
+    RunCommand({"fusermount3", "-u", view}, std::chrono::seconds(20));
+    if (!WaitForMountState(view, false)) ::umount2(view.c_str(), MNT_DETACH);
+  }
+  const CommandResult result = daemon->Wait(wait);
+  daemon.reset();
+  return result.exit_code == 0;
+}
+
 bool MountedView::Mount() {
   // A small cache: the default (a tenth of the filesystem) is meant for real disks.
   std::vector<std::string> argv = {binary_, origin_, cache_, view_, "-f",
                                    "--cache-size", "64M"};
   argv.insert(argv.end(), extra_args_.begin(), extra_args_.end());
-  daemon_ = std::make_unique<ChildProcess>(argv);
-  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
-  while (std::chrono::steady_clock::now() < deadline) {
-    if (IsWtcachefsMount(view_)) {
-      mounted_ = true;
-      return true;
-    }
-    if (!daemon_->Running()) break;
-    std::this_thread::sleep_for(std::chrono::milliseconds(5));
-  }
-  const CommandResult result = daemon_->Wait(std::chrono::seconds(1));
-  failure_ = "wtcachefs did not mount (exit " + std::to_string(result.exit_code) + "): " +
-             result.err;
-  daemon_.reset();
-  return false;
+  daemon_ = StartForegroundMount(argv, view_, &failure_);
+  mounted_ = daemon_ != nullptr;
+  return mounted_;
 }
 
 bool MountedView::Remount() {
@@ -54,15 +70,8 @@ bool MountedView::Remount() {
 }
 
 bool MountedView::Unmount() {
-  if (!daemon_) return false;
-  if (IsWtcachefsMount(view_)) {
-    RunCommand({"fusermount3", "-u", view_}, std::chrono::seconds(20));
-    if (!WaitForMountState(view_, false)) ::umount2(view_.c_str(), MNT_DETACH);
-  }
-  const CommandResult result = daemon_->Wait(std::chrono::seconds(20));
-  daemon_.reset();
   mounted_ = false;
-  return result.exit_code == 0;
+  return StopForegroundMount(daemon_, view_, std::chrono::seconds(20));
 }
 
 }  // namespace wtcachefs::testing

@@ -63,4 +63,14 @@ class MountedView {
 // Waits up to 10 s for `view` to become (or stop being) a wtcachefs mount.
 bool WaitForMountState(const std::string& view, bool mounted);
 
+// Starts `argv`, a wtcachefs in the foreground, and waits up to 10 s for `view`
+// to be mounted. On failure returns null and sets `failure` to what it said.
+std::unique_ptr<ChildProcess> StartForegroundMount(const std::vector<std::string>& argv,
+                                                   const std::string& view,
+                                                   std::string* failure);
+// Unmounts `view` (fusermount3 -u; lazily if that does not work) and waits up to
+// `wait` for `daemon`, which is then reset. True when it exited with status 0.
+bool StopForegroundMount(std::unique_ptr<ChildProcess>& daemon, const std::string& view,
+                         std::chrono::seconds wait);
+
 }  // namespace wtcachefs::testing
