@@ -18,24 +18,33 @@
 // Stamps come from one counter and are never reused, so a late EndPromotion can
 // never match a later mapping of the same block or slot.
 //
+// Eviction (DESIGN W7). Every lookup, new mapping and unmapping is reported to
+// a ReplacementPolicy. When a slot is allocated and fewer than a reserve of
+// slots (1/64 of the cache, at least one) are free or on their way back, the
+// policy's victims among the unpinned blocks are unmapped into quarantine (W4:
+// reused only once their unmapping is durable) and the eviction listener is
+// told, so that a group commit frees them soon. A request that finds no free
+// slot is not cached (a bypass); it never waits. A PromotionFilter may require
+// several misses before a block is promoted.
+//
 // Thread safety: all methods may be called concurrently. One mutex guards the
 // index and is never held across IO.
 #pragma once
 
 #include <cstdint>
+#include <functional>
+#include <memory>
 #include <mutex>
 #include <optional>
 #include <unordered_map>
 #include <unordered_set>
 #include <vector>
 
-namespace wtcachefs {
+#include "wtcachefs/block_key.h"
+#include "wtcachefs/policy.h"
+#include "wtcachefs/promotion_filter.h"
 
-struct BlockKey {
-  uint64_t object_id;
-  uint64_t block;
-  bool operator==(const BlockKey&) const = default;
-};
+namespace wtcachefs {
 
 // A block's validity: bit i set = sector i holds the origin's current bytes.
 class SectorSet {
@@ -70,7 +79,14 @@ struct PinnedBlock {
 
 class BlockIndex {
  public:
-  BlockIndex(uint64_t slot_count, uint32_t sectors_per_block);
+  BlockIndex(uint64_t slot_count, uint32_t sectors_per_block,
+             PolicyKind policy = kDefaultPolicy, uint32_t promote_after = 1);
+
+  // Called (under the index's lock: it must not call back) after blocks were
+  // evicted into quarantine.
+  void set_eviction_listener(std::function<void()> listener) {
+    eviction_listener_ = std::move(listener);
+  }
 
   uint64_t slot_count() const { return slot_count_; }
   uint32_t sectors_per_block() const { return sectors_per_block_; }
@@ -81,7 +97,8 @@ class BlockIndex {
 
   // Read misses: pins the block for copying origin bytes into it, mapping it to
   // a free slot first when unmapped. nullopt: no promotion now (a write or
-  // another promotion is in flight, or no slot is free). End with EndPromotion.
+  // another promotion is in flight, the promotion filter wants more misses, or
+  // no slot is free). End with EndPromotion.
   std::optional<PinnedBlock> BeginPromotion(const BlockKey& key);
   // Marks `sectors` valid if nothing changed the block since BeginPromotion
   // (and `copied` is true), then unpins. Returns whether it installed.
@@ -116,8 +133,18 @@ class BlockIndex {
   // used, or the bitmap is empty or of another size (a damaged store).
   bool Restore(const BlockKey& key, uint64_t slot, const SectorSet& valid);
 
+  // Before `count` promotions: evicts policy victims until `count` slots (plus
+  // the reserve) are free or quarantined. True when fewer than `count` are free
+  // and a group commit would free quarantined ones: the caller may commit
+  // first rather than leave the blocks uncached.
+  bool PrepareForAllocations(uint64_t count);
+
   uint64_t mapped_blocks() const;
   uint64_t free_slots() const;
+  // Blocks evicted by the policy, and blocks left uncached because no slot was
+  // free, since construction.
+  uint64_t demotions() const;
+  uint64_t full_bypasses() const;
 
   // Persistence (DESIGN W4). Every key whose state changed since the last call
   // is reported with its current state (nullopt: unmapped). Slots freed since
@@ -136,11 +163,7 @@ class BlockIndex {
   void ReleaseQuarantined(const std::vector<uint64_t>& slots);
 
  private:
-  struct KeyHash {
-    size_t operator()(const BlockKey& k) const {
-      return std::hash<uint64_t>()(k.object_id * 0x9E3779B97F4A7C15ull ^ k.block);
-    }
-  };
+  using KeyHash = BlockKeyHash;
   struct Slot {
     BlockKey owner{0, 0};
     bool mapped = false;    // owner maps to this slot
@@ -156,9 +179,12 @@ class BlockIndex {
   uint64_t NextStamp() { return ++last_stamp_; }
   void MarkDirtyLocked(const BlockKey& key) { dirty_.insert(key); }
   std::optional<uint64_t> AllocateLocked(const BlockKey& key);
+  // Evicts policy victims until `target` slots are free or quarantined.
+  void EvictLocked(uint64_t target);
   PinnedBlock PinLocked(uint64_t number);
   void UnpinLocked(uint64_t number);
-  void UnmapLocked(Slot& slot);
+  // `evicted`: the policy chose it (OnEvict was called), else it is told OnRemove.
+  void UnmapLocked(Slot& slot, bool evicted = false);
   void ReleaseIfIdleLocked(uint64_t number);
   // Restore() marks slots used in bulk; the free list is rebuilt once, on demand.
   void RebuildFreeListIfStaleLocked() const;
@@ -173,6 +199,13 @@ class BlockIndex {
   uint64_t last_stamp_ = 0;                                  // GUARDED_BY(mutex_)
   std::unordered_set<BlockKey, KeyHash> dirty_;              // GUARDED_BY(mutex_)
   std::vector<uint64_t> quarantine_;  // freed since TakeChanges; GUARDED_BY(mutex_)
+  uint64_t quarantined_ = 0;          // slots with quarantined set; GUARDED_BY(mutex_)
+  const uint64_t reserve_;
+  std::unique_ptr<ReplacementPolicy> policy_;  // GUARDED_BY(mutex_)
+  PromotionFilter promotion_filter_;           // GUARDED_BY(mutex_)
+  std::function<void()> eviction_listener_;    // set before use
+  uint64_t demotions_ = 0;                     // GUARDED_BY(mutex_)
+  uint64_t full_bypasses_ = 0;                 // GUARDED_BY(mutex_)
 };
 
 }  // namespace wtcachefs

@@ -24,6 +24,7 @@
 #include "wtcachefs/data_engine.h"
 #include "wtcachefs/engine_stats.h"
 #include "wtcachefs/io_backend.h"
+#include "wtcachefs/policy.h"
 
 namespace wtcachefs {
 
@@ -49,6 +50,13 @@ struct CacheConfig {
   uint32_t flush_interval_ms = 1000;
   // Write misses allocate a slot (true) or go around the cache (false).
   bool write_allocate = true;
+  // Which blocks leave a full cache.
+  PolicyKind policy = kDefaultPolicy;
+  // A block is promoted on its Nth read miss (1: the first).
+  uint32_t promote_after = 1;
+  // A stream of sequential requests to one open file past this many bytes is
+  // not cached (read misses not promoted, write misses not allocated); 0: off.
+  uint64_t sequential_cutoff = 4 << 20;
   // Cache IO errors tolerated before the engine degrades to origin-only.
   uint32_t error_limit = 8;
 };

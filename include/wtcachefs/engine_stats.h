@@ -18,7 +18,8 @@ struct EngineStats {
   uint64_t write_hits = 0;         // blocks written to origin and a mapped slot
   uint64_t write_misses = 0;       // blocks written to origin only or allocated
   uint64_t promotions = 0;         // blocks whose origin bytes were copied in
-  uint64_t bypasses = 0;           // blocks not cached: no free slot, or degraded
+  uint64_t demotions = 0;          // blocks evicted by the replacement policy
+  uint64_t bypasses = 0;           // blocks not cached: no free slot, sequential, degraded
   uint64_t invalidations = 0;      // blocks dropped (errors, external changes, truncate)
   uint64_t cache_read_errors = 0;
   uint64_t cache_write_errors = 0;
@@ -42,6 +43,7 @@ void ForEachCounter(Stats& s, Visit&& visit) {
   visit("write_hits", s.write_hits);
   visit("write_misses", s.write_misses);
   visit("promotions", s.promotions);
+  visit("demotions", s.demotions);
   visit("bypasses", s.bypasses);
   visit("invalidations", s.invalidations);
   visit("cache_read_errors", s.cache_read_errors);

@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "wtcachefs/policy.h"
 #include "wtcachefs/status.h"
 
 namespace wtcachefs {
@@ -49,6 +50,18 @@ struct Options {
   // Discard the cache in CACHE (another origin's, or an unusable one) and start
   // an empty one (-o reset_cache, --reset-cache). Loses no data: origin has it.
   bool reset_cache = false;
+
+  // Which blocks leave a full cache (-o policy=, --policy): lru, 2q or arc.
+  PolicyKind policy = kDefaultPolicy;
+  // Promote a block into the cache on its Nth read miss (-o promote_after=,
+  // --promote-after; Open CAS's nhit). 1: every miss.
+  uint32_t promote_after = 1;
+  // A sequential stream past this many bytes is not cached (-o
+  // sequential_cutoff=, --sequential-cutoff; bcache's). 0: off. Default 4 MiB.
+  uint64_t sequential_cutoff = 4 << 20;
+  // Write misses get a slot (allocate) or go around the cache (-o
+  // write_policy=allocate|around, --write-policy).
+  bool write_allocate = true;
 
   // Upper bound on FUSE worker threads (-o max_threads=). Default 16.
   unsigned max_threads = 16;

@@ -27,6 +27,10 @@ Result<CacheConfig> MakeCacheConfig(const Options& options) {
     config.origin_path = options.image_path;
   }
   config.block_size = options.block_size;
+  config.policy = options.policy;
+  config.promote_after = options.promote_after;
+  config.sequential_cutoff = options.sequential_cutoff;
+  config.write_allocate = options.write_allocate;
   config.reset = options.reset_cache;
   config.cache_bytes = options.cache_size;
   if (config.cache_bytes == 0) {

@@ -55,6 +55,16 @@ std::optional<int> ParseCommandLine(int argc, const char* const* argv, Options& 
   app.add_option("--cache-size", cache_size_flag,
                  "cache size of a new cache, e.g. 10G (default: a tenth of the cache "
                  "filesystem, at most half its free space)");
+  std::string policy_flag, promote_after_flag, sequential_cutoff_flag, write_policy_flag;
+  app.add_option("--policy", policy_flag,
+                 "which blocks leave a full cache: lru, 2q or arc (default arc)");
+  app.add_option("--promote-after", promote_after_flag,
+                 "promote a block on its Nth read miss (default 1)");
+  app.add_option("--sequential-cutoff", sequential_cutoff_flag,
+                 "do not cache a sequential stream past this size; 0: off (default 4M)");
+  app.add_option("--write-policy", write_policy_flag,
+                 "allocate: write misses are cached; around: they are not (default "
+                 "allocate)");
   app.add_flag("--reset-cache", options.reset_cache,
                "discard the cache in CACHE and start an empty one (no data is lost)");
   bool no_default_permissions = false;
@@ -86,13 +96,17 @@ std::optional<int> ParseCommandLine(int argc, const char* const* argv, Options& 
                       "contains spaces");
   }
   if (no_default_permissions) options.default_permissions = false;
-  if (!block_size_flag.empty()) {
-    if (Status s = ApplyMountOptions("block_size=" + block_size_flag, options); !s.ok()) {
-      return UsageError(s.message());
-    }
-  }
-  if (!cache_size_flag.empty()) {
-    if (Status s = ApplyMountOptions("cache_size=" + cache_size_flag, options); !s.ok()) {
+  // Each valued flag is its -o option.
+  const std::pair<const char*, const std::string*> valued_flags[] = {
+      {"block_size", &block_size_flag},
+      {"cache_size", &cache_size_flag},
+      {"policy", &policy_flag},
+      {"promote_after", &promote_after_flag},
+      {"sequential_cutoff", &sequential_cutoff_flag},
+      {"write_policy", &write_policy_flag}};
+  for (const auto& [name, value] : valued_flags) {
+    if (value->empty()) continue;
+    if (Status s = ApplyMountOptions(std::string(name) + "=" + *value, options); !s.ok()) {
       return UsageError(s.message());
     }
   }

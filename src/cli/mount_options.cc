@@ -131,6 +131,43 @@ Status ApplyOne(const std::string& option, Options& options) {
     }
     return Status::Ok();
   }
+  if (name == "policy") {
+    if (Status s = require_value(); !s.ok()) return s;
+    const std::optional<PolicyKind> kind = PolicyByName(value);
+    if (!kind) {
+      return Status::Error(EINVAL, "option policy=" + value +
+                                       " is not a cache policy: give lru, 2q or arc");
+    }
+    options.policy = *kind;
+    return Status::Ok();
+  }
+  if (name == "promote_after") {
+    if (Status s = require_value(); !s.ok()) return s;
+    unsigned misses = 0;
+    if (Status s = ParseUnsigned(name, value, misses); !s.ok()) return s;
+    if (misses == 0 || misses > 255) {
+      return Status::Error(EINVAL, "option promote_after=" + value +
+                                       " is out of range: give 1 (promote every miss) to 255");
+    }
+    options.promote_after = misses;
+    return Status::Ok();
+  }
+  if (name == "sequential_cutoff") {
+    if (Status s = require_value(); !s.ok()) return s;
+    auto size = ParseSize(name, value);
+    if (!size.ok()) return size.status();
+    options.sequential_cutoff = size.value();
+    return Status::Ok();
+  }
+  if (name == "write_policy") {
+    if (Status s = require_value(); !s.ok()) return s;
+    if (value != "allocate" && value != "around") {
+      return Status::Error(EINVAL, "option write_policy=" + value +
+                                       " is not a write policy: give allocate or around");
+    }
+    options.write_allocate = value == "allocate";
+    return Status::Ok();
+  }
   if (name == "reset_cache" && !has_value) {
     options.reset_cache = true;
     return Status::Ok();

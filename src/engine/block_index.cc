@@ -1,5 +1,6 @@
 #include "wtcachefs/block_index.h"
 
+#include <algorithm>
 #include <bit>
 
 namespace wtcachefs {
@@ -57,8 +58,14 @@ SectorSet SectorSet::FromBytes(const std::vector<uint8_t>& bytes, uint32_t secto
   return set;
 }
 
-BlockIndex::BlockIndex(uint64_t slot_count, uint32_t sectors_per_block)
-    : slot_count_(slot_count), sectors_per_block_(sectors_per_block), slots_(slot_count) {
+BlockIndex::BlockIndex(uint64_t slot_count, uint32_t sectors_per_block, PolicyKind policy,
+                       uint32_t promote_after)
+    : slot_count_(slot_count),
+      sectors_per_block_(sectors_per_block),
+      slots_(slot_count),
+      reserve_(std::max<uint64_t>(1, slot_count / 64)),
+      policy_(MakePolicy(policy, slot_count)),
+      promotion_filter_(promote_after, 4 * slot_count) {
   free_list_.reserve(slot_count);
   for (uint64_t s = slot_count; s > 0; --s) free_list_.push_back(s - 1);
 }
@@ -67,6 +74,7 @@ std::optional<PinnedBlock> BlockIndex::PinForRead(const BlockKey& key) {
   std::lock_guard lock(mutex_);
   const auto it = slot_of_.find(key);
   if (it == slot_of_.end()) return std::nullopt;
+  policy_->OnHit(key);
   return PinLocked(it->second);
 }
 
@@ -83,6 +91,8 @@ std::optional<PinnedBlock> BlockIndex::BeginPromotion(const BlockKey& key) {
     const Slot& slot = slots_[number];
     if (slot.promoting || slot.writers > 0) return std::nullopt;
   } else {
+    policy_->OnMiss(key);
+    if (!promotion_filter_.OnMiss(key)) return std::nullopt;
     const auto allocated = AllocateLocked(key);
     if (!allocated) return std::nullopt;
     number = *allocated;
@@ -115,6 +125,7 @@ std::optional<PinnedBlock> BlockIndex::BeginWrite(const BlockKey& key, bool allo
   uint64_t number;
   if (const auto it = slot_of_.find(key); it != slot_of_.end()) {
     number = it->second;
+    policy_->OnHit(key);
     if (slots_[number].promoting) {
       // The promotion may land older bytes in the slot after ours: drop the
       // block so its EndPromotion installs nothing; this write goes to origin.
@@ -124,6 +135,7 @@ std::optional<PinnedBlock> BlockIndex::BeginWrite(const BlockKey& key, bool allo
     }
   } else {
     if (!allocate) return std::nullopt;
+    policy_->OnMiss(key);
     const auto allocated = AllocateLocked(key);
     if (!allocated) return std::nullopt;
     number = *allocated;
@@ -206,6 +218,7 @@ bool BlockIndex::Restore(const BlockKey& key, uint64_t number, const SectorSet& 
   slot.valid = valid;
   slot_of_.emplace(key, number);
   free_list_stale_ = true;
+  policy_->OnInsert(key);
   return true;
 }
 
@@ -220,9 +233,52 @@ uint64_t BlockIndex::free_slots() const {
   return free_list_.size();
 }
 
+bool BlockIndex::PrepareForAllocations(uint64_t count) {
+  std::lock_guard lock(mutex_);
+  RebuildFreeListIfStaleLocked();
+  if (free_list_.size() + quarantined_ < count + reserve_) EvictLocked(count + reserve_);
+  return free_list_.size() < count && quarantined_ > 0;
+}
+
+uint64_t BlockIndex::demotions() const {
+  std::lock_guard lock(mutex_);
+  return demotions_;
+}
+
+uint64_t BlockIndex::full_bypasses() const {
+  std::lock_guard lock(mutex_);
+  return full_bypasses_;
+}
+
+void BlockIndex::EvictLocked(uint64_t target) {
+  const auto evictable = [this](const BlockKey& key) {
+    const auto it = slot_of_.find(key);
+    if (it == slot_of_.end()) return false;
+    const Slot& slot = slots_[it->second];
+    return slot.pins == 0 && slot.writers == 0 && !slot.promoting;
+  };
+  uint64_t evicted = 0;
+  while (free_list_.size() + quarantined_ < target) {
+    const std::optional<BlockKey> victim = policy_->Victim(evictable);
+    if (!victim) break;
+    const uint64_t number = slot_of_.at(*victim);
+    policy_->OnEvict(*victim);
+    UnmapLocked(slots_[number], /*evicted=*/true);
+    ReleaseIfIdleLocked(number);
+    ++evicted;
+  }
+  demotions_ += evicted;
+  if (evicted > 0 && eviction_listener_) eviction_listener_();
+}
+
 std::optional<uint64_t> BlockIndex::AllocateLocked(const BlockKey& key) {
   RebuildFreeListIfStaleLocked();
-  if (free_list_.empty()) return std::nullopt;
+  // Evict ahead, before this block is mapped, so that the reserve outlasts it.
+  if (free_list_.size() + quarantined_ <= reserve_) EvictLocked(reserve_ + 1);
+  if (free_list_.empty()) {
+    ++full_bypasses_;
+    return std::nullopt;
+  }
   const uint64_t number = free_list_.back();
   free_list_.pop_back();
   Slot& slot = slots_[number];
@@ -234,6 +290,7 @@ std::optional<uint64_t> BlockIndex::AllocateLocked(const BlockKey& key) {
   slot.stamp = NextStamp();
   slot.valid = SectorSet(sectors_per_block_);
   slot_of_.emplace(key, number);
+  policy_->OnInsert(key);
   return number;
 }
 
@@ -254,8 +311,9 @@ void BlockIndex::UnpinLocked(uint64_t number) {
   ReleaseIfIdleLocked(number);
 }
 
-void BlockIndex::UnmapLocked(Slot& slot) {
+void BlockIndex::UnmapLocked(Slot& slot, bool evicted) {
   if (!slot.mapped) return;
+  if (!evicted) policy_->OnRemove(slot.owner);
   MarkDirtyLocked(slot.owner);
   slot_of_.erase(slot.owner);
   slot.mapped = false;
@@ -270,6 +328,7 @@ void BlockIndex::ReleaseIfIdleLocked(uint64_t number) {
     slot.in_use = false;
     slot.writers = 0;
     slot.quarantined = true;
+    ++quarantined_;
     quarantine_.push_back(number);
   }
 }
@@ -309,6 +368,7 @@ void BlockIndex::ReleaseQuarantined(const std::vector<uint64_t>& numbers) {
     Slot& slot = slots_[number];
     if (!slot.quarantined) continue;
     slot.quarantined = false;
+    --quarantined_;
     if (!slot.in_use && !free_list_stale_) free_list_.push_back(number);
   }
 }

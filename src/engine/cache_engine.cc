@@ -47,8 +47,15 @@ EngineState::State(const CacheConfig& c, IoBackend& backend,
       io(backend),
       directory(std::move(dir)),
       slots(std::move(slot_file)),
-      index(slots.slot_count(), slots.block_size() / kSectorSize),
-      intents(directory->store()) {}
+      index(slots.slot_count(), slots.block_size() / kSectorSize, c.policy, c.promote_after),
+      intents(directory->store()) {
+  index.set_eviction_listener([this] { RequestFlush(); });
+}
+
+void EngineState::RequestFlush() {
+  flush_requested_ = true;
+  flusher_wake_.notify_all();
+}
 
 EngineState::~State() { StopFlusher(); }
 
@@ -160,8 +167,10 @@ void EngineState::StartFlusher() {
   flusher_ = std::thread([this] {
     std::unique_lock lock(flusher_mutex_);
     while (!flusher_stop_) {
-      flusher_wake_.wait_for(lock, std::chrono::milliseconds(config.flush_interval_ms));
+      flusher_wake_.wait_for(lock, std::chrono::milliseconds(config.flush_interval_ms),
+                             [this] { return flusher_stop_ || flush_requested_.load(); });
       if (flusher_stop_) break;
+      flush_requested_ = false;
       lock.unlock();
       (void)Flush();  // a failure degrades the engine; the next round retries
       history.Record(Stats());
@@ -185,6 +194,8 @@ EngineStats EngineState::Stats() const {
   ForEachCounter(live, [&](std::string_view name, uint64_t value) {
     *CounterByName(total, name) += value;
   });
+  total.demotions += index.demotions();
+  total.bypasses += index.full_bypasses();
   total.total_blocks = index.slot_count();
   total.used_blocks = index.mapped_blocks();
   total.degraded = degraded.load();

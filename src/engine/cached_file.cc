@@ -40,12 +40,26 @@ Result<size_t> CachedFile::ReadOrigin(off_t offset, std::span<char> out) {
   return static_cast<size_t>(batch[0].result);
 }
 
+bool CachedFile::PastSequentialCutoff(uint64_t offset, uint64_t length) {
+  const uint64_t cutoff = engine_.config.sequential_cutoff;
+  if (cutoff == 0) return false;
+  // Requests of one stream may arrive slightly out of order (the kernel's
+  // readahead is served by several threads): "near" is within 128 KiB.
+  constexpr uint64_t kNear = 128 << 10;
+  std::lock_guard lock(stream_mutex_);
+  const bool continues = offset + kNear >= stream_end_ && offset <= stream_end_ + kNear;
+  stream_bytes_ = continues ? stream_bytes_ + length : length;
+  stream_end_ = std::max(offset + length, continues ? stream_end_ : 0);
+  return stream_bytes_ > cutoff;
+}
+
 Result<size_t> CachedFile::Read(off_t offset, std::span<char> out) {
   const uint64_t size = object_->size.load();
   if (offset < 0) return Status::Error(EINVAL, "negative read offset");
   if (static_cast<uint64_t>(offset) >= size || out.empty()) return size_t{0};
   const size_t length = std::min<uint64_t>(out.size(), size - static_cast<uint64_t>(offset));
   if (engine_.degraded) return ReadOrigin(offset, out.first(length));
+  const bool sequential = PastSequentialCutoff(static_cast<uint64_t>(offset), length);
 
   const uint32_t block_size = engine_.slots.block_size();
   const int slot_fd = engine_.slots.fd();
@@ -54,27 +68,46 @@ Result<size_t> CachedFile::Read(off_t offset, std::span<char> out) {
     parts.push_back(ReadPart{.piece = piece, .hit = {}, .promotion = {}, .fetched = {}});
   }
 
-  // First batch: hits from slots and misses from origin, in one submission.
-  std::vector<IoRequest> first;
-  first.reserve(parts.size());
+  // Hits are pinned first; then room is made for the misses' promotions (a
+  // full cache evicts, and commits when only that frees slots, rather than
+  // leave a scan's blocks uncached).
   size_t hits = 0;
+  size_t misses = 0;
   for (ReadPart& part : parts) {
     const BlockPiece& p = part.piece;
-    const BlockKey key{object_->id, p.block};
-    part.hit = engine_.index.PinForRead(key);
+    part.hit = engine_.index.PinForRead({object_->id, p.block});
     if (part.hit && !part.hit->valid.All(p.first_sector(), p.touched_sectors())) {
       engine_.index.Unpin(part.hit->slot);
       part.hit.reset();
     }
-    part.request = first.size();
     if (part.hit) {
       ++hits;
+    } else {
+      ++misses;
+    }
+  }
+  if (misses > 0 && !sequential && engine_.index.PrepareForAllocations(misses)) {
+    (void)engine_.Flush();  // a failure degrades the engine; the read goes on
+  }
+
+  // First batch: hits from slots and misses from origin, in one submission.
+  std::vector<IoRequest> first;
+  first.reserve(parts.size());
+  for (ReadPart& part : parts) {
+    const BlockPiece& p = part.piece;
+    const BlockKey key{object_->id, p.block};
+    part.request = first.size();
+    if (part.hit) {
       first.push_back(IoRequest::Read(
           slot_fd, engine_.slots.OffsetOf(part.hit->slot) + p.begin,
           out.subspan(p.buffer_offset, p.length())));
       continue;
     }
-    part.promotion = engine_.index.BeginPromotion(key);
+    if (sequential) {
+      EngineCounters::Add(engine_.counters.bypasses);
+    } else {
+      part.promotion = engine_.index.BeginPromotion(key);
+    }
     part.fetched.assign(static_cast<size_t>(p.touched_sectors()) * kSectorSize, 0);
     first.push_back(IoRequest::Read(
         fd_.get(),
@@ -191,6 +224,9 @@ Result<size_t> CachedFile::Write(off_t offset, std::span<const char> data) {
   const uint32_t block_size = engine_.slots.block_size();
   const int slot_fd = engine_.slots.fd();
   const bool degraded = !MarkIntent(static_cast<uint64_t>(offset), data.size());
+  // Past the sequential cutoff, write misses go around the cache.
+  const bool allocate = engine_.config.write_allocate &&
+                        !PastSequentialCutoff(static_cast<uint64_t>(offset), data.size());
   struct WritePart {
     BlockPiece piece;
     std::optional<PinnedBlock> pinned;
@@ -213,7 +249,7 @@ Result<size_t> CachedFile::Write(off_t offset, std::span<const char> data) {
       EngineCounters::Add(engine_.counters.bypasses);
       continue;
     }
-    part.pinned = engine_.index.BeginWrite(key, engine_.config.write_allocate);
+    part.pinned = engine_.index.BeginWrite(key, allocate);
     if (!part.pinned) {
       EngineCounters::Add(engine_.counters.write_misses);
       continue;

@@ -7,6 +7,7 @@
 #pragma once
 
 #include <memory>
+#include <mutex>
 
 #include "engine/engine_state.h"
 #include "wtcachefs/data_engine.h"
@@ -42,11 +43,19 @@ class CachedFile final : public OpenFile {
   void RefreshFingerprintLocked();
   // Origin-only read of [offset, offset + out.size()) (no cache involvement).
   Result<size_t> ReadOrigin(off_t offset, std::span<char> out);
+  // Sequential cutoff (bcache's sequential_cutoff): true when the request
+  // continues a stream of requests to this open file, each starting near where
+  // the previous one ended, that has passed config.sequential_cutoff bytes. Its
+  // misses are then not cached.
+  bool PastSequentialCutoff(uint64_t offset, uint64_t length);
 
   EngineState& engine_;
   UniqueFd fd_;
   std::shared_ptr<CachedObject> object_;
   const bool page_cache_valid_;
+  std::mutex stream_mutex_;
+  uint64_t stream_end_ = 0;    // GUARDED_BY(stream_mutex_)
+  uint64_t stream_bytes_ = 0;  // GUARDED_BY(stream_mutex_)
 };
 
 }  // namespace wtcachefs

@@ -49,6 +49,9 @@ struct CacheEngine::State {
   Status Flush(const CachedObject* clear_intents_of = nullptr, bool clear_all_intents = false);
   void StartFlusher();
   void StopFlusher();
+  // Wakes the flusher for a group commit now (evicted slots wait for one).
+  // Takes no lock: safe under the index's.
+  void RequestFlush();
   EngineStats Stats() const;
 
   const CacheConfig config;
@@ -70,6 +73,7 @@ struct CacheEngine::State {
   std::mutex flusher_mutex_;
   std::condition_variable flusher_wake_;
   bool flusher_stop_ = false;  // GUARDED_BY(flusher_mutex_)
+  std::atomic<bool> flush_requested_{false};
   std::thread flusher_;
 };
 

@@ -166,7 +166,8 @@ ServeResult ServeView(const Options& options, DataEngine& engine,
                       ControlAttributes control) {
   if (image) {
     ImageFs fs(options, engine, std::move(*image), std::move(control));
-    return ServeSession(options, ImageFs::Operations(), &fs, on_mounted);
+    return ServeSession(options, ImageFs::Operations(), static_cast<ViewState*>(&fs),
+                        on_mounted);
   }
   UniqueFd root_fd(::open(options.origin.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
   if (!root_fd.valid()) {
@@ -179,7 +180,8 @@ ServeResult ServeView(const Options& options, DataEngine& engine,
                                                     "'")};
   }
   MirrorFs fs(options, engine, std::move(root_fd), root_stat, std::move(control));
-  return ServeSession(options, MirrorFs::Operations(), &fs, on_mounted);
+  return ServeSession(options, MirrorFs::Operations(), static_cast<ViewState*>(&fs),
+                      on_mounted);
 }
 
 }  // namespace wtcachefs

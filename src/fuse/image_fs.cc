@@ -67,8 +67,8 @@ Result<ImageOrigin> OpenImageOrigin(const Options& options) {
 
 ImageFs::ImageFs(const Options& options, DataEngine& engine, ImageOrigin origin,
                  ControlAttributes control)
-    : options_(options),
-      engine_(engine),
+    : ViewState(engine),
+      options_(options),
       origin_(std::move(origin)),
       control_(std::move(control)) {
   struct stat at_mount {};
@@ -207,8 +207,8 @@ void OpenImage(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi) {
       fd.reset(::open(fs.origin().path.c_str(), OriginOpenFlags(fi->flags)));
     }
     if (!fd.valid()) return errno;
-    if (const int error = AttachOpenFile(fs.engine(), std::move(fd), fi)) return error;
-    if (fuse_reply_open(req, fi) == -ENOENT) delete reinterpret_cast<OpenFile*>(fi->fh);
+    if (const int error = AttachOpenFile(fs, std::move(fd), fi)) return error;
+    if (fuse_reply_open(req, fi) == -ENOENT) fs.open_files().Free(fi->fh);
     return 0;
   });
 }

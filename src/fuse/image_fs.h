@@ -33,7 +33,7 @@ struct ImageOrigin {
 // name the path and what to do.
 Result<ImageOrigin> OpenImageOrigin(const Options& options);
 
-class ImageFs {
+class ImageFs : public ViewState {
  public:
   static constexpr fuse_ino_t kImageId = 2;
 
@@ -41,10 +41,9 @@ class ImageFs {
           ControlAttributes control);
 
   static const fuse_lowlevel_ops& Operations();
-  static ImageFs& From(fuse_req_t req) { return *static_cast<ImageFs*>(fuse_req_userdata(req)); }
+  static ImageFs& From(fuse_req_t req) { return static_cast<ImageFs&>(ViewState::From(req)); }
 
   const Options& options() const { return options_; }
-  DataEngine& engine() { return engine_; }
   const ImageOrigin& origin() const { return origin_; }
   const ControlAttributes& control() const { return control_; }
 
@@ -56,7 +55,6 @@ class ImageFs {
   int OriginAttributes(struct stat* st) const;
 
   const Options& options_;
-  DataEngine& engine_;
   const ImageOrigin origin_;
   const ControlAttributes control_;
   struct stat root_;  // the view's directory; fixed at mount

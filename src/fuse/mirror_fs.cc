@@ -17,8 +17,8 @@ constexpr unsigned kMaxWrite = 1u << 20;  // 1 MiB requests
 
 MirrorFs::MirrorFs(const Options& options, DataEngine& engine, UniqueFd root_fd,
                    const struct stat& root_stat, ControlAttributes control)
-    : options_(options),
-      engine_(engine),
+    : ViewState(engine),
+      options_(options),
       inodes_(std::move(root_fd), root_stat),
       control_(std::move(control)) {}
 
@@ -127,7 +127,7 @@ void NegotiateDataPath(fuse_conn_info* conn) {
 }
 
 void Init(void* userdata, fuse_conn_info* conn) {
-  MirrorFs& fs = *static_cast<MirrorFs*>(userdata);
+  MirrorFs& fs = static_cast<MirrorFs&>(*static_cast<ViewState*>(userdata));
   NegotiateDataPath(conn);
   // With default_permissions the kernel checks access itself; it honours origin's
   // POSIX ACLs only with FUSE_CAP_POSIX_ACL (it then reads them as xattrs). It

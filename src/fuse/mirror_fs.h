@@ -17,6 +17,8 @@
 #include <new>
 #include <string>
 
+#include "fuse/dir_handle.h"
+#include "fuse/handle_registry.h"
 #include "fuse/inode_table.h"
 #include "wtcachefs/data_engine.h"
 #include "wtcachefs/options.h"
@@ -28,18 +30,36 @@ namespace wtcachefs {
 using ControlAttributes = std::function<std::optional<std::string>(std::string_view name)>;
 inline constexpr std::string_view kControlPrefix = "wtcachefs.";
 
-class MirrorFs {
+// What both views (MirrorFs, ImageFs) share with the callbacks common to them:
+// the engine and the handles given to the kernel. The session's userdata is
+// always a ViewState*.
+class ViewState {
+ public:
+  explicit ViewState(DataEngine& engine) : engine_(engine) {}
+  static ViewState& From(fuse_req_t req) {
+    return *static_cast<ViewState*>(fuse_req_userdata(req));
+  }
+  DataEngine& engine() { return engine_; }
+  HandleRegistry<OpenFile>& open_files() { return open_files_; }
+  HandleRegistry<DirHandle>& open_dirs() { return open_dirs_; }
+
+ private:
+  DataEngine& engine_;
+  HandleRegistry<OpenFile> open_files_;
+  HandleRegistry<DirHandle> open_dirs_;
+};
+
+class MirrorFs : public ViewState {
  public:
   MirrorFs(const Options& options, DataEngine& engine, UniqueFd root_fd,
            const struct stat& root_stat, ControlAttributes control);
 
   static const fuse_lowlevel_ops& Operations();
   static MirrorFs& From(fuse_req_t req) {
-    return *static_cast<MirrorFs*>(fuse_req_userdata(req));
+    return static_cast<MirrorFs&>(ViewState::From(req));
   }
 
   const Options& options() const { return options_; }
-  DataEngine& engine() { return engine_; }
   InodeTable& inodes() { return inodes_; }
   int FdOf(fuse_ino_t ino) { return inodes_.Get(ino).fd.get(); }
   const ControlAttributes& control() const { return control_; }
@@ -58,7 +78,6 @@ class MirrorFs {
 
  private:
   const Options& options_;
-  DataEngine& engine_;
   InodeTable inodes_;
   ControlAttributes control_;
   bool kernel_leaves_umask_ = false;  // written by Init only, before other requests
@@ -160,9 +179,9 @@ void NegotiateDataPath(fuse_conn_info* conn);
 // always explicit (the kernel resolves O_APPEND), payloads are not aligned for
 // O_DIRECT (DESIGN §4), and O_TRUNC goes through the engine.
 int OriginOpenFlags(int flags);
-// Hands `fd` to the engine, applies O_TRUNC, and stores the handle in `fi`.
-// Returns 0 or an errno.
-int AttachOpenFile(DataEngine& engine, UniqueFd fd, fuse_file_info* fi);
+// Hands `fd` to the view's engine, applies O_TRUNC, and stores the handle in
+// `fi` (registered with the view). Returns 0 or an errno.
+int AttachOpenFile(ViewState& view, UniqueFd fd, fuse_file_info* fi);
 // Applies setattr's mode, owner, size (through the engine) and times to the
 // object open at `path_fd` (O_PATH), or through `file` when the caller has it
 // open. Returns 0 or an errno.

@@ -6,24 +6,11 @@
 #include <mutex>
 #include <vector>
 
+#include "fuse/dir_handle.h"
 #include "fuse/mirror_fs.h"
 
 namespace wtcachefs::ops {
 namespace {
-
-// One open directory of origin. The stream position is the kernel's `off`: the
-// d_off of the last entry returned, so a listing resumes where the previous reply
-// ended, and seekdir() handles rewinds.
-struct DirHandle {
-  explicit DirHandle(DIR* d) : stream(d) {}
-  ~DirHandle() { ::closedir(stream); }
-  DirHandle(const DirHandle&) = delete;
-  DirHandle& operator=(const DirHandle&) = delete;
-
-  std::mutex mutex;
-  DIR* stream;              // GUARDED_BY(mutex)
-  off_t position = 0;       // GUARDED_BY(mutex)
-};
 
 DirHandle* DirOf(fuse_file_info* fi) { return reinterpret_cast<DirHandle*>(fi->fh); }
 
@@ -37,9 +24,9 @@ void Opendir(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi) {
     DIR* stream = ::fdopendir(fd.get());
     if (stream == nullptr) return errno;
     fd.release();
-    auto handle = std::make_unique<DirHandle>(stream);
-    fi->fh = reinterpret_cast<uint64_t>(handle.release());
-    if (fuse_reply_open(req, fi) == -ENOENT) delete DirOf(fi);
+    ViewState& view = ViewState::From(req);
+    fi->fh = view.open_dirs().Add(std::make_unique<DirHandle>(stream));
+    if (fuse_reply_open(req, fi) == -ENOENT) view.open_dirs().Free(fi->fh);
     return 0;
   });
 }
@@ -88,7 +75,7 @@ void Readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, fuse_file_i
 
 void Releasedir(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi) {
   (void)ino;
-  delete DirOf(fi);
+  ViewState::From(req).open_dirs().Free(fi->fh);
   fuse_reply_err(req, 0);
 }
 

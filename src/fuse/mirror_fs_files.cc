@@ -29,8 +29,8 @@ int OriginOpenFlags(int flags) {
   return origin;
 }
 
-int AttachOpenFile(DataEngine& engine, UniqueFd fd, fuse_file_info* fi) {
-  auto opened = engine.Open(std::move(fd));
+int AttachOpenFile(ViewState& view, UniqueFd fd, fuse_file_info* fi) {
+  auto opened = view.engine().Open(std::move(fd));
   if (!opened.ok()) return opened.status().error();
   std::unique_ptr<OpenFile> file = std::move(opened).value();
   // The kernel sends O_TRUNC only when the open must truncate (it may be
@@ -41,7 +41,7 @@ int AttachOpenFile(DataEngine& engine, UniqueFd fd, fuse_file_info* fi) {
   // The kernel keeps its page cache of the file only while origin's fingerprint
   // is unchanged since the engine last saw it (DESIGN W6).
   fi->keep_cache = file->page_cache_valid() ? 1 : 0;
-  fi->fh = reinterpret_cast<uint64_t>(file.release());
+  fi->fh = view.open_files().Add(std::move(file));
   return 0;
 }
 
@@ -50,8 +50,8 @@ void Open(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi) {
     MirrorFs& fs = MirrorFs::From(req);
     UniqueFd fd(::open(ProcFdPath(fs.FdOf(ino)).c_str(), OriginOpenFlags(fi->flags)));
     if (!fd.valid()) return errno;
-    if (const int error = AttachOpenFile(fs.engine(), std::move(fd), fi)) return error;
-    if (fuse_reply_open(req, fi) == -ENOENT) delete FileOf(fi);  // open was interrupted
+    if (const int error = AttachOpenFile(fs, std::move(fd), fi)) return error;
+    if (fuse_reply_open(req, fi) == -ENOENT) fs.open_files().Free(fi->fh);  // interrupted
     return 0;
   });
 }
@@ -71,11 +71,11 @@ void Create(fuse_req_t req, fuse_ino_t parent, const char* name, mode_t mode,
     if (!fd.valid()) return errno;
     fuse_entry_param entry;
     if (const int error = fs.Lookup(parent, name, &entry)) return error;
-    if (const int error = AttachOpenFile(fs.engine(), std::move(fd), fi)) {
+    if (const int error = AttachOpenFile(fs, std::move(fd), fi)) {
       fs.inodes().Forget(entry.ino, 1);
       return error;
     }
-    if (fuse_reply_create(req, &entry, fi) == -ENOENT) delete FileOf(fi);
+    if (fuse_reply_create(req, &entry, fi) == -ENOENT) fs.open_files().Free(fi->fh);
     return 0;
   });
 }
@@ -128,7 +128,7 @@ void Flush(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi) {
 
 void Release(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi) {
   (void)ino;
-  delete FileOf(fi);
+  ViewState::From(req).open_files().Free(fi->fh);
   fuse_reply_err(req, 0);
 }
 
