@@ -99,7 +99,8 @@ class BlockIndex {
   // a free slot first when unmapped. nullopt: no promotion now (a write or
   // another promotion is in flight, the promotion filter wants more misses, or
   // no slot is free). End with EndPromotion.
-  std::optional<PinnedBlock> BeginPromotion(const BlockKey& key);
+  // `filtered`: false skips the promotion filter (an explicit warm-up).
+  std::optional<PinnedBlock> BeginPromotion(const BlockKey& key, bool filtered = true);
   // Marks `sectors` valid if nothing changed the block since BeginPromotion
   // (and `copied` is true), then unpins. Returns whether it installed.
   bool EndPromotion(const BlockKey& key, const PinnedBlock& pinned, uint32_t first_sector,
@@ -127,6 +128,8 @@ class BlockIndex {
   bool Drop(const BlockKey& key);
   // Unmaps every block of `object_id` with block index >= `first_block`.
   uint64_t DropFrom(uint64_t object_id, uint64_t first_block);
+  // Unmaps every block; returns how many were mapped.
+  uint64_t DropAll();
 
   // Restores a mapping loaded from the metadata store (O(1) each; a million
   // mappings load in one pass). Fails when the slot is out of range or already

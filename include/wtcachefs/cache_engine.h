@@ -44,6 +44,9 @@ struct CacheConfig {
   uint32_t block_size = 0;
   // Bytes of cache data for a new cache (whole blocks; at least one block).
   uint64_t cache_bytes = 0;
+  // cache_bytes was asked for: an existing cache of another size is resized
+  // to it (shrinking drops the blocks past the new size).
+  bool resize = false;
   // Discard the directory's cache and metadata and start afresh.
   bool reset = false;
   // Milliseconds between group commits of mapping changes.
@@ -77,6 +80,13 @@ class CacheEngine : public DataEngine {
   const std::vector<std::string>& warnings() const;
 
   Result<std::unique_ptr<OpenFile>> Open(UniqueFd origin_fd) override;
+  // Drops the cached blocks of the origin file open at `origin_fd`, or every
+  // cached block when it is -1 (`wtcachefs invalidate`). Origin keeps all data.
+  Status Invalidate(int origin_fd);
+  // Reads [offset, offset + length) of the origin file open at `origin_fd` into
+  // the cache, past the sequential cutoff and the promotion filter (`wtcachefs
+  // warm`). Returns the bytes read (short at the end of the file).
+  Result<uint64_t> Warm(int origin_fd, uint64_t offset, uint64_t length);
   // Totals since the cache was created (persisted across mounts).
   EngineStats stats() const;
   // Counter increases over the last `window` (5 min, 1 h, 1 day in status).

@@ -33,6 +33,7 @@ Result<CacheConfig> MakeCacheConfig(const Options& options) {
   config.write_allocate = options.write_allocate;
   config.reset = options.reset_cache;
   config.cache_bytes = options.cache_size;
+  config.resize = options.cache_size != 0;
   if (config.cache_bytes == 0) {
     struct statvfs fs;
     if (::statvfs(options.cache.c_str(), &fs) != 0) {

@@ -10,14 +10,15 @@
 
 #include "cli/cache_setup.h"
 #include "cli/command_line.h"
+#include "cli/control_commands.h"
 #include "cli/exit_codes.h"
 #include "cli/preflight.h"
 #include "cli/status_command.h"
+#include "cli/view_control.h"
 #include "fuse/fuse_session_runner.h"
 #include "fuse/stop_signals.h"
 #include "wtcachefs/cache_engine.h"
 #include "wtcachefs/io_backend.h"
-#include "wtcachefs/status_report.h"
 
 namespace wtcachefs {
 namespace {
@@ -86,20 +87,8 @@ int MountAndServe(const Options& options, const IoBackendFactory& make_io, Error
   }
   for (const std::string& warning : engine.value()->warnings()) errors.Warn(warning);
   CacheEngine& cache = *engine.value();
-  const uint32_t block_size = cache.block_size();
-  auto control = [&cache, block_size](std::string_view name) -> std::optional<std::string> {
-    StatusSnapshot snapshot;
-    snapshot.total = cache.stats();
-    snapshot.last_5_min = cache.recent_stats(std::chrono::minutes(5));
-    snapshot.last_hour = cache.recent_stats(std::chrono::hours(1));
-    snapshot.last_day = cache.recent_stats(std::chrono::hours(24));
-    snapshot.block_size = block_size;
-    if (name == "wtcachefs.status") return RenderStatusTable(snapshot);
-    if (name == "wtcachefs.status.json") return RenderStatusJson(snapshot);
-    if (name == "wtcachefs.status.line") return RenderStatusLine(snapshot);
-    return std::nullopt;
-  };
-  const ServeResult result = ServeView(options, cache, std::move(image), on_mounted, control);
+  const ServeResult result =
+      ServeView(options, cache, std::move(image), on_mounted, MakeViewControl(cache));
   int exit_code = ExitCodeFor(result.failure);
   if (result.failure != ServeFailure::kNone) errors.Report(result.status.message());
   if (Status closed = engine.value()->Close(); !closed.ok()) {
@@ -161,8 +150,12 @@ int DaemonizeAndServe(const Options& options, const IoBackendFactory& make_io) {
 }  // namespace
 
 int RunWtcachefs(int argc, char** argv, const IoBackendFactory& make_io) {
-  // A directory that is really named "status" is given as ./status.
+  // A directory really named "status", "invalidate" or "warm" is given as ./NAME.
   if (argc >= 2 && std::string_view(argv[1]) == "status") return RunStatusCommand(argc, argv);
+  if (argc >= 2 && std::string_view(argv[1]) == "invalidate") {
+    return RunInvalidateCommand(argc, argv);
+  }
+  if (argc >= 2 && std::string_view(argv[1]) == "warm") return RunWarmCommand(argc, argv);
   Options options;
   if (auto exit_code = ParseCommandLine(argc, argv, options)) return *exit_code;
   if (Status s = options.Validate(); !s.ok()) {

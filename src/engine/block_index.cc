@@ -83,7 +83,7 @@ void BlockIndex::Unpin(uint64_t number) {
   UnpinLocked(number);
 }
 
-std::optional<PinnedBlock> BlockIndex::BeginPromotion(const BlockKey& key) {
+std::optional<PinnedBlock> BlockIndex::BeginPromotion(const BlockKey& key, bool filtered) {
   std::lock_guard lock(mutex_);
   uint64_t number;
   if (const auto it = slot_of_.find(key); it != slot_of_.end()) {
@@ -92,7 +92,7 @@ std::optional<PinnedBlock> BlockIndex::BeginPromotion(const BlockKey& key) {
     if (slot.promoting || slot.writers > 0) return std::nullopt;
   } else {
     policy_->OnMiss(key);
-    if (!promotion_filter_.OnMiss(key)) return std::nullopt;
+    if (filtered && !promotion_filter_.OnMiss(key)) return std::nullopt;
     const auto allocated = AllocateLocked(key);
     if (!allocated) return std::nullopt;
     number = *allocated;
@@ -197,6 +197,18 @@ uint64_t BlockIndex::DropFrom(uint64_t object_id, uint64_t first_block) {
   for (const auto& [key, number] : slot_of_) {
     if (key.object_id == object_id && key.block >= first_block) doomed.push_back(number);
   }
+  for (uint64_t number : doomed) {
+    UnmapLocked(slots_[number]);
+    ReleaseIfIdleLocked(number);
+  }
+  return doomed.size();
+}
+
+uint64_t BlockIndex::DropAll() {
+  std::lock_guard lock(mutex_);
+  std::vector<uint64_t> doomed;
+  doomed.reserve(slot_of_.size());
+  for (const auto& [key, number] : slot_of_) doomed.push_back(number);
   for (uint64_t number : doomed) {
     UnmapLocked(slots_[number]);
     ReleaseIfIdleLocked(number);

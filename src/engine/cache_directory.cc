@@ -115,6 +115,14 @@ Result<std::unique_ptr<CacheDirectory>> CacheDirectory::Open(
     }
     cache->superblock_ = sb;
     cache->unclean_ = !sb.clean_shutdown;
+    if (request.resize && request.slot_count != sb.slot_count) {
+      cache->warnings_.push_back(
+          "cache '" + request.cache_dir + "' resized from " + std::to_string(sb.slot_count) +
+          " to " + std::to_string(request.slot_count) + " blocks" +
+          (request.slot_count < sb.slot_count ? " (blocks past the new size are dropped)"
+                                              : ""));
+      cache->superblock_.slot_count = request.slot_count;
+    }
   } else {
     Superblock& sb = cache->superblock_;
     sb.cache_uuid = NewUuid();

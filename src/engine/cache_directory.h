@@ -34,6 +34,9 @@ struct CacheDirectoryRequest {
   // The block size asked for, if any (default 64 KiB for a new cache).
   std::optional<uint32_t> block_size;
   uint64_t slot_count = 0;
+  // An existing cache takes slot_count too (the size was asked for, not a
+  // default): smaller drops the mappings past it, larger grows the slot file.
+  bool resize = false;
   // Discard whatever the directory holds and start a new cache.
   bool reset = false;
 };

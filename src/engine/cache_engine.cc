@@ -6,6 +6,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 
 #include "engine/cached_file.h"
@@ -224,6 +225,7 @@ Result<std::unique_ptr<CacheEngine>> CacheEngine::Start(const CacheConfig& confi
   if (config.block_size != 0) request.block_size = config.block_size;
   request.slot_count = config.cache_bytes / new_block_size;
   request.reset = config.reset;
+  request.resize = config.resize;
   if (request.slot_count == 0) {
     return Status::Error(EINVAL, "cache size " + std::to_string(config.cache_bytes) +
                                      " is smaller than one block of " +
@@ -250,6 +252,9 @@ Result<std::unique_ptr<CacheEngine>> CacheEngine::Start(const CacheConfig& confi
     }
     return restarted;
   }
+  // A cache made smaller: its mappings past the end are gone for good (Load
+  // committed their removal), so the file may shrink.
+  if (Status s = state->slots.TrimToSize(); !s.ok()) return s;
   state->StartFlusher();
   return std::unique_ptr<CacheEngine>(new CacheEngine(std::move(state)));
 }
@@ -291,6 +296,28 @@ Result<std::unique_ptr<OpenFile>> CacheEngine::Open(UniqueFd origin_fd) {
   }
   return std::unique_ptr<OpenFile>(
       new CachedFile(*state_, std::move(origin_fd), std::move(opened.object), opened.unchanged));
+}
+
+Status CacheEngine::Invalidate(int origin_fd) {
+  if (origin_fd < 0) {
+    EngineCounters::Add(state_->counters.invalidations, state_->index.DropAll());
+    return Status::Ok();
+  }
+  struct stat st;
+  if (const int error = StatOrigin(origin_fd, &st)) return Status::Error(error, "stat origin file");
+  ObjectTable::Opened opened = state_->objects.Open(st);
+  const uint64_t block_size = state_->slots.block_size();
+  const uint64_t size = std::max<uint64_t>(opened.previous_size, static_cast<uint64_t>(st.st_size));
+  state_->DropBlocksFrom(opened.object->id, 0, (size + block_size - 1) / block_size);
+  return Status::Ok();
+}
+
+Result<uint64_t> CacheEngine::Warm(int origin_fd, uint64_t offset, uint64_t length) {
+  UniqueFd fd(::fcntl(origin_fd, F_DUPFD_CLOEXEC, 0));
+  if (!fd.valid()) return Status::FromErrno("duplicate origin fd");
+  auto opened = Open(std::move(fd));
+  if (!opened.ok()) return opened.status();
+  return static_cast<CachedFile&>(*opened.value()).Warm(offset, length);
 }
 
 EngineStats CacheEngine::stats() const { return state_->Stats(); }

@@ -59,7 +59,8 @@ Result<size_t> CachedFile::Read(off_t offset, std::span<char> out) {
   if (static_cast<uint64_t>(offset) >= size || out.empty()) return size_t{0};
   const size_t length = std::min<uint64_t>(out.size(), size - static_cast<uint64_t>(offset));
   if (engine_.degraded) return ReadOrigin(offset, out.first(length));
-  const bool sequential = PastSequentialCutoff(static_cast<uint64_t>(offset), length);
+  const bool sequential =
+      !warming_ && PastSequentialCutoff(static_cast<uint64_t>(offset), length);
 
   const uint32_t block_size = engine_.slots.block_size();
   const int slot_fd = engine_.slots.fd();
@@ -106,7 +107,7 @@ Result<size_t> CachedFile::Read(off_t offset, std::span<char> out) {
     if (sequential) {
       EngineCounters::Add(engine_.counters.bypasses);
     } else {
-      part.promotion = engine_.index.BeginPromotion(key);
+      part.promotion = engine_.index.BeginPromotion(key, /*filtered=*/!warming_);
     }
     part.fetched.assign(static_cast<size_t>(p.touched_sectors()) * kSectorSize, 0);
     first.push_back(IoRequest::Read(
@@ -216,6 +217,20 @@ Result<size_t> CachedFile::Read(off_t offset, std::span<char> out) {
                       : hits == 0           ? engine_.counters.read_misses
                                             : engine_.counters.read_partial_hits);
   return served;
+}
+
+Result<uint64_t> CachedFile::Warm(uint64_t offset, uint64_t length) {
+  warming_ = true;
+  std::vector<char> buffer(std::min<uint64_t>(length, 1 << 20));
+  uint64_t done = 0;
+  while (done < length) {
+    const size_t chunk = static_cast<size_t>(std::min<uint64_t>(buffer.size(), length - done));
+    auto n = Read(static_cast<off_t>(offset + done), std::span<char>(buffer.data(), chunk));
+    if (!n.ok()) return n.status();
+    if (n.value() == 0) break;  // end of file
+    done += n.value();
+  }
+  return done;
 }
 
 Result<size_t> CachedFile::Write(off_t offset, std::span<const char> data) {

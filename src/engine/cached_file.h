@@ -31,6 +31,11 @@ class CachedFile final : public OpenFile {
   Result<size_t> CopyTo(off_t offset, OpenFile& dest, off_t dest_offset, size_t length,
                         unsigned flags) override;
   int origin_fd() const override { return fd_.get(); }
+
+  // Reads [offset, offset + length) into the cache, past the sequential cutoff
+  // and the promotion filter (an explicit warm-up; a full cache evicts by
+  // policy). Returns the bytes read.
+  Result<uint64_t> Warm(uint64_t offset, uint64_t length);
   bool page_cache_valid() const override { return page_cache_valid_; }
 
  private:
@@ -53,6 +58,7 @@ class CachedFile final : public OpenFile {
   UniqueFd fd_;
   std::shared_ptr<CachedObject> object_;
   const bool page_cache_valid_;
+  bool warming_ = false;  // set by Warm() on a file private to it
   std::mutex stream_mutex_;
   uint64_t stream_end_ = 0;    // GUARDED_BY(stream_mutex_)
   uint64_t stream_bytes_ = 0;  // GUARDED_BY(stream_mutex_)

@@ -31,4 +31,14 @@ Result<SlotFile> SlotFile::Open(const std::string& path, uint64_t slot_count,
   return SlotFile(std::move(fd), slot_count, block_size);
 }
 
+Status SlotFile::TrimToSize() {
+  struct stat st;
+  if (::fstat(fd_.get(), &st) != 0) return Status::FromErrno("cannot stat the cache slot file");
+  const off_t size = static_cast<off_t>(slot_count_ * block_size_);
+  if (st.st_size > size && ::ftruncate(fd_.get(), size) != 0) {
+    return Status::FromErrno("cannot shrink the cache slot file");
+  }
+  return Status::Ok();
+}
+
 }  // namespace wtcachefs

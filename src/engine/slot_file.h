@@ -25,6 +25,8 @@ class SlotFile {
   off_t OffsetOf(uint64_t slot) const { return static_cast<off_t>(slot * block_size_); }
   uint32_t block_size() const { return block_size_; }
   uint64_t slot_count() const { return slot_count_; }
+  // Cuts the file to slot_count slots if it is longer (a cache made smaller).
+  Status TrimToSize();
 
  private:
   SlotFile(UniqueFd fd, uint64_t slot_count, uint32_t block_size)

@@ -163,7 +163,7 @@ ServeResult ServeSession(const Options& options, const fuse_lowlevel_ops& operat
 
 ServeResult ServeView(const Options& options, DataEngine& engine,
                       std::optional<ImageOrigin> image, const std::function<void()>& on_mounted,
-                      ControlAttributes control) {
+                      ViewControl control) {
   if (image) {
     ImageFs fs(options, engine, std::move(*image), std::move(control));
     return ServeSession(options, ImageFs::Operations(), static_cast<ViewState*>(&fs),

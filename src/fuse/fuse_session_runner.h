@@ -25,10 +25,10 @@ struct ServeResult {
 
 // Serves VIEW: the mirror of an origin directory, or with `image` the one-file
 // view of an image origin. `on_mounted` runs once the mount is in place, before
-// requests are served. `control` answers the view root's "wtcachefs.*"
-// attributes (may be empty).
+// requests are served. `control` answers the "wtcachefs.*" attributes (status
+// reads, commands; its handlers may be empty).
 ServeResult ServeView(const Options& options, DataEngine& engine,
                       std::optional<ImageOrigin> image, const std::function<void()>& on_mounted,
-                      ControlAttributes control);
+                      ViewControl control);
 
 }  // namespace wtcachefs

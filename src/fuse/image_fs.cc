@@ -66,11 +66,10 @@ Result<ImageOrigin> OpenImageOrigin(const Options& options) {
 }
 
 ImageFs::ImageFs(const Options& options, DataEngine& engine, ImageOrigin origin,
-                 ControlAttributes control)
-    : ViewState(engine),
+                 ViewControl control)
+    : ViewState(engine, std::move(control)),
       options_(options),
-      origin_(std::move(origin)),
-      control_(std::move(control)) {
+      origin_(std::move(origin)) {
   struct stat at_mount {};
   if (OriginAttributes(&at_mount) != 0) at_mount = {};
   root_ = RootAttributes(at_mount);
@@ -248,8 +247,13 @@ void FsyncdirImage(fuse_req_t req, fuse_ino_t, int, fuse_file_info*) { fuse_repl
 void SetxattrImage(fuse_req_t req, fuse_ino_t ino, const char* name, const char* value,
                    size_t size, int flags) {
   Serve(req, [&] {
+    ImageFs& fs = ImageFs::From(req);
+    if (std::string_view(name).starts_with(kControlPrefix)) {
+      return RunControlCommand(req, fs.control(), name, value, size,
+                               IsImage(ino) ? &fs.origin().path : nullptr);
+    }
     if (!IsImage(ino)) return EPERM;
-    if (::setxattr(ImageFs::From(req).origin().path.c_str(), name, value, size, flags) != 0) {
+    if (::setxattr(fs.origin().path.c_str(), name, value, size, flags) != 0) {
       return errno;
     }
     fuse_reply_err(req, 0);
@@ -262,7 +266,7 @@ void GetxattrImage(fuse_req_t req, fuse_ino_t ino, const char* name, size_t size
     ImageFs& fs = ImageFs::From(req);
     if (IsImage(ino)) return ReplyGetxattr(req, fs.origin().path, name, size);
     if (!std::string_view(name).starts_with(kControlPrefix)) return ENODATA;
-    return ReplyControlAttribute(req, fs.control(), name, size);
+    return ReplyControlAttribute(req, fs.control().read, name, size);
   });
 }
 

@@ -38,14 +38,13 @@ class ImageFs : public ViewState {
   static constexpr fuse_ino_t kImageId = 2;
 
   ImageFs(const Options& options, DataEngine& engine, ImageOrigin origin,
-          ControlAttributes control);
+          ViewControl control);
 
   static const fuse_lowlevel_ops& Operations();
   static ImageFs& From(fuse_req_t req) { return static_cast<ImageFs&>(ViewState::From(req)); }
 
   const Options& options() const { return options_; }
   const ImageOrigin& origin() const { return origin_; }
-  const ControlAttributes& control() const { return control_; }
 
   // The attributes of node `id` (root or image) as VIEW shows them. 0 or an errno.
   int Stat(fuse_ino_t id, struct stat* st) const;
@@ -56,7 +55,6 @@ class ImageFs : public ViewState {
 
   const Options& options_;
   const ImageOrigin origin_;
-  const ControlAttributes control_;
   struct stat root_;  // the view's directory; fixed at mount
 };
 

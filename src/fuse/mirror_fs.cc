@@ -16,11 +16,10 @@ constexpr unsigned kMaxWrite = 1u << 20;  // 1 MiB requests
 }  // namespace
 
 MirrorFs::MirrorFs(const Options& options, DataEngine& engine, UniqueFd root_fd,
-                   const struct stat& root_stat, ControlAttributes control)
-    : ViewState(engine),
+                   const struct stat& root_stat, ViewControl control)
+    : ViewState(engine, std::move(control)),
       options_(options),
-      inodes_(std::move(root_fd), root_stat),
-      control_(std::move(control)) {}
+      inodes_(std::move(root_fd), root_stat) {}
 
 std::string ProcFdPath(int fd) { return "/proc/self/fd/" + std::to_string(fd); }
 

@@ -28,6 +28,15 @@ namespace wtcachefs {
 // Answers reads of the view root's reserved "wtcachefs.*" extended attributes
 // (status reports); nullopt for an unknown name.
 using ControlAttributes = std::function<std::optional<std::string>(std::string_view name)>;
+// Runs a write of a "wtcachefs.*" attribute: a command (invalidate, warm) for one
+// file, given as an fd of its origin opened for reading, or for the whole cache
+// (origin_fd -1, the attribute written on the view's root). 0 or an errno.
+using ControlCommand =
+    std::function<int(std::string_view name, std::string_view value, int origin_fd)>;
+struct ViewControl {
+  ControlAttributes read;
+  ControlCommand command;
+};
 inline constexpr std::string_view kControlPrefix = "wtcachefs.";
 
 // What both views (MirrorFs, ImageFs) share with the callbacks common to them:
@@ -35,16 +44,19 @@ inline constexpr std::string_view kControlPrefix = "wtcachefs.";
 // always a ViewState*.
 class ViewState {
  public:
-  explicit ViewState(DataEngine& engine) : engine_(engine) {}
+  ViewState(DataEngine& engine, ViewControl control)
+      : engine_(engine), control_(std::move(control)) {}
   static ViewState& From(fuse_req_t req) {
     return *static_cast<ViewState*>(fuse_req_userdata(req));
   }
   DataEngine& engine() { return engine_; }
   HandleRegistry<OpenFile>& open_files() { return open_files_; }
   HandleRegistry<DirHandle>& open_dirs() { return open_dirs_; }
+  const ViewControl& control() const { return control_; }
 
  private:
   DataEngine& engine_;
+  const ViewControl control_;
   HandleRegistry<OpenFile> open_files_;
   HandleRegistry<DirHandle> open_dirs_;
 };
@@ -52,7 +64,7 @@ class ViewState {
 class MirrorFs : public ViewState {
  public:
   MirrorFs(const Options& options, DataEngine& engine, UniqueFd root_fd,
-           const struct stat& root_stat, ControlAttributes control);
+           const struct stat& root_stat, ViewControl control);
 
   static const fuse_lowlevel_ops& Operations();
   static MirrorFs& From(fuse_req_t req) {
@@ -62,7 +74,6 @@ class MirrorFs : public ViewState {
   const Options& options() const { return options_; }
   InodeTable& inodes() { return inodes_; }
   int FdOf(fuse_ino_t ino) { return inodes_.Get(ino).fd.get(); }
-  const ControlAttributes& control() const { return control_; }
 
   // Looks `name` up in `parent` and fills `entry` (taking one kernel lookup
   // reference). Returns 0 or an errno.
@@ -79,7 +90,6 @@ class MirrorFs : public ViewState {
  private:
   const Options& options_;
   InodeTable inodes_;
-  ControlAttributes control_;
   bool kernel_leaves_umask_ = false;  // written by Init only, before other requests
 };
 
@@ -187,6 +197,11 @@ int AttachOpenFile(ViewState& view, UniqueFd fd, fuse_file_info* fi);
 // open. Returns 0 or an errno.
 int ApplyAttributes(DataEngine& engine, int path_fd, OpenFile* file, const struct stat& attr,
                     int valid);
+// Runs a write of control attribute `name` (a command) on the whole cache
+// (`file_path` null) or on the regular file whose origin `file_path` opens,
+// and replies. 0 or an errno to reply with.
+int RunControlCommand(fuse_req_t req, const ViewControl& control, const char* name,
+                      const char* value, size_t size, const std::string* file_path);
 // Replies to a getxattr of a control attribute; 0 or an errno to reply with.
 int ReplyControlAttribute(fuse_req_t req, const ControlAttributes& control, const char* name,
                           size_t size);

@@ -1,4 +1,6 @@
 // Extended attributes, through /proc/self/fd paths (O_PATH fds have no f*xattr).
+#include <fcntl.h>
+#include <sys/stat.h>
 #include <sys/xattr.h>
 
 #include <vector>
@@ -10,11 +12,33 @@ namespace wtcachefs::ops {
 void Setxattr(fuse_req_t req, fuse_ino_t ino, const char* name, const char* value,
               size_t size, int flags) {
   Serve(req, [&] {
-    const std::string path = ProcFdPath(MirrorFs::From(req).FdOf(ino));
+    MirrorFs& fs = MirrorFs::From(req);
+    const std::string path = ProcFdPath(fs.FdOf(ino));
+    if (std::string_view(name).starts_with(kControlPrefix)) {
+      if (ino == FUSE_ROOT_ID) return RunControlCommand(req, fs.control(), name, value, size, nullptr);
+      if (fs.inodes().Get(ino).type != S_IFREG) return EISDIR;
+      return RunControlCommand(req, fs.control(), name, value, size, &path);
+    }
     if (::setxattr(path.c_str(), name, value, size, flags) != 0) return errno;
     fuse_reply_err(req, 0);
     return 0;
   });
+}
+
+int RunControlCommand(fuse_req_t req, const ViewControl& control, const char* name,
+                      const char* value, size_t size, const std::string* file_path) {
+  if (!control.command) return ENOTSUP;
+  int error;
+  if (file_path == nullptr) {
+    error = control.command(name, std::string_view(value, size), -1);
+  } else {
+    UniqueFd fd(::open(file_path->c_str(), O_RDONLY | O_CLOEXEC));
+    if (!fd.valid()) return errno;
+    error = control.command(name, std::string_view(value, size), fd.get());
+  }
+  if (error != 0) return error;
+  fuse_reply_err(req, 0);
+  return 0;
 }
 
 int ReplyControlAttribute(fuse_req_t req, const ControlAttributes& control, const char* name,
@@ -63,8 +87,8 @@ void Getxattr(fuse_req_t req, fuse_ino_t ino, const char* name, size_t size) {
   Serve(req, [&] {
     MirrorFs& fs = MirrorFs::From(req);
     if (ino == FUSE_ROOT_ID && std::string_view(name).starts_with(kControlPrefix) &&
-        fs.control()) {
-      return ReplyControlAttribute(req, fs.control(), name, size);
+        fs.control().read) {
+      return ReplyControlAttribute(req, fs.control().read, name, size);
     }
     return ReplyGetxattr(req, ProcFdPath(fs.FdOf(ino)), name, size);
   });

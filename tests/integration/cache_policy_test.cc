@@ -3,6 +3,7 @@
 // sequential streams past the cutoff, and writes around when asked to; all of
 // it visible in the status counters.
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <gtest/gtest.h>
 #include <unistd.h>
 
@@ -113,6 +114,87 @@ TEST_F(CachePolicyTest, WriteAllocateCachesWriteMisses) {
   ASSERT_TRUE(MountWith({})) << mount_->failure();
   WriteFile(mount_->ViewPath("new"), Pattern(kMiB, 3));
   EXPECT_EQ(Counter("used_blocks"), 16u);
+}
+
+TEST_F(CachePolicyTest, RemountWithASmallerSizeDemotesDownToItAndALargerOneGrows) {
+  ASSERT_TRUE(MountWith({"--sequential-cutoff", "0"})) << mount_->failure();
+  EXPECT_EQ(ReadDirect(mount_->ViewPath("cold")), 16 * kMiB);
+  EXPECT_GT(Counter("used_blocks"), 100u);
+  const std::string slots = mount_->cache() + "/slots";
+  ASSERT_TRUE(mount_->Unmount());
+
+  ASSERT_TRUE(mount_->RemountWith({"-o", "cache_size=2M", "--sequential-cutoff", "0"}))
+      << mount_->failure();
+  EXPECT_EQ(Counter("total_blocks"), 32u);
+  EXPECT_LE(Counter("used_blocks"), 32u);
+  EXPECT_EQ(ReadFile(mount_->ViewPath("cold")), Pattern(16 * kMiB, 2));
+  ASSERT_TRUE(mount_->Unmount());
+  struct stat st;
+  ASSERT_EQ(::stat(slots.c_str(), &st), 0);
+  EXPECT_EQ(st.st_size, static_cast<off_t>(2 * kMiB)) << "the slot file did not shrink";
+
+  ASSERT_TRUE(mount_->RemountWith({"-o", "cache_size=16M", "--sequential-cutoff", "0"}))
+      << mount_->failure();
+  EXPECT_EQ(Counter("total_blocks"), 256u);
+  EXPECT_EQ(ReadDirect(mount_->ViewPath("cold")), 16 * kMiB);
+  EXPECT_GT(Counter("used_blocks"), 200u) << "the grown cache does not take more blocks";
+  ASSERT_EQ(::stat(slots.c_str(), &st), 0);
+  EXPECT_EQ(st.st_size, static_cast<off_t>(16 * kMiB));
+
+  // Without a size the cache keeps the one it has.
+  ASSERT_TRUE(mount_->Unmount());
+  std::string failure;
+  auto daemon = StartForegroundMount(
+      {WtcachefsBinary(), mount_->origin(), mount_->cache(), mount_->view(), "-f"},
+      mount_->view(), &failure);
+  ASSERT_TRUE(daemon) << failure;
+  EXPECT_EQ(Counter("total_blocks"), 256u);
+  EXPECT_TRUE(StopForegroundMount(daemon, mount_->view(), std::chrono::seconds(20)));
+}
+
+TEST_F(CachePolicyTest, InvalidateDropsOneFileOrEverything) {
+  ASSERT_TRUE(MountWith({})) << mount_->failure();
+  EXPECT_EQ(ReadDirect(mount_->ViewPath("hot")), 2 * kMiB);
+  EXPECT_EQ(ReadDirect(mount_->ViewPath("cold")), 16 * kMiB);  // 4 MiB cached, then cutoff
+  ASSERT_EQ(Counter("used_blocks"), 32u + 64u);
+  CommandResult r = RunCommand(
+      {WtcachefsBinary(), "invalidate", mount_->view(), mount_->ViewPath("hot")});
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(Counter("used_blocks"), 64u) << "only the hot file's blocks go";
+  r = RunCommand({WtcachefsBinary(), "invalidate", mount_->view()});
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(Counter("used_blocks"), 0u);
+  EXPECT_EQ(ReadFile(mount_->ViewPath("hot")), Pattern(2 * kMiB, 1)) << "data must not change";
+}
+
+TEST_F(CachePolicyTest, WarmPullsWholeFilesInPastTheCutoffAndFilter) {
+  ASSERT_TRUE(MountWith({"--promote-after", "3"})) << mount_->failure();
+  ::mkdir(mount_->ViewPath("dir").c_str(), 0755);
+  WriteFile(mount_->ViewPath("dir/small"), Pattern(kMiB, 4));
+  RunCommand({WtcachefsBinary(), "invalidate", mount_->view()});
+  const CommandResult r = RunCommand(
+      {WtcachefsBinary(), "warm", mount_->ViewPath("cold"), mount_->ViewPath("dir")});
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(r.out.find("warmed 2 files, 17.0 MiB"), std::string::npos) << r.out;
+  // Every block was promoted, past the 4 MiB cutoff and the filter's 3 misses
+  // (the 8 MiB cache evicts by policy to take the 16 MiB file).
+  EXPECT_GE(Counter("promotions"), 16u * 17u);
+  const uint64_t hits = Counter("read_hits");
+  EXPECT_EQ(ReadDirect(mount_->ViewPath("dir/small")), kMiB);
+  EXPECT_EQ(Counter("read_hits"), hits + 1) << "a warmed file must be read from the cache";
+}
+
+TEST_F(CachePolicyTest, ControlCommandsRefuseWhatIsNotAView) {
+  ASSERT_TRUE(MountWith({})) << mount_->failure();
+  CommandResult r = RunCommand({WtcachefsBinary(), "invalidate", mount_->origin()});
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_NE(r.err.find("is not the mount point of a wtcachefs view"), std::string::npos) << r.err;
+  r = RunCommand({WtcachefsBinary(), "warm", mount_->OriginPath("hot")});
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_NE(r.err.find("is not in a mounted wtcachefs view"), std::string::npos) << r.err;
+  r = RunCommand({WtcachefsBinary(), "warm", mount_->ViewPath("missing")});
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_NE(r.err.find("missing"), std::string::npos) << r.err;
 }
 
 TEST_F(CachePolicyTest, BadPolicyOptionsAreRefusedByName) {

@@ -69,6 +69,12 @@ bool MountedView::Remount() {
   return Mount();
 }
 
+bool MountedView::RemountWith(std::vector<std::string> extra_args) {
+  if (mounted_) return false;
+  extra_args_ = std::move(extra_args);
+  return Mount();
+}
+
 bool MountedView::Unmount() {
   mounted_ = false;
   return StopForegroundMount(daemon_, view_, std::chrono::seconds(20));

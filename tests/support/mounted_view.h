@@ -44,6 +44,8 @@ class MountedView {
 
   // Mounts again over the same directories (after Unmount()).
   bool Remount();
+  // The same with other extra arguments from now on.
+  bool RemountWith(std::vector<std::string> extra_args);
   // Unmounts with fusermount3 -u and waits for the daemon to exit; returns true
   // when the daemon exited with status 0.
   bool Unmount();

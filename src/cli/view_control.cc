@@ -1,0 +1,52 @@
+#include "cli/view_control.h"
+
+#include <cerrno>
+#include <charconv>
+
+#include "wtcachefs/status_report.h"
+
+namespace wtcachefs {
+namespace {
+
+// "OFFSET LENGTH", two decimal numbers.
+bool ParseRange(std::string_view text, uint64_t& offset, uint64_t& length) {
+  const char* end = text.data() + text.size();
+  auto [after_offset, e1] = std::from_chars(text.data(), end, offset);
+  if (e1 != std::errc() || after_offset == end || *after_offset != ' ') return false;
+  auto [after_length, e2] = std::from_chars(after_offset + 1, end, length);
+  return e2 == std::errc() && after_length == end;
+}
+
+}  // namespace
+
+ViewControl MakeViewControl(CacheEngine& cache) {
+  ViewControl control;
+  control.read = [&cache](std::string_view name) -> std::optional<std::string> {
+    StatusSnapshot snapshot;
+    snapshot.total = cache.stats();
+    snapshot.last_5_min = cache.recent_stats(std::chrono::minutes(5));
+    snapshot.last_hour = cache.recent_stats(std::chrono::hours(1));
+    snapshot.last_day = cache.recent_stats(std::chrono::hours(24));
+    snapshot.block_size = cache.block_size();
+    if (name == "wtcachefs.status") return RenderStatusTable(snapshot);
+    if (name == "wtcachefs.status.json") return RenderStatusJson(snapshot);
+    if (name == "wtcachefs.status.line") return RenderStatusLine(snapshot);
+    return std::nullopt;
+  };
+  control.command = [&cache](std::string_view name, std::string_view value,
+                             int origin_fd) -> int {
+    if (name == "wtcachefs.invalidate") return cache.Invalidate(origin_fd).error();
+    if (name == "wtcachefs.warm") {
+      if (origin_fd < 0) return EISDIR;
+      uint64_t offset = 0;
+      uint64_t length = 0;
+      if (!ParseRange(value, offset, length)) return EINVAL;
+      auto warmed = cache.Warm(origin_fd, offset, length);
+      return warmed.ok() ? 0 : warmed.status().error();
+    }
+    return ENOTSUP;
+  };
+  return control;
+}
+
+}  // namespace wtcachefs

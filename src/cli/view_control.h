@@ -1,0 +1,18 @@
+// The reserved "wtcachefs.*" attributes of a mounted view, answered by the
+// cache engine: status reports (read on the root) and commands (written on the
+// root for the whole cache, or on a file):
+//   wtcachefs.status, .status.json, .status.line   the status report formats
+//   wtcachefs.invalidate = ""                       drop cached blocks
+//   wtcachefs.warm = "OFFSET LENGTH"                read a file's range into the cache
+// They are how `wtcachefs status`, `invalidate` and `warm` reach the daemon.
+#pragma once
+
+#include "fuse/mirror_fs.h"
+#include "wtcachefs/cache_engine.h"
+
+namespace wtcachefs {
+
+// The handlers for `cache`, which must outlive them.
+ViewControl MakeViewControl(CacheEngine& cache);
+
+}  // namespace wtcachefs
