@@ -9,10 +9,12 @@
 #include <iostream>
 
 #include "cli/cache_setup.h"
+#include "cli/check_command.h"
 #include "cli/command_line.h"
 #include "cli/control_commands.h"
 #include "cli/exit_codes.h"
 #include "cli/preflight.h"
+#include "cli/service_notify.h"
 #include "cli/status_command.h"
 #include "cli/view_control.h"
 #include "fuse/fuse_session_runner.h"
@@ -88,7 +90,14 @@ int MountAndServe(const Options& options, const IoBackendFactory& make_io, Error
   for (const std::string& warning : engine.value()->warnings()) errors.Warn(warning);
   CacheEngine& cache = *engine.value();
   const ServeResult result =
-      ServeView(options, cache, std::move(image), on_mounted, MakeViewControl(cache));
+      ServeView(options, cache, std::move(image),
+                [&] {
+                  on_mounted();
+                  if (!NotifyServiceReady("serving " + options.view)) {
+                    errors.Warn("cannot report readiness to $NOTIFY_SOCKET");
+                  }
+                },
+                MakeViewControl(cache));
   int exit_code = ExitCodeFor(result.failure);
   if (result.failure != ServeFailure::kNone) errors.Report(result.status.message());
   if (Status closed = engine.value()->Close(); !closed.ok()) {
@@ -150,12 +159,13 @@ int DaemonizeAndServe(const Options& options, const IoBackendFactory& make_io) {
 }  // namespace
 
 int RunWtcachefs(int argc, char** argv, const IoBackendFactory& make_io) {
-  // A directory really named "status", "invalidate" or "warm" is given as ./NAME.
+  // A directory really named "status", "invalidate", "warm" or "check" is given as ./NAME.
   if (argc >= 2 && std::string_view(argv[1]) == "status") return RunStatusCommand(argc, argv);
   if (argc >= 2 && std::string_view(argv[1]) == "invalidate") {
     return RunInvalidateCommand(argc, argv);
   }
   if (argc >= 2 && std::string_view(argv[1]) == "warm") return RunWarmCommand(argc, argv);
+  if (argc >= 2 && std::string_view(argv[1]) == "check") return RunCheckCommand(argc, argv);
   Options options;
   if (auto exit_code = ParseCommandLine(argc, argv, options)) return *exit_code;
   if (Status s = options.Validate(); !s.ok()) {

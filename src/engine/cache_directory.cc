@@ -13,8 +13,8 @@ namespace wtcachefs {
 namespace {
 
 constexpr char kLockFile[] = "/lock";
-constexpr char kMetaDir[] = "/meta";
-constexpr char kSlotFile[] = "/slots";
+constexpr const char* kMetaDir = CacheDirectory::kMetaDirName;
+constexpr const char* kSlotFile = CacheDirectory::kSlotFileName;
 
 std::array<uint8_t, 16> NewUuid() {
   std::random_device random;
@@ -25,8 +25,9 @@ std::array<uint8_t, 16> NewUuid() {
   return uuid;
 }
 
-// Takes the directory's lock, or explains who holds it.
-Result<UniqueFd> LockDirectory(const std::string& dir) {
+}  // namespace
+
+Result<UniqueFd> LockCacheDirectory(const std::string& dir) {
   const std::string path = dir + kLockFile;
   UniqueFd fd(::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600));
   if (!fd.valid()) return Status::FromErrno("cannot create the lock file '" + path + "'");
@@ -47,8 +48,6 @@ Result<UniqueFd> LockDirectory(const std::string& dir) {
   return fd;
 }
 
-}  // namespace
-
 CacheDirectory::~CacheDirectory() = default;
 
 Result<std::unique_ptr<CacheDirectory>> CacheDirectory::Open(
@@ -56,7 +55,7 @@ Result<std::unique_ptr<CacheDirectory>> CacheDirectory::Open(
   std::unique_ptr<CacheDirectory> cache(new CacheDirectory());
   cache->dir_ = request.cache_dir;
   ::chmod(request.cache_dir.c_str(), 0700);  // holds copies of other users' data
-  auto lock = LockDirectory(request.cache_dir);
+  auto lock = LockCacheDirectory(request.cache_dir);
   if (!lock.ok()) return lock.status();
   cache->lock_fd_ = std::move(lock).value();
 
@@ -115,6 +114,7 @@ Result<std::unique_ptr<CacheDirectory>> CacheDirectory::Open(
     }
     cache->superblock_ = sb;
     cache->unclean_ = !sb.clean_shutdown;
+    cache->previous_slot_count_ = sb.slot_count;
     if (request.resize && request.slot_count != sb.slot_count) {
       cache->warnings_.push_back(
           "cache '" + request.cache_dir + "' resized from " + std::to_string(sb.slot_count) +
@@ -124,6 +124,7 @@ Result<std::unique_ptr<CacheDirectory>> CacheDirectory::Open(
       cache->superblock_.slot_count = request.slot_count;
     }
   } else {
+    cache->created_ = true;
     Superblock& sb = cache->superblock_;
     sb.cache_uuid = NewUuid();
     sb.block_size = request.block_size.value_or(kDefaultBlockSize);

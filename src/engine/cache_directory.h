@@ -41,6 +41,10 @@ struct CacheDirectoryRequest {
   bool reset = false;
 };
 
+// Takes the lock of the cache directory `dir` (held while a mount uses it), or
+// fails with EBUSY and a message naming the holder's pid.
+Result<UniqueFd> LockCacheDirectory(const std::string& dir);
+
 class CacheDirectory {
  public:
   static constexpr uint32_t kDefaultBlockSize = 64 * 1024;
@@ -50,12 +54,18 @@ class CacheDirectory {
 
   MetaStore& store() { return *store_; }
   const Superblock& superblock() const { return superblock_; }
+  // True when the directory held no cache and a new one was made.
+  bool created() const { return created_; }
+  // The slots the cache had before this mount (before a resize; 0 when new).
+  uint64_t previous_slot_count() const { return previous_slot_count_; }
   // True when the previous mount did not shut down cleanly (recovery needed).
   bool recovered_from_unclean_shutdown() const { return unclean_; }
   // Warnings for the log (a discarded store, a cache made new).
   const std::vector<std::string>& warnings() const { return warnings_; }
   void AddWarning(std::string warning) { warnings_.push_back(std::move(warning)); }
-  std::string slot_file_path() const { return dir_ + "/slots"; }
+  std::string slot_file_path() const { return dir_ + kSlotFileName; }
+  static constexpr char kSlotFileName[] = "/slots";
+  static constexpr char kMetaDirName[] = "/meta";
 
   // Records a clean shutdown (call after every other change is committed).
   Status MarkClean();
@@ -68,6 +78,8 @@ class CacheDirectory {
   std::unique_ptr<MetaStore> store_;
   Superblock superblock_;
   bool unclean_ = false;
+  bool created_ = false;
+  uint64_t previous_slot_count_ = 0;
   std::vector<std::string> warnings_;
 };
 

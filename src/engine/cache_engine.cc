@@ -89,7 +89,7 @@ void EngineState::DropBlocksFrom(uint64_t object_id, uint64_t first_block,
   EngineCounters::Add(counters.invalidations, dropped);
 }
 
-Status EngineState::Load() {
+Status EngineState::Load(uint64_t intact_slots) {
   MetaStore& store = directory->store();
   if (Status s = intents.Load(); !s.ok()) return s;
   if (Status s = store.ForEachFile([&](FileRecord&& r) { objects.Restore(r); }); !s.ok()) {
@@ -107,7 +107,7 @@ Status EngineState::Load() {
   const uint32_t sectors = index.sectors_per_block();
   Status scanned = store.ForEachMapping(sectors, [&](BlockMapping&& m) {
     const BlockKey key{m.object_id, m.block};
-    if (intents.IsMarked(m.object_id, m.block) ||
+    if (intents.IsMarked(m.object_id, m.block) || m.slot >= intact_slots ||
         !index.Restore(key, m.slot, SectorSet::FromBytes(m.valid_sectors, sectors))) {
       recovery.DeleteMapping(m.object_id, m.block);
     }
@@ -234,11 +234,24 @@ Result<std::unique_ptr<CacheEngine>> CacheEngine::Start(const CacheConfig& confi
   auto directory = CacheDirectory::Open(request);
   if (!directory.ok()) return directory.status();
   const Superblock& sb = directory.value()->superblock();
+  // Slots the file still holds: a slot file deleted or truncated behind the
+  // cache's back has lost the data its mappings point at.
+  struct stat slot_stat;
+  const uint64_t intact_slots =
+      ::stat(directory.value()->slot_file_path().c_str(), &slot_stat) == 0
+          ? static_cast<uint64_t>(slot_stat.st_size) / sb.block_size
+          : 0;
+  if (intact_slots < std::min(sb.slot_count, directory.value()->previous_slot_count())) {
+    directory.value()->AddWarning(
+        "the cache slot file '" + directory.value()->slot_file_path() + "' was " +
+        (intact_slots == 0 ? "missing" : "truncated") +
+        ": the blocks it lost are dropped from the cache");
+  }
   auto slots = SlotFile::Open(directory.value()->slot_file_path(), sb.slot_count, sb.block_size);
   if (!slots.ok()) return slots.status();
   auto state = std::make_unique<EngineState>(config, io, std::move(directory).value(),
                                              std::move(slots).value());
-  if (Status s = state->Load(); !s.ok()) {
+  if (Status s = state->Load(intact_slots); !s.ok()) {
     if (s.error() != EUCLEAN || config.reset) return s;
     // A record that does not decode: the store cannot be trusted. Start afresh.
     state.reset();

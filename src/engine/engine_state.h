@@ -40,7 +40,9 @@ struct CacheEngine::State {
 
   // Loads files and mappings; after an unclean shutdown drops every block in a
   // region the intent log names. Call once, before serving.
-  Status Load();
+  // Mappings to slots at or past `intact_slots` are dropped too: the slot file
+  // was missing or shorter than the cache when the engine started.
+  Status Load(uint64_t intact_slots);
   // Group commit (DESIGN W4): fdatasync the slot file, then one metadata batch
   // with every mapping and file record changed since the last flush, then hand
   // quarantined slots back. With `clear_intents_of`, that object's intent marks

@@ -19,6 +19,13 @@ namespace {
 constexpr uint64_t kMiB = 1 << 20;
 constexpr uint64_t kGiB = 1 << 30;
 constexpr uint64_t kImageSize = 64 * kGiB;
+// Under AddressSanitizer the daemon's RSS measures ASan (its quarantine keeps
+// freed memory): the bounds are checked in the normal build only.
+#if defined(__SANITIZE_ADDRESS__)
+constexpr bool kMeasuresMemory = false;
+#else
+constexpr bool kMeasuresMemory = true;
+#endif
 
 class AlignedFile {
  public:
@@ -85,8 +92,10 @@ TEST(ImageScale, SixtyFourGibibyteSparseImageWithBoundedMemory) {
   std::cout << "daemon RSS: " << resident_midway / kMiB << " MiB after " << touched / 8
             << " scattered reads, " << resident_end / kMiB << " MiB after " << touched << "\n";
   EXPECT_GT(resident_end, 0u);
-  EXPECT_LT(resident_end, 256 * kMiB);
-  EXPECT_LT(resident_end, resident_midway + 32 * kMiB);
+  if (kMeasuresMemory) {
+    EXPECT_LT(resident_end, 256 * kMiB);
+    EXPECT_LT(resident_end, resident_midway + 32 * kMiB);
+  }
 
   view.reset();  // an open file keeps the view busy
   ASSERT_TRUE(image.Unmount());

@@ -1,0 +1,57 @@
+#include "cli/check_command.h"
+
+#include <CLI/CLI.hpp>
+#include <iostream>
+#include <string>
+
+#include "cli/exit_codes.h"
+#include "engine/cache_check.h"
+
+namespace wtcachefs {
+
+int RunCheckCommand(int argc, char** argv) {
+  CLI::App app{"Verifies the metadata of an unmounted wtcachefs cache: every mapping points "
+               "into the slot file, no slot is mapped twice, the superblock is consistent.",
+               "wtcachefs check"};
+  std::string cache;
+  bool repair = false;
+  app.add_option("CACHE", cache, "the cache directory (not mounted)")->required();
+  app.add_flag("--repair", repair,
+               "delete bad mappings, or reset a cache whose metadata cannot be read (no data "
+               "is lost: the origin holds it all)");
+  try {
+    app.parse(argc - 1, argv + 1);
+  } catch (const CLI::CallForHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::ParseError& e) {
+    std::cerr << "wtcachefs check: " << e.what() << " (run 'wtcachefs check --help' for usage)\n";
+    return kExitUsage;
+  }
+  auto checked = CheckCache(cache, repair);
+  if (!checked.ok()) {
+    std::cerr << "wtcachefs check: " << checked.status().message() << "\n";
+    return checked.status().error() == EBUSY || checked.status().error() == ENOENT ||
+                   checked.status().error() == EACCES
+               ? kExitBadPath
+               : kExitRuntime;
+  }
+  const CacheCheckReport& report = checked.value();
+  if (report.block_size != 0) {
+    std::cout << "cache '" << cache << "': origin '" << report.origin_path << "', "
+              << report.slot_count << " blocks of " << report.block_size / 1024 << " KiB, "
+              << (report.clean_shutdown ? "shut down cleanly" : "not shut down cleanly") << "\n"
+              << report.files << " files, " << report.mappings << " mapped blocks, "
+              << report.intents << " intent log entries\n";
+  }
+  for (const std::string& problem : report.problems) std::cout << "problem: " << problem << "\n";
+  for (const std::string& repair_done : report.repairs) std::cout << "repaired: " << repair_done << "\n";
+  if (report.problems.empty()) {
+    std::cout << "consistent\n";
+    return kExitOk;
+  }
+  if (repair) return kExitOk;
+  std::cout << "run 'wtcachefs check --repair " << cache << "' to repair\n";
+  return kExitRuntime;
+}
+
+}  // namespace wtcachefs

@@ -1,0 +1,138 @@
+#include "engine/cache_check.h"
+
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <unordered_set>
+
+#include "engine/block_geometry.h"
+#include "engine/cache_directory.h"
+#include "engine/slot_file.h"
+#include "wtcachefs/meta_store.h"
+
+namespace wtcachefs {
+namespace {
+
+std::string Count(uint64_t n, const std::string& what) {
+  return std::to_string(n) + " " + what;
+}
+
+}  // namespace
+
+Result<CacheCheckReport> CheckCache(const std::string& cache_dir, bool repair) {
+  CacheCheckReport report;
+  const std::string meta_dir = cache_dir + CacheDirectory::kMetaDirName;
+  const std::string slot_file = cache_dir + CacheDirectory::kSlotFileName;
+  struct stat st;
+  if (::stat(meta_dir.c_str(), &st) != 0) {
+    return Status::Error(ENOENT, "'" + cache_dir + "' holds no wtcachefs cache (no metadata "
+                                 "store): give the CACHE directory of a wtcachefs mount");
+  }
+  auto lock = LockCacheDirectory(cache_dir);
+  if (!lock.ok()) return lock.status();
+
+  // A store that cannot be read is reset: a writethrough cache holds no data of
+  // its own.
+  const auto unreadable = [&](const std::string& problem) -> Result<CacheCheckReport> {
+    report.problems.push_back(problem);
+    if (repair) {
+      if (Status s = MetaStore::Destroy(meta_dir); !s.ok()) return s;
+      ::unlink(slot_file.c_str());
+      report.repairs.push_back("reset the cache: the next mount starts an empty one");
+    }
+    return report;
+  };
+  auto opened = MetaStore::Open(meta_dir);
+  if (!opened.ok()) return unreadable("the metadata store cannot be opened: " +
+                                      opened.status().message());
+  MetaStore& store = *opened.value();
+  auto superblock = store.LoadSuperblock();
+  if (!superblock.ok()) {
+    opened.value().reset();
+    return unreadable("the superblock cannot be read: " + superblock.status().message());
+  }
+  if (!superblock.value()) {
+    return Status::Error(ENOENT, "'" + cache_dir + "' holds no wtcachefs cache (no "
+                                 "superblock): give the CACHE directory of a wtcachefs mount");
+  }
+  const Superblock& sb = *superblock.value();
+  report.block_size = sb.block_size;
+  report.slot_count = sb.slot_count;
+  report.origin_path = sb.origin_path;
+  report.clean_shutdown = sb.clean_shutdown;
+
+  std::unordered_set<uint64_t> objects;
+  Status files = store.ForEachFile([&](FileRecord&& record) {
+    objects.insert(record.object_id);
+    ++report.files;
+  });
+  Status intents = store.ForEachIntent([&](uint64_t, uint64_t) { ++report.intents; });
+  // Slots the slot file holds: mappings past them point at lost data.
+  const uint64_t intact_slots =
+      ::stat(slot_file.c_str(), &st) == 0
+          ? std::min<uint64_t>(sb.slot_count, static_cast<uint64_t>(st.st_size) / sb.block_size)
+          : 0;
+  const bool slot_file_missing = ::access(slot_file.c_str(), F_OK) != 0;
+  std::unordered_set<uint64_t> used_slots;
+  std::vector<BlockMapping> bad;
+  uint64_t out_of_range = 0, twice = 0, unknown_file = 0, empty = 0;
+  Status mappings = store.ForEachMapping(sb.block_size / kSectorSize, [&](BlockMapping&& m) {
+    ++report.mappings;
+    bool ok = true;
+    if (m.slot >= intact_slots) {
+      ++out_of_range;
+      ok = false;
+    } else if (!used_slots.insert(m.slot).second) {
+      ++twice;
+      ok = false;
+    }
+    if (!objects.contains(m.object_id)) {
+      ++unknown_file;
+      ok = false;
+    }
+    bool any_valid = false;
+    for (uint8_t byte : m.valid_sectors) any_valid = any_valid || byte != 0;
+    if (!any_valid) {
+      ++empty;
+      ok = false;
+    }
+    if (!ok) bad.push_back(std::move(m));
+  });
+  for (const Status& s : {files, intents, mappings}) {
+    if (!s.ok()) {
+      opened.value().reset();
+      return unreadable("a record cannot be decoded: " + s.message());
+    }
+  }
+  if (slot_file_missing) {
+    report.problems.push_back("the slot file '" + slot_file + "' is missing");
+  } else if (intact_slots < sb.slot_count) {
+    report.problems.push_back("the slot file holds " + Count(intact_slots, "slots") + " of " +
+                              std::to_string(sb.slot_count));
+  }
+  if (out_of_range) {
+    report.problems.push_back(Count(out_of_range, "mappings point past the slot file"));
+  }
+  if (twice) report.problems.push_back(Count(twice, "mappings use a slot another mapping uses"));
+  if (unknown_file) {
+    report.problems.push_back(Count(unknown_file, "mappings belong to no known file"));
+  }
+  if (empty) report.problems.push_back(Count(empty, "mappings have no valid sector"));
+  if (repair && !bad.empty()) {
+    MetaBatch batch;
+    for (const BlockMapping& m : bad) batch.DeleteMapping(m.object_id, m.block);
+    if (Status s = store.Commit(batch, /*sync=*/true); !s.ok()) return s;
+    report.repairs.push_back("deleted " + Count(bad.size(), "bad mappings"));
+  }
+  if (repair && intact_slots < sb.slot_count) {
+    // Only after the mappings into the lost part are gone.
+    auto extended = SlotFile::Open(slot_file, sb.slot_count, sb.block_size);
+    if (!extended.ok()) return extended.status();
+    report.repairs.push_back(std::string(slot_file_missing ? "recreated" : "extended") +
+                             " the slot file to " + Count(sb.slot_count, "slots"));
+  }
+  return report;
+}
+
+}  // namespace wtcachefs

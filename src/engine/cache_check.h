@@ -1,0 +1,36 @@
+// CheckCache: `wtcachefs check CACHE` — verifies the metadata of an unmounted
+// cache: the superblock decodes and matches the slot file, every mapping points
+// into the slot file, no slot is mapped twice, every mapping belongs to a known
+// file and has a valid sector, and every record decodes. With `repair`, bad
+// mappings are deleted (the cache loses those blocks, never data: origin has it
+// all), and a store that cannot be read is reset to an empty cache.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "wtcachefs/status.h"
+
+namespace wtcachefs {
+
+struct CacheCheckReport {
+  // From the superblock (zero when it could not be read).
+  uint32_t block_size = 0;
+  uint64_t slot_count = 0;
+  std::string origin_path;
+  bool clean_shutdown = false;
+  uint64_t files = 0;
+  uint64_t mappings = 0;
+  uint64_t intents = 0;
+  // One line per kind of problem found.
+  std::vector<std::string> problems;
+  // With repair: what was done (empty when nothing needed doing).
+  std::vector<std::string> repairs;
+};
+
+// Fails (EBUSY) while a mount holds the cache, and (ENOENT) when `cache_dir`
+// holds no wtcachefs cache.
+Result<CacheCheckReport> CheckCache(const std::string& cache_dir, bool repair);
+
+}  // namespace wtcachefs
