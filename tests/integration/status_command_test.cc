@@ -2,6 +2,8 @@
 // and its counters persist across remounts.
 #include <fcntl.h>
 #include <gtest/gtest.h>
+
+#include <sstream>
 #include <unistd.h>
 
 #include <cstdlib>
@@ -73,6 +75,50 @@ TEST(StatusCommand, ReadingAFileTwiceCountsMissesThenHits) {
   json = Status(mount);
   EXPECT_EQ(TotalCounter(json, "read_hits"), misses) << json;
   EXPECT_EQ(TotalCounter(json, "bytes_read_from_cache"), kFileSize) << json;
+}
+
+TEST(StatusCommand, PrometheusExpositionCountsLikeTheOtherFormats) {
+  MountedView mount;
+  ASSERT_TRUE(mount.ok()) << mount.failure();
+  WriteFile(mount.OriginPath("f"), std::string(kFileSize, 'x'));
+  ReadDirect(mount.ViewPath("f"));
+  ReadDirect(mount.ViewPath("f"));
+  const uint64_t hits = TotalCounter(Status(mount), "read_hits");
+  const std::string text = Status(mount, "--prometheus");
+  const std::string label = "{view=\"" + mount.view() + "\"}";
+  EXPECT_NE(text.find("# TYPE wtcachefs_read_hits_total counter\n"), std::string::npos) << text;
+  EXPECT_NE(text.find("wtcachefs_read_hits_total" + label + " " + std::to_string(hits) + "\n"),
+            std::string::npos)
+      << text;
+  EXPECT_NE(text.find("wtcachefs_cache_used_blocks" + label + " 16\n"), std::string::npos)
+      << text;
+  EXPECT_NE(text.find("wtcachefs_degraded" + label + " 0\n"), std::string::npos) << text;
+  // Every line is a comment or "name{labels} value" (the exposition grammar).
+  std::istringstream lines(text);
+  std::string one;
+  int samples = 0;
+  while (std::getline(lines, one)) {
+    if (one.starts_with("# HELP ") || one.starts_with("# TYPE ")) continue;
+    EXPECT_TRUE(one.starts_with("wtcachefs_")) << one;
+    EXPECT_NE(one.find(label + " "), std::string::npos) << one;
+    ++samples;
+  }
+  EXPECT_GE(samples, 18);
+}
+
+TEST(StatusCommand, WatchPrintsAReportEveryInterval) {
+  MountedView mount;
+  ASSERT_TRUE(mount.ok()) << mount.failure();
+  const CommandResult r = RunCommand({WtcachefsBinary(), "status", mount.view(), "--line",
+                                      "--watch", "--interval", "0.05", "--count", "3"});
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  size_t reports = 0;
+  for (size_t at = r.out.find("mode=normal"); at != std::string::npos;
+       at = r.out.find("mode=normal", at + 1)) {
+    ++reports;
+  }
+  EXPECT_EQ(reports, 3u) << r.out;
+  EXPECT_NE(r.out.find("wtcachefs status " + mount.view() + " at "), std::string::npos) << r.out;
 }
 
 TEST(StatusCommand, NonViewIsRefusedClearly) {

@@ -1,0 +1,98 @@
+#include "cli/prometheus_format.h"
+
+#include <sstream>
+
+namespace wtcachefs {
+namespace {
+
+struct Metric {
+  const char* field;   // in the status line
+  const char* name;    // the Prometheus metric
+  const char* type;    // counter or gauge
+  const char* help;
+};
+
+constexpr Metric kMetrics[] = {
+    {"read_hits", "wtcachefs_read_hits_total", "counter",
+     "Read requests served wholly from the cache."},
+    {"read_partial_hits", "wtcachefs_read_partial_hits_total", "counter",
+     "Read requests served partly from the cache, partly from the origin."},
+    {"read_misses", "wtcachefs_read_misses_total", "counter",
+     "Read requests served wholly from the origin."},
+    {"write_hits", "wtcachefs_write_hits_total", "counter",
+     "Blocks written to the origin and to a cached copy."},
+    {"write_misses", "wtcachefs_write_misses_total", "counter",
+     "Blocks written that were not cached before."},
+    {"promotions", "wtcachefs_promotions_total", "counter",
+     "Blocks copied into the cache on a read miss."},
+    {"demotions", "wtcachefs_demotions_total", "counter",
+     "Blocks evicted by the replacement policy."},
+    {"bypasses", "wtcachefs_bypasses_total", "counter",
+     "Blocks not cached: no free slot, past the sequential cutoff, or degraded."},
+    {"invalidations", "wtcachefs_invalidations_total", "counter",
+     "Cached blocks dropped because their data changed or was discarded."},
+    {"cache_read_errors", "wtcachefs_cache_read_errors_total", "counter",
+     "Failed reads of the cache device."},
+    {"cache_write_errors", "wtcachefs_cache_write_errors_total", "counter",
+     "Failed writes of the cache device."},
+    {"origin_read_errors", "wtcachefs_origin_read_errors_total", "counter",
+     "Failed reads of the origin."},
+    {"origin_write_errors", "wtcachefs_origin_write_errors_total", "counter",
+     "Failed writes of the origin."},
+    {"bytes_read_from_cache", "wtcachefs_read_from_cache_bytes_total", "counter",
+     "Bytes read from the cache device."},
+    {"bytes_read_from_origin", "wtcachefs_read_from_origin_bytes_total", "counter",
+     "Bytes read from the origin."},
+    {"used_blocks", "wtcachefs_cache_used_blocks", "gauge", "Cache blocks holding data."},
+    {"total_blocks", "wtcachefs_cache_blocks", "gauge", "Cache blocks in all."},
+    {"block_size", "wtcachefs_cache_block_size_bytes", "gauge", "Size of one cache block."},
+};
+
+// A label value with \, " and newline escaped.
+std::string Escape(const std::string& value) {
+  std::string escaped;
+  for (char c : value) {
+    if (c == '\\' || c == '"') escaped.push_back('\\');
+    if (c == '\n') {
+      escaped += "\\n";
+      continue;
+    }
+    escaped.push_back(c);
+  }
+  return escaped;
+}
+
+}  // namespace
+
+std::map<std::string, std::string> ParseStatusLine(const std::string& line) {
+  std::map<std::string, std::string> fields;
+  std::istringstream words(line);
+  std::string word;
+  while (words >> word) {
+    const size_t eq = word.find('=');
+    if (eq != std::string::npos) fields[word.substr(0, eq)] = word.substr(eq + 1);
+  }
+  return fields;
+}
+
+std::string RenderPrometheus(const std::map<std::string, std::string>& fields,
+                             const std::string& view) {
+  const std::string label = "{view=\"" + Escape(view) + "\"}";
+  std::ostringstream out;
+  for (const Metric& metric : kMetrics) {
+    const auto it = fields.find(metric.field);
+    if (it == fields.end()) continue;
+    out << "# HELP " << metric.name << " " << metric.help << "\n"
+        << "# TYPE " << metric.name << " " << metric.type << "\n"
+        << metric.name << label << " " << it->second << "\n";
+  }
+  if (const auto mode = fields.find("mode"); mode != fields.end()) {
+    out << "# HELP wtcachefs_degraded 1 while the view serves from the origin only after "
+           "cache errors.\n"
+        << "# TYPE wtcachefs_degraded gauge\n"
+        << "wtcachefs_degraded" << label << " " << (mode->second == "degraded" ? 1 : 0) << "\n";
+  }
+  return out.str();
+}
+
+}  // namespace wtcachefs
