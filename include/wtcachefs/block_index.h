@@ -142,6 +142,9 @@ class BlockIndex {
   // first rather than leave the blocks uncached.
   bool PrepareForAllocations(uint64_t count);
 
+  // Replaces the promotion filter (its counts start afresh).
+  void SetPromoteAfter(uint32_t misses);
+
   uint64_t mapped_blocks() const;
   uint64_t free_slots() const;
   // Blocks evicted by the policy, and blocks left uncached because no slot was

@@ -87,6 +87,11 @@ class CacheEngine : public DataEngine {
   // the cache, past the sequential cutoff and the promotion filter (`wtcachefs
   // warm`). Returns the bytes read (short at the end of the file).
   Result<uint64_t> Warm(int origin_fd, uint64_t offset, uint64_t length);
+  // Settings that may change while mounted (`wtcachefs tune`); each takes
+  // effect for the requests that follow.
+  void SetSequentialCutoff(uint64_t bytes);
+  void SetWriteAllocate(bool allocate);
+  void SetPromoteAfter(uint32_t misses);
   // Totals since the cache was created (persisted across mounts).
   EngineStats stats() const;
   // Counter increases over the last `window` (5 min, 1 h, 1 day in status).

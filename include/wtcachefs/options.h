@@ -13,6 +13,9 @@
 
 namespace wtcachefs {
 
+// How much the daemon logs (to stderr in the foreground, to syslog when detached).
+enum class LogLevel { kError, kWarning, kInfo, kDebug };
+
 struct Options {
   // ORIGIN: the slow directory that VIEW mirrors, or in image mode the one image
   // file or block device that VIEW holds. Authoritative for all data.
@@ -62,6 +65,9 @@ struct Options {
   // Write misses get a slot (allocate) or go around the cache (-o
   // write_policy=allocate|around, --write-policy).
   bool write_allocate = true;
+
+  // -o log_level=, --log-level: error, warning (default), info or debug.
+  LogLevel log_level = LogLevel::kWarning;
 
   // Upper bound on FUSE worker threads (-o max_threads=). Default 16.
   unsigned max_threads = 16;

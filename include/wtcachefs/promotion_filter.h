@@ -24,7 +24,7 @@ class PromotionFilter {
   bool OnMiss(const BlockKey& key);
 
  private:
-  const uint32_t misses_needed_;
+  uint32_t misses_needed_;
   std::vector<uint8_t> counts_;
   uint64_t misses_since_decay_ = 0;
 };

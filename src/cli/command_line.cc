@@ -56,6 +56,10 @@ std::optional<int> ParseCommandLine(int argc, const char* const* argv, Options& 
                  "cache size of a new cache, e.g. 10G (default: a tenth of the cache "
                  "filesystem, at most half its free space)");
   std::string policy_flag, promote_after_flag, sequential_cutoff_flag, write_policy_flag;
+  std::string log_level_flag;
+  app.add_option("--log-level", log_level_flag,
+                 "error, warning, info or debug (default warning); to stderr with -f, to "
+                 "syslog otherwise");
   app.add_option("--policy", policy_flag,
                  "which blocks leave a full cache: lru, 2q or arc (default arc)");
   app.add_option("--promote-after", promote_after_flag,
@@ -103,7 +107,8 @@ std::optional<int> ParseCommandLine(int argc, const char* const* argv, Options& 
       {"policy", &policy_flag},
       {"promote_after", &promote_after_flag},
       {"sequential_cutoff", &sequential_cutoff_flag},
-      {"write_policy", &write_policy_flag}};
+      {"write_policy", &write_policy_flag},
+      {"log_level", &log_level_flag}};
   for (const auto& [name, value] : valued_flags) {
     if (value->empty()) continue;
     if (Status s = ApplyMountOptions(std::string(name) + "=" + *value, options); !s.ok()) {

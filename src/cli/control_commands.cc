@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "cli/exit_codes.h"
+#include "cli/tunables.h"
 
 namespace wtcachefs {
 namespace {
@@ -114,6 +115,33 @@ int RunInvalidateCommand(int argc, char** argv) {
     if (code != kExitOk) worst = code;
   }
   return worst;
+}
+
+int RunTuneCommand(int argc, char** argv) {
+  CLI::App app{"Changes settings of a mounted wtcachefs view without a remount: "
+               "sequential_cutoff, promote_after, write_policy and log_level.",
+               "wtcachefs tune"};
+  std::string view;
+  std::vector<std::string> assignments;
+  app.add_option("VIEW", view, "the mount point of a wtcachefs view")->required();
+  app.add_option("NAME=VALUE", assignments, "settings, as the -o options")->required();
+  if (auto exit_code = Parse(app, argc, argv, "tune")) return *exit_code;
+  for (const std::string& assignment : assignments) {
+    if (auto parsed = ParseTunable(assignment); !parsed.ok()) {
+      std::cerr << "wtcachefs tune: " << parsed.status().message() << "\n";
+      return kExitUsage;
+    }
+  }
+  if (!IsView(view)) {
+    std::cerr << "wtcachefs tune: '" << view
+              << "' is not the mount point of a wtcachefs view: give the VIEW directory of a "
+                 "mounted wtcachefs\n";
+    return kExitBadPath;
+  }
+  for (const std::string& assignment : assignments) {
+    if (const int code = SendCommand("tune", view, "wtcachefs.tune", assignment)) return code;
+  }
+  return kExitOk;
 }
 
 int RunWarmCommand(int argc, char** argv) {

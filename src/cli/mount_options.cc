@@ -159,6 +159,22 @@ Status ApplyOne(const std::string& option, Options& options) {
     options.sequential_cutoff = size.value();
     return Status::Ok();
   }
+  if (name == "log_level") {
+    if (Status s = require_value(); !s.ok()) return s;
+    constexpr std::pair<std::string_view, LogLevel> kLevels[] = {
+        {"error", LogLevel::kError},
+        {"warning", LogLevel::kWarning},
+        {"info", LogLevel::kInfo},
+        {"debug", LogLevel::kDebug}};
+    for (const auto& [level_name, level] : kLevels) {
+      if (value == level_name) {
+        options.log_level = level;
+        return Status::Ok();
+      }
+    }
+    return Status::Error(EINVAL, "option log_level=" + value +
+                                     " is not a log level: give error, warning, info or debug");
+  }
   if (name == "write_policy") {
     if (Status s = require_value(); !s.ok()) return s;
     if (value != "allocate" && value != "around") {

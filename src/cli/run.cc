@@ -3,7 +3,6 @@
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
-#include <syslog.h>
 #include <unistd.h>
 
 #include <iostream>
@@ -13,6 +12,7 @@
 #include "cli/command_line.h"
 #include "cli/control_commands.h"
 #include "cli/exit_codes.h"
+#include "cli/logger.h"
 #include "cli/preflight.h"
 #include "cli/service_notify.h"
 #include "cli/status_command.h"
@@ -24,28 +24,6 @@
 
 namespace wtcachefs {
 namespace {
-
-// Where errors go: stderr until the daemon has detached, syslog afterwards.
-class ErrorSink {
- public:
-  void Detach() {
-    ::openlog("wtcachefs", LOG_PID, LOG_DAEMON);
-    detached_ = true;
-  }
-  void Report(const std::string& message) const { Log(LOG_ERR, message); }
-  void Warn(const std::string& message) const { Log(LOG_WARNING, "warning: " + message); }
-
- private:
-  void Log(int priority, const std::string& message) const {
-    if (detached_) {
-      ::syslog(priority, "%s", message.c_str());
-    } else {
-      std::cerr << "wtcachefs: " << message << "\n";
-    }
-  }
-
-  bool detached_ = false;
-};
 
 int ExitCodeFor(ServeFailure failure) {
   switch (failure) {
@@ -60,50 +38,57 @@ int ExitCodeFor(ServeFailure failure) {
 // Starts the cache engine, mounts and serves, then shuts the cache down cleanly.
 // `on_mounted` runs once the view is in place. Runs in the process that serves:
 // the engine's threads must not cross a fork.
-int MountAndServe(const Options& options, const IoBackendFactory& make_io, ErrorSink& errors,
+int MountAndServe(const Options& options, const IoBackendFactory& make_io, Logger& log,
                   const std::function<void()>& on_mounted) {
   StopSignals::BlockForStartup();
   auto io = make_io();
   if (!io.ok()) {
-    errors.Report(io.status().message());
+    log.Error(io.status().message());
     return kExitRuntime;
   }
   auto config = MakeCacheConfig(options);
   if (!config.ok()) {
-    errors.Report(config.status().message());
+    log.Error(config.status().message());
     return kExitBadPath;
   }
   std::optional<ImageOrigin> image;
   if (!options.image_name.empty()) {
     auto opened = OpenImageOrigin(options);
     if (!opened.ok()) {
-      errors.Report(opened.status().message());
+      log.Error(opened.status().message());
       return kExitBadPath;
     }
     image = std::move(opened).value();
   }
   auto engine = CacheEngine::Start(config.value(), *io.value());
   if (!engine.ok()) {
-    errors.Report(engine.status().message());
+    log.Error(engine.status().message());
     return ExitCodeForCacheError(engine.status());
   }
-  for (const std::string& warning : engine.value()->warnings()) errors.Warn(warning);
+  for (const std::string& warning : engine.value()->warnings()) log.Warn(warning);
   CacheEngine& cache = *engine.value();
   const ServeResult result =
       ServeView(options, cache, std::move(image),
                 [&] {
                   on_mounted();
+                  log.Info("serving " + options.view + ": " + options.origin +
+                           " cached in " + options.cache + " (" +
+                           std::to_string(cache.stats().total_blocks) + " blocks of " +
+                           std::to_string(cache.block_size() / 1024) + " KiB, policy " +
+                           std::string(PolicyName(options.policy)) + ")");
                   if (!NotifyServiceReady("serving " + options.view)) {
-                    errors.Warn("cannot report readiness to $NOTIFY_SOCKET");
+                    log.Warn("cannot report readiness to $NOTIFY_SOCKET");
                   }
                 },
-                MakeViewControl(cache));
+                MakeViewControl(cache, log));
   int exit_code = ExitCodeFor(result.failure);
-  if (result.failure != ServeFailure::kNone) errors.Report(result.status.message());
+  if (result.failure != ServeFailure::kNone) log.Error(result.status.message());
   if (Status closed = engine.value()->Close(); !closed.ok()) {
-    errors.Report("the cache was not shut down cleanly (" + closed.message() +
+    log.Error("the cache was not shut down cleanly (" + closed.message() +
                   "); the next mount recovers it");
     if (exit_code == kExitOk) exit_code = kExitRuntime;
+  } else {
+    log.Info("stopped serving " + options.view + "; the cache is flushed and marked clean");
   }
   return exit_code;
 }
@@ -146,12 +131,12 @@ int DaemonizeAndServe(const Options& options, const IoBackendFactory& make_io) {
   ::close(ready_pipe[0]);
   ::setsid();
   if (::chdir("/") != 0) return kExitRuntime;
-  ErrorSink errors;
-  return MountAndServe(options, make_io, errors, [&] {
-    errors.Detach();
+  Logger log(options.log_level);
+  return MountAndServe(options, make_io, log, [&] {
+    log.Detach();
     RedirectStdioToDevNull();
     const char ready = 1;
-    if (::write(ready_pipe[1], &ready, 1) != 1) errors.Report("cannot signal readiness");
+    if (::write(ready_pipe[1], &ready, 1) != 1) log.Error("cannot signal readiness");
     ::close(ready_pipe[1]);
   });
 }
@@ -159,13 +144,15 @@ int DaemonizeAndServe(const Options& options, const IoBackendFactory& make_io) {
 }  // namespace
 
 int RunWtcachefs(int argc, char** argv, const IoBackendFactory& make_io) {
-  // A directory really named "status", "invalidate", "warm" or "check" is given as ./NAME.
+  // A directory named like a command (status, invalidate, warm, check, tune) is
+  // given as ./NAME.
   if (argc >= 2 && std::string_view(argv[1]) == "status") return RunStatusCommand(argc, argv);
   if (argc >= 2 && std::string_view(argv[1]) == "invalidate") {
     return RunInvalidateCommand(argc, argv);
   }
   if (argc >= 2 && std::string_view(argv[1]) == "warm") return RunWarmCommand(argc, argv);
   if (argc >= 2 && std::string_view(argv[1]) == "check") return RunCheckCommand(argc, argv);
+  if (argc >= 2 && std::string_view(argv[1]) == "tune") return RunTuneCommand(argc, argv);
   Options options;
   if (auto exit_code = ParseCommandLine(argc, argv, options)) return *exit_code;
   if (Status s = options.Validate(); !s.ok()) {
@@ -179,8 +166,8 @@ int RunWtcachefs(int argc, char** argv, const IoBackendFactory& make_io) {
   // Modes arrive from the kernel with the caller's umask already applied.
   ::umask(0);
   if (options.foreground) {
-    ErrorSink errors;
-    return MountAndServe(options, make_io, errors, [] {});
+    Logger log(options.log_level);
+    return MountAndServe(options, make_io, log, [] {});
   }
   return DaemonizeAndServe(options, make_io);
 }

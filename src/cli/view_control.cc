@@ -3,6 +3,7 @@
 #include <cerrno>
 #include <charconv>
 
+#include "cli/tunables.h"
 #include "wtcachefs/status_report.h"
 
 namespace wtcachefs {
@@ -19,7 +20,7 @@ bool ParseRange(std::string_view text, uint64_t& offset, uint64_t& length) {
 
 }  // namespace
 
-ViewControl MakeViewControl(CacheEngine& cache) {
+ViewControl MakeViewControl(CacheEngine& cache, Logger& log) {
   ViewControl control;
   control.read = [&cache](std::string_view name) -> std::optional<std::string> {
     StatusSnapshot snapshot;
@@ -33,8 +34,14 @@ ViewControl MakeViewControl(CacheEngine& cache) {
     if (name == "wtcachefs.status.line") return RenderStatusLine(snapshot);
     return std::nullopt;
   };
-  control.command = [&cache](std::string_view name, std::string_view value,
-                             int origin_fd) -> int {
+  control.command = [&cache, &log](std::string_view name, std::string_view value,
+                                   int origin_fd) -> int {
+    if (name == "wtcachefs.tune") {
+      auto tunable = ParseTunable(value);
+      if (!tunable.ok()) return tunable.status().error();
+      ApplyTunable(tunable.value(), cache, log);
+      return 0;
+    }
     if (name == "wtcachefs.invalidate") return cache.Invalidate(origin_fd).error();
     if (name == "wtcachefs.warm") {
       if (origin_fd < 0) return EISDIR;

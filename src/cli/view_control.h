@@ -4,15 +4,17 @@
 //   wtcachefs.status, .status.json, .status.line   the status report formats
 //   wtcachefs.invalidate = ""                       drop cached blocks
 //   wtcachefs.warm = "OFFSET LENGTH"                read a file's range into the cache
+//   wtcachefs.tune = "NAME=VALUE"                   change a setting (cli/tunables.h)
 // They are how `wtcachefs status`, `invalidate` and `warm` reach the daemon.
 #pragma once
 
+#include "cli/logger.h"
 #include "fuse/mirror_fs.h"
 #include "wtcachefs/cache_engine.h"
 
 namespace wtcachefs {
 
-// The handlers for `cache`, which must outlive them.
-ViewControl MakeViewControl(CacheEngine& cache);
+// The handlers for `cache` and `log`, which must outlive them.
+ViewControl MakeViewControl(CacheEngine& cache, Logger& log);
 
 }  // namespace wtcachefs

@@ -252,6 +252,11 @@ bool BlockIndex::PrepareForAllocations(uint64_t count) {
   return free_list_.size() < count && quarantined_ > 0;
 }
 
+void BlockIndex::SetPromoteAfter(uint32_t misses) {
+  std::lock_guard lock(mutex_);
+  promotion_filter_ = PromotionFilter(misses, 4 * slot_count_);
+}
+
 uint64_t BlockIndex::demotions() const {
   std::lock_guard lock(mutex_);
   return demotions_;

@@ -49,7 +49,9 @@ EngineState::State(const CacheConfig& c, IoBackend& backend,
       directory(std::move(dir)),
       slots(std::move(slot_file)),
       index(slots.slot_count(), slots.block_size() / kSectorSize, c.policy, c.promote_after),
-      intents(directory->store()) {
+      intents(directory->store()),
+      sequential_cutoff(c.sequential_cutoff),
+      write_allocate(c.write_allocate) {
   index.set_eviction_listener([this] { RequestFlush(); });
 }
 
@@ -332,6 +334,10 @@ Result<uint64_t> CacheEngine::Warm(int origin_fd, uint64_t offset, uint64_t leng
   if (!opened.ok()) return opened.status();
   return static_cast<CachedFile&>(*opened.value()).Warm(offset, length);
 }
+
+void CacheEngine::SetSequentialCutoff(uint64_t bytes) { state_->sequential_cutoff = bytes; }
+void CacheEngine::SetWriteAllocate(bool allocate) { state_->write_allocate = allocate; }
+void CacheEngine::SetPromoteAfter(uint32_t misses) { state_->index.SetPromoteAfter(misses); }
 
 EngineStats CacheEngine::stats() const { return state_->Stats(); }
 

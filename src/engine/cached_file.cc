@@ -41,7 +41,7 @@ Result<size_t> CachedFile::ReadOrigin(off_t offset, std::span<char> out) {
 }
 
 bool CachedFile::PastSequentialCutoff(uint64_t offset, uint64_t length) {
-  const uint64_t cutoff = engine_.config.sequential_cutoff;
+  const uint64_t cutoff = engine_.sequential_cutoff.load();
   if (cutoff == 0) return false;
   // Requests of one stream may arrive slightly out of order (the kernel's
   // readahead is served by several threads): "near" is within 128 KiB.
@@ -240,7 +240,7 @@ Result<size_t> CachedFile::Write(off_t offset, std::span<const char> data) {
   const int slot_fd = engine_.slots.fd();
   const bool degraded = !MarkIntent(static_cast<uint64_t>(offset), data.size());
   // Past the sequential cutoff, write misses go around the cache.
-  const bool allocate = engine_.config.write_allocate &&
+  const bool allocate = engine_.write_allocate.load() &&
                         !PastSequentialCutoff(static_cast<uint64_t>(offset), data.size());
   struct WritePart {
     BlockPiece piece;

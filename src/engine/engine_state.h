@@ -66,6 +66,9 @@ struct CacheEngine::State {
   EngineCounters counters;
   EngineStats persisted;  // counters of earlier mounts; immutable after Load()
   StatsHistory history{SystemClock()};  // sampled by the flusher
+  // Settings that `wtcachefs tune` changes while mounted (from config at start).
+  std::atomic<uint64_t> sequential_cutoff;
+  std::atomic<bool> write_allocate;
   std::atomic<uint32_t> cache_errors{0};
   std::atomic<bool> degraded{false};
   bool closed = false;  // owner only

@@ -205,6 +205,28 @@ TEST_F(CachePolicyTest, ControlCommandsRefuseWhatIsNotAView) {
   EXPECT_NE(r.err.find("missing"), std::string::npos) << r.err;
 }
 
+TEST_F(CachePolicyTest, TuneChangesSettingsWhileMounted) {
+  ASSERT_TRUE(MountWith({"--sequential-cutoff", "0"})) << mount_->failure();
+  CommandResult r = RunCommand(
+      {WtcachefsBinary(), "tune", mount_->view(), "sequential_cutoff=1M", "write-policy=around"});
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(ReadDirect(mount_->ViewPath("cold")), 16 * kMiB);
+  // Past the first MiB the scan goes around the cache.
+  EXPECT_GE(Counter("bypasses"), 200u);
+  EXPECT_LE(Counter("used_blocks"), 56u);
+  WriteFile(mount_->ViewPath("new"), Pattern(kMiB, 5));
+  EXPECT_LE(Counter("used_blocks"), 56u) << "write-around: write misses are not cached";
+
+  r = RunCommand({WtcachefsBinary(), "tune", mount_->view(), "policy=lru"});
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_NE(r.err.find("policy cannot be changed while mounted"), std::string::npos) << r.err;
+  r = RunCommand({WtcachefsBinary(), "tune", mount_->view(), "promote_after=zero"});
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_NE(r.err.find("promote_after=zero"), std::string::npos) << r.err;
+  r = RunCommand({WtcachefsBinary(), "tune", mount_->origin(), "log_level=info"});
+  EXPECT_EQ(r.exit_code, 2);
+}
+
 TEST_F(CachePolicyTest, BadPolicyOptionsAreRefusedByName) {
   // Each: the arguments, and the option the message must name.
   const std::pair<std::vector<std::string>, std::string> cases[] = {

@@ -109,6 +109,25 @@ TEST_F(CheckCommandTest, MountDropsBlocksALostSlotFileHeld) {
   EXPECT_EQ(ReadFile(mount_.ViewPath("f")), Pattern(2 * kMiB, 9));
 }
 
+TEST(DaemonLog, InfoLevelReportsServingAndACleanStopWarningLevelIsQuiet) {
+  for (const char* level : {"info", "warning"}) {
+    TempDir dir;
+    const std::string view = dir.Sub("view");
+    ChildProcess daemon({WtcachefsBinary(), dir.Sub("origin"), dir.Sub("cache"), view, "-f",
+                         "--cache-size", "16M", "--log-level", level});
+    ASSERT_TRUE(WaitForMountState(view, true)) << daemon.Wait(std::chrono::seconds(1)).err;
+    RunCommand({"fusermount3", "-u", view});
+    const CommandResult r = daemon.Wait(std::chrono::seconds(30));
+    EXPECT_EQ(r.exit_code, 0) << r.err;
+    if (std::string(level) == "info") {
+      EXPECT_NE(r.err.find("serving " + view), std::string::npos) << r.err;
+      EXPECT_NE(r.err.find("flushed and marked clean"), std::string::npos) << r.err;
+    } else {
+      EXPECT_EQ(r.err, "") << "the default level reports problems only";
+    }
+  }
+}
+
 TEST(ServiceReadiness, ReadyIsSentToTheNotifySocketOnceMounted) {
   TempDir dir;
   const std::string socket_path = dir.Sub("notify", false);
