@@ -16,6 +16,7 @@
 #pragma once
 
 #include <chrono>
+#include <functional>
 #include <cstdint>
 #include <memory>
 #include <string>
@@ -92,6 +93,10 @@ class CacheEngine : public DataEngine {
   void SetSequentialCutoff(uint64_t bytes);
   void SetWriteAllocate(bool allocate);
   void SetPromoteAfter(uint32_t misses);
+  // Called once, from any thread, when the engine degrades to serving from
+  // origin only (repeated cache IO errors, a failing metadata store); the
+  // argument says why.
+  void set_degraded_listener(std::function<void(const std::string& reason)> listener);
   // Totals since the cache was created (persisted across mounts).
   EngineStats stats() const;
   // Counter increases over the last `window` (5 min, 1 h, 1 day in status).

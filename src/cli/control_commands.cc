@@ -64,9 +64,14 @@ int SendCommand(const std::string& command, const std::string& path, const std::
   }
 }
 
-// True when `view` is the mount point of a wtcachefs view (it answers status).
-bool IsView(const std::string& view) {
-  return ::getxattr(view.c_str(), "wtcachefs.status.line", nullptr, 0) >= 0;
+// 0 when `view` is the mount point of a wtcachefs view (it answers status);
+// otherwise reports it and returns the exit code.
+int RequireView(const std::string& command, const std::string& view) {
+  if (::getxattr(view.c_str(), "wtcachefs.status.line", nullptr, 0) >= 0) return kExitOk;
+  std::cerr << "wtcachefs " << command << ": '" << view
+            << "' is not the mount point of a wtcachefs view: give the VIEW directory of a "
+               "mounted wtcachefs\n";
+  return kExitBadPath;
 }
 
 std::string Bytes(uint64_t bytes) {
@@ -102,12 +107,7 @@ int RunInvalidateCommand(int argc, char** argv) {
   app.add_option("VIEW", view, "the mount point of a wtcachefs view")->required();
   app.add_option("PATH", files, "files in VIEW (default: everything)");
   if (auto exit_code = Parse(app, argc, argv, "invalidate")) return *exit_code;
-  if (!IsView(view)) {
-    std::cerr << "wtcachefs invalidate: '" << view
-              << "' is not the mount point of a wtcachefs view: give the VIEW directory of a "
-                 "mounted wtcachefs\n";
-    return kExitBadPath;
-  }
+  if (const int code = RequireView("invalidate", view)) return code;
   if (files.empty()) return SendCommand("invalidate", view, "wtcachefs.invalidate", "");
   int worst = kExitOk;
   for (const std::string& file : files) {
@@ -132,12 +132,7 @@ int RunTuneCommand(int argc, char** argv) {
       return kExitUsage;
     }
   }
-  if (!IsView(view)) {
-    std::cerr << "wtcachefs tune: '" << view
-              << "' is not the mount point of a wtcachefs view: give the VIEW directory of a "
-                 "mounted wtcachefs\n";
-    return kExitBadPath;
-  }
+  if (const int code = RequireView("tune", view)) return code;
   for (const std::string& assignment : assignments) {
     if (const int code = SendCommand("tune", view, "wtcachefs.tune", assignment)) return code;
   }

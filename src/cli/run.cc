@@ -67,6 +67,11 @@ int MountAndServe(const Options& options, const IoBackendFactory& make_io, Logge
   }
   for (const std::string& warning : engine.value()->warnings()) log.Warn(warning);
   CacheEngine& cache = *engine.value();
+  cache.set_degraded_listener([&log, &options](const std::string& reason) {
+    log.Error("the cache in '" + options.cache + "' is degraded (" + reason +
+              "): serving from the origin only, no data is lost; check the cache device, "
+              "then remount");
+  });
   const ServeResult result =
       ServeView(options, cache, std::move(image),
                 [&] {

@@ -64,7 +64,16 @@ EngineState::~State() { StopFlusher(); }
 
 void EngineState::CacheError(std::atomic<uint64_t>& counter) {
   EngineCounters::Add(counter);
-  if (cache_errors.fetch_add(1) + 1 >= config.error_limit) degraded = true;
+  if (cache_errors.fetch_add(1) + 1 >= config.error_limit) {
+    Degrade(std::to_string(config.error_limit) + " cache IO errors");
+  }
+}
+
+void EngineState::Degrade(const std::string& reason) {
+  bool expected = false;
+  if (!degraded.compare_exchange_strong(expected, true)) return;
+  std::lock_guard lock(degraded_listener_mutex);
+  if (degraded_listener) degraded_listener(reason);
 }
 
 void EngineState::InvalidateRange(uint64_t object_id, uint64_t offset, uint64_t length) {
@@ -158,7 +167,7 @@ Status EngineState::Flush(const CachedObject* clear_intents_of, bool clear_all_i
   if (Status s = directory->store().Commit(batch, /*sync=*/true); !s.ok()) {
     // The metadata store fails: serve from origin only. Quarantined slots stay
     // quarantined (their unmapping is not durable).
-    degraded = true;
+    Degrade("the metadata store failed: " + s.message());
     return s;
   }
   index.ReleaseQuarantined(changes.quarantined_slots);
@@ -333,6 +342,11 @@ Result<uint64_t> CacheEngine::Warm(int origin_fd, uint64_t offset, uint64_t leng
   auto opened = Open(std::move(fd));
   if (!opened.ok()) return opened.status();
   return static_cast<CachedFile&>(*opened.value()).Warm(offset, length);
+}
+
+void CacheEngine::set_degraded_listener(std::function<void(const std::string&)> listener) {
+  std::lock_guard lock(state_->degraded_listener_mutex);
+  state_->degraded_listener = std::move(listener);
 }
 
 void CacheEngine::SetSequentialCutoff(uint64_t bytes) { state_->sequential_cutoff = bytes; }

@@ -31,6 +31,8 @@ struct CacheEngine::State {
   // Counts a cache IO error; past config.error_limit the engine is degraded and
   // serves from origin only.
   void CacheError(std::atomic<uint64_t>& counter);
+  // Switches to degraded mode (origin only) and tells the listener, once.
+  void Degrade(const std::string& reason);
   // Drops validity of every sector overlapping [offset, offset + length).
   void InvalidateRange(uint64_t object_id, uint64_t offset, uint64_t length);
   // Unmaps blocks >= first_block. end_block_hint: one past the last block that
@@ -71,6 +73,8 @@ struct CacheEngine::State {
   std::atomic<bool> write_allocate;
   std::atomic<uint32_t> cache_errors{0};
   std::atomic<bool> degraded{false};
+  std::mutex degraded_listener_mutex;
+  std::function<void(const std::string& reason)> degraded_listener;  // GUARDED_BY(its mutex)
   bool closed = false;  // owner only
 
  private:

@@ -3,9 +3,11 @@
 #include "wtcachefs/meta_store.h"
 
 #include <rocksdb/db.h>
+#include <rocksdb/env.h>
 #include <rocksdb/write_batch.h>
 
 #include <cerrno>
+#include <cstdarg>
 #include <mutex>
 #include <filesystem>
 
@@ -100,6 +102,20 @@ struct MetaStore::Impl {
   }
 };
 
+namespace {
+
+// RocksDB's own diagnostic log (the LOG files) is not kept: it would grow in
+// CACHE, and once a write of it has failed (a full cache file system) RocksDB
+// 7.8 aborts on the next one. Every error we act on comes back as a status.
+class SilentLogger final : public rocksdb::Logger {
+ public:
+  SilentLogger() : rocksdb::Logger(rocksdb::InfoLogLevel::HEADER_LEVEL) {}
+  using rocksdb::Logger::Logv;
+  void Logv(const char*, va_list) override {}
+};
+
+}  // namespace
+
 MetaStore::MetaStore(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 MetaStore::~MetaStore() = default;
 
@@ -109,6 +125,7 @@ Result<std::unique_ptr<MetaStore>> MetaStore::Open(const std::string& dir) {
   options.paranoid_checks = true;
   options.max_background_jobs = 2;
   options.keep_log_file_num = 2;
+  options.info_log = std::make_shared<SilentLogger>();
   rocksdb::DB* db = nullptr;
   const rocksdb::Status s = rocksdb::DB::Open(options, dir, &db);
   if (!s.ok()) return FromRocks(s, "cannot open cache metadata in '" + dir + "'");

@@ -1,0 +1,176 @@
+// Faults real machines have, on a real mount (DESIGN W2, W3): a full origin
+// reaches the caller as ENOSPC and leaves nothing stale in the cache; a cache
+// file system that fills up never reaches the caller, puts the mount in
+// degraded mode (status and log say so), and a remount recovers.
+// Each with a writer running while the fault strikes, and a byte-for-byte
+// comparison of VIEW with origin at the end.
+#include <fcntl.h>
+#include <gtest/gtest.h>
+#include <sys/mount.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <cerrno>
+#include <cstring>
+#include <functional>
+#include <memory>
+#include <thread>
+
+#include "support/image_mount.h"
+#include "support/mounted_view.h"
+
+namespace wtcachefs::testing {
+namespace {
+
+constexpr size_t kKiB = 1024;
+constexpr size_t kMiB = 1024 * kKiB;
+
+// A tmpfs of `size` mounted at `path` for the test's life.
+class Tmpfs {
+ public:
+  Tmpfs(const std::string& path, const std::string& size) : path_(path) {
+    ok_ = ::mount("tmpfs", path.c_str(), "tmpfs", 0, ("size=" + size).c_str()) == 0;
+  }
+  ~Tmpfs() {
+    if (ok_) ::umount2(path_.c_str(), MNT_DETACH);
+  }
+  bool ok() const { return ok_; }
+
+ private:
+  std::string path_;
+  bool ok_ = false;
+};
+
+// Writes `files` files of 256 KiB through the view, each fsync'ed; every call
+// must succeed. Returns false at the first failure (reported).
+bool WriteFiles(const std::string& view, int first, int files) {
+  for (int i = first; i < first + files; ++i) {
+    const std::string path = view + "/w" + std::to_string(i);
+    const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    if (fd < 0) {
+      ADD_FAILURE() << "open " << path << ": " << std::strerror(errno);
+      return false;
+    }
+    const std::string data = Pattern(256 * kKiB, static_cast<uint32_t>(i));
+    const bool written = ::pwrite(fd, data.data(), data.size(), 0) ==
+                         static_cast<ssize_t>(data.size());
+    const bool synced = written && ::fsync(fd) == 0;
+    const int error = errno;
+    ::close(fd);
+    if (!synced) {
+      ADD_FAILURE() << (written ? "fsync " : "write ") << path << ": " << std::strerror(error);
+      return false;
+    }
+  }
+  return true;
+}
+
+void ExpectViewEqualsOrigin(const MountedView& mount, int files) {
+  for (int i = 0; i < files; ++i) {
+    const std::string name = "w" + std::to_string(i);
+    EXPECT_TRUE(ReadFile(mount.ViewPath(name)) == ReadFile(mount.OriginPath(name))) << name;
+    EXPECT_TRUE(ReadFile(mount.OriginPath(name)) ==
+                Pattern(256 * kKiB, static_cast<uint32_t>(i)))
+        << name;
+  }
+}
+
+std::string Mode(const MountedView& mount) {
+  const CommandResult r = RunCommand({WtcachefsBinary(), "status", mount.view(), "--line"});
+  const size_t at = r.out.find("mode=");
+  return at == std::string::npos ? r.out : r.out.substr(at + 5, r.out.find(' ', at) - at - 5);
+}
+
+TEST(OriginFaults, FullOriginReturnsEnospcAndLeavesNothingStale) {
+  TempDir dir;
+  Tmpfs origin(dir.Sub("origin"), "2M");
+  ASSERT_TRUE(origin.ok());
+  MountedView mount;  // its own origin: rebuilt below on the small tmpfs
+  ASSERT_TRUE(mount.ok()) << mount.failure();
+  ASSERT_TRUE(mount.Unmount());
+  std::string failure;
+  auto daemon = StartForegroundMount({WtcachefsBinary(), dir.Sub("origin"), mount.cache(),
+                                      mount.view(), "-f", "--cache-size", "16M",
+                                      "--reset-cache"},
+                                     mount.view(), &failure);
+  ASSERT_TRUE(daemon) << failure;
+  const std::string path = mount.view() + "/big";
+  const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
+  ASSERT_GE(fd, 0);
+  const std::string chunk = Pattern(64 * kKiB, 3);
+  size_t written = 0;
+  int error = 0;
+  for (int i = 0; i < 64; ++i) {
+    if (::pwrite(fd, chunk.data(), chunk.size(), static_cast<off_t>(written)) < 0) {
+      error = errno;
+      break;
+    }
+    written += chunk.size();
+  }
+  ::close(fd);
+  EXPECT_EQ(error, ENOSPC) << "the origin's errno must reach the caller";
+  EXPECT_LT(written, 2 * kMiB + 1);
+  // What the view serves (from the cache where it has blocks) is origin's.
+  EXPECT_TRUE(ReadFile(path) == ReadFile(dir.Sub("origin", false) + "/big"));
+  EXPECT_GT(StatusCounter(mount.view(), "origin_write_errors"), 0u);
+  EXPECT_TRUE(StopForegroundMount(daemon, mount.view(), std::chrono::seconds(20)));
+}
+
+class CacheFaultTest : public ::testing::Test {
+ protected:
+  // The cache on a 24 MiB tmpfs of its own (mounted over the fixture's cache
+  // directory), holding a 16 MiB cache.
+  void SetUp() override {
+    mount_ = std::make_unique<MountedView>(std::vector<std::string>{"-o", "cache_size=16M"});
+    ASSERT_TRUE(mount_->ok()) << mount_->failure();
+    ASSERT_TRUE(mount_->Unmount());
+    cache_ = mount_->cache();
+    cache_fs_ = std::make_unique<Tmpfs>(cache_, "24M");
+    ASSERT_TRUE(cache_fs_->ok());
+    ASSERT_TRUE(mount_->Remount()) << mount_->failure();
+  }
+  void TearDown() override {
+    mount_->Unmount();
+    cache_fs_.reset();
+    mount_.reset();
+  }
+
+  // Runs a writer through the view while `fault` strikes half way; every write
+  // and fsync must succeed.
+  void WriteThrough(const std::function<void()>& fault) {
+    std::atomic<bool> ok{true};
+    std::thread writer([&] { ok = WriteFiles(mount_->view(), 0, 20); });
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    fault();
+    writer.join();
+    ASSERT_TRUE(ok);
+    ASSERT_TRUE(WriteFiles(mount_->view(), 20, 20)) << "after the fault";
+  }
+
+  std::unique_ptr<MountedView> mount_;
+  std::string cache_;
+  std::unique_ptr<Tmpfs> cache_fs_;
+};
+
+TEST_F(CacheFaultTest, CacheFileSystemFillingUpNeverReachesTheCaller) {
+  WriteThrough([&] {
+    // Take every free byte of the cache's file system.
+    const int fd = ::open((cache_ + "/filler").c_str(), O_WRONLY | O_CREAT | O_CLOEXEC, 0600);
+    const std::string block(kMiB, 'z');
+    while (::write(fd, block.data(), block.size()) > 0) {
+    }
+    ::close(fd);
+  });
+  ExpectViewEqualsOrigin(*mount_, 40);
+  EXPECT_EQ(Mode(*mount_), "degraded");
+  EXPECT_NE(mount_->DaemonLog().find("is degraded"), std::string::npos) << mount_->DaemonLog();
+  // Space again, and a remount: the cache is back in service.
+  mount_->Unmount();
+  ASSERT_EQ(::unlink((cache_ + "/filler").c_str()), 0);
+  ASSERT_TRUE(mount_->Remount()) << mount_->failure();
+  EXPECT_EQ(Mode(*mount_), "normal");
+  ExpectViewEqualsOrigin(*mount_, 40);
+}
+
+}  // namespace
+}  // namespace wtcachefs::testing
