@@ -11,7 +11,9 @@
 // writethrough write both write the slot; if they overlapped, the promotion could
 // land bytes older than the write's. So:
 //  - BeginPromotion fails while a write to the block is in flight (the read is
-//    then served from origin, uncached);
+//    then served from origin, uncached), whether that write updates a slot or
+//    goes to origin only: a promotion that read origin before such a write
+//    landed would cache the old bytes;
 //  - BeginWrite on a block with a promotion in flight unmaps the block and
 //    returns nothing (the write goes to origin only), and the promotion's
 //    EndPromotion then installs nothing.
@@ -107,9 +109,10 @@ class BlockIndex {
                     uint32_t count, bool copied);
 
   // Writes: pins the block for writing the new bytes into its slot too. With
-  // `allocate`, an unmapped block gets a free slot (write-allocate). nullopt:
-  // write origin only (unmapped and not allocated, or a promotion was in flight,
-  // in which case the block has been unmapped). End with EndWrite.
+  // `allocate`, an unmapped block gets a free slot (write-allocate). End with
+  // EndWrite. nullopt: write origin only (unmapped and not allocated, or a
+  // promotion was in flight, in which case the block has been unmapped); the
+  // write still counts as in flight for the block until EndUncachedWrite.
   std::optional<PinnedBlock> BeginWrite(const BlockKey& key, bool allocate);
   // After both origin and cache completed. With `cached` (origin and slot both
   // took the bytes), the fully written sectors [first_valid, +valid_count) become
@@ -120,6 +123,12 @@ class BlockIndex {
   void EndWrite(const BlockKey& key, const PinnedBlock& pinned, uint32_t first_written,
                 uint32_t written_count, uint32_t first_valid, uint32_t valid_count,
                 bool cached);
+  // A write that goes to origin only without asking for a slot (degraded):
+  // promotions of the block are held off until EndUncachedWrite.
+  void BeginUncachedWrite(const BlockKey& key);
+  // After the origin write of a BeginWrite that returned nullopt, or of a
+  // BeginUncachedWrite, completed.
+  void EndUncachedWrite(const BlockKey& key);
 
   // Drops the validity of the given sectors; a block left with no valid sector
   // is unmapped. Returns true when the block was mapped.
@@ -204,6 +213,8 @@ class BlockIndex {
   mutable bool free_list_stale_ = false;                     // GUARDED_BY(mutex_)
   uint64_t last_stamp_ = 0;                                  // GUARDED_BY(mutex_)
   std::unordered_set<BlockKey, KeyHash> dirty_;              // GUARDED_BY(mutex_)
+  // Writes in flight to blocks without a slot, by block: promotions wait.
+  std::unordered_map<BlockKey, uint32_t, KeyHash> uncached_writes_;  // GUARDED_BY(mutex_)
   std::vector<uint64_t> quarantine_;  // freed since TakeChanges; GUARDED_BY(mutex_)
   uint64_t quarantined_ = 0;          // slots with quarantined set; GUARDED_BY(mutex_)
   const uint64_t reserve_;

@@ -85,6 +85,7 @@ void BlockIndex::Unpin(uint64_t number) {
 
 std::optional<PinnedBlock> BlockIndex::BeginPromotion(const BlockKey& key, bool filtered) {
   std::lock_guard lock(mutex_);
+  if (uncached_writes_.contains(key)) return std::nullopt;
   uint64_t number;
   if (const auto it = slot_of_.find(key); it != slot_of_.end()) {
     number = it->second;
@@ -131,13 +132,16 @@ std::optional<PinnedBlock> BlockIndex::BeginWrite(const BlockKey& key, bool allo
       // block so its EndPromotion installs nothing; this write goes to origin.
       UnmapLocked(slots_[number]);
       ReleaseIfIdleLocked(number);
+      ++uncached_writes_[key];
       return std::nullopt;
     }
   } else {
-    if (!allocate) return std::nullopt;
-    policy_->OnMiss(key);
-    const auto allocated = AllocateLocked(key);
-    if (!allocated) return std::nullopt;
+    const auto allocated =
+        allocate ? (policy_->OnMiss(key), AllocateLocked(key)) : std::optional<uint64_t>();
+    if (!allocated) {
+      ++uncached_writes_[key];
+      return std::nullopt;
+    }
     number = *allocated;
   }
   Slot& slot = slots_[number];
@@ -163,6 +167,17 @@ void BlockIndex::EndWrite(const BlockKey& key, const PinnedBlock& pinned,
     MarkDirtyLocked(key);
   }
   UnpinLocked(pinned.slot);
+}
+
+void BlockIndex::BeginUncachedWrite(const BlockKey& key) {
+  std::lock_guard lock(mutex_);
+  ++uncached_writes_[key];
+}
+
+void BlockIndex::EndUncachedWrite(const BlockKey& key) {
+  std::lock_guard lock(mutex_);
+  const auto it = uncached_writes_.find(key);
+  if (it != uncached_writes_.end() && --it->second == 0) uncached_writes_.erase(it);
 }
 
 bool BlockIndex::Invalidate(const BlockKey& key, uint32_t first_sector, uint32_t count) {

@@ -244,7 +244,7 @@ Result<size_t> CachedFile::Write(off_t offset, std::span<const char> data) {
                         !PastSequentialCutoff(static_cast<uint64_t>(offset), data.size());
   struct WritePart {
     BlockPiece piece;
-    std::optional<PinnedBlock> pinned;
+    std::optional<PinnedBlock> pinned;  // else: origin only, promotions held off
     bool was_cached = false;
   };
   std::vector<WritePart> parts;
@@ -261,6 +261,7 @@ Result<size_t> CachedFile::Write(off_t offset, std::span<const char> data) {
       if (engine_.index.Invalidate(key, p.first_sector(), p.touched_sectors())) {
         EngineCounters::Add(engine_.counters.invalidations);
       }
+      engine_.index.BeginUncachedWrite(key);
       EngineCounters::Add(engine_.counters.bypasses);
       continue;
     }
@@ -279,7 +280,10 @@ Result<size_t> CachedFile::Write(off_t offset, std::span<const char> data) {
 
   size_t request = 1;
   for (WritePart& part : parts) {
-    if (!part.pinned) continue;
+    if (!part.pinned) {
+      engine_.index.EndUncachedWrite({object_->id, part.piece.block});
+      continue;
+    }
     const BlockPiece& p = part.piece;
     const IoRequest& r = batch[request++];
     const bool cache_complete = submitted.ok() && r.result == static_cast<int64_t>(p.length());

@@ -68,13 +68,36 @@ TEST(BlockIndex, NoSlotIsHandedOutTwiceAndAFullIndexRefuses) {
     EXPECT_TRUE(slots.insert(pinned->slot).second);
   }
   EXPECT_FALSE(index.BeginWrite({1, 99}, true));
-  EXPECT_FALSE(index.BeginPromotion({1, 99}));
+  index.EndUncachedWrite({1, 99});
+  EXPECT_FALSE(index.BeginPromotion({1, 99})) << "every slot is pinned by a write";
 }
 
 TEST(BlockIndex, WriteWithoutAllocateLeavesUnmappedBlocksAlone) {
   BlockIndex index(2, 16);
   EXPECT_FALSE(index.BeginWrite({1, 1}, /*allocate=*/false));
   EXPECT_EQ(index.mapped_blocks(), 0u);
+  index.EndUncachedWrite({1, 1});
+}
+
+TEST(BlockIndex, PromotionDuringAWriteWithoutASlotIsRefused) {
+  // Forced interleaving: a write goes to origin only (write-around, or no free
+  // slot); a read miss of the same block starts before the origin write landed.
+  // Its origin bytes may be the old ones: it must not be cached.
+  BlockIndex index(4, 16);
+  const BlockKey key{6, 6};
+  EXPECT_FALSE(index.BeginWrite(key, /*allocate=*/false));
+  EXPECT_FALSE(index.BeginPromotion(key)) << "a promotion could cache bytes older than the write";
+  index.EndUncachedWrite(key);
+  auto promotion = index.BeginPromotion(key);
+  ASSERT_TRUE(promotion) << "the write is over: promotions go on";
+  EXPECT_TRUE(index.EndPromotion(key, *promotion, 0, 16, true));
+
+  // The same for a write in degraded mode, which asks for no slot at all.
+  const BlockKey other{6, 7};
+  index.BeginUncachedWrite(other);
+  EXPECT_FALSE(index.BeginPromotion(other));
+  index.EndUncachedWrite(other);
+  EXPECT_TRUE(index.BeginPromotion(other));
 }
 
 TEST(BlockIndex, WriteValidatesCoveredSectorsAndKeepsPartlyWrittenOnesAsTheyWere) {
@@ -149,6 +172,8 @@ TEST(BlockIndex, WriteDuringPromotionDefeatsThePromotion) {
       << "the write must not touch a slot a promotion is filling";
   EXPECT_FALSE(index.EndPromotion(key, *promotion, 0, 16, true));
   EXPECT_FALSE(index.PinForRead(key));
+  EXPECT_FALSE(index.BeginPromotion(key)) << "the write to origin is still in flight";
+  index.EndUncachedWrite(key);
   Settle(index);
   EXPECT_EQ(index.free_slots(), 2u);
 }

@@ -7,6 +7,7 @@
 #include <sys/stat.h>
 
 #include <atomic>
+#include <mutex>
 #include <random>
 #include <thread>
 
@@ -60,6 +61,13 @@ TEST_F(EngineStressTest, EightThreadsOnSharedFilesNeverSeeOrLeaveStaleBytes) {
   // Phase 1: stripes. Thread t owns bytes [t*kStripe, (t+1)*kStripe) of every
   // file and checks each read of them exactly; it also reads anywhere.
   std::atomic<int> failures{0};
+  std::mutex first_failure_mutex;
+  std::string first_failure;
+  const auto fail = [&](const std::string& what) {
+    ++failures;
+    std::lock_guard lock(first_failure_mutex);
+    if (first_failure.empty()) first_failure = what;
+  };
   std::vector<std::thread> threads;
   for (int t = 0; t < kThreads; ++t) {
     threads.emplace_back([&, t] {
@@ -78,14 +86,25 @@ TEST_F(EngineStressTest, EightThreadsOnSharedFilesNeverSeeOrLeaveStaleBytes) {
             std::string data(length, static_cast<char>('A' + rng() % 26));
             auto n = files[f]->Write(base + static_cast<off_t>(offset),
                                      std::span<const char>(data.data(), data.size()));
-            if (!n.ok() || n.value() != length) ++failures;
+            if (!n.ok() || n.value() != length) {
+              fail("write: " + (n.ok() ? "short" : n.status().message()));
+            }
             model[f].replace(offset, length, data);
             break;
           }
           case 2: {
             std::string out(length, '\0');
             auto n = files[f]->Read(base + static_cast<off_t>(offset), out);
-            if (!n.ok() || out != model[f].substr(offset, length)) ++failures;
+            if (!n.ok()) {
+              fail("read: " + n.status().message());
+            } else if (out != model[f].substr(offset, length)) {
+              size_t at = 0;
+              while (at < length && out[at] == model[f][offset + at]) ++at;
+              fail("thread " + std::to_string(t) + " file " + std::to_string(f) +
+                   " read stale bytes at stripe offset " + std::to_string(offset + at) +
+                   " (read " + std::to_string(offset) + "+" + std::to_string(length) +
+                   "): got '" + out[at] + "', wrote '" + model[f][offset + at] + "'");
+            }
             break;
           }
           case 3: {
@@ -94,13 +113,16 @@ TEST_F(EngineStressTest, EightThreadsOnSharedFilesNeverSeeOrLeaveStaleBytes) {
             break;
           }
           default:
-            if (!files[f]->Sync(rng() % 2 == 0).ok()) ++failures;
+            if (Status synced = files[f]->Sync(rng() % 2 == 0); !synced.ok()) {
+              fail("sync: " + synced.message());
+            }
         }
       }
     });
   }
   for (std::thread& t : threads) t.join();
-  ASSERT_EQ(failures.load(), 0) << "a thread read bytes it had not written, or an op failed";
+  ASSERT_EQ(failures.load(), 0) << "a thread read bytes it had not written, or an op failed; "
+                                 "the first: " << first_failure;
 
   // Phase 2: anything goes, truncates included; then the engine must equal origin.
   threads.clear();
