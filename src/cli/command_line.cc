@@ -26,7 +26,15 @@ std::optional<int> ParseCommandLine(int argc, const char* const* argv, Options& 
       "wtcachefs"};
   app.footer("Forms:\n  wtcachefs ORIGIN CACHE VIEW [options]\n"
              "  wtcachefs ORIGIN VIEW -o cache=CACHE[,mount options]\n"
-             "Exit codes: 0 ok, 1 usage, 2 bad path, 3 mount failed, 4 runtime error.");
+             "ORIGIN is a directory, or one image file or block device.\n"
+             "Commands (each with --help):\n"
+             "  wtcachefs status VIEW [--json|--line|--prometheus] [--watch]\n"
+             "  wtcachefs tune VIEW NAME=VALUE...\n"
+             "  wtcachefs invalidate VIEW [PATH...]\n"
+             "  wtcachefs warm PATH...\n"
+             "  wtcachefs check CACHE [--repair]\n"
+             "Exit codes: 0 ok, 1 usage, 2 bad path, 3 mount failed, 4 runtime error.\n"
+             "See wtcachefs(8).");
   app.set_version_flag("--version", std::string("wtcachefs ") + WTCACHEFS_VERSION);
 
   std::vector<std::string> paths;
