@@ -11,6 +11,7 @@
 
 #include <atomic>
 #include <cerrno>
+#include <cstdlib>
 #include <cstring>
 #include <functional>
 #include <memory>
@@ -170,6 +171,74 @@ TEST_F(CacheFaultTest, CacheFileSystemFillingUpNeverReachesTheCaller) {
   ASSERT_TRUE(mount_->Remount()) << mount_->failure();
   EXPECT_EQ(Mode(*mount_), "normal");
   ExpectViewEqualsOrigin(*mount_, 40);
+}
+
+// The daemon whose IO backend fails the cache's or the origin's requests with
+// EIO while a control file exists (support/held_io_daemon.cc).
+class InjectedFaultTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    ::setenv("WTCACHEFS_TEST_CONTROL_DIR", control_.path().c_str(), 1);
+    mount_ = std::make_unique<MountedView>(std::vector<std::string>{}, HeldIoBinary());
+    ::unsetenv("WTCACHEFS_TEST_CONTROL_DIR");
+    ASSERT_TRUE(mount_->ok()) << mount_->failure();
+  }
+  void Fault(const std::string& name, bool on) {
+    const std::string path = control_.path() + "/" + name;
+    if (on) {
+      WriteFile(path, "");
+    } else {
+      ::unlink(path.c_str());
+    }
+  }
+
+  TempDir control_;
+  std::unique_ptr<MountedView> mount_;
+};
+
+TEST_F(InjectedFaultTest, CacheEioNeverReachesTheCallerAndARemountRecovers) {
+  std::atomic<bool> ok{true};
+  std::thread writer([&] { ok = WriteFiles(mount_->view(), 0, 20); });
+  std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  Fault("fail-cache", true);
+  writer.join();
+  ASSERT_TRUE(ok);
+  ASSERT_TRUE(WriteFiles(mount_->view(), 20, 20)) << "writes while the cache fails";
+  ExpectViewEqualsOrigin(*mount_, 40);
+  EXPECT_EQ(Mode(*mount_), "degraded") << "repeated cache errors must degrade the mount";
+  EXPECT_GT(StatusCounter(mount_->view(), "cache_write_errors"), 0u);
+  EXPECT_NE(mount_->DaemonLog().find("is degraded"), std::string::npos) << mount_->DaemonLog();
+  Fault("fail-cache", false);
+  mount_->Unmount();
+  ASSERT_TRUE(mount_->Remount()) << mount_->failure();
+  EXPECT_EQ(Mode(*mount_), "normal");
+  ExpectViewEqualsOrigin(*mount_, 40);
+}
+
+TEST_F(InjectedFaultTest, OriginEioReachesTheCallerAndLeavesNothingStale) {
+  ASSERT_TRUE(WriteFiles(mount_->view(), 0, 1));
+  const std::string path = mount_->ViewPath("w0");
+  ASSERT_TRUE(ReadFile(path) == Pattern(256 * kKiB, 0));  // cached now
+  Fault("fail-origin", true);
+  const int fd = ::open(path.c_str(), O_WRONLY | O_CLOEXEC);
+  ASSERT_GE(fd, 0);
+  const std::string update(64 * kKiB, 'u');
+  errno = 0;
+  EXPECT_EQ(::pwrite(fd, update.data(), update.size(), 4096), -1);
+  EXPECT_EQ(errno, EIO) << "the origin's errno must reach the caller";
+  ::close(fd);
+  Fault("fail-origin", false);
+  // Past the page cache: what the daemon serves for the failed range is origin's.
+  const int direct = ::open(path.c_str(), O_RDONLY | O_DIRECT | O_CLOEXEC);
+  ASSERT_GE(direct, 0);
+  void* buffer = nullptr;
+  ASSERT_EQ(::posix_memalign(&buffer, 4096, 256 * kKiB), 0);
+  ASSERT_EQ(::pread(direct, buffer, 256 * kKiB, 0), static_cast<ssize_t>(256 * kKiB));
+  const std::string served(static_cast<char*>(buffer), 256 * kKiB);
+  std::free(buffer);
+  ::close(direct);
+  EXPECT_TRUE(served == ReadFile(mount_->OriginPath("w0"))) << "a cached block differs from origin";
+  EXPECT_GT(StatusCounter(mount_->view(), "origin_write_errors"), 0u);
 }
 
 }  // namespace

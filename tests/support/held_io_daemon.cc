@@ -1,5 +1,6 @@
 // wtcachefs_held_io: the wtcachefs daemon with an IO backend that can hold a
-// batch's completion, for tests that prove what the FUSE reply waits for.
+// batch's completion, for tests that prove what the FUSE reply waits for, and
+// fail the cache's or the origin's IO, for fault tests.
 //
 // Controlled through files in $WTCACHEFS_TEST_CONTROL_DIR:
 //   hold     present: the next batch with an origin write is performed, then its
@@ -7,14 +8,18 @@
 //   held     created while a completion is withheld; "batch" holds the batch as
 //            one line ("origin-write cache-write ...")
 //   release  create it to deliver the withheld completion
+//   fail-cache   while present, every slot file request fails with EIO, undone
+//   fail-origin  while present, every origin request fails with EIO, undone
 // Test builds only; never installed.
 #include <unistd.h>
 
+#include <cerrno>
 #include <chrono>
 #include <cstdlib>
 #include <fstream>
 #include <string>
 #include <thread>
+#include <vector>
 
 #include "cli/run.h"
 
@@ -60,7 +65,7 @@ class HoldingBackend final : public IoBackend {
     }
     const bool hold = origin_write && Exists(control_ + "/hold") &&
                       ::unlink((control_ + "/hold").c_str()) == 0;
-    Status status = real_->Submit(requests);
+    Status status = SubmitWithFaults(requests);
     if (hold) {
       std::ofstream(control_ + "/batch") << line << "\n";
       std::ofstream(control_ + "/held").close();
@@ -74,6 +79,28 @@ class HoldingBackend final : public IoBackend {
   }
 
  private:
+  // Requests of a failing side get -EIO and are not performed; the rest are.
+  Status SubmitWithFaults(std::span<IoRequest> requests) {
+    const bool fail_cache = Exists(control_ + "/fail-cache");
+    const bool fail_origin = Exists(control_ + "/fail-origin");
+    if (!fail_cache && !fail_origin) return real_->Submit(requests);
+    std::vector<IoRequest> performed;
+    std::vector<size_t> where;
+    for (size_t i = 0; i < requests.size(); ++i) {
+      const bool cache = Side(requests[i].fd) == "cache";
+      if ((cache && fail_cache) || (!cache && fail_origin)) {
+        requests[i].result = -EIO;
+      } else {
+        performed.push_back(requests[i]);
+        where.push_back(i);
+      }
+    }
+    if (performed.empty()) return Status::Ok();
+    Status status = real_->Submit(performed);
+    for (size_t k = 0; k < performed.size(); ++k) requests[where[k]].result = performed[k].result;
+    return status;
+  }
+
   std::unique_ptr<IoBackend> real_;
   const std::string control_;
 };
