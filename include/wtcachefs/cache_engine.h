@@ -54,6 +54,9 @@ struct CacheConfig {
   uint32_t flush_interval_ms = 1000;
   // Write misses allocate a slot (true) or go around the cache (false).
   bool write_allocate = true;
+  // Diagnostic: origin write first, cache writes after it completes (see
+  // Options::serial_writethrough). Breaks DESIGN W1's one-submission rule on purpose.
+  bool serial_writethrough = false;
   // Which blocks leave a full cache.
   PolicyKind policy = kDefaultPolicy;
   // A block is promoted on its Nth read miss (1: the first).

@@ -65,6 +65,12 @@ struct Options {
   // Write misses get a slot (allocate) or go around the cache (-o
   // write_policy=allocate|around, --write-policy).
   bool write_allocate = true;
+  // Diagnostic (-o serial_writethrough, --serial-writethrough): submit a write to
+  // origin, wait for it, then submit it to the cache, as dm-cache did before it
+  // submitted writethrough writes in parallel. Off by default; it exists so a
+  // benchmark can show what the parallel submission buys. Still acknowledged
+  // only after both complete.
+  bool serial_writethrough = false;
 
   // -o log_level=, --log-level: error, warning (default), info or debug.
   LogLevel log_level = LogLevel::kWarning;

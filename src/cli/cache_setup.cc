@@ -31,6 +31,7 @@ Result<CacheConfig> MakeCacheConfig(const Options& options) {
   config.promote_after = options.promote_after;
   config.sequential_cutoff = options.sequential_cutoff;
   config.write_allocate = options.write_allocate;
+  config.serial_writethrough = options.serial_writethrough;
   config.reset = options.reset_cache;
   config.cache_bytes = options.cache_size;
   config.resize = options.cache_size != 0;

@@ -77,6 +77,9 @@ std::optional<int> ParseCommandLine(int argc, const char* const* argv, Options& 
   app.add_option("--write-policy", write_policy_flag,
                  "allocate: write misses are cached; around: they are not (default "
                  "allocate)");
+  app.add_flag("--serial-writethrough", options.serial_writethrough,
+               "diagnostic: write to origin, then to the cache, instead of both at once "
+               "(for benchmarks; slower)");
   app.add_flag("--reset-cache", options.reset_cache,
                "discard the cache in CACHE and start an empty one (no data is lost)");
   bool no_default_permissions = false;

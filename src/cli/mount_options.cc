@@ -29,8 +29,9 @@ constexpr std::array<std::string_view, 11> kIgnoredFlags = {
     "users",    "nouser", "owner", "group", "lazytime"};
 
 // wtcachefs options that are flags and take no value.
-constexpr std::array<std::string_view, 5> kWtcachefsFlags = {
-    "reset_cache", "default_permissions", "no_default_permissions", "foreground", "debug"};
+constexpr std::array<std::string_view, 6> kWtcachefsFlags = {
+    "reset_cache", "default_permissions", "no_default_permissions", "foreground", "debug",
+    "serial_writethrough"};
 
 bool Contains(auto& list, std::string_view value) {
   return std::find(list.begin(), list.end(), value) != list.end();
@@ -182,6 +183,10 @@ Status ApplyOne(const std::string& option, Options& options) {
                                        " is not a write policy: give allocate or around");
     }
     options.write_allocate = value == "allocate";
+    return Status::Ok();
+  }
+  if (name == "serial_writethrough" && !has_value) {
+    options.serial_writethrough = true;
     return Status::Ok();
   }
   if (name == "reset_cache" && !has_value) {

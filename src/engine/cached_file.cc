@@ -274,7 +274,7 @@ Result<size_t> CachedFile::Write(off_t offset, std::span<const char> data) {
     batch.push_back(IoRequest::Write(slot_fd, engine_.slots.OffsetOf(part.pinned->slot) + p.begin,
                                      data.subspan(p.buffer_offset, p.length())));
   }
-  Status submitted = engine_.io.Submit(batch);
+  Status submitted = SubmitWrite(batch);
   const int64_t origin_result = submitted.ok() ? batch[0].result : -submitted.error();
   const bool origin_complete = origin_result == static_cast<int64_t>(data.size());
 
@@ -400,6 +400,16 @@ Result<size_t> CachedFile::CopyTo(off_t offset, OpenFile& dest, off_t dest_offse
   if (end > target->object_->size.load()) target->object_->size = end;
   target->RefreshFingerprintLocked();
   return static_cast<size_t>(n);
+}
+
+Status CachedFile::SubmitWrite(std::span<IoRequest> batch) {
+  if (!engine_.config.serial_writethrough || batch.size() == 1) return engine_.io.Submit(batch);
+  if (Status s = engine_.io.Submit(batch.first(1)); !s.ok()) return s;
+  if (batch[0].result != static_cast<int64_t>(batch[0].length)) {
+    for (IoRequest& r : batch.subspan(1)) r.result = -ECANCELED;  // not cached
+    return Status::Ok();
+  }
+  return engine_.io.Submit(batch.subspan(1));
 }
 
 bool CachedFile::MarkIntent(uint64_t offset, uint64_t length) {

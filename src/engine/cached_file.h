@@ -8,6 +8,7 @@
 
 #include <memory>
 #include <mutex>
+#include <span>
 
 #include "engine/engine_state.h"
 #include "wtcachefs/data_engine.h"
@@ -43,6 +44,11 @@ class CachedFile final : public OpenFile {
   // a change to them is submitted. False when the engine is (now) degraded: the
   // change must then go to origin only, invalidating cached blocks.
   bool MarkIntent(uint64_t offset, uint64_t length);
+  // Submits a write's batch: batch[0] to origin, the rest to the cache. All at
+  // once (DESIGN W1), or origin first and the cache only after origin wrote it
+  // all under the diagnostic serial_writethrough; cache requests not submitted
+  // then carry -ECANCELED.
+  Status SubmitWrite(std::span<IoRequest> batch);
   // Re-reads origin's fingerprint after a change made through the view, so the
   // next open does not mistake our own change for an external one.
   void RefreshFingerprintLocked();

@@ -58,5 +58,38 @@ TEST(WritethroughAck, WriteReturnsOnlyAfterOriginAndCacheCompletionsArrive) {
   EXPECT_EQ(ReadFile(mount.ViewPath("f")), data);
 }
 
+// The diagnostic serial_writethrough (kept for benchmarks) does what parallel
+// submission replaced: the origin write goes out alone, the cache write after it.
+TEST(WritethroughAck, SerialWritethroughSubmitsOriginAloneAndTheCacheAfterIt) {
+  TempDir control;
+  ::setenv("WTCACHEFS_TEST_CONTROL_DIR", control.path().c_str(), 1);
+  MountedView mount({"-o", "serial_writethrough"}, HeldIoBinary());
+  ::unsetenv("WTCACHEFS_TEST_CONTROL_DIR");
+  ASSERT_TRUE(mount.ok()) << mount.failure();
+  WriteFile(mount.ViewPath("f"), "");
+
+  const std::string data(64 * 1024, 's');
+  WriteFile(control.path() + "/hold", "");
+  std::thread writer([&] {
+    const int fd = ::open(mount.ViewPath("f").c_str(), O_WRONLY);
+    EXPECT_EQ(::pwrite(fd, data.data(), data.size(), 0), static_cast<ssize_t>(data.size()));
+    ::close(fd);
+  });
+  const bool held = WaitForFile(control.path() + "/held");
+  if (held) {
+    const std::string batch = ReadFile(control.path() + "/batch");
+    EXPECT_NE(batch.find("origin-write"), std::string::npos) << batch;
+    EXPECT_EQ(batch.find("cache-write"), std::string::npos) << batch;
+  }
+  WriteFile(control.path() + "/release", "");
+  writer.join();
+  ASSERT_TRUE(held) << "no write batch reached the daemon's backend";
+  EXPECT_EQ(ReadFile(mount.ViewPath("f")), data);
+  // The cache write followed: the block is cached and reads of it are hits.
+  const CommandResult status = RunCommand({WtcachefsBinary(), "status", mount.view(), "--line"});
+  EXPECT_EQ(status.exit_code, 0) << status.err;
+  EXPECT_NE(status.out.find(" used_blocks=1 "), std::string::npos) << status.out;
+}
+
 }  // namespace
 }  // namespace wtcachefs::testing
