@@ -12,6 +12,7 @@
 #include <filesystem>
 
 #include "meta/byte_codec.h"
+#include "meta/private_env.h"
 
 namespace wtcachefs {
 namespace {
@@ -82,6 +83,7 @@ void MetaBatch::PutCounter(std::string_view name, uint64_t value) {
 }
 
 struct MetaStore::Impl {
+  std::unique_ptr<rocksdb::Env> env;  // outlives db (declared first)
   std::unique_ptr<rocksdb::DB> db;
   // Commits are rare (a region's first write, group commits), so they run one at
   // a time: RocksDB's write grouping would hand one thread's batch to another
@@ -120,7 +122,10 @@ MetaStore::MetaStore(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 MetaStore::~MetaStore() = default;
 
 Result<std::unique_ptr<MetaStore>> MetaStore::Open(const std::string& dir) {
+  auto impl = std::make_unique<Impl>();
+  impl->env = NewPrivateEnv();
   rocksdb::Options options;
+  options.env = impl->env.get();
   options.create_if_missing = true;
   options.paranoid_checks = true;
   options.max_background_jobs = 2;
@@ -129,8 +134,8 @@ Result<std::unique_ptr<MetaStore>> MetaStore::Open(const std::string& dir) {
   rocksdb::DB* db = nullptr;
   const rocksdb::Status s = rocksdb::DB::Open(options, dir, &db);
   if (!s.ok()) return FromRocks(s, "cannot open cache metadata in '" + dir + "'");
-  auto impl = std::make_unique<Impl>();
   impl->db.reset(db);
+  MakePrivate(dir);
   return std::unique_ptr<MetaStore>(new MetaStore(std::move(impl)));
 }
 
