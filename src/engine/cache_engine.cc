@@ -9,6 +9,7 @@
 #include <algorithm>
 #include <cerrno>
 
+#include "engine/cache_health.h"
 #include "engine/cached_file.h"
 #include "engine/engine_state.h"
 #include "wtcachefs/origin_stat.h"
@@ -184,6 +185,12 @@ void EngineState::StartFlusher() {
       if (flusher_stop_) break;
       flush_requested_ = false;
       lock.unlock();
+      if (!degraded) {
+        if (auto fault = FindCacheDirectoryFault(config.cache_dir,
+                                                 directory->slot_file_path(), slots.fd())) {
+          Degrade(*fault);
+        }
+      }
       (void)Flush();  // a failure degrades the engine; the next round retries
       history.Record(Stats());
       lock.lock();

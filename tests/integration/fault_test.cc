@@ -1,7 +1,8 @@
 // Faults real machines have, on a real mount (DESIGN W2, W3): a full origin
 // reaches the caller as ENOSPC and leaves nothing stale in the cache; a cache
 // file system that fills up never reaches the caller, puts the mount in
-// degraded mode (status and log say so), and a remount recovers.
+// degraded mode (status and log say so), and a remount recovers; so does a
+// CACHE deleted while mounted, or whose file system turns read-only.
 // Each with a writer running while the fault strikes, and a byte-for-byte
 // comparison of VIEW with origin at the end.
 #include <fcntl.h>
@@ -13,6 +14,7 @@
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
+#include <filesystem>
 #include <functional>
 #include <memory>
 #include <thread>
@@ -239,6 +241,150 @@ TEST_F(InjectedFaultTest, OriginEioReachesTheCallerAndLeavesNothingStale) {
   ::close(direct);
   EXPECT_TRUE(served == ReadFile(mount_->OriginPath("w0"))) << "a cached block differs from origin";
   EXPECT_GT(StatusCounter(mount_->view(), "origin_write_errors"), 0u);
+}
+
+// Reads `path` past the page cache: what the daemon serves, not what the kernel
+// kept from before.
+std::string ReadDirect(const std::string& path, size_t size) {
+  const int fd = ::open(path.c_str(), O_RDONLY | O_DIRECT | O_CLOEXEC);
+  if (fd < 0) return "open failed: " + std::string(std::strerror(errno));
+  void* buffer = nullptr;
+  if (::posix_memalign(&buffer, 4096, size) != 0) std::abort();
+  const ssize_t n = ::pread(fd, buffer, size, 0);
+  std::string data(static_cast<char*>(buffer), n > 0 ? static_cast<size_t>(n) : 0);
+  std::free(buffer);
+  ::close(fd);
+  return data;
+}
+
+void ExpectServedEqualsOrigin(const MountedView& mount, int files) {
+  for (int i = 0; i < files; ++i) {
+    const std::string name = "w" + std::to_string(i);
+    EXPECT_TRUE(ReadDirect(mount.ViewPath(name), 256 * kKiB) ==
+                Pattern(256 * kKiB, static_cast<uint32_t>(i)))
+        << name;
+  }
+}
+
+// Waits up to 10 s for the mount's status to say `mode`.
+bool WaitForMode(const MountedView& mount, const std::string& mode) {
+  for (int i = 0; i < 100; ++i) {
+    if (Mode(mount) == mode) return true;
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  return false;
+}
+
+// CACHE deleted while mounted: the open slot file keeps working unlinked, so no
+// IO error ever reports it; the engine must notice, degrade and say so.
+TEST(CacheDirectoryFaults, CacheDeletedWhileMountedNeverReachesTheCallerAndARemountRecovers) {
+  MountedView mount;
+  ASSERT_TRUE(mount.ok()) << mount.failure();
+  ASSERT_TRUE(WriteFiles(mount.view(), 0, 10));
+  ExpectServedEqualsOrigin(mount, 10);  // cached now
+  std::atomic<bool> ok{true};
+  std::thread writer([&] { ok = WriteFiles(mount.view(), 10, 20); });
+  std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  std::error_code error;
+  std::filesystem::remove_all(mount.cache(), error);
+  ASSERT_FALSE(error) << error.message();
+  writer.join();
+  ASSERT_TRUE(ok);
+  ASSERT_TRUE(WriteFiles(mount.view(), 0, 5)) << "writes after CACHE is gone";
+  EXPECT_TRUE(WaitForMode(mount, "degraded")) << Mode(mount);
+  EXPECT_NE(mount.DaemonLog().find("was deleted"), std::string::npos) << mount.DaemonLog();
+  ExpectServedEqualsOrigin(mount, 30);
+  ExpectViewEqualsOrigin(mount, 30);
+  // A new CACHE directory and a remount: a new, empty cache in service.
+  mount.Unmount();
+  ASSERT_TRUE(std::filesystem::create_directory(mount.cache()));
+  ASSERT_TRUE(mount.Remount()) << mount.failure();
+  EXPECT_EQ(Mode(mount), "normal");
+  ExpectServedEqualsOrigin(mount, 30);
+  EXPECT_GT(StatusCounter(mount.view(), "promotions"), 0u) << "the new cache is not used";
+}
+
+// An ext4 file system on a loop device, mounted with errors=remount-ro over
+// `path`, whose error can be triggered as a failing disk would.
+class LoopExt4 {
+ public:
+  LoopExt4(const std::string& image, const std::string& path) : image_(image), path_(path) {
+    if (RunCommand({"truncate", "-s", "160M", image}).exit_code != 0) return;
+    if (RunCommand({"mkfs.ext4", "-q", "-F", image}).exit_code != 0) return;
+    const CommandResult loop = RunCommand({"losetup", "-f", "--show", image});
+    if (loop.exit_code != 0) return;
+    device_ = loop.out.substr(0, loop.out.find('\n'));
+    ok_ = Mount();
+  }
+  ~LoopExt4() {
+    if (mounted_) ::umount2(path_.c_str(), MNT_DETACH);
+    if (!device_.empty()) RunCommand({"losetup", "-d", device_});
+  }
+  bool ok() const { return ok_; }
+  // ext4's own switch for an error: with errors=remount-ro the file system
+  // stops taking writes (EROFS) until it is checked and mounted again.
+  std::string error_trigger() const {
+    return "/sys/fs/ext4/" + device_.substr(device_.rfind('/') + 1) + "/trigger_fs_error";
+  }
+  bool TriggerError() const {
+    const int fd = ::open(error_trigger().c_str(), O_WRONLY | O_CLOEXEC);
+    if (fd < 0) return false;
+    const bool written = ::write(fd, "fault test\n", 11) == 11;
+    ::close(fd);
+    return written;
+  }
+  // Unmounts, repairs with e2fsck and mounts again (what an administrator does).
+  bool Repair() {
+    if (::umount(path_.c_str()) != 0) return false;
+    mounted_ = false;
+    RunCommand({"e2fsck", "-fy", device_});  // exit 1: errors corrected
+    return Mount();
+  }
+
+ private:
+  bool Mount() {
+    mounted_ = ::mount(device_.c_str(), path_.c_str(), "ext4", 0, "errors=remount-ro") == 0;
+    if (mounted_) ::chmod(path_.c_str(), 0700);
+    return mounted_;
+  }
+
+  std::string image_, path_, device_;
+  bool mounted_ = false;
+  bool ok_ = false;
+};
+
+TEST(CacheDirectoryFaults, CacheFileSystemTurningReadOnlyNeverReachesTheCallerAndRecovers) {
+  MountedView mount({"-o", "cache_size=32M"});
+  ASSERT_TRUE(mount.ok()) << mount.failure();
+  ASSERT_TRUE(mount.Unmount());
+  LoopExt4 cache_fs(mount.dir().Sub("cache.img", false), mount.cache());
+  if (!cache_fs.ok()) GTEST_SKIP() << "no loop device or ext4 here";
+  if (::access(cache_fs.error_trigger().c_str(), W_OK) != 0) {
+    GTEST_SKIP() << cache_fs.error_trigger() << " is missing: cannot make ext4 fail";
+  }
+  ASSERT_TRUE(mount.Remount()) << mount.failure();
+  ASSERT_TRUE(WriteFiles(mount.view(), 0, 10));
+  ExpectServedEqualsOrigin(mount, 10);  // cached now
+  std::atomic<bool> ok{true};
+  std::thread writer([&] { ok = WriteFiles(mount.view(), 10, 20); });
+  std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  ASSERT_TRUE(cache_fs.TriggerError());
+  writer.join();
+  ASSERT_TRUE(ok);
+  ASSERT_TRUE(WriteFiles(mount.view(), 0, 5)) << "writes while CACHE is read-only";
+  ExpectServedEqualsOrigin(mount, 30);
+  EXPECT_TRUE(WaitForMode(mount, "degraded")) << Mode(mount);
+  EXPECT_NE(mount.DaemonLog().find("is degraded"), std::string::npos) << mount.DaemonLog();
+  ExpectViewEqualsOrigin(mount, 30);
+  // The file system checked and writable again, and a remount: back in service.
+  mount.Unmount();
+  ASSERT_TRUE(cache_fs.Repair());
+  ASSERT_TRUE(mount.Remount()) << mount.failure();
+  EXPECT_EQ(Mode(mount), "normal");
+  ExpectServedEqualsOrigin(mount, 30);
+  ASSERT_TRUE(WriteFiles(mount.view(), 30, 5));
+  ExpectServedEqualsOrigin(mount, 35);
+  ExpectViewEqualsOrigin(mount, 35);
 }
 
 }  // namespace
