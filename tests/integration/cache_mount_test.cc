@@ -99,5 +99,38 @@ TEST(CacheMount, OriginChangedWhileUnmountedIsSeenAfterRemount) {
   EXPECT_EQ(ReadFile(mount.ViewPath("replaced")), "new file");
 }
 
+// W6 for a file deleted behind the mount: an open of the view keeps reading the
+// file it opened (as on a local file system), the name is gone once the
+// kernel's entry timeout passes, and a new file under the old name — often on
+// the old inode number — never serves the old file's cached blocks.
+TEST(CacheMount, OriginFileDeletedWhileMountedNeverServesItsBlocksToANewFile) {
+  MountedView mount;
+  ASSERT_TRUE(mount.ok()) << mount.failure();
+  const std::string old_data(300000, 'o');
+  WriteFile(mount.OriginPath("f"), old_data);
+  ASSERT_TRUE(ReadFileDirect(mount.ViewPath("f")) == old_data);  // cached now
+  const int kept = ::open(mount.ViewPath("f").c_str(), O_RDONLY | O_CLOEXEC);
+  ASSERT_GE(kept, 0);
+  ASSERT_EQ(::unlink(mount.OriginPath("f").c_str()), 0);
+  std::this_thread::sleep_for(std::chrono::milliseconds(1100));
+  struct stat st;
+  EXPECT_NE(::stat(mount.ViewPath("f").c_str(), &st), 0) << "a deleted file is still listed";
+  std::string through_kept(old_data.size(), '\0');
+  EXPECT_EQ(::pread(kept, through_kept.data(), through_kept.size(), 0),
+            static_cast<ssize_t>(old_data.size()));
+  EXPECT_TRUE(through_kept == old_data);
+  ::close(kept);
+  // Same name, same size, other bytes.
+  const std::string new_data(300000, 'n');
+  WriteFile(mount.OriginPath("f"), new_data);
+  std::this_thread::sleep_for(std::chrono::milliseconds(1100));  // the negative entry expires
+  EXPECT_TRUE(ReadFileDirect(mount.ViewPath("f")) == new_data);
+  EXPECT_TRUE(ReadFile(mount.ViewPath("f")) == new_data);
+  // And once more after a remount, where only the stored fingerprints can tell.
+  ASSERT_TRUE(mount.Unmount());
+  ASSERT_TRUE(mount.Remount()) << mount.failure();
+  EXPECT_TRUE(ReadFileDirect(mount.ViewPath("f")) == new_data);
+}
+
 }  // namespace
 }  // namespace wtcachefs::testing

@@ -231,36 +231,15 @@ TEST_F(InjectedFaultTest, OriginEioReachesTheCallerAndLeavesNothingStale) {
   ::close(fd);
   Fault("fail-origin", false);
   // Past the page cache: what the daemon serves for the failed range is origin's.
-  const int direct = ::open(path.c_str(), O_RDONLY | O_DIRECT | O_CLOEXEC);
-  ASSERT_GE(direct, 0);
-  void* buffer = nullptr;
-  ASSERT_EQ(::posix_memalign(&buffer, 4096, 256 * kKiB), 0);
-  ASSERT_EQ(::pread(direct, buffer, 256 * kKiB, 0), static_cast<ssize_t>(256 * kKiB));
-  const std::string served(static_cast<char*>(buffer), 256 * kKiB);
-  std::free(buffer);
-  ::close(direct);
+  const std::string served = ReadFileDirect(path);
   EXPECT_TRUE(served == ReadFile(mount_->OriginPath("w0"))) << "a cached block differs from origin";
   EXPECT_GT(StatusCounter(mount_->view(), "origin_write_errors"), 0u);
-}
-
-// Reads `path` past the page cache: what the daemon serves, not what the kernel
-// kept from before.
-std::string ReadDirect(const std::string& path, size_t size) {
-  const int fd = ::open(path.c_str(), O_RDONLY | O_DIRECT | O_CLOEXEC);
-  if (fd < 0) return "open failed: " + std::string(std::strerror(errno));
-  void* buffer = nullptr;
-  if (::posix_memalign(&buffer, 4096, size) != 0) std::abort();
-  const ssize_t n = ::pread(fd, buffer, size, 0);
-  std::string data(static_cast<char*>(buffer), n > 0 ? static_cast<size_t>(n) : 0);
-  std::free(buffer);
-  ::close(fd);
-  return data;
 }
 
 void ExpectServedEqualsOrigin(const MountedView& mount, int files) {
   for (int i = 0; i < files; ++i) {
     const std::string name = "w" + std::to_string(i);
-    EXPECT_TRUE(ReadDirect(mount.ViewPath(name), 256 * kKiB) ==
+    EXPECT_TRUE(ReadFileDirect(mount.ViewPath(name)) ==
                 Pattern(256 * kKiB, static_cast<uint32_t>(i)))
         << name;
   }

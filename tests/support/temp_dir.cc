@@ -1,5 +1,6 @@
 #include "support/temp_dir.h"
 
+#include <fcntl.h>
 #include <ftw.h>
 #include <gtest/gtest.h>
 #include <sys/mount.h>
@@ -99,6 +100,27 @@ std::string ReadFile(const std::string& path) {
   std::ostringstream content;
   content << in.rdbuf();
   return content.str();
+}
+
+std::string ReadFileDirect(const std::string& path) {
+  constexpr size_t kChunk = 1 << 20;
+  const int fd = ::open(path.c_str(), O_RDONLY | O_DIRECT | O_CLOEXEC);
+  if (fd < 0) return {};
+  void* buffer = nullptr;
+  if (::posix_memalign(&buffer, 4096, kChunk) != 0) {
+    ::close(fd);
+    return {};
+  }
+  std::string content;
+  ssize_t n;
+  // A short read is the end: the next offset would not be aligned.
+  while ((n = ::pread(fd, buffer, kChunk, static_cast<off_t>(content.size()))) > 0) {
+    content.append(static_cast<char*>(buffer), static_cast<size_t>(n));
+    if (static_cast<size_t>(n) < kChunk) break;
+  }
+  std::free(buffer);
+  ::close(fd);
+  return n < 0 ? std::string() : content;
 }
 
 }  // namespace wtcachefs::testing

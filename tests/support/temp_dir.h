@@ -40,5 +40,8 @@ bool IsMountPoint(const std::string& path);
 void WriteFile(const std::string& path, const std::string& content);
 // The whole content of `path`; empty on error.
 std::string ReadFile(const std::string& path);
+// The same read with O_DIRECT: through a view, what the daemon serves now, not
+// what the kernel's page cache kept. Empty on error.
+std::string ReadFileDirect(const std::string& path);
 
 }  // namespace wtcachefs::testing
