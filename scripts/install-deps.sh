@@ -33,6 +33,9 @@ packages=(
   # the Debian package and its checks: dpkg-shlibdeps (dpkg-dev), lintian,
   # gzip and groff for the manual page
   dpkg-dev lintian gzip groff-base
+  # fuzzing (scripts/fuzz.sh): clang 14, its libFuzzer and sanitizer runtimes
+  # (libclang-rt-14-dev), and lld, which drops the code a fuzz target never calls
+  clang libclang-rt-14-dev lld
 )
 
 apt_get update

@@ -1,18 +1,24 @@
 #!/usr/bin/env bash
 # Builds wtcachefs and runs the whole test suite twice: in the normal build
 # (build/), then in an AddressSanitizer + UndefinedBehaviorSanitizer build
-# (build-asan/). Needs root (the integration tests mount real FUSE views) and
-# the packages from scripts/install-deps.sh. Exits non-zero on any failure.
+# (build-asan/); in between, a short run of each libFuzzer target
+# (scripts/fuzz.sh, build-fuzz/). Needs root (the integration tests mount real
+# FUSE views) and the packages from scripts/install-deps.sh. Exits non-zero on
+# any failure.
 #
 # Environment:
 #   BUILD_DIR        normal build directory (default build)
 #   ASAN_BUILD_DIR   sanitizer build directory (default build-asan)
+#   FUZZ_BUILD_DIR   fuzz target build directory (default build-fuzz)
+#   FUZZ_SECONDS     seconds each fuzz target runs (default 20)
 #   JOBS             compile jobs and parallel tests (default 2)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 build_dir=${BUILD_DIR:-build}
 asan_build_dir=${ASAN_BUILD_DIR:-build-asan}
+fuzz_build_dir=${FUZZ_BUILD_DIR:-build-fuzz}
+fuzz_seconds=${FUZZ_SECONDS:-20}
 jobs=${JOBS:-2}
 started=$SECONDS
 
@@ -32,6 +38,10 @@ BUILD_DIR=$build_dir SANITIZE=0 JOBS=$jobs bash scripts/build.sh
 banner "test suite in $build_dir"
 run_suite "$build_dir"
 banner "normal build passed ($(elapsed))"
+
+banner "fuzzing: each parser of untrusted input for ${fuzz_seconds}s ($fuzz_build_dir)"
+FUZZ_BUILD_DIR=$fuzz_build_dir FUZZ_SECONDS=$fuzz_seconds JOBS=$jobs bash scripts/fuzz.sh
+banner "fuzzing passed ($(elapsed))"
 
 banner "AddressSanitizer + UndefinedBehaviorSanitizer build ($asan_build_dir)"
 BUILD_DIR=$asan_build_dir SANITIZE=1 JOBS=$jobs bash scripts/build.sh
