@@ -22,6 +22,7 @@
 #include <string>
 #include <vector>
 
+#include "wtcachefs/clock.h"
 #include "wtcachefs/data_engine.h"
 #include "wtcachefs/engine_stats.h"
 #include "wtcachefs/io_backend.h"
@@ -64,8 +65,14 @@ struct CacheConfig {
   // A stream of sequential requests to one open file past this many bytes is
   // not cached (read misses not promoted, write misses not allocated); 0: off.
   uint64_t sequential_cutoff = 4 << 20;
-  // Cache IO errors tolerated before the engine degrades to origin-only.
+  // Cache IO errors tolerated before the engine degrades to origin-only. Errors
+  // are counted with decay (bcache's io_error_limit and io_error_halflife): each
+  // one's weight halves every error_half_life, so a burst degrades the engine and
+  // the odd error spread over days does not.
   uint32_t error_limit = 8;
+  std::chrono::milliseconds error_half_life = std::chrono::minutes(1);
+  // The source of time for the decay (tests pass a ManualClock).
+  const Clock* clock = &SystemClock();
 };
 
 class CacheEngine : public DataEngine {

@@ -8,6 +8,7 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <cmath>
 
 #include "engine/cache_health.h"
 #include "engine/cached_file.h"
@@ -65,8 +66,19 @@ EngineState::~State() { StopFlusher(); }
 
 void EngineState::CacheError(std::atomic<uint64_t>& counter) {
   EngineCounters::Add(counter);
-  if (cache_errors.fetch_add(1) + 1 >= config.error_limit) {
-    Degrade(std::to_string(config.error_limit) + " cache IO errors");
+  bool past_limit;
+  {
+    std::lock_guard lock(cache_errors_mutex);
+    const Clock::TimePoint now = config.clock->Now();
+    const double half_lives =
+        std::chrono::duration<double>(now - last_cache_error) /
+        std::chrono::duration<double>(std::max(config.error_half_life, std::chrono::milliseconds(1)));
+    cache_error_weight = cache_error_weight * std::exp2(-half_lives) + 1;
+    last_cache_error = now;
+    past_limit = cache_error_weight >= config.error_limit - 1e-9;
+  }
+  if (past_limit) {
+    Degrade(std::to_string(config.error_limit) + " cache IO errors in quick succession");
   }
 }
 

@@ -9,6 +9,7 @@
 #include <condition_variable>
 #include <map>
 #include <memory>
+#include <mutex>
 #include <thread>
 
 #include "engine/block_geometry.h"
@@ -28,8 +29,8 @@ struct CacheEngine::State {
         SlotFile slot_file);
   ~State();
 
-  // Counts a cache IO error; past config.error_limit the engine is degraded and
-  // serves from origin only.
+  // Counts a cache IO error; once the decayed count reaches config.error_limit
+  // the engine is degraded and serves from origin only.
   void CacheError(std::atomic<uint64_t>& counter);
   // Switches to degraded mode (origin only) and tells the listener, once.
   void Degrade(const std::string& reason);
@@ -71,7 +72,9 @@ struct CacheEngine::State {
   // Settings that `wtcachefs tune` changes while mounted (from config at start).
   std::atomic<uint64_t> sequential_cutoff;
   std::atomic<bool> write_allocate;
-  std::atomic<uint32_t> cache_errors{0};
+  std::mutex cache_errors_mutex;
+  double cache_error_weight = 0;              // GUARDED_BY(cache_errors_mutex)
+  Clock::TimePoint last_cache_error{};        // GUARDED_BY(cache_errors_mutex)
   std::atomic<bool> degraded{false};
   std::mutex degraded_listener_mutex;
   std::function<void(const std::string& reason)> degraded_listener;  // GUARDED_BY(its mutex)

@@ -41,6 +41,8 @@ class CacheEngineTest : public ::testing::Test {
   CacheConfig Config(uint64_t blocks, uint32_t error_limit = 8) {
     CacheConfig config = testing::EngineTestConfig(dir_, kBlock, blocks);
     config.error_limit = error_limit;
+    config.error_half_life = std::chrono::seconds(60);
+    config.clock = &clock_;
     config.reset = true;  // each test starts from an empty cache
     return config;
   }
@@ -84,6 +86,7 @@ class CacheEngineTest : public ::testing::Test {
   }
 
   TempDir dir_;
+  ManualClock clock_;
   std::unique_ptr<IoBackend> real_;
   std::unique_ptr<FaultInjectingBackend> faults_;
   std::unique_ptr<CacheEngine> engine_;
@@ -216,6 +219,24 @@ TEST_F(CacheEngineTest, RepeatedCacheErrorsDegradeToOriginOnlyAndKeepServing) {
     for (const auto& r : batch) EXPECT_NE(r.fd, engine_->slot_fd()) << "degraded mode used the cache";
   }
   EXPECT_EQ(ReadFile(Origin("f")).substr(0, kBlock), data);
+}
+
+TEST_F(CacheEngineTest, CacheErrorsSpreadOverTimeDecayAndDoNotDegrade) {
+  CreateEngine(64, /*error_limit=*/3);
+  auto file = Open("f");
+  faults_->FailWhen(WritesTo(engine_->slot_fd()), EIO);
+  // One error every two half-lives: the weight never passes 1 + 1/4 + 1/16 ...
+  for (int i = 0; i < 10; ++i) {
+    Write(*file, 0, Pattern(kBlock, 40 + i));
+    clock_.Advance(std::chrono::seconds(120));
+  }
+  EXPECT_FALSE(engine_->stats().degraded);
+  EXPECT_EQ(engine_->stats().cache_write_errors, 10u);
+  // Three in a row reach the limit.
+  for (int i = 0; i < 3; ++i) Write(*file, 0, Pattern(kBlock, 50 + i));
+  EXPECT_TRUE(engine_->stats().degraded);
+  faults_->ClearFaults();
+  EXPECT_EQ(ReadFile(Origin("f")).substr(0, kBlock), Pattern(kBlock, 52));
 }
 
 TEST_F(CacheEngineTest, CacheReadErrorFallsBackToOrigin) {
