@@ -27,12 +27,16 @@ Result<Tunable> ParseTunable(std::string_view assignment) {
                                  "remount with it; tune sequential_cutoff, promote_after, "
                                  "write_policy or log_level");
   }
-  Tunable tunable{name, Options{}};
-  if (Status s = ApplyMountOptions(name + "=" + std::string(assignment.substr(eq + 1)),
-                                   tunable.value);
-      !s.ok()) {
-    return s;
+  // One setting per assignment: a comma would smuggle in options (policy=...)
+  // that tune would then silently ignore.
+  const std::string option = name + "=" + std::string(assignment.substr(eq + 1));
+  if (SplitMountOptions(option).size() != 1) {
+    return Status::Error(EINVAL, "'" + std::string(assignment) +
+                                     "' holds more than one setting: give each as its own "
+                                     "NAME=VALUE argument");
   }
+  Tunable tunable{name, Options{}};
+  if (Status s = ApplyMountOptions(option, tunable.value); !s.ok()) return s;
   return tunable;
 }
 

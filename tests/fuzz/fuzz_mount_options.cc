@@ -117,11 +117,6 @@ void CheckTune(const std::string& assignment) {
     FUZZ_CHECK(!tunable.status().message().empty(), "a tune error without a message");
     return;
   }
-  // Known finding, not fixed yet (docs/fuzzing.md): ParseTunable hands its value
-  // to ApplyMountOptions, which splits it at commas, so "sequential_cutoff=8M,
-  // policy=lru" is accepted and sets options that tune then ignores. Until it
-  // refuses such a value, assignments with a comma are left out of this check.
-  if (assignment.find(',') != std::string::npos) return;
   // Everything but the tunable settings keeps its default.
   Options expected;
   const Options& got = tunable.value().value;

@@ -220,6 +220,10 @@ TEST_F(CachePolicyTest, TuneChangesSettingsWhileMounted) {
   r = RunCommand({WtcachefsBinary(), "tune", mount_->view(), "policy=lru"});
   EXPECT_EQ(r.exit_code, 1);
   EXPECT_NE(r.err.find("policy cannot be changed while mounted"), std::string::npos) << r.err;
+  // One setting per argument: a comma must not smuggle in one that needs a remount.
+  r = RunCommand({WtcachefsBinary(), "tune", mount_->view(), "sequential_cutoff=8M,policy=lru"});
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_NE(r.err.find("more than one setting"), std::string::npos) << r.err;
   r = RunCommand({WtcachefsBinary(), "tune", mount_->view(), "promote_after=zero"});
   EXPECT_EQ(r.exit_code, 1);
   EXPECT_NE(r.err.find("promote_after=zero"), std::string::npos) << r.err;
