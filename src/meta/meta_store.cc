@@ -129,6 +129,10 @@ Result<std::unique_ptr<MetaStore>> MetaStore::Open(const std::string& dir) {
   options.create_if_missing = true;
   options.paranoid_checks = true;
   options.max_background_jobs = 2;
+  // Mapping changes are small and arrive in group commits: two 8 MiB memtables
+  // bound the daemon's memory (RocksDB's default is two of 64 MiB).
+  options.write_buffer_size = 8 << 20;
+  options.max_write_buffer_number = 2;
   options.keep_log_file_num = 2;
   options.info_log = std::make_shared<SilentLogger>();
   rocksdb::DB* db = nullptr;
