@@ -67,6 +67,16 @@ Result<std::unique_ptr<CacheDirectory>> CacheDirectory::Open(
   std::unique_ptr<MetaStore> store;
   std::optional<Superblock> existing;
   Status problem;
+  struct stat st;
+  const bool orphaned_slots = ::stat(meta_dir.c_str(), &st) != 0 && errno == ENOENT &&
+                              ::stat((request.cache_dir + kSlotFile).c_str(), &st) == 0;
+  if (orphaned_slots) {
+    // Cache data without the metadata that says what it holds: unusable.
+    cache->warnings_.push_back("cache metadata in '" + meta_dir +
+                               "' is missing: discarding the cache data beside it and "
+                               "starting a new, empty cache");
+    ::unlink((request.cache_dir + kSlotFile).c_str());
+  }
   if (auto opened = MetaStore::Open(meta_dir); opened.ok()) {
     store = std::move(opened).value();
     auto loaded = store->LoadSuperblock();

@@ -4,14 +4,20 @@
 
 #include <rocksdb/db.h>
 #include <rocksdb/env.h>
+#include <rocksdb/listener.h>
+#include <rocksdb/metadata.h>
 #include <rocksdb/write_batch.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdarg>
 #include <mutex>
+#include <optional>
+#include <set>
 #include <filesystem>
 
 #include "meta/byte_codec.h"
+#include "meta/commit_guard.h"
 #include "meta/private_env.h"
 
 namespace wtcachefs {
@@ -22,6 +28,10 @@ constexpr char kFilePrefix = 'F';
 constexpr char kMappingPrefix = 'M';
 constexpr char kIntentPrefix = 'I';
 constexpr char kCounterPrefix = 'C';
+constexpr char kCommitKey[] = "G";  // the number of the last commit
+
+// The guard of the store in `dir`: beside it, not inside RocksDB's directory.
+std::string GuardPath(const std::string& dir) { return dir + ".commit"; }
 
 std::string PrefixedKey(char prefix, std::string_view rest) {
   std::string key(1, prefix);
@@ -83,8 +93,45 @@ void MetaBatch::PutCounter(std::string_view name, uint64_t value) {
 }
 
 struct MetaStore::Impl {
-  std::unique_ptr<rocksdb::Env> env;  // outlives db (declared first)
+  // Declared before db, so they outlive it (and its background jobs' callbacks).
+  std::unique_ptr<rocksdb::Env> env;
+  std::mutex guard_mutex;
+  std::optional<CommitGuard> guard;  // GUARDED_BY(guard_mutex)
+  uint64_t commits = 0;  // GUARDED_BY(commit_mutex): the number of the last commit
   std::unique_ptr<rocksdb::DB> db;
+
+  // The numbers of the store's live table files.
+  std::vector<uint64_t> LiveTables() {
+    std::vector<rocksdb::LiveFileMetaData> files;
+    db->GetLiveFilesMetaData(&files);
+    std::vector<uint64_t> tables;
+    for (const rocksdb::LiveFileMetaData& file : files) tables.push_back(file.file_number);
+    std::sort(tables.begin(), tables.end());
+    return tables;
+  }
+  // Records the live table files but those a running compaction may remove at
+  // any moment: the record must never name a file the store may no longer have.
+  void RecordTables() {
+    std::vector<uint64_t> tables = LiveTables();
+    std::lock_guard lock(guard_mutex);
+    std::erase_if(tables, [&](uint64_t t) { return compacting.contains(t); });
+    if (guard) guard->RecordTables(std::move(tables));
+  }
+  void CompactionBegins(const std::vector<rocksdb::CompactionFileInfo>& inputs) {
+    {
+      std::lock_guard lock(guard_mutex);
+      for (const auto& input : inputs) compacting.insert(input.file_number);
+    }
+    RecordTables();
+  }
+  void CompactionEnded(const std::vector<rocksdb::CompactionFileInfo>& inputs) {
+    {
+      std::lock_guard lock(guard_mutex);
+      for (const auto& input : inputs) compacting.erase(input.file_number);
+    }
+    RecordTables();
+  }
+  std::multiset<uint64_t> compacting;  // GUARDED_BY(guard_mutex): inputs of running compactions
   // Commits are rare (a region's first write, group commits), so they run one at
   // a time: RocksDB's write grouping would hand one thread's batch to another
   // through synchronisation ThreadSanitizer cannot see.
@@ -116,10 +163,37 @@ class SilentLogger final : public rocksdb::Logger {
   void Logv(const char*, va_list) override {}
 };
 
+// Keeps the commit record's list of table files current: a flush or compaction
+// changes it once RocksDB's manifest says so durably.
+class TableRecorder final : public rocksdb::EventListener {
+ public:
+  using Inputs = std::vector<rocksdb::CompactionFileInfo>;
+  TableRecorder(std::function<void()> flushed, std::function<void(const Inputs&)> begins,
+                std::function<void(const Inputs&)> ended)
+      : flushed_(std::move(flushed)), begins_(std::move(begins)), ended_(std::move(ended)) {}
+  const char* Name() const override { return "WtcachefsTableRecorder"; }
+  void OnFlushCompleted(rocksdb::DB*, const rocksdb::FlushJobInfo&) override { flushed_(); }
+  void OnCompactionBegin(rocksdb::DB*, const rocksdb::CompactionJobInfo& info) override {
+    begins_(info.input_file_infos);
+  }
+  void OnCompactionCompleted(rocksdb::DB*, const rocksdb::CompactionJobInfo& info) override {
+    ended_(info.input_file_infos);
+  }
+
+ private:
+  std::function<void()> flushed_;
+  std::function<void(const Inputs&)> begins_;
+  std::function<void(const Inputs&)> ended_;
+};
+
 }  // namespace
 
 MetaStore::MetaStore(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
-MetaStore::~MetaStore() = default;
+MetaStore::~MetaStore() {
+  if (!impl_) return;
+  impl_->db.reset();  // its last flush or compaction is recorded first
+  if (impl_->guard) impl_->guard->Sync();
+}
 
 Result<std::unique_ptr<MetaStore>> MetaStore::Open(const std::string& dir) {
   auto impl = std::make_unique<Impl>();
@@ -135,11 +209,56 @@ Result<std::unique_ptr<MetaStore>> MetaStore::Open(const std::string& dir) {
   options.max_write_buffer_number = 2;
   options.keep_log_file_num = 2;
   options.info_log = std::make_shared<SilentLogger>();
+  Impl* state = impl.get();
+  options.listeners.push_back(std::make_shared<TableRecorder>(
+      [state] { state->RecordTables(); },
+      [state](const TableRecorder::Inputs& inputs) { state->CompactionBegins(inputs); },
+      [state](const TableRecorder::Inputs& inputs) { state->CompactionEnded(inputs); }));
+  // No compaction may remove a table file before the commit record is checked.
+  options.disable_auto_compactions = true;
   rocksdb::DB* db = nullptr;
   const rocksdb::Status s = rocksdb::DB::Open(options, dir, &db);
   if (!s.ok()) return FromRocks(s, "cannot open cache metadata in '" + dir + "'");
   impl->db.reset(db);
   MakePrivate(dir);
+
+  std::string value;
+  const rocksdb::Status read = impl->db->Get(rocksdb::ReadOptions(), kCommitKey, &value);
+  if (!read.ok() && !read.IsNotFound()) {
+    return FromRocks(read, "reading cache metadata in '" + dir + "'");
+  }
+  if (read.ok()) {
+    ByteReader reader(value);
+    if (!reader.U64(impl->commits) || !reader.AtEnd()) {
+      return Status::Error(EUCLEAN, "corrupt metadata record: commit number");
+    }
+  }
+  auto guard = CommitGuard::Open(GuardPath(dir));
+  if (!guard.ok()) return guard.status();
+  const std::string lost = " lost commits: a file of it was damaged, cut short or replaced";
+  if (guard.value().recorded() && *guard.value().recorded() > impl->commits) {
+    return Status::Error(EUCLEAN, "it ends at commit " + std::to_string(impl->commits) +
+                                      ", but commit " +
+                                      std::to_string(*guard.value().recorded()) + " was made;" +
+                                      lost);
+  }
+  const std::vector<uint64_t> tables = impl->LiveTables();
+  for (uint64_t table : guard.value().tables()) {
+    if (!std::binary_search(tables.begin(), tables.end(), table)) {
+      return Status::Error(EUCLEAN, "its table file " + std::to_string(table) + " is gone;" +
+                                        lost);
+    }
+  }
+  {
+    std::lock_guard lock(impl->guard_mutex);
+    impl->guard.emplace(std::move(guard).value());
+    impl->guard->RecordTables(tables);
+  }
+  if (Status enabled = FromRocks(impl->db->SetOptions({{"disable_auto_compactions", "false"}}),
+                                 "enabling compactions of cache metadata in '" + dir + "'");
+      !enabled.ok()) {
+    return enabled;
+  }
   return std::unique_ptr<MetaStore>(new MetaStore(std::move(impl)));
 }
 
@@ -147,6 +266,7 @@ Status MetaStore::Destroy(const std::string& dir) {
   // The directory is ours alone: removing it works even when RocksDB cannot
   // parse what is left of it.
   std::error_code error;
+  CommitGuard::Remove(GuardPath(dir));
   std::filesystem::remove_all(dir, error);
   if (error) {
     return Status::Error(error.value(), "cannot delete cache metadata in '" + dir +
@@ -165,7 +285,24 @@ Status MetaStore::Commit(const MetaBatch& batch, bool sync) {
   rocksdb::WriteOptions write_options;
   write_options.sync = sync;
   std::lock_guard lock(impl_->commit_mutex);
-  return FromRocks(impl_->db->Write(write_options, &write_batch), "writing cache metadata");
+  const uint64_t commit = impl_->commits + 1;
+  ByteWriter number;
+  number.U64(commit);
+  if (const rocksdb::Status s = write_batch.Put(kCommitKey, number.Take()); !s.ok()) {
+    return FromRocks(s, "building a metadata batch");
+  }
+  if (Status s = FromRocks(impl_->db->Write(write_options, &write_batch),
+                           "writing cache metadata");
+      !s.ok()) {
+    return s;
+  }
+  impl_->commits = commit;
+  // Only a durable commit is recorded: the record must never run ahead of the store.
+  if (sync) {
+    std::lock_guard guard_lock(impl_->guard_mutex);
+    impl_->guard->Record(commit);
+  }
+  return Status::Ok();
 }
 
 Result<std::optional<Superblock>> MetaStore::LoadSuperblock() {

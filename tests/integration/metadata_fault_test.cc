@@ -537,7 +537,8 @@ TEST(MetadataFaultUncleanShutdown, ViewEqualsOriginAfterSigkillsDuringEviction) 
     const CommandResult check =
         RunCommand({WtcachefsBinary(), "check", mount.cache()}, std::chrono::seconds(30));
     EXPECT_NE(check.out.find("not shut down cleanly"), std::string::npos)
-        << "the cache does not record the unclean shutdown:\n"
+        << "the cache does not record the unclean shutdown (exit " << check.exit_code
+        << ", signal " << check.signal << (check.timed_out ? ", timed out" : "") << "):\n"
         << check.out << check.err;
     ASSERT_TRUE(mount.Remount()) << mount.failure();
     verify("after the kill");
