@@ -71,6 +71,9 @@ struct Options {
   // benchmark can show what the parallel submission buys. Still acknowledged
   // only after both complete.
   bool serial_writethrough = false;
+  // The kernel's read-ahead window for the view (-o read_ahead=, --read-ahead):
+  // FUSE's own 128 KiB makes sequential reads slow. 0 leaves the kernel's.
+  uint64_t read_ahead = 4 << 20;
 
   // -o log_level=, --log-level: error, warning (default), info or debug.
   LogLevel log_level = LogLevel::kWarning;

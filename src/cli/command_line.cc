@@ -64,6 +64,9 @@ std::optional<int> ParseCommandLine(int argc, const char* const* argv, Options& 
                  "cache size of a new cache, e.g. 10G (default: a tenth of the cache "
                  "filesystem, at most half its free space)");
   std::string policy_flag, promote_after_flag, sequential_cutoff_flag, write_policy_flag;
+  std::string read_ahead_flag;
+  app.add_option("--read-ahead", read_ahead_flag,
+                 "the kernel's read-ahead for the view (default 4M; 0: the kernel's 128K)");
   std::string log_level_flag;
   app.add_option("--log-level", log_level_flag,
                  "error, warning, info or debug (default warning); to stderr with -f, to "
@@ -119,6 +122,7 @@ std::optional<int> ParseCommandLine(int argc, const char* const* argv, Options& 
       {"promote_after", &promote_after_flag},
       {"sequential_cutoff", &sequential_cutoff_flag},
       {"write_policy", &write_policy_flag},
+      {"read_ahead", &read_ahead_flag},
       {"log_level", &log_level_flag}};
   for (const auto& [name, value] : valued_flags) {
     if (value->empty()) continue;

@@ -153,6 +153,18 @@ Status ApplyOne(const std::string& option, Options& options) {
     options.promote_after = misses;
     return Status::Ok();
   }
+  if (name == "read_ahead") {
+    if (Status s = require_value(); !s.ok()) return s;
+    auto size = ParseSize(name, value);
+    if (!size.ok()) return size.status();
+    if (size.value() > (uint64_t{1} << 30)) {
+      return Status::Error(EINVAL, "option read_ahead=" + value +
+                                       " is too large: give at most 1G (or 0 for the "
+                                       "kernel's 128K)");
+    }
+    options.read_ahead = size.value();
+    return Status::Ok();
+  }
   if (name == "sequential_cutoff") {
     if (Status s = require_value(); !s.ok()) return s;
     auto size = ParseSize(name, value);

@@ -18,6 +18,7 @@
 #include "cli/status_command.h"
 #include "cli/view_control.h"
 #include "fuse/fuse_session_runner.h"
+#include "fuse/read_ahead.h"
 #include "fuse/stop_signals.h"
 #include "wtcachefs/cache_engine.h"
 #include "wtcachefs/io_backend.h"
@@ -38,6 +39,17 @@ int ExitCodeFor(ServeFailure failure) {
 // Starts the cache engine, mounts and serves, then shuts the cache down cleanly.
 // `on_mounted` runs once the view is in place. Runs in the process that serves:
 // the engine's threads must not cross a fork.
+// Sets the view's read-ahead (options.read_ahead) on the first open.
+ViewControl ViewControlWithReadAhead(ViewControl control, const Options& options, Logger& log) {
+  if (options.read_ahead == 0) return control;
+  control.first_open = [&options, &log] {
+    if (Status s = SetViewReadAhead(options.view, options.read_ahead); !s.ok()) {
+      log.Info("the view's read-ahead stays the kernel's 128 KiB: " + s.message());
+    }
+  };
+  return control;
+}
+
 int MountAndServe(const Options& options, const IoBackendFactory& make_io, Logger& log,
                   const std::function<void()>& on_mounted) {
   StopSignals::BlockForStartup();
@@ -85,7 +97,7 @@ int MountAndServe(const Options& options, const IoBackendFactory& make_io, Logge
                     log.Warn("cannot report readiness to $NOTIFY_SOCKET");
                   }
                 },
-                MakeViewControl(cache, log));
+                ViewControlWithReadAhead(MakeViewControl(cache, log), options, log));
   int exit_code = ExitCodeFor(result.failure);
   if (result.failure != ServeFailure::kNone) log.Error(result.status.message());
   if (Status closed = engine.value()->Close(); !closed.ok()) {

@@ -12,6 +12,7 @@
 
 #include <cerrno>
 #include <functional>
+#include <mutex>
 #include <optional>
 #include <string_view>
 #include <new>
@@ -36,6 +37,9 @@ using ControlCommand =
 struct ViewControl {
   ControlAttributes read;
   ControlCommand command;
+  // Run once, on the first open of a file: the kernel has processed the INIT
+  // reply by then (view settings INIT would undo, such as read-ahead).
+  std::function<void()> first_open;
 };
 inline constexpr std::string_view kControlPrefix = "wtcachefs.";
 
@@ -53,12 +57,16 @@ class ViewState {
   HandleRegistry<OpenFile>& open_files() { return open_files_; }
   HandleRegistry<DirHandle>& open_dirs() { return open_dirs_; }
   const ViewControl& control() const { return control_; }
+  void FirstOpen() {
+    if (control_.first_open) std::call_once(first_open_once_, control_.first_open);
+  }
 
  private:
   DataEngine& engine_;
   const ViewControl control_;
   HandleRegistry<OpenFile> open_files_;
   HandleRegistry<DirHandle> open_dirs_;
+  std::once_flag first_open_once_;
 };
 
 class MirrorFs : public ViewState {

@@ -30,6 +30,7 @@ int OriginOpenFlags(int flags) {
 }
 
 int AttachOpenFile(ViewState& view, UniqueFd fd, fuse_file_info* fi) {
+  view.FirstOpen();
   auto opened = view.engine().Open(std::move(fd));
   if (!opened.ok()) return opened.status().error();
   std::unique_ptr<OpenFile> file = std::move(opened).value();

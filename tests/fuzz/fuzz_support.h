@@ -39,7 +39,7 @@ inline bool SameOptions(const Options& a, const Options& b) {
          a.reset_cache == b.reset_cache && a.policy == b.policy &&
          a.promote_after == b.promote_after && a.sequential_cutoff == b.sequential_cutoff &&
          a.write_allocate == b.write_allocate && a.log_level == b.log_level &&
-         a.serial_writethrough == b.serial_writethrough &&
+         a.serial_writethrough == b.serial_writethrough && a.read_ahead == b.read_ahead &&
          a.max_threads == b.max_threads && a.default_permissions == b.default_permissions &&
          a.kernel_options == b.kernel_options;
 }

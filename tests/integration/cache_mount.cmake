@@ -6,3 +6,4 @@ wtcachefs_add_test(cache_policy_test SOURCES ${CMAKE_CURRENT_LIST_DIR}/cache_pol
 wtcachefs_add_test(check_command_test SOURCES ${CMAKE_CURRENT_LIST_DIR}/check_command_test.cc LABELS integration)
 wtcachefs_add_test(fault_test SOURCES ${CMAKE_CURRENT_LIST_DIR}/fault_test.cc LABELS integration)
 wtcachefs_add_test(edge_cases_test SOURCES ${CMAKE_CURRENT_LIST_DIR}/edge_cases_test.cc LABELS integration)
+wtcachefs_add_test(read_ahead_test SOURCES ${CMAKE_CURRENT_LIST_DIR}/read_ahead_test.cc LABELS integration)
