@@ -33,22 +33,9 @@ echo "fuzz.sh: building in $build_dir (clang, libFuzzer, ASan + UBSan)"
 cmake -S tests/fuzz -B "$build_dir" -DCMAKE_CXX_COMPILER=clang++ >/dev/null
 cmake --build "$build_dir" --parallel "$jobs" --target "${targets[@]}"
 
-# LeakSanitizer cannot run under ptrace (strace, gdb, some CI runners); there a
-# leak check would kill the fuzzer. Probe with a program that leaks on purpose.
-probe_dir=$build_dir/lsan-probe
-mkdir -p "$probe_dir"
-printf '%s\n' '#include <cstdlib>' \
-  'void* volatile kept;' \
-  'int main() { kept = std::malloc(64); kept = nullptr; return 0; }' > "$probe_dir/leak.cc"
-clang++ -fsanitize=address -g "$probe_dir/leak.cc" -o "$probe_dir/leak"
-probe_output=$(ASAN_OPTIONS=detect_leaks=1 "$probe_dir/leak" 2>&1 || true)
-if grep -q 'detected memory leaks' <<<"$probe_output"; then
-  detect_leaks=1
-else
-  detect_leaks=0
-  echo "fuzz.sh: warning: LeakSanitizer does not work here (running under ptrace?);" \
-       "leak checking is off for this run" >&2
-fi
+# Leak checking where LeakSanitizer works (under ptrace it would kill the fuzzer).
+source scripts/lsan-probe.sh
+detect_leaks=$(lsan_works "$build_dir/lsan-probe" clang++)
 # Our own settings, not a caller's (a log_path would hide the reports). A smaller
 # quarantine than ASan's 256 MiB doubles the speed of the allocation-heavy
 # command line target; use-after-free is still found within 16 MiB of frees.

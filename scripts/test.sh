@@ -46,24 +46,9 @@ banner "fuzzing passed ($(elapsed))"
 banner "AddressSanitizer + UndefinedBehaviorSanitizer build ($asan_build_dir)"
 BUILD_DIR=$asan_build_dir SANITIZE=1 JOBS=$jobs bash scripts/build.sh
 
-# LeakSanitizer cannot run under ptrace (strace, gdb, some CI runners): there
-# every sanitized process would die with "LeakSanitizer has encountered a fatal
-# error". Probe with a program that leaks on purpose; keep leak checking only
-# if the leak is reported.
-probe_dir=$asan_build_dir/lsan-probe
-mkdir -p "$probe_dir"
-printf '%s\n' '#include <cstdlib>' \
-  'void* volatile kept;' \
-  'int main() { kept = std::malloc(64); kept = nullptr; return 0; }' > "$probe_dir/leak.cc"
-"${CXX:-c++}" -fsanitize=address -g "$probe_dir/leak.cc" -o "$probe_dir/leak"
-probe_output=$(ASAN_OPTIONS=detect_leaks=1 "$probe_dir/leak" 2>&1 || true)
-if grep -q 'detected memory leaks' <<<"$probe_output"; then
-  detect_leaks=1
-else
-  detect_leaks=0
-  echo "test.sh: warning: LeakSanitizer does not work here (running under ptrace?);" \
-       "leak checking is off for this run" >&2
-fi
+# Leak checking where LeakSanitizer works (scripts/lsan-probe.sh).
+source scripts/lsan-probe.sh
+detect_leaks=$(lsan_works "$asan_build_dir/lsan-probe" "${CXX:-c++}")
 
 # Sanitizer reports also go to files, so that reports from detached daemons
 # (whose stderr is /dev/null) are not lost.

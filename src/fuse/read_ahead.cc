@@ -25,7 +25,7 @@ std::string EscapeMountPoint(const std::string& path) {
 
 }  // namespace
 
-Status SetViewReadAhead(const std::string& view, uint64_t bytes) {
+std::string ReadAheadKnob(const std::string& view) {
   std::ifstream mountinfo("/proc/self/mountinfo");
   const std::string mount_point = EscapeMountPoint(view);
   std::string line, device;
@@ -38,10 +38,14 @@ Status SetViewReadAhead(const std::string& view, uint64_t bytes) {
       device = major_minor;
     }
   }
-  if (device.empty()) {
+  return device.empty() ? std::string() : "/sys/class/bdi/" + device + "/read_ahead_kb";
+}
+
+Status SetViewReadAhead(const std::string& view, uint64_t bytes) {
+  const std::string knob = ReadAheadKnob(view);
+  if (knob.empty()) {
     return Status::Error(ENOENT, "the view '" + view + "' is not in /proc/self/mountinfo");
   }
-  const std::string knob = "/sys/class/bdi/" + device + "/read_ahead_kb";
   std::ofstream out(knob);
   out << bytes / 1024 << "\n";
   out.close();

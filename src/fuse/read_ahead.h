@@ -13,6 +13,10 @@
 
 namespace wtcachefs {
 
+// The sysfs file holding the read-ahead (KiB) of the mount at `view`:
+// /sys/class/bdi/MAJOR:MINOR/read_ahead_kb; empty when `view` is not mounted.
+std::string ReadAheadKnob(const std::string& view);
+
 // Sets the read-ahead of the FUSE mount at `view` to `bytes` (rounded down to
 // KiB). Call only once the kernel has processed the INIT reply (from a request
 // after it): INIT would otherwise lower the window again.

@@ -207,6 +207,9 @@ Result<std::unique_ptr<MetaStore>> MetaStore::Open(const std::string& dir) {
   // bound the daemon's memory (RocksDB's default is two of 64 MiB).
   options.write_buffer_size = 8 << 20;
   options.max_write_buffer_number = 2;
+  // RocksDB would reserve 1.1 memtables of log up front (fallocate): space a
+  // small cache file system needs for the slot file. Our log writes are small.
+  options.allow_fallocate = false;
   options.keep_log_file_num = 2;
   options.info_log = std::make_shared<SilentLogger>();
   Impl* state = impl.get();

@@ -57,6 +57,16 @@ struct stat LstatOf(const std::string& path);
 
 // Fixture: a view of a fresh origin, mounted with allow_other, plus a reference
 // directory beside ORIGIN. The temporary directory is opened to other users.
+// Sets the process umask for its lifetime (a daemon started meanwhile inherits it).
+class ScopedUmask {
+ public:
+  explicit ScopedUmask(mode_t mask) : old_(::umask(mask)) {}
+  ~ScopedUmask() { ::umask(old_); }
+
+ private:
+  mode_t old_;
+};
+
 class PosixViewTest : public ::testing::Test {
  protected:
   void SetUp() override;

@@ -15,16 +15,6 @@ namespace {
 
 using posix_open_flags = PosixViewTest;
 
-// Sets the process umask for the life of the object.
-class ScopedUmask {
- public:
-  explicit ScopedUmask(mode_t mask) : old_(::umask(mask)) {}
-  ~ScopedUmask() { ::umask(old_); }
-
- private:
-  mode_t old_;
-};
-
 TEST_F(posix_open_flags, AppendFromTwoDescriptorsInterleavesAtTheEndAsOnOrigin) {
   for (const std::string& p : {V("log"), R("log")}) {
     const int first = ::open(p.c_str(), O_CREAT | O_WRONLY | O_APPEND, 0644);

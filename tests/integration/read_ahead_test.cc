@@ -4,8 +4,8 @@
 #include <gtest/gtest.h>
 
 #include <fstream>
-#include <sstream>
 
+#include "fuse/read_ahead.h"
 #include "support/mounted_view.h"
 
 namespace wtcachefs::testing {
@@ -13,17 +13,7 @@ namespace {
 
 // read_ahead_kb of the mount at `view` ("" when it cannot be found).
 std::string ReadAheadKb(const std::string& view) {
-  std::ifstream mountinfo("/proc/self/mountinfo");
-  std::string line, device;
-  while (std::getline(mountinfo, line)) {
-    std::istringstream fields(line);
-    std::string id, parent, major_minor, root, point;
-    if (fields >> id >> parent >> major_minor >> root >> point && point == view) {
-      device = major_minor;
-    }
-  }
-  if (device.empty()) return "";
-  std::ifstream knob("/sys/class/bdi/" + device + "/read_ahead_kb");
+  std::ifstream knob(ReadAheadKnob(view));
   std::string kb;
   knob >> kb;
   return kb;

@@ -173,16 +173,6 @@ void ExpectUnchanged(const std::string& path, const Fingerprint& before) {
 
 // ---- 1. modes inside CACHE ----------------------------------------------------
 
-// Sets the umask for its lifetime (a daemon started meanwhile inherits it).
-class ScopedUmask {
- public:
-  explicit ScopedUmask(mode_t mask) : old_(::umask(mask)) {}
-  ~ScopedUmask() { ::umask(old_); }
-
- private:
-  mode_t old_;
-};
-
 TEST(security_cache, EveryFileInCacheIs0600AndEveryDirectory0700MountedAndAfterUnmount) {
   // The most permissive umask, so that no mode in CACHE can owe its narrowness
   // to the umask the daemon happened to be started with.
