@@ -13,6 +13,7 @@
 #include "cli/control_commands.h"
 #include "cli/exit_codes.h"
 #include "cli/logger.h"
+#include "cli/open_file_limit.h"
 #include "cli/preflight.h"
 #include "cli/service_notify.h"
 #include "cli/status_command.h"
@@ -53,6 +54,11 @@ ViewControl ViewControlWithReadAhead(ViewControl control, const Options& options
 int MountAndServe(const Options& options, const IoBackendFactory& make_io, Logger& log,
                   const std::function<void()>& on_mounted) {
   StopSignals::BlockForStartup();
+  if (const uint64_t files = RaiseOpenFileLimit(); files < 65536) {
+    log.Info("at most " + std::to_string(files) +
+             " open files: the view can keep that many origin files and directories in use "
+             "(raise RLIMIT_NOFILE for more)");
+  }
   auto io = make_io();
   if (!io.ok()) {
     log.Error(io.status().message());

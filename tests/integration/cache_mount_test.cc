@@ -2,9 +2,11 @@
 // and origin files changed behind the mount (DESIGN W6).
 #include <fcntl.h>
 #include <gtest/gtest.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <cstring>
 #include <thread>
 
 #include "cli/exit_codes.h"
@@ -130,6 +132,31 @@ TEST(CacheMount, OriginFileDeletedWhileMountedNeverServesItsBlocksToANewFile) {
   ASSERT_TRUE(mount.Unmount());
   ASSERT_TRUE(mount.Remount()) << mount.failure();
   EXPECT_TRUE(ReadFileDirect(mount.ViewPath("f")) == new_data);
+}
+
+// The daemon keeps a descriptor per origin inode the kernel remembers: started
+// with the common soft limit of 1024 open files, it raises its own limit, so a
+// tree of thousands of files works.
+TEST(CacheMount, ThousandsOfFilesWorkUnderASoftLimitOf1024OpenFiles) {
+  rlimit saved{};
+  ASSERT_EQ(::getrlimit(RLIMIT_NOFILE, &saved), 0);
+  if (saved.rlim_max < 4096) GTEST_SKIP() << "the hard limit of open files is below 4096";
+  const rlimit low{1024, saved.rlim_max};
+  ASSERT_EQ(::setrlimit(RLIMIT_NOFILE, &low), 0);
+  MountedView mount;  // the daemon inherits the low soft limit
+  ASSERT_EQ(::setrlimit(RLIMIT_NOFILE, &saved), 0);
+  ASSERT_TRUE(mount.ok()) << mount.failure();
+  constexpr int kFiles = 3000;
+  for (int i = 0; i < kFiles; ++i) {
+    const std::string path = mount.ViewPath("f" + std::to_string(i));
+    const int fd = ::open(path.c_str(), O_CREAT | O_WRONLY | O_CLOEXEC, 0644);
+    ASSERT_GE(fd, 0) << path << ": " << std::strerror(errno);
+    ::close(fd);
+  }
+  for (int i = 0; i < kFiles; ++i) {
+    struct stat st;
+    ASSERT_EQ(::stat(mount.ViewPath("f" + std::to_string(i)).c_str(), &st), 0) << i;
+  }
 }
 
 }  // namespace
