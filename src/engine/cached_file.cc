@@ -235,8 +235,12 @@ Result<uint64_t> CachedFile::Warm(uint64_t offset, uint64_t length) {
 
 Result<size_t> CachedFile::Write(off_t offset, std::span<const char> data) {
   if (offset < 0) return Status::Error(EINVAL, "negative write offset");
-  std::lock_guard change(object_->change_mutex);
   const uint32_t block_size = engine_.slots.block_size();
+  std::shared_lock change(object_->change_mutex);
+  const uint64_t first_block = static_cast<uint64_t>(offset) / block_size;
+  const BlockRangeLock::Held blocks(
+      object_->write_ranges, first_block,
+      (static_cast<uint64_t>(offset) + data.size() + block_size - 1) / block_size);
   const int slot_fd = engine_.slots.fd();
   const bool degraded = !MarkIntent(static_cast<uint64_t>(offset), data.size());
   // Past the sequential cutoff, write misses go around the cache.
@@ -304,7 +308,10 @@ Result<size_t> CachedFile::Write(off_t offset, std::span<const char> data) {
     return Status::Error(static_cast<int>(-origin_result), "write origin");
   }
   const uint64_t end = static_cast<uint64_t>(offset) + static_cast<uint64_t>(origin_result);
-  if (end > object_->size.load()) object_->size = end;
+  // Writes to other blocks may extend the file at the same time.
+  uint64_t size = object_->size.load();
+  while (end > size && !object_->size.compare_exchange_weak(size, end)) {
+  }
   RefreshFingerprintLocked();
   return static_cast<size_t>(origin_result);
 }
@@ -425,10 +432,12 @@ bool CachedFile::MarkIntent(uint64_t offset, uint64_t length) {
 }
 
 void CachedFile::RefreshFingerprintLocked() {
-  struct stat st;
-  if (StatOrigin(fd_.get(), &st) != 0) return;
   {
+    // Stat and store under one lock: of writes finishing at once, the last to
+    // store has the newest stat.
     std::lock_guard guard(object_->fingerprint_mutex);
+    struct stat st;
+    if (StatOrigin(fd_.get(), &st) != 0) return;
     object_->fingerprint = FingerprintOf(st);
   }
   engine_.objects.MarkDirty(object_);

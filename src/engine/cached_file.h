@@ -1,9 +1,10 @@
 // CachedFile: an origin file open through the cache engine; the read and write
 // paths of DESIGN §2 (W1, W2, W3, W5).
 //
-// Thread safety: every method may be called concurrently. Changes to the file's
-// data (Write, Truncate, Allocate, being the target of CopyTo) are serialised by
-// the object's change_mutex; reads run in parallel with everything.
+// Thread safety: every method may be called concurrently. Writes to different
+// blocks run at once, writes sharing a block one after the other; Truncate,
+// Allocate, Sync and being the target of CopyTo exclude every write of the
+// file (the object's change_mutex). Reads run in parallel with everything.
 #pragma once
 
 #include <memory>

@@ -12,9 +12,11 @@
 #include <cstdint>
 #include <memory>
 #include <mutex>
+#include <shared_mutex>
 #include <unordered_map>
 #include <vector>
 
+#include "engine/block_range_lock.h"
 #include "wtcachefs/meta_records.h"
 
 namespace wtcachefs {
@@ -25,10 +27,13 @@ struct CachedObject {
   explicit CachedObject(uint64_t object_id) : id(object_id) {}
 
   const uint64_t id;
-  // Serialises changes of this object's data (write, truncate, fallocate, copy
-  // into it, and fsync's clearing of its intents), so origin and cache see them
-  // in the same order. Lock order: change_mutex before fingerprint_mutex.
-  std::mutex change_mutex;
+  // Changes of this object's data: writes hold it shared, and their blocks in
+  // write_ranges, so writes to different blocks run at once and writes sharing
+  // a block reach origin and cache in the same order; truncate, fallocate, copy
+  // into it and fsync's clearing of its intents hold it exclusively.
+  // Lock order: change_mutex, write_ranges, fingerprint_mutex.
+  std::shared_mutex change_mutex;
+  BlockRangeLock write_ranges;
   // The origin file's size as last seen or changed through the view; reads are
   // clipped to it.
   std::atomic<uint64_t> size{0};

@@ -85,6 +85,9 @@ class StderrCapture {
     active_ = false;
     std::fflush(stderr);
     ::dup2(saved_.get(), STDERR_FILENO);
+    // No copy of the caller's stderr may outlive this: a daemon that kept one
+    // would hold `wtcachefs ... 2>&1 | cat` open until it stops.
+    saved_.reset();
     std::string text;
     char chunk[4096];
     off_t offset = 0;
@@ -93,6 +96,7 @@ class StderrCapture {
       text.append(chunk, static_cast<size_t>(n));
       offset += n;
     }
+    buffer_.reset();
     return text;
   }
 

@@ -9,6 +9,7 @@
 #include <rocksdb/write_batch.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cerrno>
 #include <cstdarg>
 #include <mutex>
@@ -100,10 +101,10 @@ struct MetaStore::Impl {
   uint64_t commits = 0;  // GUARDED_BY(commit_mutex): the number of the last commit
   std::unique_ptr<rocksdb::DB> db;
 
-  // The numbers of the store's live table files.
-  std::vector<uint64_t> LiveTables() {
+  // The numbers of the live table files of `store`.
+  static std::vector<uint64_t> LiveTables(rocksdb::DB* store) {
     std::vector<rocksdb::LiveFileMetaData> files;
-    db->GetLiveFilesMetaData(&files);
+    store->GetLiveFilesMetaData(&files);
     std::vector<uint64_t> tables;
     for (const rocksdb::LiveFileMetaData& file : files) tables.push_back(file.file_number);
     std::sort(tables.begin(), tables.end());
@@ -111,25 +112,38 @@ struct MetaStore::Impl {
   }
   // Records the live table files but those a running compaction may remove at
   // any moment: the record must never name a file the store may no longer have.
-  void RecordTables() {
-    std::vector<uint64_t> tables = LiveTables();
+  // Called from RocksDB's background jobs with the DB they run for (during Open,
+  // before `db` is set, too); nothing once the store is closing.
+  void RecordTables(rocksdb::DB* store) {
+    if (closing) return;
+    std::vector<uint64_t> tables = LiveTables(store);
     std::lock_guard lock(guard_mutex);
     std::erase_if(tables, [&](uint64_t t) { return compacting.contains(t); });
     if (guard) guard->RecordTables(std::move(tables));
   }
-  void CompactionBegins(const std::vector<rocksdb::CompactionFileInfo>& inputs) {
+  void CompactionBegins(rocksdb::DB* store,
+                        const std::vector<rocksdb::CompactionFileInfo>& inputs) {
     {
       std::lock_guard lock(guard_mutex);
       for (const auto& input : inputs) compacting.insert(input.file_number);
     }
-    RecordTables();
+    RecordTables(store);
   }
-  void CompactionEnded(const std::vector<rocksdb::CompactionFileInfo>& inputs) {
+  void CompactionEnded(rocksdb::DB* store,
+                       const std::vector<rocksdb::CompactionFileInfo>& inputs) {
     {
       std::lock_guard lock(guard_mutex);
       for (const auto& input : inputs) compacting.erase(input.file_number);
     }
-    RecordTables();
+    RecordTables(store);
+  }
+  std::atomic<bool> closing{false};
+
+  // Background jobs finishing while the store closes (also when Open fails)
+  // record nothing.
+  ~Impl() {
+    closing = true;
+    db.reset();
   }
   std::multiset<uint64_t> compacting;  // GUARDED_BY(guard_mutex): inputs of running compactions
   // Commits are rare (a region's first write, group commits), so they run one at
@@ -168,22 +182,23 @@ class SilentLogger final : public rocksdb::Logger {
 class TableRecorder final : public rocksdb::EventListener {
  public:
   using Inputs = std::vector<rocksdb::CompactionFileInfo>;
-  TableRecorder(std::function<void()> flushed, std::function<void(const Inputs&)> begins,
-                std::function<void(const Inputs&)> ended)
+  using OnFlush = std::function<void(rocksdb::DB*)>;
+  using OnCompaction = std::function<void(rocksdb::DB*, const Inputs&)>;
+  TableRecorder(OnFlush flushed, OnCompaction begins, OnCompaction ended)
       : flushed_(std::move(flushed)), begins_(std::move(begins)), ended_(std::move(ended)) {}
   const char* Name() const override { return "WtcachefsTableRecorder"; }
-  void OnFlushCompleted(rocksdb::DB*, const rocksdb::FlushJobInfo&) override { flushed_(); }
-  void OnCompactionBegin(rocksdb::DB*, const rocksdb::CompactionJobInfo& info) override {
-    begins_(info.input_file_infos);
+  void OnFlushCompleted(rocksdb::DB* db, const rocksdb::FlushJobInfo&) override { flushed_(db); }
+  void OnCompactionBegin(rocksdb::DB* db, const rocksdb::CompactionJobInfo& info) override {
+    begins_(db, info.input_file_infos);
   }
-  void OnCompactionCompleted(rocksdb::DB*, const rocksdb::CompactionJobInfo& info) override {
-    ended_(info.input_file_infos);
+  void OnCompactionCompleted(rocksdb::DB* db, const rocksdb::CompactionJobInfo& info) override {
+    ended_(db, info.input_file_infos);
   }
 
  private:
-  std::function<void()> flushed_;
-  std::function<void(const Inputs&)> begins_;
-  std::function<void(const Inputs&)> ended_;
+  OnFlush flushed_;
+  OnCompaction begins_;
+  OnCompaction ended_;
 };
 
 }  // namespace
@@ -191,7 +206,8 @@ class TableRecorder final : public rocksdb::EventListener {
 MetaStore::MetaStore(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 MetaStore::~MetaStore() {
   if (!impl_) return;
-  impl_->db.reset();  // its last flush or compaction is recorded first
+  impl_->closing = true;
+  impl_->db.reset();
   if (impl_->guard) impl_->guard->Sync();
 }
 
@@ -214,9 +230,13 @@ Result<std::unique_ptr<MetaStore>> MetaStore::Open(const std::string& dir) {
   options.info_log = std::make_shared<SilentLogger>();
   Impl* state = impl.get();
   options.listeners.push_back(std::make_shared<TableRecorder>(
-      [state] { state->RecordTables(); },
-      [state](const TableRecorder::Inputs& inputs) { state->CompactionBegins(inputs); },
-      [state](const TableRecorder::Inputs& inputs) { state->CompactionEnded(inputs); }));
+      [state](rocksdb::DB* db) { state->RecordTables(db); },
+      [state](rocksdb::DB* db, const TableRecorder::Inputs& inputs) {
+        state->CompactionBegins(db, inputs);
+      },
+      [state](rocksdb::DB* db, const TableRecorder::Inputs& inputs) {
+        state->CompactionEnded(db, inputs);
+      }));
   // No compaction may remove a table file before the commit record is checked.
   options.disable_auto_compactions = true;
   rocksdb::DB* db = nullptr;
@@ -245,7 +265,7 @@ Result<std::unique_ptr<MetaStore>> MetaStore::Open(const std::string& dir) {
                                       std::to_string(*guard.value().recorded()) + " was made;" +
                                       lost);
   }
-  const std::vector<uint64_t> tables = impl->LiveTables();
+  const std::vector<uint64_t> tables = Impl::LiveTables(impl->db.get());
   for (uint64_t table : guard.value().tables()) {
     if (!std::binary_search(tables.begin(), tables.end(), table)) {
       return Status::Error(EUCLEAN, "its table file " + std::to_string(table) + " is gone;" +

@@ -77,6 +77,18 @@ TEST_F(MountFormsTest, DirectFormReturnsOnlyOnceMountedAndFusermountStopsTheDaem
   ExpectStopsWith({"fusermount3", "-u", view_}, view_);
 }
 
+// The detached daemon keeps no copy of the caller's stdout or stderr: a pipe
+// from `wtcachefs ... 2>&1 | cat` ends when the mount command returns.
+TEST_F(MountFormsTest, DetachedDaemonLetsGoOfTheCallersOutput) {
+  const std::string command = "'" + WtcachefsBinary() + "' '" + origin_ + "' '" + cache_ +
+                              "' '" + view_ + "' --cache-size 64M 2>&1 | cat";
+  const CommandResult r = RunCommand({"sh", "-c", command}, std::chrono::seconds(20));
+  EXPECT_FALSE(r.timed_out) << "the daemon held the pipe open";
+  EXPECT_EQ(r.exit_code, 0) << r.out << r.err;
+  ExpectDetachedDaemonServes(origin_, view_);
+  ExpectStopsWith({"fusermount3", "-u", view_}, view_);
+}
+
 TEST_F(MountFormsTest, DirectFormAcceptsSpacesAndCommasInPaths) {
   const std::string origin = dir_.Sub("slow origin, with comma");
   const std::string cache = dir_.Sub("fast cache");

@@ -171,6 +171,44 @@ TEST_F(CacheEngineTest, WriteIsAcknowledgedOnlyAfterOriginAndCacheComplete) {
   EXPECT_EQ(ReadFile(Origin("f")), data);
 }
 
+// Writes to different blocks of one file run at once (a VM image under a queue
+// of O_DIRECT writes); a write to a block waits for the one in flight there, so
+// origin and cache take them in the same order.
+TEST_F(CacheEngineTest, WritesToOtherBlocksOfAFileOverlapAndWritesToOneBlockTakeTurns) {
+  WriteFile(Origin("f"), Pattern(4 * kBlock, 60));
+  auto file = Open("f");
+  const std::string first = Pattern(kBlock, 61);
+  faults_->HoldCompletionWhen(WritesTo(file->origin_fd()));
+  std::thread held([&] { Write(*file, 0, first); });
+  ASSERT_TRUE(faults_->WaitUntilHeld());
+
+  std::atomic<bool> other_block_done{false};
+  std::thread other_block([&] {
+    Write(*file, 2 * kBlock, Pattern(kBlock, 62));
+    other_block_done = true;
+  });
+  const std::string second = Pattern(kBlock, 63);
+  std::atomic<bool> same_block_done{false};
+  std::thread same_block([&] {
+    Write(*file, 0, second);
+    same_block_done = true;
+  });
+  for (int i = 0; i < 500 && !other_block_done; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  EXPECT_TRUE(other_block_done) << "a write to another block waited for the held one";
+  std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  EXPECT_FALSE(same_block_done) << "a write to the held block did not wait for it";
+  faults_->Release();
+  held.join();
+  other_block.join();
+  same_block.join();
+  const std::string origin = ReadFile(Origin("f"));
+  EXPECT_EQ(origin.substr(0, kBlock), second) << "the two writes to block 0 reached origin out of order";
+  EXPECT_EQ(Read(*file, 0, kBlock), second);
+  EXPECT_EQ(Read(*file, 2 * kBlock, kBlock), Pattern(kBlock, 62));
+}
+
 TEST_F(CacheEngineTest, OriginWriteErrorReachesTheCallerAndInvalidatesTheBlocks) {
   const std::string old_data = Pattern(2 * kBlock, 5);
   WriteFile(Origin("f"), old_data);
