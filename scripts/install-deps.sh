@@ -30,6 +30,8 @@ packages=(
   # image mode tests: qemu-img and qemu-io (qemu-utils), fio with verification;
   # losetup for loop devices comes with mount
   qemu-utils fio
+  # the cache fault tests put CACHE on an ext4 loop device: mkfs.ext4, e2fsck
+  e2fsprogs
   # the Debian package and its checks: dpkg-shlibdeps (dpkg-dev), lintian,
   # gzip and groff for the manual page
   dpkg-dev lintian gzip groff-base
