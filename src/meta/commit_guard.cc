@@ -57,10 +57,13 @@ void CommitGuard::Write() {
   writer.U64(tables_.size());
   for (uint64_t table : tables_) writer.U64(table);
   const std::string bytes = writer.Take();
-  // A shorter record after a longer one: the length is part of the record.
-  if (::pwrite(fd_.get(), bytes.data(), bytes.size(), 0) == static_cast<ssize_t>(bytes.size())) {
-    (void)::ftruncate(fd_.get(), static_cast<off_t>(bytes.size()));
+  if (::pwrite(fd_.get(), bytes.data(), bytes.size(), 0) != static_cast<ssize_t>(bytes.size())) {
+    return;
   }
+  // The length is part of the record: cut what a longer one left behind (only
+  // when the table list shrank; a commit rewrites the same length).
+  if (bytes.size() < written_size_) (void)::ftruncate(fd_.get(), static_cast<off_t>(bytes.size()));
+  written_size_ = bytes.size();
 }
 
 void CommitGuard::Sync() { (void)::fdatasync(fd_.get()); }

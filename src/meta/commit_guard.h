@@ -51,6 +51,7 @@ class CommitGuard {
   UniqueFd fd_;
   std::optional<uint64_t> recorded_;
   std::vector<uint64_t> tables_;
+  size_t written_size_ = SIZE_MAX;  // unknown until the first write: cut then
 };
 
 }  // namespace wtcachefs

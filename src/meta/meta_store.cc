@@ -140,10 +140,11 @@ struct MetaStore::Impl {
   std::atomic<bool> closing{false};
 
   // Background jobs finishing while the store closes (also when Open fails)
-  // record nothing.
+  // record nothing; the record is made durable once the store is closed.
   ~Impl() {
     closing = true;
     db.reset();
+    if (guard) guard->Sync();
   }
   std::multiset<uint64_t> compacting;  // GUARDED_BY(guard_mutex): inputs of running compactions
   // Commits are rare (a region's first write, group commits), so they run one at
@@ -204,12 +205,7 @@ class TableRecorder final : public rocksdb::EventListener {
 }  // namespace
 
 MetaStore::MetaStore(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
-MetaStore::~MetaStore() {
-  if (!impl_) return;
-  impl_->closing = true;
-  impl_->db.reset();
-  if (impl_->guard) impl_->guard->Sync();
-}
+MetaStore::~MetaStore() = default;
 
 Result<std::unique_ptr<MetaStore>> MetaStore::Open(const std::string& dir) {
   auto impl = std::make_unique<Impl>();
