@@ -150,7 +150,10 @@ ServeResult ServeSession(const Options& options, const fuse_lowlevel_ops& operat
 
   fuse_loop_config* loop_config = fuse_loop_cfg_create();
   fuse_loop_cfg_set_max_threads(loop_config, options.max_threads);
-  fuse_loop_cfg_set_idle_threads(loop_config, std::min(options.max_threads, 4u));
+  // Workers are never retired: each owns an io_uring ring and a request buffer
+  // the size of the largest request, and a queue that comes and goes would
+  // otherwise create and tear them down over and over.
+  fuse_loop_cfg_set_idle_threads(loop_config, options.max_threads);
   const int rc = fuse_session_loop_mt(session.get(), loop_config);
   fuse_loop_cfg_destroy(loop_config);
 

@@ -1,9 +1,16 @@
 // UringBackend: IoBackend on io_uring, one ring per thread (a ring has one owner).
+// A batch of one request is done with a plain system call instead: it has
+// nothing to run in parallel with, and io_uring would hand a read of data not
+// in memory to a worker thread, a wake-up more on every cache-hit read.
 #include <liburing.h>
+#include <pthread.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <atomic>
 #include <cerrno>
 #include <cstring>
+#include <mutex>
 #include <vector>
 
 #include "wtcachefs/io_backend.h"
@@ -11,12 +18,23 @@
 namespace wtcachefs {
 namespace {
 
+// Counts forks, so that a ring can tell it was inherited without a getpid()
+// system call on every submission.
+std::atomic<uint64_t> fork_generation{0};
+
+void CountForksOnce() {
+  static std::once_flag once;
+  std::call_once(once, [] {
+    ::pthread_atfork(nullptr, nullptr, [] { fork_generation.fetch_add(1); });
+  });
+}
+
 // A ring owned by one thread of one process. Destroyed when the thread exits.
 // A forked child inherits the parent's ring mappings, which it must never use:
 // both processes would consume the same queues.
 class ThreadRing {
  public:
-  explicit ThreadRing(unsigned depth) : owner_(::getpid()) {
+  explicit ThreadRing(unsigned depth) : generation_(fork_generation.load()) {
     init_error_ = -io_uring_queue_init(depth, &ring_, 0);
     depth_ = depth;
   }
@@ -24,7 +42,7 @@ class ThreadRing {
     // In a forked child this only unmaps and closes the child's copies.
     if (init_error_ == 0) io_uring_queue_exit(&ring_);
   }
-  bool owned_by_this_process() const { return owner_ == ::getpid(); }
+  bool owned_by_this_process() const { return generation_ == fork_generation.load(); }
   ThreadRing(const ThreadRing&) = delete;
   ThreadRing& operator=(const ThreadRing&) = delete;
 
@@ -34,7 +52,7 @@ class ThreadRing {
 
  private:
   io_uring ring_{};
-  pid_t owner_;
+  uint64_t generation_;
   int init_error_ = 0;
   unsigned depth_ = 0;
 };
@@ -97,11 +115,48 @@ bool Complete(Pending& p, int res) {
   return true;
 }
 
+// The same contract as a ring round (resubmitting short transfers) for one request.
+// Offset -1 means the file position, as for io_uring (pipes, sockets).
+void RunAlone(IoRequest& r) {
+  constexpr off_t kAtFilePosition = -1;
+  constexpr size_t kMaxTransfer = size_t{1} << 30;  // a result must fit an int
+  Pending p{&r};
+  for (;;) {
+    const size_t chunk = std::min(r.length - p.done, kMaxTransfer);
+    ssize_t res = 0;
+    switch (r.op) {
+      case IoRequest::Op::kRead:
+        res = r.offset == kAtFilePosition
+                  ? ::read(r.fd, r.buffer + p.done, chunk)
+                  : ::pread(r.fd, r.buffer + p.done, chunk,
+                            static_cast<off_t>(r.offset + static_cast<off_t>(p.done)));
+        break;
+      case IoRequest::Op::kWrite:
+        res = r.offset == kAtFilePosition
+                  ? ::write(r.fd, r.buffer + p.done, chunk)
+                  : ::pwrite(r.fd, r.buffer + p.done, chunk,
+                             static_cast<off_t>(r.offset + static_cast<off_t>(p.done)));
+        break;
+      case IoRequest::Op::kFsync:
+        res = ::fsync(r.fd);
+        break;
+      case IoRequest::Op::kFdatasync:
+        res = ::fdatasync(r.fd);
+        break;
+    }
+    if (!Complete(p, res < 0 ? -errno : static_cast<int>(res))) return;
+  }
+}
+
 class UringBackend final : public IoBackend {
  public:
-  explicit UringBackend(unsigned depth) : depth_(depth) {}
+  explicit UringBackend(unsigned depth) : depth_(depth) { CountForksOnce(); }
 
   Status Submit(std::span<IoRequest> requests) override {
+    if (requests.size() == 1) {
+      RunAlone(requests[0]);
+      return Status::Ok();
+    }
     thread_local std::unique_ptr<ThreadRing> ring;
     if (!ring || ring->depth() != depth_ || !ring->owned_by_this_process()) {
       ring = std::make_unique<ThreadRing>(depth_);

@@ -82,8 +82,10 @@ TEST_F(UringBackendTest, BatchLargerThanTheQueueDepthCompletes) {
   for (int i = 0; i < 50; ++i) EXPECT_EQ(content.substr(i * 100, 100), chunks[i]);
 }
 
-TEST_F(UringBackendTest, ShortReadsAreResubmittedUntilComplete) {
-  // A pipe delivers what has arrived so far: the first completion is short.
+// A pipe delivers what has arrived so far: the first completion is short.
+// `alongside`: another request in the batch, so that the ring serves it rather
+// than the one-request path.
+void ExpectShortReadsFinished(IoBackend& backend, bool alongside) {
   int fds[2];
   ASSERT_EQ(::pipe(fds), 0);
   UniqueFd read_end(fds[0]), write_end(fds[1]);
@@ -96,11 +98,41 @@ TEST_F(UringBackendTest, ShortReadsAreResubmittedUntilComplete) {
   });
   std::vector<char> buffer(10);
   std::vector<IoRequest> batch = {IoRequest::Read(read_end.get(), -1, buffer)};
-  const Status status = backend_->Submit(batch);
+  if (alongside) batch.push_back(IoRequest::Sync(read_end.get(), true));
+  const Status status = backend.Submit(batch);
   writer.join();
   ASSERT_TRUE(status.ok());
   EXPECT_EQ(batch[0].result, 10);
   EXPECT_EQ(std::string(buffer.data(), 10), "abcdefghij");
+}
+
+TEST_F(UringBackendTest, ShortReadsAreResubmittedUntilComplete) {
+  ExpectShortReadsFinished(*backend_, /*alongside=*/false);
+}
+
+TEST_F(UringBackendTest, ShortReadsInABatchAreResubmittedUntilComplete) {
+  ExpectShortReadsFinished(*backend_, /*alongside=*/true);
+}
+
+TEST_F(UringBackendTest, ARequestAloneReportsItsErrorAndItsBytes) {
+  UniqueFd file = OpenRw("file");
+  UniqueFd read_only(::open(dir_.Sub("file", false).c_str(), O_RDONLY));
+  const std::string data = "payload";
+  std::vector<IoRequest> refused = {IoRequest::Write(read_only.get(), 0, data)};
+  ASSERT_TRUE(backend_->Submit(refused).ok());
+  EXPECT_EQ(refused[0].result, -EBADF);
+
+  std::vector<IoRequest> written = {IoRequest::Write(file.get(), 8192, data)};
+  ASSERT_TRUE(backend_->Submit(written).ok());
+  EXPECT_EQ(written[0].result, static_cast<int64_t>(data.size()));
+  std::vector<char> buffer(100);
+  std::vector<IoRequest> read = {IoRequest::Read(file.get(), 8190, buffer)};
+  ASSERT_TRUE(backend_->Submit(read).ok());
+  EXPECT_EQ(read[0].result, 2 + static_cast<int64_t>(data.size()));
+  EXPECT_EQ(std::string(buffer.data() + 2, data.size()), data);
+  std::vector<IoRequest> synced = {IoRequest::Sync(file.get(), false)};
+  ASSERT_TRUE(backend_->Submit(synced).ok());
+  EXPECT_EQ(synced[0].result, 0);
 }
 
 TEST_F(UringBackendTest, ManyThreadsSubmitConcurrentlyEachOnItsOwnRing) {
