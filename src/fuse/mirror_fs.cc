@@ -2,10 +2,12 @@
 
 #include <fcntl.h>
 #include <sys/fsuid.h>
+#include <sys/resource.h>
 #include <sys/syscall.h>
 #include <sys/xattr.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstring>
 #include <vector>
 
@@ -13,13 +15,21 @@ namespace wtcachefs {
 
 namespace {
 constexpr unsigned kMaxWrite = 1u << 20;  // 1 MiB requests
+
+// Half the open-file limit for origin O_PATH fds that can be reopened by handle;
+// the rest is for open files, directories being read and the metadata store.
+size_t PathFdBudget() {
+  struct rlimit limit;
+  if (::getrlimit(RLIMIT_NOFILE, &limit) != 0) return 512;
+  return std::max<size_t>(64, static_cast<size_t>(limit.rlim_cur / 2));
+}
 }  // namespace
 
 MirrorFs::MirrorFs(const Options& options, DataEngine& engine, UniqueFd root_fd,
                    const struct stat& root_stat, ViewControl control)
     : ViewState(engine, std::move(control)),
       options_(options),
-      inodes_(std::move(root_fd), root_stat) {}
+      inodes_(std::move(root_fd), root_stat, PathFdBudget()) {}
 
 std::string ProcFdPath(int fd) { return "/proc/self/fd/" + std::to_string(fd); }
 
@@ -30,7 +40,9 @@ int MirrorFs::Lookup(fuse_ino_t parent, const char* name, fuse_entry_param* entr
 
   // ".." of the root must not leave ORIGIN.
   const bool at_root_parent = parent == FUSE_ROOT_ID && std::strcmp(name, "..") == 0;
-  UniqueFd fd(::openat(FdOf(parent), at_root_parent ? "." : name,
+  const InodeFd parent_fd = FdOf(parent);
+  if (parent_fd.error() != 0) return parent_fd.error();
+  UniqueFd fd(::openat(parent_fd.get(), at_root_parent ? "." : name,
                        O_PATH | O_NOFOLLOW | O_CLOEXEC));
   if (!fd.valid()) return errno;
   if (::fstatat(fd.get(), "", &entry->attr, AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW) != 0) {
@@ -40,10 +52,10 @@ int MirrorFs::Lookup(fuse_ino_t parent, const char* name, fuse_entry_param* entr
   return 0;
 }
 
-mode_t MirrorFs::CreationMode(fuse_req_t req, fuse_ino_t parent, mode_t mode) {
+mode_t MirrorFs::CreationMode(fuse_req_t req, int parent_fd, mode_t mode) {
   if (!kernel_leaves_umask_) return mode;
-  const ssize_t acl = ::getxattr(ProcFdPath(FdOf(parent)).c_str(), "system.posix_acl_default",
-                                 nullptr, 0);
+  const ssize_t acl =
+      ::getxattr(ProcFdPath(parent_fd).c_str(), "system.posix_acl_default", nullptr, 0);
   if (acl > 0) return mode;
   return mode & ~fuse_req_ctx(req)->umask;
 }

@@ -1,5 +1,5 @@
 // MirrorFs: the low-level FUSE filesystem that mirrors ORIGIN at VIEW. Namespace and
-// metadata operations go to origin through O_PATH fds held in the InodeTable; file
+// metadata operations go to origin through O_PATH fds of the InodeTable; file
 // data goes through the DataEngine. Every callback replies exactly once and never
 // lets an exception escape into libfuse.
 //
@@ -81,17 +81,18 @@ class MirrorFs : public ViewState {
 
   const Options& options() const { return options_; }
   InodeTable& inodes() { return inodes_; }
-  int FdOf(fuse_ino_t ino) { return inodes_.Get(ino).fd.get(); }
+  // The O_PATH fd of `ino`, open while the result lives; check error() first.
+  InodeFd FdOf(fuse_ino_t ino) { return inodes_.Open(ino); }
 
   // Looks `name` up in `parent` and fills `entry` (taking one kernel lookup
   // reference). Returns 0 or an errno.
   int Lookup(fuse_ino_t parent, const char* name, fuse_entry_param* entry);
 
-  // The mode to create `mode` with in `parent` for the caller of `req`. When the
+  // The mode to create `mode` with in the directory at `parent_fd` for the caller of `req`. When the
   // kernel leaves the umask to us (FUSE_CAP_DONT_MASK, negotiated with POSIX
   // ACLs) it is applied here unless `parent` has a default ACL, which origin then
   // applies instead of the umask, as for a local caller.
-  mode_t CreationMode(fuse_req_t req, fuse_ino_t parent, mode_t mode);
+  mode_t CreationMode(fuse_req_t req, int parent_fd, mode_t mode);
   // Called once from Init, before any other request.
   void set_kernel_leaves_umask(bool leaves) { kernel_leaves_umask_ = leaves; }
 

@@ -18,8 +18,9 @@ DirHandle* DirOf(fuse_file_info* fi) { return reinterpret_cast<DirHandle*>(fi->f
 
 void Opendir(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi) {
   Serve(req, [&] {
-    UniqueFd fd(::openat(MirrorFs::From(req).FdOf(ino), ".",
-                         O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+    const InodeFd dir = MirrorFs::From(req).FdOf(ino);
+    if (dir.error() != 0) return dir.error();
+    UniqueFd fd(::openat(dir.get(), ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC));
     if (!fd.valid()) return errno;
     DIR* stream = ::fdopendir(fd.get());
     if (stream == nullptr) return errno;

@@ -49,7 +49,9 @@ int AttachOpenFile(ViewState& view, UniqueFd fd, fuse_file_info* fi) {
 void Open(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi) {
   Serve(req, [&] {
     MirrorFs& fs = MirrorFs::From(req);
-    UniqueFd fd(::open(ProcFdPath(fs.FdOf(ino)).c_str(), OriginOpenFlags(fi->flags)));
+    const InodeFd path = fs.FdOf(ino);
+    if (path.error() != 0) return path.error();
+    UniqueFd fd(::open(ProcFdPath(path.get()).c_str(), OriginOpenFlags(fi->flags)));
     if (!fd.valid()) return errno;
     if (const int error = AttachOpenFile(fs, std::move(fd), fi)) return error;
     if (fuse_reply_open(req, fi) == -ENOENT) fs.open_files().Free(fi->fh);  // interrupted
@@ -61,13 +63,15 @@ void Create(fuse_req_t req, fuse_ino_t parent, const char* name, mode_t mode,
             fuse_file_info* fi) {
   Serve(req, [&] {
     MirrorFs& fs = MirrorFs::From(req);
+    const InodeFd dir = fs.FdOf(parent);
+    if (dir.error() != 0) return dir.error();
     UniqueFd fd;
     {
       CallerCredentials as_caller(req);
       if (as_caller.error() != 0) return as_caller.error();
-      fd.reset(::openat(fs.FdOf(parent), name,
+      fd.reset(::openat(dir.get(), name,
                         OriginOpenFlags(fi->flags) | O_CREAT | (fi->flags & O_EXCL),
-                        fs.CreationMode(req, parent, mode)));
+                        fs.CreationMode(req, dir.get(), mode)));
     }
     if (!fd.valid()) return errno;
     fuse_entry_param entry;

@@ -81,11 +81,19 @@ int ApplyAttributes(DataEngine& engine, int path_fd, OpenFile* file, const struc
 }
 
 void Getattr(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi) {
-  (void)fi;
   Serve(req, [&] {
     MirrorFs& fs = MirrorFs::From(req);
     struct stat st;
-    if (const int error = StatFd(fs.FdOf(ino), &st)) return error;
+    // fstat(2) of an open file asks with its handle: answered from the open
+    // origin file, which stays reachable after an unlink.
+    if (fi != nullptr && fi->fh != 0) {
+      if (::fstat(reinterpret_cast<OpenFile*>(fi->fh)->origin_fd(), &st) != 0) return errno;
+      fuse_reply_attr(req, &st, fs.options().attr_timeout);
+      return 0;
+    }
+    const InodeFd path = fs.FdOf(ino);
+    if (path.error() != 0) return path.error();
+    if (const int error = StatFd(path.get(), &st)) return error;
     fuse_reply_attr(req, &st, fs.options().attr_timeout);
     return 0;
   });
@@ -95,7 +103,9 @@ void Setattr(fuse_req_t req, fuse_ino_t ino, struct stat* attr, int valid,
              fuse_file_info* fi) {
   Serve(req, [&] {
     MirrorFs& fs = MirrorFs::From(req);
-    const int path_fd = fs.FdOf(ino);
+    const InodeFd path = fs.FdOf(ino);
+    if (path.error() != 0) return path.error();
+    const int path_fd = path.get();
     OpenFile* file = fi != nullptr ? reinterpret_cast<OpenFile*>(fi->fh) : nullptr;
     if (const int error = ApplyAttributes(fs.engine(), path_fd, file, *attr, valid)) {
       return error;
@@ -110,8 +120,9 @@ void Setattr(fuse_req_t req, fuse_ino_t ino, struct stat* attr, int valid,
 void Readlink(fuse_req_t req, fuse_ino_t ino) {
   Serve(req, [&] {
     char target[PATH_MAX + 1];
-    const ssize_t n =
-        ::readlinkat(MirrorFs::From(req).FdOf(ino), "", target, sizeof(target) - 1);
+    const InodeFd link = MirrorFs::From(req).FdOf(ino);
+    if (link.error() != 0) return link.error();
+    const ssize_t n = ::readlinkat(link.get(), "", target, sizeof(target) - 1);
     if (n < 0) return errno;
     target[n] = '\0';
     fuse_reply_readlink(req, target);
@@ -121,11 +132,14 @@ void Readlink(fuse_req_t req, fuse_ino_t ino) {
 
 void Mknod(fuse_req_t req, fuse_ino_t parent, const char* name, mode_t mode, dev_t rdev) {
   Serve(req, [&] {
+    MirrorFs& fs = MirrorFs::From(req);
+    // Before the switch to the caller's credentials: reopening needs ours.
+    const InodeFd dir = fs.FdOf(parent);
+    if (dir.error() != 0) return dir.error();
     {
       CallerCredentials as_caller(req);
       if (as_caller.error() != 0) return as_caller.error();
-      MirrorFs& fs = MirrorFs::From(req);
-      if (::mknodat(fs.FdOf(parent), name, fs.CreationMode(req, parent, mode), rdev) != 0) {
+      if (::mknodat(dir.get(), name, fs.CreationMode(req, dir.get(), mode), rdev) != 0) {
         return errno;
       }
     }
@@ -135,11 +149,13 @@ void Mknod(fuse_req_t req, fuse_ino_t parent, const char* name, mode_t mode, dev
 
 void Mkdir(fuse_req_t req, fuse_ino_t parent, const char* name, mode_t mode) {
   Serve(req, [&] {
+    MirrorFs& fs = MirrorFs::From(req);
+    const InodeFd dir = fs.FdOf(parent);
+    if (dir.error() != 0) return dir.error();
     {
       CallerCredentials as_caller(req);
       if (as_caller.error() != 0) return as_caller.error();
-      MirrorFs& fs = MirrorFs::From(req);
-      if (::mkdirat(fs.FdOf(parent), name, fs.CreationMode(req, parent, mode)) != 0) {
+      if (::mkdirat(dir.get(), name, fs.CreationMode(req, dir.get(), mode)) != 0) {
         return errno;
       }
     }
@@ -149,10 +165,12 @@ void Mkdir(fuse_req_t req, fuse_ino_t parent, const char* name, mode_t mode) {
 
 void Symlink(fuse_req_t req, const char* link, fuse_ino_t parent, const char* name) {
   Serve(req, [&] {
+    const InodeFd dir = MirrorFs::From(req).FdOf(parent);
+    if (dir.error() != 0) return dir.error();
     {
       CallerCredentials as_caller(req);
       if (as_caller.error() != 0) return as_caller.error();
-      if (::symlinkat(link, MirrorFs::From(req).FdOf(parent), name) != 0) return errno;
+      if (::symlinkat(link, dir.get(), name) != 0) return errno;
     }
     return ReplyNewEntry(req, parent, name);
   });
@@ -160,7 +178,9 @@ void Symlink(fuse_req_t req, const char* link, fuse_ino_t parent, const char* na
 
 void Unlink(fuse_req_t req, fuse_ino_t parent, const char* name) {
   Serve(req, [&] {
-    if (::unlinkat(MirrorFs::From(req).FdOf(parent), name, 0) != 0) return errno;
+    const InodeFd dir = MirrorFs::From(req).FdOf(parent);
+    if (dir.error() != 0) return dir.error();
+    if (::unlinkat(dir.get(), name, 0) != 0) return errno;
     fuse_reply_err(req, 0);
     return 0;
   });
@@ -168,7 +188,9 @@ void Unlink(fuse_req_t req, fuse_ino_t parent, const char* name) {
 
 void Rmdir(fuse_req_t req, fuse_ino_t parent, const char* name) {
   Serve(req, [&] {
-    if (::unlinkat(MirrorFs::From(req).FdOf(parent), name, AT_REMOVEDIR) != 0) return errno;
+    const InodeFd dir = MirrorFs::From(req).FdOf(parent);
+    if (dir.error() != 0) return dir.error();
+    if (::unlinkat(dir.get(), name, AT_REMOVEDIR) != 0) return errno;
     fuse_reply_err(req, 0);
     return 0;
   });
@@ -178,7 +200,11 @@ void Rename(fuse_req_t req, fuse_ino_t parent, const char* name, fuse_ino_t newp
             const char* newname, unsigned int flags) {
   Serve(req, [&] {
     MirrorFs& fs = MirrorFs::From(req);
-    if (::renameat2(fs.FdOf(parent), name, fs.FdOf(newparent), newname, flags) != 0) {
+    const InodeFd from = fs.FdOf(parent);
+    if (from.error() != 0) return from.error();
+    const InodeFd to = fs.FdOf(newparent);
+    if (to.error() != 0) return to.error();
+    if (::renameat2(from.get(), name, to.get(), newname, flags) != 0) {
       return errno;
     }
     fuse_reply_err(req, 0);
@@ -189,11 +215,14 @@ void Rename(fuse_req_t req, fuse_ino_t parent, const char* name, fuse_ino_t newp
 void Link(fuse_req_t req, fuse_ino_t ino, fuse_ino_t newparent, const char* newname) {
   Serve(req, [&] {
     MirrorFs& fs = MirrorFs::From(req);
-    const int fd = fs.FdOf(ino);
+    const InodeFd target = fs.FdOf(ino);
+    if (target.error() != 0) return target.error();
+    const InodeFd dir = fs.FdOf(newparent);
+    if (dir.error() != 0) return dir.error();
     // AT_EMPTY_PATH needs CAP_DAC_READ_SEARCH; the /proc form works without it.
-    if (::linkat(fd, "", fs.FdOf(newparent), newname, AT_EMPTY_PATH) != 0) {
+    if (::linkat(target.get(), "", dir.get(), newname, AT_EMPTY_PATH) != 0) {
       if (errno != ENOENT && errno != EPERM) return errno;
-      if (::linkat(AT_FDCWD, ProcFdPath(fd).c_str(), fs.FdOf(newparent), newname,
+      if (::linkat(AT_FDCWD, ProcFdPath(target.get()).c_str(), dir.get(), newname,
                    AT_SYMLINK_FOLLOW) != 0) {
         return errno;
       }
@@ -205,7 +234,9 @@ void Link(fuse_req_t req, fuse_ino_t ino, fuse_ino_t newparent, const char* newn
 void Statfs(fuse_req_t req, fuse_ino_t ino) {
   Serve(req, [&] {
     struct statvfs st;
-    if (::fstatvfs(MirrorFs::From(req).FdOf(ino), &st) != 0) return errno;
+    const InodeFd path = MirrorFs::From(req).FdOf(ino);
+    if (path.error() != 0) return path.error();
+    if (::fstatvfs(path.get(), &st) != 0) return errno;
     fuse_reply_statfs(req, &st);
     return 0;
   });

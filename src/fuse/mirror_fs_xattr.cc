@@ -13,7 +13,9 @@ void Setxattr(fuse_req_t req, fuse_ino_t ino, const char* name, const char* valu
               size_t size, int flags) {
   Serve(req, [&] {
     MirrorFs& fs = MirrorFs::From(req);
-    const std::string path = ProcFdPath(fs.FdOf(ino));
+    const InodeFd fd = fs.FdOf(ino);
+    if (fd.error() != 0) return fd.error();
+    const std::string path = ProcFdPath(fd.get());
     if (std::string_view(name).starts_with(kControlPrefix)) {
       if (ino == FUSE_ROOT_ID) return RunControlCommand(req, fs.control(), name, value, size, nullptr);
       if (fs.inodes().Get(ino).type != S_IFREG) return EISDIR;
@@ -90,18 +92,25 @@ void Getxattr(fuse_req_t req, fuse_ino_t ino, const char* name, size_t size) {
         fs.control().read) {
       return ReplyControlAttribute(req, fs.control().read, name, size);
     }
-    return ReplyGetxattr(req, ProcFdPath(fs.FdOf(ino)), name, size);
+    const InodeFd fd = fs.FdOf(ino);
+    if (fd.error() != 0) return fd.error();
+    return ReplyGetxattr(req, ProcFdPath(fd.get()), name, size);
   });
 }
 
 void Listxattr(fuse_req_t req, fuse_ino_t ino, size_t size) {
-  Serve(req, [&] { return ReplyListxattr(req, ProcFdPath(MirrorFs::From(req).FdOf(ino)), size); });
+  Serve(req, [&] {
+    const InodeFd fd = MirrorFs::From(req).FdOf(ino);
+    if (fd.error() != 0) return fd.error();
+    return ReplyListxattr(req, ProcFdPath(fd.get()), size);
+  });
 }
 
 void Removexattr(fuse_req_t req, fuse_ino_t ino, const char* name) {
   Serve(req, [&] {
-    const std::string path = ProcFdPath(MirrorFs::From(req).FdOf(ino));
-    if (::removexattr(path.c_str(), name) != 0) return errno;
+    const InodeFd fd = MirrorFs::From(req).FdOf(ino);
+    if (fd.error() != 0) return fd.error();
+    if (::removexattr(ProcFdPath(fd.get()).c_str(), name) != 0) return errno;
     fuse_reply_err(req, 0);
     return 0;
   });

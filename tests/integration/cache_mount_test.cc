@@ -7,9 +7,12 @@
 #include <unistd.h>
 
 #include <cstring>
+#include <string>
 #include <thread>
+#include <vector>
 
 #include "cli/exit_codes.h"
+#include "fuse/origin_handle.h"
 #include "support/mounted_view.h"
 
 namespace wtcachefs::testing {
@@ -157,6 +160,84 @@ TEST(CacheMount, ThousandsOfFilesWorkUnderASoftLimitOf1024OpenFiles) {
     struct stat st;
     ASSERT_EQ(::stat(mount.ViewPath("f" + std::to_string(i)).c_str(), &st), 0) << i;
   }
+}
+
+// Where origin keeps file handles (ext4, XFS, btrfs, tmpfs...) the daemon closes
+// the descriptors of inodes nobody uses and reopens them by handle: a tree of
+// more files than its open-file limit, all remembered by the kernel, works in
+// full (names, data, renames, links, files unlinked while open).
+TEST(CacheMount, MoreFilesThanTheDaemonsOpenFileLimitWorkWhereOriginKeepsFileHandles) {
+  // The daemon starts under a hard limit it cannot raise (a shell sets it).
+  constexpr int kLimit = 256;
+  TempDir scripts;
+  const std::string launcher = scripts.Sub("wtcachefs-limited", false);
+  WriteFile(launcher, "#!/bin/sh\nulimit -n " + std::to_string(kLimit) + "\nexec '" +
+                          WtcachefsBinary() + "' \"$@\"\n");
+  ASSERT_EQ(::chmod(launcher.c_str(), 0755), 0);
+  MountedView mount({}, launcher);
+  ASSERT_TRUE(mount.ok()) << mount.failure();
+  rlimit daemon_limit{};
+  ASSERT_EQ(::prlimit(mount.daemon_pid(), RLIMIT_NOFILE, nullptr, &daemon_limit), 0);
+  ASSERT_EQ(daemon_limit.rlim_cur, static_cast<rlim_t>(kLimit));
+  {
+    UniqueFd origin(::open(mount.origin().c_str(), O_PATH | O_CLOEXEC));
+    if (!OriginHandle::Of(origin.get())) {
+      GTEST_SKIP() << mount.origin() << " keeps no file handles: descriptors stay open there";
+    }
+  }
+  constexpr int kFiles = 1500;  // about six times the limit
+  auto name = [](int i) { return "f" + std::to_string(i); };
+  auto content = [](int i) { return "content of file " + std::to_string(i) + "\n"; };
+  for (int i = 0; i < kFiles; ++i) {
+    const std::string path = mount.ViewPath(name(i));
+    const int fd = ::open(path.c_str(), O_CREAT | O_WRONLY | O_CLOEXEC, 0644);
+    ASSERT_GE(fd, 0) << path << ": " << std::strerror(errno);
+    const std::string data = content(i);
+    ASSERT_EQ(::write(fd, data.data(), data.size()), static_cast<ssize_t>(data.size()));
+    ::close(fd);
+  }
+  ASSERT_EQ(::mkdir(mount.ViewPath("links").c_str(), 0755), 0);
+  for (int i = 0; i < kFiles; i += 10) {
+    ASSERT_EQ(::rename(mount.ViewPath(name(i)).c_str(), mount.ViewPath("r" + name(i)).c_str()), 0)
+        << i << ": " << std::strerror(errno);
+    ASSERT_EQ(::link(mount.ViewPath(name(i + 1)).c_str(),
+                     mount.ViewPath("links/" + name(i + 1)).c_str()),
+              0)
+        << i << ": " << std::strerror(errno);
+  }
+  // Open and unlinked: still readable and fstat-able through the open file.
+  std::vector<int> unlinked;
+  for (int i = 2; i < kFiles; i += 100) {
+    const int fd = ::open(mount.ViewPath(name(i)).c_str(), O_RDONLY | O_CLOEXEC);
+    ASSERT_GE(fd, 0) << i << ": " << std::strerror(errno);
+    ASSERT_EQ(::unlink(mount.ViewPath(name(i)).c_str()), 0);
+    unlinked.push_back(fd);
+  }
+  for (int i = 0; i < kFiles; ++i) {
+    if (i % 100 == 2) continue;
+    const std::string rel = i % 10 == 0 ? "r" + name(i) : name(i);
+    struct stat st;
+    ASSERT_EQ(::stat(mount.ViewPath(rel).c_str(), &st), 0) << rel << ": " << std::strerror(errno);
+    EXPECT_EQ(st.st_nlink, i % 10 == 1 ? 2u : 1u) << rel;
+    EXPECT_EQ(ReadFile(mount.ViewPath(rel)), content(i)) << rel;
+    EXPECT_EQ(ReadFile(mount.OriginPath(rel)), content(i)) << rel;
+    if (i % 10 == 1) {
+      EXPECT_EQ(ReadFile(mount.ViewPath("links/" + rel)), content(i)) << rel;
+    }
+  }
+  for (size_t k = 0; k < unlinked.size(); ++k) {
+    const int i = 2 + static_cast<int>(k) * 100;
+    struct stat st;
+    ASSERT_EQ(::fstat(unlinked[k], &st), 0) << i << ": " << std::strerror(errno);
+    EXPECT_EQ(st.st_nlink, 0u) << i;
+    std::string data(100, '\0');
+    const ssize_t n = ::pread(unlinked[k], data.data(), data.size(), 0);
+    ASSERT_GE(n, 0) << i << ": " << std::strerror(errno);
+    data.resize(static_cast<size_t>(n));
+    EXPECT_EQ(data, content(i)) << i;
+    ::close(unlinked[k]);
+  }
+  EXPECT_TRUE(mount.Unmount()) << mount.DaemonLog();
 }
 
 }  // namespace

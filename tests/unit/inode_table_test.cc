@@ -1,0 +1,129 @@
+// The inode table closes the descriptors of idle inodes past its budget where
+// origin has file handles, reopens them by handle, answers ESTALE for an object
+// that is gone, and never lets a reused inode number reach the old entry.
+#include "fuse/inode_table.h"
+
+#include <fcntl.h>
+#include <gtest/gtest.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <memory>
+#include <string>
+
+#include "support/temp_dir.h"
+
+namespace wtcachefs {
+namespace {
+
+using testing::TempDir;
+using testing::WriteFile;
+
+class InodeTableTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    UniqueFd root(::open(dir_.path().c_str(), O_PATH | O_CLOEXEC));
+    ASSERT_TRUE(root.valid());
+    ASSERT_EQ(::fstat(root.get(), &root_stat_), 0);
+    // Reopening by handle needs a file system that keeps handles and
+    // CAP_DAC_READ_SEARCH; elsewhere every descriptor stays open by design.
+    if (!OriginHandle::Of(root.get())) GTEST_SKIP() << dir_.path() << " keeps no file handles";
+    UniqueFd probe_dir(::open(dir_.path().c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+    int error = 0;
+    if (!OriginHandle::Of(root.get())->Reopen(probe_dir.get(), &error).valid()) {
+      GTEST_SKIP() << "cannot reopen by handle here: " << std::strerror(error);
+    }
+    table_ = std::make_unique<InodeTable>(std::move(root), root_stat_, /*fd_budget=*/1);
+  }
+
+  // Looks `name` up as the file system does: an O_PATH fd and its stat.
+  uint64_t Lookup(const std::string& name, struct stat* st_out = nullptr) {
+    UniqueFd fd(::open((dir_.path() + "/" + name).c_str(), O_PATH | O_NOFOLLOW | O_CLOEXEC));
+    EXPECT_TRUE(fd.valid()) << name;
+    struct stat st;
+    EXPECT_EQ(::fstat(fd.get(), &st), 0);
+    if (st_out != nullptr) *st_out = st;
+    return table_->AddLookup(std::move(fd), st);
+  }
+
+  ino_t InoThrough(uint64_t id) {
+    const InodeFd fd = table_->Open(id);
+    EXPECT_EQ(fd.error(), 0);
+    struct stat st;
+    EXPECT_EQ(::fstat(fd.get(), &st), 0);
+    return st.st_ino;
+  }
+
+  TempDir dir_;
+  struct stat root_stat_;
+  std::unique_ptr<InodeTable> table_;
+};
+
+TEST_F(InodeTableTest, IdleDescriptorsPastTheBudgetAreClosedAndReopenedByHandle) {
+  WriteFile(dir_.path() + "/a", "a");
+  WriteFile(dir_.path() + "/b", "b");
+  struct stat a_stat, b_stat;
+  const uint64_t a = Lookup("a", &a_stat);
+  const uint64_t b = Lookup("b", &b_stat);
+  EXPECT_EQ(table_->open_closable(), 1u);
+  EXPECT_FALSE(table_->Get(a).fd.valid()) << "the least recently used one is closed";
+  EXPECT_EQ(InoThrough(a), a_stat.st_ino);
+  EXPECT_EQ(InoThrough(b), b_stat.st_ino);
+  EXPECT_EQ(table_->open_closable(), 1u);
+  {
+    // An inode in use keeps its descriptor, whatever the budget.
+    const InodeFd held_a = table_->Open(a);
+    const InodeFd held_b = table_->Open(b);
+    EXPECT_EQ(table_->open_closable(), 2u);
+    EXPECT_EQ(held_a.error(), 0);
+    EXPECT_EQ(held_b.error(), 0);
+  }
+  EXPECT_EQ(table_->open_closable(), 1u);
+  table_->Forget(a, 1);
+  table_->Forget(b, 1);
+  EXPECT_EQ(table_->size(), 0u);
+  EXPECT_EQ(table_->open_closable(), 0u);
+}
+
+TEST_F(InodeTableTest, AnObjectGoneWhileItsDescriptorWasClosedIsStale) {
+  WriteFile(dir_.path() + "/gone", "x");
+  WriteFile(dir_.path() + "/other", "y");
+  const uint64_t gone = Lookup("gone");
+  Lookup("other");  // closes `gone`'s descriptor
+  ASSERT_FALSE(table_->Get(gone).fd.valid());
+  ASSERT_EQ(::unlink((dir_.path() + "/gone").c_str()), 0);
+  EXPECT_EQ(table_->Open(gone).error(), ESTALE);
+}
+
+TEST_F(InodeTableTest, AReusedInodeNumberGetsAnEntryOfItsOwn) {
+  WriteFile(dir_.path() + "/old", "x");
+  WriteFile(dir_.path() + "/other", "y");
+  WriteFile(dir_.path() + "/new", "z");
+  struct stat old_stat;
+  const uint64_t old_id = Lookup("old", &old_stat);
+  const uint64_t other = Lookup("other");
+  ASSERT_FALSE(table_->Get(old_id).fd.valid());
+  ASSERT_EQ(::unlink((dir_.path() + "/old").c_str()), 0);
+  // The file system may hand the number to a new file; pretend it did.
+  UniqueFd fd(::open((dir_.path() + "/new").c_str(), O_PATH | O_NOFOLLOW | O_CLOEXEC));
+  struct stat new_stat;
+  ASSERT_EQ(::fstat(fd.get(), &new_stat), 0);
+  const ino_t new_ino = new_stat.st_ino;
+  new_stat.st_ino = old_stat.st_ino;
+  const uint64_t new_id = table_->AddLookup(std::move(fd), new_stat);
+  EXPECT_NE(new_id, old_id);
+  EXPECT_EQ(table_->Open(old_id).error(), ESTALE);
+  EXPECT_EQ(InoThrough(new_id), new_ino);
+  // A further lookup of the new object finds its entry, not the old one.
+  UniqueFd again(::open((dir_.path() + "/new").c_str(), O_PATH | O_NOFOLLOW | O_CLOEXEC));
+  EXPECT_EQ(table_->AddLookup(std::move(again), new_stat), new_id);
+  table_->Forget(old_id, 1);
+  table_->Forget(new_id, 2);
+  table_->Forget(other, 1);
+  EXPECT_EQ(table_->size(), 0u);
+}
+
+}  // namespace
+}  // namespace wtcachefs
