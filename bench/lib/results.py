@@ -41,7 +41,8 @@ def fio_summary(path):
 
 WORKLOADS = [
     ("seqread_cold", "sequential read 1 MiB, cold cache", "MBps"),
-    ("seqread_warm", "sequential read 1 MiB, warm cache", "MBps"),
+    ("seqread_warm", "sequential read 1 MiB, warm cache, one pass", "MBps"),
+    ("seqread_again", "sequential read 1 MiB, warm cache, repeated passes", "MBps"),
     ("randread_buf", "random read 4 KiB, buffered, warm", "iops"),
     ("randread_direct", "random read 4 KiB, O_DIRECT, warm", "iops"),
     ("seqwrite", "sequential write 1 MiB + fsync", "MBps"),
@@ -93,7 +94,7 @@ def report(tsv, facts_file, out_dir):
 
     def baseline(origin, workload, metric):
         # The origin has no cache of its own: its warm read is its cold read.
-        if workload == "seqread_warm":
+        if workload in ("seqread_warm", "seqread_again"):
             workload = "seqread_cold"
         return get(origin, workload, "origin", metric)
 
@@ -133,9 +134,13 @@ def report(tsv, facts_file, out_dir):
     target("cache hit, O_DIRECT random 4 KiB read: wtcachefs / cache fs directly (IOPS)",
            get(s, "randread_direct", "wtcachefs", "iops"),
            get(s, "randread_direct", "cachefs", "iops"), ">=", 0.45)
-    target("cache hit, sequential read: wtcachefs / cache fs directly (MB/s)",
+    target("cache hit, sequential read, one pass: wtcachefs / cache fs directly (MB/s)",
            get(s, "seqread_warm", "wtcachefs", "MBps"),
            get(s, "seqread_warm", "cachefs", "MBps"), ">=", 0.9)
+    target("cache hit, sequential read, repeated passes (page cache): wtcachefs / cache fs "
+           "directly (MB/s)",
+           get(s, "seqread_again", "wtcachefs", "MBps"),
+           get(s, "seqread_again", "cachefs", "MBps"), ">=", 0.9)
     target("write latency, origin and cache equally slow: parallel / serial writethrough",
            get("equal", "write_latency", "wtcachefs", "lat_us"),
            get("equal", "write_latency", "wtcachefs-serial", "lat_us"), "<=", 0.6)
