@@ -24,7 +24,7 @@ InodeTable::InodeTable(UniqueFd root_fd, const struct stat& root_stat, size_t fd
   root_.ino = root_stat.st_ino;
   root_.type = root_stat.st_mode & S_IFMT;
   root_.nlookup = 1;  // never forgotten
-  (void)HandleOf(root_.fd.get(), S_IFDIR);  // meets ORIGIN's mount before its files
+  (void)HandleOf(root_.fd.get(), root_stat);  // meets ORIGIN's mount before its files
 }
 
 Inode& InodeTable::Get(uint64_t id) {
@@ -49,9 +49,21 @@ InodeFd InodeTable::Open(uint64_t id) {
   return InodeFd(this, &inode, inode.fd.get(), 0);
 }
 
-std::optional<OriginHandle> InodeTable::HandleOf(int fd, mode_t type) {
-  std::optional<OriginHandle> handle = OriginHandle::Of(fd);
+std::optional<OriginHandle> InodeTable::HandleOf(int fd, const struct stat& st) {
+  bool keeps_handles;
+  {
+    std::lock_guard lock(mutex_);
+    const auto known = keeps_handles_.find(st.st_dev);
+    keeps_handles = known != keeps_handles_.end() && known->second;
+    if (known == keeps_handles_.end()) {
+      keeps_handles = OriginHandle::FileSystemKeepsHandles(fd);
+      keeps_handles_.emplace(st.st_dev, keeps_handles);
+    }
+  }
+  if (!keeps_handles) return std::nullopt;
+  std::optional<OriginHandle> handle = OriginHandle::OfKnownKind(fd);
   if (!handle) return std::nullopt;
+  const mode_t type = st.st_mode & S_IFMT;
   std::lock_guard lock(mutex_);
   auto known = mounts_.find(handle->mount_id());
   if (known == mounts_.end()) {
@@ -72,10 +84,19 @@ std::optional<OriginHandle> InodeTable::HandleOf(int fd, mode_t type) {
 
 uint64_t InodeTable::AddLookup(UniqueFd fd, const struct stat& st) {
   if (st.st_dev == root_.dev && st.st_ino == root_.ino) return kRootId;
-  std::optional<OriginHandle> handle = HandleOf(fd.get(), st.st_mode & S_IFMT);
+  {
+    // A known entry whose descriptor is open pins its object: the same one.
+    std::lock_guard lock(mutex_);
+    const auto known = inodes_.find(Key{st.st_dev, st.st_ino});
+    if (known != inodes_.end() && (known->second->fd.valid() || !known->second->handle)) {
+      ++known->second->nlookup;
+      return reinterpret_cast<uint64_t>(known->second.get());
+    }
+  }
+  std::optional<OriginHandle> handle = HandleOf(fd.get(), st);
   std::lock_guard lock(mutex_);
   auto& slot = inodes_[Key{st.st_dev, st.st_ino}];
-  if (slot && slot->handle != handle) {
+  if (slot && slot->handle && handle && *slot->handle != *handle) {
     // Only possible once the old entry's descriptor was closed: its object is
     // gone and the number was reused. The kernel keeps the old id until it
     // forgets it; the key now names the new object.

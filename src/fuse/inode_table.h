@@ -119,7 +119,7 @@ class InodeTable {
 
   // The handle of the object at `fd`, when entries on its mount may close
   // their descriptors.
-  std::optional<OriginHandle> HandleOf(int fd, mode_t type);
+  std::optional<OriginHandle> HandleOf(int fd, const struct stat& st);
   void Release(Inode& inode);
   void SetFdLocked(Inode& inode, UniqueFd fd);
   void MakeBusyLocked(Inode& inode);
@@ -131,6 +131,7 @@ class InodeTable {
   std::unordered_map<Key, std::unique_ptr<Inode>, KeyHash> inodes_;
   std::unordered_map<Inode*, std::unique_ptr<Inode>> detached_;
   std::unordered_map<int, Mount> mounts_;  // by mount id
+  std::unordered_map<dev_t, bool> keeps_handles_;  // by device: its file system keeps handles
   std::list<Inode*> idle_;                 // most recently used first
   size_t open_closable_ = 0;
 };

@@ -15,8 +15,19 @@ constexpr long kXfsMagic = 0x58465342;
 constexpr long kZfsMagic = 0x2fc12fc1;
 constexpr long kF2fsMagic = 0xf2f52010;
 
-// File systems whose handles stay valid for as long as the object exists.
-bool KeepsHandles(int fd) {
+// A handle's bytes: a struct file_handle followed by its f_handle.
+std::optional<std::string> EncodeHandle(int fd, int* mount_id) {
+  std::string bytes(sizeof(file_handle) + MAX_HANDLE_SZ, '\0');
+  auto* handle = reinterpret_cast<file_handle*>(bytes.data());
+  handle->handle_bytes = MAX_HANDLE_SZ;
+  if (::name_to_handle_at(fd, "", handle, mount_id, AT_EMPTY_PATH) != 0) return std::nullopt;
+  bytes.resize(sizeof(file_handle) + handle->handle_bytes);
+  return bytes;
+}
+
+}  // namespace
+
+bool OriginHandle::FileSystemKeepsHandles(int fd) {
   struct statfs fs;
   if (::fstatfs(fd, &fs) != 0) return false;
   switch (static_cast<long>(fs.f_type)) {
@@ -33,20 +44,12 @@ bool KeepsHandles(int fd) {
   }
 }
 
-// A handle's bytes: a struct file_handle followed by its f_handle.
-std::optional<std::string> EncodeHandle(int fd, int* mount_id) {
-  std::string bytes(sizeof(file_handle) + MAX_HANDLE_SZ, '\0');
-  auto* handle = reinterpret_cast<file_handle*>(bytes.data());
-  handle->handle_bytes = MAX_HANDLE_SZ;
-  if (::name_to_handle_at(fd, "", handle, mount_id, AT_EMPTY_PATH) != 0) return std::nullopt;
-  bytes.resize(sizeof(file_handle) + handle->handle_bytes);
-  return bytes;
+std::optional<OriginHandle> OriginHandle::Of(int fd) {
+  if (!FileSystemKeepsHandles(fd)) return std::nullopt;
+  return OfKnownKind(fd);
 }
 
-}  // namespace
-
-std::optional<OriginHandle> OriginHandle::Of(int fd) {
-  if (!KeepsHandles(fd)) return std::nullopt;
+std::optional<OriginHandle> OriginHandle::OfKnownKind(int fd) {
   int mount_id = 0;
   std::optional<std::string> bytes = EncodeHandle(fd, &mount_id);
   if (!bytes) return std::nullopt;

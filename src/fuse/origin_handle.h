@@ -25,6 +25,10 @@ class OriginHandle {
   // nullopt otherwise: FUSE and overlay file systems, for example, may refuse a
   // handle once the kernel has forgotten the inode, so their descriptors stay open.
   static std::optional<OriginHandle> Of(int fd);
+  // The same without the file system check (for one already known to keep handles).
+  static std::optional<OriginHandle> OfKnownKind(int fd);
+  // Whether the file system of `fd` keeps handles for an object's whole life.
+  static bool FileSystemKeepsHandles(int fd);
 
   // An O_PATH descriptor of the object; invalid with `*error` set when it cannot
   // be reopened (ESTALE: the object is gone; EPERM: this process lacks
