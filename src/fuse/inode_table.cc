@@ -131,6 +131,23 @@ void InodeTable::Forget(uint64_t id, uint64_t count) {
   inode.nlookup = count >= inode.nlookup ? 0 : inode.nlookup - count;
   if (inode.nlookup != 0) return;
   if (inode.idle) idle_.erase(inode.idle_at);
+  inode.idle = false;
+  if (inode.users > 0) {
+    // A request replied and the kernel forgot the inode while that request
+    // still holds its fd lease: the last Release() frees it.
+    inode.forgotten = true;
+    if (!inode.detached) {
+      inode.detached = true;
+      auto slot = inodes_.find(Key{inode.dev, inode.ino});
+      detached_.emplace(&inode, std::move(slot->second));
+      inodes_.erase(slot);
+    }
+    return;
+  }
+  FreeLocked(inode);
+}
+
+void InodeTable::FreeLocked(Inode& inode) {
   if (inode.handle && inode.fd.valid()) --open_closable_;
   if (inode.detached) {
     detached_.erase(&inode);
@@ -141,7 +158,12 @@ void InodeTable::Forget(uint64_t id, uint64_t count) {
 
 void InodeTable::Release(Inode& inode) {
   std::lock_guard lock(mutex_);
-  if (--inode.users != 0 || !inode.fd.valid()) return;
+  if (--inode.users != 0) return;
+  if (inode.forgotten) {
+    FreeLocked(inode);
+    return;
+  }
+  if (!inode.fd.valid()) return;
   inode.idle = true;
   inode.idle_at = idle_.insert(idle_.begin(), &inode);
   CloseOverBudgetLocked();

@@ -15,7 +15,9 @@
 // and gets an entry of its own; the old one answers ESTALE until forgotten.
 //
 // Thread safety: all methods may be called from any thread. Get() takes no lock:
-// the kernel keeps an id alive (lookup count > 0) while a request names it.
+// the kernel keeps an id alive (lookup count > 0) while a request names it. A
+// request replies before its InodeFd ends, and the kernel may forget the inode
+// in between: the entry then lives until that InodeFd ends.
 #pragma once
 
 #include <sys/stat.h>
@@ -42,7 +44,8 @@ struct Inode {
   uint32_t users = 0;
   uint64_t nlookup = 0;
   bool idle = false;  // in InodeTable::idle_ (has a handle, an open fd, no user)
-  bool detached = false;  // its key now belongs to a newer object of that number
+  bool detached = false;  // in InodeTable::detached_, not under its key
+  bool forgotten = false;  // the kernel forgot it; freed when the last lease ends
   std::list<Inode*>::iterator idle_at;
 };
 
@@ -121,6 +124,8 @@ class InodeTable {
   // their descriptors.
   std::optional<OriginHandle> HandleOf(int fd, const struct stat& st);
   void Release(Inode& inode);
+  // Frees an entry nobody refers to any more.
+  void FreeLocked(Inode& inode);
   void SetFdLocked(Inode& inode, UniqueFd fd);
   void MakeBusyLocked(Inode& inode);
   void CloseOverBudgetLocked();
@@ -129,6 +134,8 @@ class InodeTable {
   Inode root_;
   mutable std::mutex mutex_;  // guards everything below and each Inode's mutable part
   std::unordered_map<Key, std::unique_ptr<Inode>, KeyHash> inodes_;
+  // Entries no longer under their key: a newer object took it, or the kernel
+  // forgot them while a request still held their fd.
   std::unordered_map<Inode*, std::unique_ptr<Inode>> detached_;
   std::unordered_map<int, Mount> mounts_;  // by mount id
   std::unordered_map<dev_t, bool> keeps_handles_;  // by device: its file system keeps handles
