@@ -6,6 +6,30 @@
 #include <utility>
 
 namespace wtcachefs {
+namespace {
+
+bool Reopenable(const Inode& inode) {
+  return inode.handle.has_value() || inode.parent != nullptr;
+}
+
+// The object `name` in `dir_fd` names, if it is still `inode`'s (error ESTALE
+// when the name is gone or leads elsewhere).
+UniqueFd ReopenByPath(int dir_fd, const std::string& name, const Inode& inode, int* error) {
+  UniqueFd fd(::openat(dir_fd, name.c_str(), O_PATH | O_NOFOLLOW | O_CLOEXEC));
+  struct stat st;
+  if (!fd.valid() || ::fstatat(fd.get(), "", &st, AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW) != 0) {
+    *error = errno == ENOENT || errno == ENOTDIR ? ESTALE : errno;
+    return UniqueFd();
+  }
+  if (st.st_dev != inode.dev || st.st_ino != inode.ino || (st.st_mode & S_IFMT) != inode.type) {
+    *error = ESTALE;
+    return UniqueFd();
+  }
+  *error = 0;
+  return fd;
+}
+
+}  // namespace
 
 InodeFd::InodeFd(InodeFd&& other) noexcept
     : table_(other.table_),
@@ -17,14 +41,17 @@ InodeFd::~InodeFd() {
   if (inode_ != nullptr) table_->Release(*inode_);
 }
 
-InodeTable::InodeTable(UniqueFd root_fd, const struct stat& root_stat, size_t fd_budget)
-    : fd_budget_(fd_budget) {
+InodeTable::InodeTable(UniqueFd root_fd, const struct stat& root_stat, size_t fd_budget,
+                       Handles handles)
+    : fd_budget_(fd_budget), handles_(handles) {
   root_.fd = std::move(root_fd);
   root_.dev = root_stat.st_dev;
   root_.ino = root_stat.st_ino;
   root_.type = root_stat.st_mode & S_IFMT;
   root_.nlookup = 1;  // never forgotten
-  (void)HandleOf(root_.fd.get(), root_stat);  // meets ORIGIN's mount before its files
+  if (handles_ == Handles::kWhereKept) {
+    (void)HandleOf(root_.fd.get(), root_stat);  // meets ORIGIN's mount before its files
+  }
 }
 
 Inode& InodeTable::Get(uint64_t id) {
@@ -33,18 +60,49 @@ Inode& InodeTable::Get(uint64_t id) {
 }
 
 InodeFd InodeTable::Open(uint64_t id) {
+  if (id == kRootId) return InodeFd(this, nullptr, root_.fd.get(), 0);  // never closed
   Inode& inode = Get(id);
-  if (!inode.handle) return InodeFd(this, nullptr, inode.fd.get(), 0);  // never closed
-  std::unique_lock lock(mutex_);
-  MakeBusyLocked(inode);
+  Lock lock(mutex_);
+  ++inode.users;
+  SyncLocked(inode);
+  return OpenLeasedLocked(inode, lock);
+}
+
+InodeFd InodeTable::OpenLeasedLocked(Inode& inode, Lock& lock) {
   if (inode.fd.valid()) return InodeFd(this, &inode, inode.fd.get(), 0);
-  // Reopened outside the lock; the mount's descriptor lives as long as the table.
-  const int mount_fd = mounts_.at(inode.handle->mount_id()).fd.get();
-  lock.unlock();
-  int error = 0;
-  UniqueFd fd = inode.handle->Reopen(mount_fd, &error);
-  lock.lock();
-  if (!inode.fd.valid() && fd.valid()) SetFdLocked(inode, std::move(fd));
+  int error = ESTALE;
+  UniqueFd fd;
+  if (inode.handle) {
+    // The mount's descriptor lives as long as the table.
+    const int mount_fd = mounts_.at(inode.handle->mount_id()).fd.get();
+    lock.unlock();
+    fd = inode.handle->Reopen(mount_fd, &error);
+    lock.lock();
+  } else if (inode.parent != nullptr) {
+    Inode* const parent = inode.parent;
+    const std::string name = inode.name;
+    ++parent->users;
+    SyncLocked(*parent);
+    {
+      const InodeFd dir = OpenLeasedLocked(*parent, lock);
+      lock.unlock();
+      if (dir.error() != 0) {
+        error = dir.error();
+      } else {
+        fd = ReopenByPath(dir.get(), name, inode, &error);
+      }
+    }
+    lock.lock();
+    if (error == ESTALE && inode.parent == parent && inode.name == name) {
+      // The path leads elsewhere now: it is no way back to this entry.
+      MaybeFreeLocked(ClearPathLocked(inode));
+    }
+  }
+  if (!inode.fd.valid() && fd.valid()) {
+    inode.fd = std::move(fd);
+    SyncLocked(inode);
+    CloseOverBudgetLocked();
+  }
   if (!inode.fd.valid()) return InodeFd(this, &inode, -1, error != 0 ? error : ESTALE);
   return InodeFd(this, &inode, inode.fd.get(), 0);
 }
@@ -82,21 +140,30 @@ std::optional<OriginHandle> InodeTable::HandleOf(int fd, const struct stat& st) 
   return handle;
 }
 
-uint64_t InodeTable::AddLookup(UniqueFd fd, const struct stat& st) {
+uint64_t InodeTable::AddLookup(uint64_t parent_id, std::string_view name, UniqueFd fd,
+                               const struct stat& st) {
   if (st.st_dev == root_.dev && st.st_ino == root_.ino) return kRootId;
+  // "." and ".." are no way back to an entry.
+  Inode* const parent = name == "." || name == ".." ? nullptr : &Get(parent_id);
+  const Key key{st.st_dev, st.st_ino};
   {
     // A known entry whose descriptor is open pins its object: the same one.
     std::lock_guard lock(mutex_);
-    const auto known = inodes_.find(Key{st.st_dev, st.st_ino});
-    if (known != inodes_.end() && (known->second->fd.valid() || !known->second->handle)) {
-      ++known->second->nlookup;
-      return reinterpret_cast<uint64_t>(known->second.get());
+    const auto known = inodes_.find(key);
+    if (known != inodes_.end() && known->second->fd.valid()) {
+      Inode& inode = *known->second;
+      ++inode.nlookup;
+      if (parent != nullptr) MaybeFreeLocked(SetPathLocked(inode, parent, name));
+      return reinterpret_cast<uint64_t>(&inode);
     }
   }
-  std::optional<OriginHandle> handle = HandleOf(fd.get(), st);
+  std::optional<OriginHandle> handle;
+  if (handles_ == Handles::kWhereKept) handle = HandleOf(fd.get(), st);
+  const mode_t type = st.st_mode & S_IFMT;
   std::lock_guard lock(mutex_);
-  auto& slot = inodes_[Key{st.st_dev, st.st_ino}];
-  if (slot && slot->handle && handle && *slot->handle != *handle) {
+  auto& slot = inodes_[key];
+  if (slot && !slot->fd.valid() &&
+      (slot->type != type || (slot->handle && handle && *slot->handle != *handle))) {
     // Only possible once the old entry's descriptor was closed: its object is
     // gone and the number was reused. The kernel keeps the old id until it
     // forgets it; the key now names the new object.
@@ -108,87 +175,142 @@ uint64_t InodeTable::AddLookup(UniqueFd fd, const struct stat& st) {
     slot = std::make_unique<Inode>();
     slot->dev = st.st_dev;
     slot->ino = st.st_ino;
-    slot->type = st.st_mode & S_IFMT;
+    slot->type = type;
     slot->handle = std::move(handle);
   }
   Inode& inode = *slot;
   ++inode.nlookup;
-  if (!inode.fd.valid()) {
-    SetFdLocked(inode, std::move(fd));
-    if (inode.handle && inode.users == 0) {
-      inode.idle = true;
-      inode.idle_at = idle_.insert(idle_.begin(), &inode);
-      CloseOverBudgetLocked();
-    }
-  }
+  if (!inode.fd.valid()) inode.fd = std::move(fd);
+  Inode* const former = parent != nullptr ? SetPathLocked(inode, parent, name) : nullptr;
+  SyncLocked(inode);
+  MaybeFreeLocked(former);
+  CloseOverBudgetLocked();
   return reinterpret_cast<uint64_t>(&inode);
+}
+
+void InodeTable::Unlinking(uint64_t parent, std::string_view name) {
+  Lock lock(mutex_);
+  Inode* const inode = FindPathLocked(parent, name);
+  if (inode == nullptr) return;
+  ++inode->users;
+  SyncLocked(*inode);
+  const InodeFd kept = OpenLeasedLocked(*inode, lock);
+  if (inode->parent == &Get(parent) && inode->name == name) {
+    (void)ClearPathLocked(*inode);  // the caller's lease keeps `parent`
+  }
+  lock.unlock();  // before `kept` ends
+}
+
+void InodeTable::Renamed(uint64_t parent, std::string_view name, uint64_t new_parent,
+                         std::string_view new_name, bool exchanged) {
+  std::lock_guard lock(mutex_);
+  Inode* const moved = FindPathLocked(parent, name);
+  Inode* const replaced = FindPathLocked(new_parent, new_name);
+  // The caller's leases keep both parents: none of them is freed here.
+  if (moved != nullptr) (void)ClearPathLocked(*moved);
+  if (replaced != nullptr) (void)ClearPathLocked(*replaced);
+  if (moved != nullptr) (void)SetPathLocked(*moved, &Get(new_parent), new_name);
+  if (replaced != nullptr && exchanged) (void)SetPathLocked(*replaced, &Get(parent), name);
 }
 
 void InodeTable::Forget(uint64_t id, uint64_t count) {
   if (id == kRootId) return;
   std::lock_guard lock(mutex_);
-  Inode& inode = *reinterpret_cast<Inode*>(id);
+  Inode& inode = Get(id);
   inode.nlookup = count >= inode.nlookup ? 0 : inode.nlookup - count;
-  if (inode.nlookup != 0) return;
-  if (inode.idle) idle_.erase(inode.idle_at);
-  inode.idle = false;
-  if (inode.users > 0) {
-    // A request replied and the kernel forgot the inode while that request
-    // still holds its fd lease: the last Release() frees it.
-    inode.forgotten = true;
-    if (!inode.detached) {
-      inode.detached = true;
-      auto slot = inodes_.find(Key{inode.dev, inode.ino});
-      detached_.emplace(&inode, std::move(slot->second));
-      inodes_.erase(slot);
-    }
-    return;
-  }
-  FreeLocked(inode);
-}
-
-void InodeTable::FreeLocked(Inode& inode) {
-  if (inode.handle && inode.fd.valid()) --open_closable_;
-  if (inode.detached) {
-    detached_.erase(&inode);
-  } else {
-    inodes_.erase(Key{inode.dev, inode.ino});
-  }
+  MaybeFreeLocked(&inode);
 }
 
 void InodeTable::Release(Inode& inode) {
   std::lock_guard lock(mutex_);
-  if (--inode.users != 0) return;
-  if (inode.forgotten) {
-    FreeLocked(inode);
-    return;
-  }
-  if (!inode.fd.valid()) return;
-  inode.idle = true;
-  inode.idle_at = idle_.insert(idle_.begin(), &inode);
+  --inode.users;
+  SyncLocked(inode);
+  if (inode.users != 0) return;
+  MaybeFreeLocked(&inode);
   CloseOverBudgetLocked();
 }
 
-void InodeTable::SetFdLocked(Inode& inode, UniqueFd fd) {
-  inode.fd = std::move(fd);
-  if (inode.handle) ++open_closable_;
+Inode* InodeTable::SetPathLocked(Inode& inode, Inode* parent, std::string_view name) {
+  if (inode.handle || (inode.parent == parent && inode.name == name)) return nullptr;
+  // A path through the entry itself would never lead back to it.
+  for (const Inode* up = parent; up != nullptr; up = up->parent) {
+    if (up == &inode) return ClearPathLocked(inode);
+  }
+  Inode* const former = ClearPathLocked(inode);
+  const auto [at, added] = paths_.try_emplace(PathKey{parent, std::string(name)}, &inode);
+  if (!added) {
+    // The name leads to this object now, not to the one last looked up by it.
+    Inode& other = *at->second;
+    other.parent = nullptr;
+    other.name.clear();
+    --parent->children;
+    SyncLocked(other);
+    at->second = &inode;
+  }
+  ++parent->children;
+  inode.parent = parent;
+  inode.name = name;
+  SyncLocked(inode);
+  return former;
 }
 
-void InodeTable::MakeBusyLocked(Inode& inode) {
-  ++inode.users;
-  if (inode.idle) {
-    idle_.erase(inode.idle_at);
-    inode.idle = false;
+Inode* InodeTable::ClearPathLocked(Inode& inode) {
+  Inode* const parent = inode.parent;
+  if (parent == nullptr) return nullptr;
+  paths_.erase(PathKey{parent, inode.name});
+  --parent->children;
+  inode.parent = nullptr;
+  inode.name.clear();
+  SyncLocked(inode);
+  return parent;
+}
+
+Inode* InodeTable::FindPathLocked(uint64_t parent, std::string_view name) {
+  const auto found = paths_.find(PathKey{&Get(parent), std::string(name)});
+  return found == paths_.end() ? nullptr : found->second;
+}
+
+void InodeTable::SyncLocked(Inode& inode) {
+  const bool counted = inode.fd.valid() && Reopenable(inode);
+  if (counted != inode.counted) {
+    inode.counted = counted;
+    if (counted) {
+      ++open_closable_;
+    } else {
+      --open_closable_;
+    }
+  }
+  const bool idle = counted && inode.users == 0;
+  if (idle != inode.idle) {
+    inode.idle = idle;
+    if (idle) {
+      inode.idle_at = idle_.insert(idle_.begin(), &inode);
+    } else {
+      idle_.erase(inode.idle_at);
+    }
+  }
+}
+
+void InodeTable::MaybeFreeLocked(Inode* inode) {
+  while (inode != nullptr && inode != &root_ && inode->nlookup == 0 && inode->users == 0 &&
+         inode->children == 0) {
+    inode->fd.reset();
+    Inode* const parent = ClearPathLocked(*inode);
+    SyncLocked(*inode);
+    if (inode->detached) {
+      detached_.erase(inode);
+    } else {
+      inodes_.erase(Key{inode->dev, inode->ino});
+    }
+    inode = parent;  // it may have been kept only for this entry
   }
 }
 
 void InodeTable::CloseOverBudgetLocked() {
   while (open_closable_ > fd_budget_ && !idle_.empty()) {
     Inode& victim = *idle_.back();
-    idle_.pop_back();
-    victim.idle = false;
     victim.fd.reset();
-    --open_closable_;
+    SyncLocked(victim);
   }
 }
 

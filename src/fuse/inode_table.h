@@ -1,18 +1,28 @@
 // InodeTable: the inodes the kernel currently knows, keyed by the origin's
 // (st_dev, st_ino). The FUSE node id of an entry is its address; the root is id 1.
 //
-// Each entry reaches its origin object through an O_PATH descriptor. Where the
-// origin file system keeps file handles for an object's whole life (see
-// OriginHandle) and this process may reopen by handle, the descriptors of
-// entries nobody is using are closed once more than `fd_budget` are open, least
-// recently used first, and reopened by handle when needed: the kernel may
-// remember more inodes than the process may open files. Elsewhere (FUSE,
-// overlay, no CAP_DAC_READ_SEARCH) an entry keeps its descriptor until forgotten,
-// which also keeps the origin inode, and so its number, from being reused.
+// Each entry reaches its origin object through an O_PATH descriptor. Once more
+// than `fd_budget` descriptors that can be reopened are open, those of entries
+// nobody is using are closed, least recently used first, and reopened when a
+// request needs them: the kernel may remember more inodes than the process may
+// open files. An entry is reopened
+//   - by file handle, where the origin file system keeps handles for an
+//     object's whole life (see OriginHandle) and this process may reopen by
+//     handle: a handle names the object itself;
+//   - elsewhere (FUSE, overlay, no CAP_DAC_READ_SEARCH) by the parent entry and
+//     name it was last looked up by, checked against its (st_dev, st_ino), as
+//     path-based FUSE file systems work. Renames through the view move that
+//     path; an entry whose name is about to be removed or replaced through the
+//     view keeps its descriptor from then on. An entry whose path no longer
+//     leads to it (renamed or deleted behind the mount's back) answers ESTALE,
+//     and the kernel retries path lookups once on ESTALE.
+// An entry with neither (the root, one met only by "..") keeps its descriptor.
+// A parent lives as long as an entry that is reopened through it.
 //
 // An entry whose descriptor was closed no longer pins its origin inode: if that
-// is deleted and its number reused, a lookup of the new object compares handles
-// and gets an entry of its own; the old one answers ESTALE until forgotten.
+// is deleted and its number reused, a lookup of the new object (another handle,
+// or another file type) gets an entry of its own; the old one answers ESTALE
+// until forgotten.
 //
 // Thread safety: all methods may be called from any thread. Get() takes no lock:
 // the kernel keeps an id alive (lookup count > 0) while a request names it. A
@@ -27,6 +37,8 @@
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <string>
+#include <string_view>
 #include <unordered_map>
 
 #include "fuse/origin_handle.h"
@@ -38,14 +50,18 @@ struct Inode {
   dev_t dev = 0;                       // immutable after insert
   ino_t ino = 0;                       // immutable after insert
   mode_t type = 0;                     // S_IFMT bits; immutable after insert
-  std::optional<OriginHandle> handle;  // immutable after insert; set: `fd` may be closed
+  std::optional<OriginHandle> handle;  // immutable after insert
   // GUARDED_BY(InodeTable::mutex_):
   UniqueFd fd;  // O_PATH | O_NOFOLLOW on the origin object, or closed
-  uint32_t users = 0;
+  // Without a handle: where the object was last looked up (null: nowhere known).
+  Inode* parent = nullptr;
+  std::string name;
+  uint32_t users = 0;     // InodeFd leases
+  uint32_t children = 0;  // entries whose `parent` is this one
   uint64_t nlookup = 0;
-  bool idle = false;  // in InodeTable::idle_ (has a handle, an open fd, no user)
+  bool counted = false;   // in InodeTable::open_closable_ (open and reopenable)
+  bool idle = false;      // in InodeTable::idle_ (counted, no user)
   bool detached = false;  // in InodeTable::detached_, not under its key
-  bool forgotten = false;  // the kernel forgot it; freed when the last lease ends
   std::list<Inode*>::iterator idle_at;
 };
 
@@ -78,27 +94,42 @@ class InodeTable {
  public:
   static constexpr uint64_t kRootId = 1;  // FUSE_ROOT_ID
 
+  // Whether entries may be reopened by file handle where origin keeps them
+  // (kNever: by path only, as on a file system without lasting handles).
+  enum class Handles { kWhereKept, kNever };
+
   // `root_fd` is an O_PATH fd of ORIGIN's root directory; it is never closed.
-  InodeTable(UniqueFd root_fd, const struct stat& root_stat, size_t fd_budget);
+  InodeTable(UniqueFd root_fd, const struct stat& root_stat, size_t fd_budget,
+             Handles handles = Handles::kWhereKept);
   InodeTable(const InodeTable&) = delete;
   InodeTable& operator=(const InodeTable&) = delete;
 
   Inode& Get(uint64_t id);
 
-  // The O_PATH descriptor of `id`, reopened by handle if it was closed
-  // (error ESTALE when the object is gone).
+  // The O_PATH descriptor of `id`, reopened if it was closed (error ESTALE
+  // when the object is gone or its path leads elsewhere).
   InodeFd Open(uint64_t id);
 
-  // Records one kernel lookup of the object open at `fd` (stat'ed as `st`) and
-  // returns its node id. If the object is already known, `fd` is closed or
-  // takes the place of the entry's closed one.
-  uint64_t AddLookup(UniqueFd fd, const struct stat& st);
+  // Records one kernel lookup of `name` in `parent`, the object open at `fd`
+  // (stat'ed as `st`), and returns its node id. If the object is already known,
+  // `fd` is closed or takes the place of the entry's closed one.
+  uint64_t AddLookup(uint64_t parent, std::string_view name, UniqueFd fd,
+                     const struct stat& st);
+
+  // `name` in `parent` is about to be unlinked or replaced through the view:
+  // the entry last looked up by it is opened if it was closed, and keeps its
+  // descriptor from now on.
+  void Unlinking(uint64_t parent, std::string_view name);
+  // `name` in `parent` was renamed to `new_name` in `new_parent` (both ways
+  // when `exchanged`); call Unlinking() for a replaced target first.
+  void Renamed(uint64_t parent, std::string_view name, uint64_t new_parent,
+               std::string_view new_name, bool exchanged);
 
   // Drops `count` kernel lookups of `id`; the entry is freed at zero.
   void Forget(uint64_t id, uint64_t count);
 
   size_t size() const;
-  // Descriptors of entries with a handle that are open now.
+  // Descriptors open now that could be closed and reopened.
   size_t open_closable() const;
 
  private:
@@ -113,30 +144,50 @@ class InodeTable {
       return std::hash<uint64_t>()(k.ino) ^ (std::hash<uint64_t>()(k.dev) << 1);
     }
   };
+  struct PathKey {
+    const Inode* parent;
+    std::string name;
+    bool operator==(const PathKey&) const = default;
+  };
+  struct PathKeyHash {
+    size_t operator()(const PathKey& k) const {
+      return std::hash<std::string>()(k.name) ^ (std::hash<const void*>()(k.parent) << 1);
+    }
+  };
   // A mount of origin met by a lookup: a descriptor on it (not O_PATH) to
   // reopen handles with, and whether reopening worked there.
   struct Mount {
     UniqueFd fd;
     bool reopens = false;
   };
+  using Lock = std::unique_lock<std::mutex>;
 
-  // The handle of the object at `fd`, when entries on its mount may close
-  // their descriptors.
+  // The handle of the object at `fd`, when entries on its mount may be
+  // reopened by handle.
   std::optional<OriginHandle> HandleOf(int fd, const struct stat& st);
+  // Ends a lease taken with ++users; frees the entry if nothing refers to it.
   void Release(Inode& inode);
-  // Frees an entry nobody refers to any more.
-  void FreeLocked(Inode& inode);
-  void SetFdLocked(Inode& inode, UniqueFd fd);
-  void MakeBusyLocked(Inode& inode);
+  // The descriptor of `inode`, on which the caller took a lease (++users);
+  // `lock` is held on entry and on return, and released while reopening.
+  InodeFd OpenLeasedLocked(Inode& inode, Lock& lock);
+  // Records `name` in `parent` as the way back to `inode` (entries without a
+  // handle). Returns the former parent, for MaybeFreeLocked() once done.
+  Inode* SetPathLocked(Inode& inode, Inode* parent, std::string_view name);
+  Inode* ClearPathLocked(Inode& inode);
+  Inode* FindPathLocked(uint64_t parent, std::string_view name);
+  // Brings `open_closable_` and the idle list in line with `inode`'s state.
+  void SyncLocked(Inode& inode);
+  void MaybeFreeLocked(Inode* inode);
   void CloseOverBudgetLocked();
 
   const size_t fd_budget_;
+  const Handles handles_;
   Inode root_;
   mutable std::mutex mutex_;  // guards everything below and each Inode's mutable part
   std::unordered_map<Key, std::unique_ptr<Inode>, KeyHash> inodes_;
-  // Entries no longer under their key: a newer object took it, or the kernel
-  // forgot them while a request still held their fd.
+  // Entries no longer under their key: a newer object took it.
   std::unordered_map<Inode*, std::unique_ptr<Inode>> detached_;
+  std::unordered_map<PathKey, Inode*, PathKeyHash> paths_;  // each entry's `parent`, `name`
   std::unordered_map<int, Mount> mounts_;  // by mount id
   std::unordered_map<dev_t, bool> keeps_handles_;  // by device: its file system keeps handles
   std::list<Inode*> idle_;                 // most recently used first

@@ -16,7 +16,7 @@ namespace wtcachefs {
 namespace {
 constexpr unsigned kMaxWrite = 1u << 20;  // 1 MiB requests
 
-// Half the open-file limit for origin O_PATH fds that can be reopened by handle;
+// Half the open-file limit for origin O_PATH fds that can be reopened;
 // the rest is for open files, directories being read and the metadata store.
 size_t PathFdBudget() {
   struct rlimit limit;
@@ -48,7 +48,8 @@ int MirrorFs::Lookup(fuse_ino_t parent, const char* name, fuse_entry_param* entr
   if (::fstatat(fd.get(), "", &entry->attr, AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW) != 0) {
     return errno;
   }
-  entry->ino = inodes_.AddLookup(std::move(fd), entry->attr);
+  entry->ino =
+      inodes_.AddLookup(parent, at_root_parent ? "." : name, std::move(fd), entry->attr);
   return 0;
 }
 

@@ -178,8 +178,10 @@ void Symlink(fuse_req_t req, const char* link, fuse_ino_t parent, const char* na
 
 void Unlink(fuse_req_t req, fuse_ino_t parent, const char* name) {
   Serve(req, [&] {
-    const InodeFd dir = MirrorFs::From(req).FdOf(parent);
+    MirrorFs& fs = MirrorFs::From(req);
+    const InodeFd dir = fs.FdOf(parent);
     if (dir.error() != 0) return dir.error();
+    fs.inodes().Unlinking(parent, name);
     if (::unlinkat(dir.get(), name, 0) != 0) return errno;
     fuse_reply_err(req, 0);
     return 0;
@@ -188,8 +190,10 @@ void Unlink(fuse_req_t req, fuse_ino_t parent, const char* name) {
 
 void Rmdir(fuse_req_t req, fuse_ino_t parent, const char* name) {
   Serve(req, [&] {
-    const InodeFd dir = MirrorFs::From(req).FdOf(parent);
+    MirrorFs& fs = MirrorFs::From(req);
+    const InodeFd dir = fs.FdOf(parent);
     if (dir.error() != 0) return dir.error();
+    fs.inodes().Unlinking(parent, name);
     if (::unlinkat(dir.get(), name, AT_REMOVEDIR) != 0) return errno;
     fuse_reply_err(req, 0);
     return 0;
@@ -204,9 +208,12 @@ void Rename(fuse_req_t req, fuse_ino_t parent, const char* name, fuse_ino_t newp
     if (from.error() != 0) return from.error();
     const InodeFd to = fs.FdOf(newparent);
     if (to.error() != 0) return to.error();
+    const bool exchange = (flags & RENAME_EXCHANGE) != 0;
+    if (!exchange && (flags & RENAME_NOREPLACE) == 0) fs.inodes().Unlinking(newparent, newname);
     if (::renameat2(from.get(), name, to.get(), newname, flags) != 0) {
       return errno;
     }
+    fs.inodes().Renamed(parent, name, newparent, newname, exchange);
     fuse_reply_err(req, 0);
     return 0;
   });

@@ -2,8 +2,11 @@
 // and origin files changed behind the mount (DESIGN W6).
 #include <fcntl.h>
 #include <gtest/gtest.h>
+#include <linux/magic.h>
+#include <sys/mount.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
+#include <sys/vfs.h>
 #include <unistd.h>
 
 #include <cstring>
@@ -162,32 +165,33 @@ TEST(CacheMount, ThousandsOfFilesWorkUnderASoftLimitOf1024OpenFiles) {
   }
 }
 
-// Where origin keeps file handles (ext4, XFS, btrfs, tmpfs...) the daemon closes
-// the descriptors of inodes nobody uses and reopens them by handle: a tree of
-// more files than its open-file limit, all remembered by the kernel, works in
-// full (names, data, renames, links, files unlinked while open).
-TEST(CacheMount, MoreFilesThanTheDaemonsOpenFileLimitWorkWhereOriginKeepsFileHandles) {
-  // The daemon starts under a hard limit it cannot raise (a shell sets it).
-  constexpr int kLimit = 256;
-  TempDir scripts;
+constexpr int kDaemonFileLimit = 256;
+
+// A launcher that starts the daemon under a hard open-file limit it cannot
+// raise, after running `setup` (a shell command; "$1" is ORIGIN).
+std::string LimitedLauncher(const TempDir& scripts, const std::string& setup) {
   const std::string launcher = scripts.Sub("wtcachefs-limited", false);
-  WriteFile(launcher, "#!/bin/sh\nulimit -n " + std::to_string(kLimit) + "\nexec '" +
-                          WtcachefsBinary() + "' \"$@\"\n");
-  ASSERT_EQ(::chmod(launcher.c_str(), 0755), 0);
-  MountedView mount({}, launcher);
-  ASSERT_TRUE(mount.ok()) << mount.failure();
+  WriteFile(launcher, "#!/bin/sh\nset -e\n" + setup + "\nulimit -n " +
+                          std::to_string(kDaemonFileLimit) + "\nexec '" + WtcachefsBinary() +
+                          "' \"$@\"\n");
+  EXPECT_EQ(::chmod(launcher.c_str(), 0755), 0);
+  return launcher;
+}
+
+// Creates about six times the daemon's open-file limit in files, spread over
+// directories, all remembered by the kernel, then renames files and a
+// directory, hard-links files, unlinks files that are open, and checks every
+// name, link count and byte through the view and on origin.
+void ExpectMoreFilesThanTheLimitMirrored(MountedView& mount) {
   rlimit daemon_limit{};
   ASSERT_EQ(::prlimit(mount.daemon_pid(), RLIMIT_NOFILE, nullptr, &daemon_limit), 0);
-  ASSERT_EQ(daemon_limit.rlim_cur, static_cast<rlim_t>(kLimit));
-  {
-    UniqueFd origin(::open(mount.origin().c_str(), O_PATH | O_CLOEXEC));
-    if (!OriginHandle::Of(origin.get())) {
-      GTEST_SKIP() << mount.origin() << " keeps no file handles: descriptors stay open there";
-    }
-  }
-  constexpr int kFiles = 1500;  // about six times the limit
-  auto name = [](int i) { return "f" + std::to_string(i); };
+  ASSERT_EQ(daemon_limit.rlim_cur, static_cast<rlim_t>(kDaemonFileLimit));
+  constexpr int kFiles = 1500;
+  constexpr int kDirs = 10;
+  auto dir = [](int i) { return "d" + std::to_string(i % kDirs); };
+  auto name = [&](int i) { return dir(i) + "/f" + std::to_string(i); };
   auto content = [](int i) { return "content of file " + std::to_string(i) + "\n"; };
+  for (int d = 0; d < kDirs; ++d) ASSERT_EQ(::mkdir(mount.ViewPath(dir(d)).c_str(), 0755), 0);
   for (int i = 0; i < kFiles; ++i) {
     const std::string path = mount.ViewPath(name(i));
     const int fd = ::open(path.c_str(), O_CREAT | O_WRONLY | O_CLOEXEC, 0644);
@@ -198,10 +202,10 @@ TEST(CacheMount, MoreFilesThanTheDaemonsOpenFileLimitWorkWhereOriginKeepsFileHan
   }
   ASSERT_EQ(::mkdir(mount.ViewPath("links").c_str(), 0755), 0);
   for (int i = 0; i < kFiles; i += 10) {
-    ASSERT_EQ(::rename(mount.ViewPath(name(i)).c_str(), mount.ViewPath("r" + name(i)).c_str()), 0)
+    ASSERT_EQ(::rename(mount.ViewPath(name(i)).c_str(), mount.ViewPath(name(i) + "r").c_str()), 0)
         << i << ": " << std::strerror(errno);
     ASSERT_EQ(::link(mount.ViewPath(name(i + 1)).c_str(),
-                     mount.ViewPath("links/" + name(i + 1)).c_str()),
+                     mount.ViewPath("links/f" + std::to_string(i + 1)).c_str()),
               0)
         << i << ": " << std::strerror(errno);
   }
@@ -213,16 +217,19 @@ TEST(CacheMount, MoreFilesThanTheDaemonsOpenFileLimitWorkWhereOriginKeepsFileHan
     ASSERT_EQ(::unlink(mount.ViewPath(name(i)).c_str()), 0);
     unlinked.push_back(fd);
   }
+  // A directory moved with all its files (their entries stay known).
+  ASSERT_EQ(::rename(mount.ViewPath("d3").c_str(), mount.ViewPath("moved").c_str()), 0);
   for (int i = 0; i < kFiles; ++i) {
     if (i % 100 == 2) continue;
-    const std::string rel = i % 10 == 0 ? "r" + name(i) : name(i);
+    std::string rel = i % 10 == 0 ? name(i) + "r" : name(i);
+    if (i % kDirs == 3) rel = "moved" + rel.substr(2);
     struct stat st;
     ASSERT_EQ(::stat(mount.ViewPath(rel).c_str(), &st), 0) << rel << ": " << std::strerror(errno);
     EXPECT_EQ(st.st_nlink, i % 10 == 1 ? 2u : 1u) << rel;
     EXPECT_EQ(ReadFile(mount.ViewPath(rel)), content(i)) << rel;
     EXPECT_EQ(ReadFile(mount.OriginPath(rel)), content(i)) << rel;
     if (i % 10 == 1) {
-      EXPECT_EQ(ReadFile(mount.ViewPath("links/" + rel)), content(i)) << rel;
+      EXPECT_EQ(ReadFile(mount.ViewPath("links/f" + std::to_string(i))), content(i)) << rel;
     }
   }
   for (size_t k = 0; k < unlinked.size(); ++k) {
@@ -238,6 +245,47 @@ TEST(CacheMount, MoreFilesThanTheDaemonsOpenFileLimitWorkWhereOriginKeepsFileHan
     ::close(unlinked[k]);
   }
   EXPECT_TRUE(mount.Unmount()) << mount.DaemonLog();
+}
+
+// Where origin keeps file handles (ext4, XFS, btrfs, tmpfs...) the daemon closes
+// the descriptors of inodes nobody uses and reopens them by handle.
+TEST(CacheMount, MoreFilesThanTheDaemonsOpenFileLimitWorkWhereOriginKeepsFileHandles) {
+  TempDir scripts;
+  MountedView mount({}, LimitedLauncher(scripts, ":"));
+  ASSERT_TRUE(mount.ok()) << mount.failure();
+  {
+    UniqueFd origin(::open(mount.origin().c_str(), O_PATH | O_CLOEXEC));
+    if (!OriginHandle::Of(origin.get())) {
+      GTEST_SKIP() << mount.origin() << " keeps no file handles: see the overlay test";
+    }
+  }
+  ExpectMoreFilesThanTheLimitMirrored(mount);
+}
+
+// Where it does not (FUSE file systems such as sshfs, overlay), they are
+// reopened by the parent and name they were last looked up by.
+TEST(CacheMount, MoreFilesThanTheDaemonsOpenFileLimitWorkOverAnOriginWithoutFileHandles) {
+  TempDir scripts;
+  {
+    // Probe: may overlay file systems be mounted here?
+    TempDir probe;
+    const std::string options = "lowerdir=" + probe.Sub("l") + ",upperdir=" + probe.Sub("u") +
+                                ",workdir=" + probe.Sub("w");
+    if (::mount("overlay", probe.Sub("m").c_str(), "overlay", 0, options.c_str()) != 0) {
+      GTEST_SKIP() << "cannot mount an overlay file system here: " << std::strerror(errno);
+    }
+    ::umount2(probe.Sub("m", false).c_str(), MNT_DETACH);
+  }
+  // ORIGIN becomes an overlay mount; the view's TempDir unmounts it afterwards.
+  const std::string setup = "mount -t overlay overlay -o lowerdir='" + scripts.Sub("lower") +
+                            "',upperdir='" + scripts.Sub("upper") + "',workdir='" +
+                            scripts.Sub("work") + "' \"$1\"";
+  MountedView mount({}, LimitedLauncher(scripts, setup));
+  ASSERT_TRUE(mount.ok()) << mount.failure();
+  struct statfs origin_fs;
+  ASSERT_EQ(::statfs(mount.origin().c_str(), &origin_fs), 0);
+  ASSERT_EQ(origin_fs.f_type, OVERLAYFS_SUPER_MAGIC) << "ORIGIN is not the overlay";
+  ExpectMoreFilesThanTheLimitMirrored(mount);
 }
 
 }  // namespace
