@@ -56,9 +56,8 @@ int MountAndServe(const Options& options, const IoBackendFactory& make_io, Logge
   StopSignals::BlockForStartup();
   if (const uint64_t files = RaiseOpenFileLimit(); files < 65536) {
     log.Info("at most " + std::to_string(files) +
-             " open files: where origin has no lasting file handles (FUSE, overlay) or the "
-             "daemon lacks CAP_DAC_READ_SEARCH, the view can keep about that many origin "
-             "files and directories in use (raise RLIMIT_NOFILE for more)");
+             " open files: about half that many files can be open through the view at "
+             "once (raise RLIMIT_NOFILE for more)");
   }
   auto io = make_io();
   if (!io.ok()) {
