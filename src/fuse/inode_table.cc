@@ -78,24 +78,32 @@ InodeFd InodeTable::OpenLeasedLocked(Inode& inode, Lock& lock) {
     lock.unlock();
     fd = inode.handle->Reopen(mount_fd, &error);
     lock.lock();
-  } else if (inode.parent != nullptr) {
-    Inode* const parent = inode.parent;
-    const std::string name = inode.name;
-    ++parent->users;
-    SyncLocked(*parent);
-    {
-      const InodeFd dir = OpenLeasedLocked(*parent, lock);
-      lock.unlock();
-      if (dir.error() != 0) {
-        error = dir.error();
-      } else {
-        fd = ReopenByPath(dir.get(), name, inode, &error);
+  } else {
+    // By path: once more if the entry was moved meanwhile.
+    for (int attempt = 0; attempt < 2 && inode.parent != nullptr; ++attempt) {
+      Inode* const parent = inode.parent;
+      const std::string name = inode.name;
+      ++parent->users;
+      SyncLocked(*parent);
+      bool name_leads_elsewhere = false;
+      {
+        const InodeFd dir = OpenLeasedLocked(*parent, lock);
+        lock.unlock();
+        if (dir.error() != 0) {
+          error = dir.error();
+        } else {
+          fd = ReopenByPath(dir.get(), name, inode, &error);
+          name_leads_elsewhere = error == ESTALE;
+        }
       }
-    }
-    lock.lock();
-    if (error == ESTALE && inode.parent == parent && inode.name == name) {
-      // The path leads elsewhere now: it is no way back to this entry.
-      MaybeFreeLocked(ClearPathLocked(inode));
+      lock.lock();
+      if (fd.valid() || inode.fd.valid()) break;
+      if (inode.parent == parent && inode.name == name) {
+        // Not moved meanwhile. A name that leads elsewhere is no way back to
+        // this entry; a stale parent may be found again by a lookup.
+        if (name_leads_elsewhere) MaybeFreeLocked(ClearPathLocked(inode));
+        break;
+      }
     }
   }
   if (!inode.fd.valid() && fd.valid()) {
@@ -154,6 +162,7 @@ uint64_t InodeTable::AddLookup(uint64_t parent_id, std::string_view name, Unique
       Inode& inode = *known->second;
       ++inode.nlookup;
       if (parent != nullptr) MaybeFreeLocked(SetPathLocked(inode, parent, name));
+      CloseOverBudgetLocked();  // a path makes an open entry closable
       return reinterpret_cast<uint64_t>(&inode);
     }
   }
@@ -188,17 +197,19 @@ uint64_t InodeTable::AddLookup(uint64_t parent_id, std::string_view name, Unique
   return reinterpret_cast<uint64_t>(&inode);
 }
 
-void InodeTable::Unlinking(uint64_t parent, std::string_view name) {
+InodeFd InodeTable::KeepOpen(uint64_t parent, std::string_view name) {
   Lock lock(mutex_);
   Inode* const inode = FindPathLocked(parent, name);
-  if (inode == nullptr) return;
+  if (inode == nullptr) return InodeFd(this, nullptr, -1, ENOENT);
   ++inode->users;
   SyncLocked(*inode);
-  const InodeFd kept = OpenLeasedLocked(*inode, lock);
-  if (inode->parent == &Get(parent) && inode->name == name) {
-    (void)ClearPathLocked(*inode);  // the caller's lease keeps `parent`
-  }
-  lock.unlock();  // before `kept` ends
+  return OpenLeasedLocked(*inode, lock);
+}
+
+void InodeTable::Removed(uint64_t parent, std::string_view name) {
+  std::lock_guard lock(mutex_);
+  Inode* const inode = FindPathLocked(parent, name);
+  if (inode != nullptr) (void)ClearPathLocked(*inode);  // the caller's lease keeps `parent`
 }
 
 void InodeTable::Renamed(uint64_t parent, std::string_view name, uint64_t new_parent,

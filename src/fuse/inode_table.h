@@ -12,8 +12,8 @@
 //   - elsewhere (FUSE, overlay, no CAP_DAC_READ_SEARCH) by the parent entry and
 //     name it was last looked up by, checked against its (st_dev, st_ino), as
 //     path-based FUSE file systems work. Renames through the view move that
-//     path; an entry whose name is about to be removed or replaced through the
-//     view keeps its descriptor from then on. An entry whose path no longer
+//     path; an entry whose name is removed or replaced through the view keeps
+//     its descriptor from then on. An entry whose path no longer
 //     leads to it (renamed or deleted behind the mount's back) answers ESTALE,
 //     and the kernel retries path lookups once on ESTALE.
 // An entry with neither (the root, one met only by "..") keeps its descriptor.
@@ -116,12 +116,16 @@ class InodeTable {
   uint64_t AddLookup(uint64_t parent, std::string_view name, UniqueFd fd,
                      const struct stat& st);
 
-  // `name` in `parent` is about to be unlinked or replaced through the view:
-  // the entry last looked up by it is opened if it was closed, and keeps its
-  // descriptor from now on.
-  void Unlinking(uint64_t parent, std::string_view name);
-  // `name` in `parent` was renamed to `new_name` in `new_parent` (both ways
-  // when `exchanged`); call Unlinking() for a replaced target first.
+  // The entry last looked up as `name` in `parent`, opened if it was closed and
+  // kept open while the result lives (which holds no entry, error ENOENT, when
+  // there is none). Hold it across an unlink, rmdir or rename of that name:
+  // no request then reopens the entry by a path that is changing.
+  InodeFd KeepOpen(uint64_t parent, std::string_view name);
+  // `name` in `parent` was unlinked through the view: the entry last looked up
+  // by it keeps its descriptor from now on (it has no other way back).
+  void Removed(uint64_t parent, std::string_view name);
+  // `name` in `parent` was renamed to `new_name` in `new_parent`: both ways
+  // when `exchanged`, else an entry `new_name` named before is Removed().
   void Renamed(uint64_t parent, std::string_view name, uint64_t new_parent,
                std::string_view new_name, bool exchanged);
 

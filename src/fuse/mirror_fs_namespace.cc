@@ -181,8 +181,9 @@ void Unlink(fuse_req_t req, fuse_ino_t parent, const char* name) {
     MirrorFs& fs = MirrorFs::From(req);
     const InodeFd dir = fs.FdOf(parent);
     if (dir.error() != 0) return dir.error();
-    fs.inodes().Unlinking(parent, name);
+    const InodeFd kept = fs.inodes().KeepOpen(parent, name);  // see InodeTable
     if (::unlinkat(dir.get(), name, 0) != 0) return errno;
+    fs.inodes().Removed(parent, name);
     fuse_reply_err(req, 0);
     return 0;
   });
@@ -193,8 +194,9 @@ void Rmdir(fuse_req_t req, fuse_ino_t parent, const char* name) {
     MirrorFs& fs = MirrorFs::From(req);
     const InodeFd dir = fs.FdOf(parent);
     if (dir.error() != 0) return dir.error();
-    fs.inodes().Unlinking(parent, name);
+    const InodeFd kept = fs.inodes().KeepOpen(parent, name);  // see InodeTable
     if (::unlinkat(dir.get(), name, AT_REMOVEDIR) != 0) return errno;
+    fs.inodes().Removed(parent, name);
     fuse_reply_err(req, 0);
     return 0;
   });
@@ -208,12 +210,12 @@ void Rename(fuse_req_t req, fuse_ino_t parent, const char* name, fuse_ino_t newp
     if (from.error() != 0) return from.error();
     const InodeFd to = fs.FdOf(newparent);
     if (to.error() != 0) return to.error();
-    const bool exchange = (flags & RENAME_EXCHANGE) != 0;
-    if (!exchange && (flags & RENAME_NOREPLACE) == 0) fs.inodes().Unlinking(newparent, newname);
+    const InodeFd moved = fs.inodes().KeepOpen(parent, name);  // see InodeTable
+    const InodeFd replaced = fs.inodes().KeepOpen(newparent, newname);
     if (::renameat2(from.get(), name, to.get(), newname, flags) != 0) {
       return errno;
     }
-    fs.inodes().Renamed(parent, name, newparent, newname, exchange);
+    fs.inodes().Renamed(parent, name, newparent, newname, (flags & RENAME_EXCHANGE) != 0);
     fuse_reply_err(req, 0);
     return 0;
   });

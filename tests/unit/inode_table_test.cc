@@ -265,14 +265,61 @@ TEST_F(InodeTableByPathTest, AnEntryWhoseNameIsRemovedThroughTheViewKeepsItsDesc
   const uint64_t a = Lookup("a", &a_stat);
   const uint64_t b = Lookup("b");
   ASSERT_FALSE(table_->Get(a).fd.valid());
-  table_->Unlinking(InodeTable::kRootId, "a");
-  ASSERT_EQ(::unlink(Origin("a").c_str()), 0);
+  {
+    const InodeFd kept = table_->KeepOpen(InodeTable::kRootId, "a");
+    ASSERT_EQ(kept.error(), 0);
+    ASSERT_EQ(::unlink(Origin("a").c_str()), 0);
+    table_->Removed(InodeTable::kRootId, "a");
+  }
   const uint64_t c = Lookup("c");  // over budget again: `a` is not closed
   EXPECT_TRUE(table_->Get(a).fd.valid());
   EXPECT_EQ(InoThrough(a), a_stat.st_ino);
   for (const uint64_t id : {a, b, c}) table_->Forget(id, 1);
   EXPECT_EQ(table_->size(), 0u);
   EXPECT_EQ(table_->open_closable(), 0u);
+}
+
+TEST_F(InodeTableByPathTest, AnEntryKeptOpenForARemovalThatFailsIsClosableAgain) {
+  ASSERT_EQ(::mkdir(Origin("d").c_str(), 0755), 0);
+  WriteFile(Origin("d/inside"), "x");
+  WriteFile(Origin("b"), "b");
+  struct stat d_stat;
+  const uint64_t d = Lookup("d", &d_stat);
+  const uint64_t b = Lookup("b");
+  {
+    const InodeFd kept = table_->KeepOpen(InodeTable::kRootId, "d");
+    ASSERT_EQ(kept.error(), 0);
+    EXPECT_TRUE(table_->Get(d).fd.valid());
+    ASSERT_NE(::rmdir(Origin("d").c_str()), 0) << "not empty";
+  }
+  InoThrough(b);  // `d` is the least recently used again
+  EXPECT_FALSE(table_->Get(d).fd.valid());
+  EXPECT_EQ(InoThrough(d), d_stat.st_ino);
+  table_->Forget(d, 1);
+  table_->Forget(b, 1);
+  EXPECT_EQ(table_->size(), 0u);
+}
+
+// A directory renamed behind the table's back is stale until a lookup finds it
+// at its new name; the entries below it keep their own names meanwhile.
+TEST_F(InodeTableByPathTest, EntriesBelowAStaleDirectoryWorkOnceItIsFoundAgain) {
+  ASSERT_EQ(::mkdir(Origin("d").c_str(), 0755), 0);
+  WriteFile(Origin("d/c"), "c");
+  WriteFile(Origin("other"), "other");
+  struct stat c_stat;
+  const uint64_t d = Lookup("d");
+  const uint64_t c = Lookup(d, "d/", "c", &c_stat);
+  const uint64_t other = Lookup("other");
+  ASSERT_FALSE(table_->Get(d).fd.valid());
+  ASSERT_FALSE(table_->Get(c).fd.valid());
+  ASSERT_EQ(::rename(Origin("d").c_str(), Origin("moved").c_str()), 0);
+  EXPECT_EQ(table_->Open(c).error(), ESTALE);
+  EXPECT_EQ(Lookup("moved"), d);
+  EXPECT_EQ(InoThrough(c), c_stat.st_ino);
+  table_->Forget(c, 1);
+  table_->Forget(d, 2);
+  table_->Forget(other, 1);
+  EXPECT_EQ(table_->size(), 0u);
 }
 
 TEST_F(InodeTableByPathTest, AnEntryWhosePathLeadsElsewhereIsStale) {
