@@ -23,7 +23,8 @@ class OriginHandle {
   // The handle of the object open at `fd`, when its file system keeps handles
   // valid for the object's whole life (ext4, XFS, btrfs, tmpfs, F2FS, NFS, ZFS).
   // nullopt otherwise: FUSE and overlay file systems, for example, may refuse a
-  // handle once the kernel has forgotten the inode, so their descriptors stay open.
+  // handle once the kernel has forgotten the inode (InodeTable reopens their
+  // objects by path instead).
   static std::optional<OriginHandle> Of(int fd);
   // The same without the file system check (for one already known to keep handles).
   static std::optional<OriginHandle> OfKnownKind(int fd);
