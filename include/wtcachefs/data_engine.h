@@ -15,9 +15,7 @@
 #include <sys/types.h>
 
 #include <cstddef>
-#include <functional>
 #include <memory>
-#include <optional>
 #include <span>
 
 #include "wtcachefs/status.h"
@@ -32,21 +30,8 @@ class OpenFile {
 
   // Reads up to out.size() bytes at `offset`; returns the count (short at EOF only).
   virtual Result<size_t> Read(off_t offset, std::span<char> out) = 0;
-  // Receives a write's result: data.size() or an error. Must not throw.
-  using WriteAcknowledgement = std::function<void(const Result<size_t>&)>;
-  // Writes all of `data` at `offset`. Calls `acknowledge` exactly once, with
-  // data.size() or an error, as soon as the result is known, then finishes
-  // bookkeeping the caller need not wait for before returning. Deleting the
-  // file waits for that bookkeeping, so `acknowledge` may let another thread
-  // delete it (a FUSE reply lets the kernel release the file at once).
-  virtual void Write(off_t offset, std::span<const char> data,
-                     const WriteAcknowledgement& acknowledge) = 0;
-  // The same, returning the result once everything is done.
-  Result<size_t> Write(off_t offset, std::span<const char> data) {
-    std::optional<Result<size_t>> result;
-    Write(offset, data, [&](const Result<size_t>& r) { result.emplace(r); });
-    return std::move(*result);
-  }
+  // Writes all of `data` at `offset`; returns data.size() or an error.
+  virtual Result<size_t> Write(off_t offset, std::span<const char> data) = 0;
   virtual Status Truncate(off_t size) = 0;
   // fsync(2) / fdatasync(2) semantics on origin (and on the cache, once there is one).
   virtual Status Sync(bool data_only) = 0;

@@ -233,57 +233,7 @@ Result<uint64_t> CachedFile::Warm(uint64_t offset, uint64_t length) {
   return done;
 }
 
-CachedFile::~CachedFile() {
-  std::unique_lock lock(finishing_mutex_);
-  finished_.wait(lock, [this] { return finishing_writes_ == 0; });
-}
-
-void CachedFile::Write(off_t offset, std::span<const char> data,
-                       const WriteAcknowledgement& acknowledge) {
-  Result<size_t> written = WriteBlocks(offset, data);
-  if (!written.ok()) {
-    acknowledge(written);
-    return;
-  }
-  // Until the refresh is stored, an open takes origin's changed fingerprint as
-  // ours, and deleting this file waits.
-  {
-    std::lock_guard guard(object_->fingerprint_mutex);
-    ++object_->refreshes_pending;
-  }
-  {
-    std::lock_guard lock(finishing_mutex_);
-    ++finishing_writes_;
-  }
-  struct Finish {
-    CachedFile& file;
-    ~Finish() { file.FinishAcknowledgedWrite(); }
-  } finish{*this};
-  acknowledge(written);
-}
-
-void CachedFile::FinishAcknowledgedWrite() noexcept {
-  bool stored = false;
-  {
-    std::lock_guard guard(object_->fingerprint_mutex);
-    stored = StatFingerprintLocked();
-    --object_->refreshes_pending;
-  }
-  if (stored) {
-    try {
-      engine_.objects.MarkDirty(object_);
-    } catch (...) {
-      // Out of memory: the record keeps its older fingerprint, so the next
-      // mount drops this file's blocks. Safe, only colder.
-    }
-  }
-  // Notified under the lock: the destructor may free this file once it is released.
-  std::lock_guard lock(finishing_mutex_);
-  --finishing_writes_;
-  finished_.notify_all();
-}
-
-Result<size_t> CachedFile::WriteBlocks(off_t offset, std::span<const char> data) {
+Result<size_t> CachedFile::Write(off_t offset, std::span<const char> data) {
   if (offset < 0) return Status::Error(EINVAL, "negative write offset");
   const uint32_t block_size = engine_.slots.block_size();
   std::shared_lock change(object_->change_mutex);
@@ -362,6 +312,7 @@ Result<size_t> CachedFile::WriteBlocks(off_t offset, std::span<const char> data)
   uint64_t size = object_->size.load();
   while (end > size && !object_->size.compare_exchange_weak(size, end)) {
   }
+  RefreshFingerprintLocked();
   return static_cast<size_t>(origin_result);
 }
 
@@ -410,9 +361,6 @@ Status CachedFile::Sync(bool data_only) {
     engine_.CacheError(engine_.counters.cache_write_errors);
     return Status::Ok();  // origin is durable; the cache keeps its marks
   }
-  // An acknowledged write may not have stored its fingerprint yet: the record
-  // made durable with the mapping is origin's as synced.
-  StoreFingerprint(/*only_if_pending=*/true);
   // The mapping becomes durable too, and this file's writes need no recovery.
   (void)engine_.Flush(object_.get());
   return Status::Ok();
@@ -483,22 +431,16 @@ bool CachedFile::MarkIntent(uint64_t offset, uint64_t length) {
   return false;
 }
 
-void CachedFile::StoreFingerprint(bool only_if_pending) {
+void CachedFile::RefreshFingerprintLocked() {
   {
-    // Stat and store under one lock: of changes finishing at once, the last to
+    // Stat and store under one lock: of writes finishing at once, the last to
     // store has the newest stat.
     std::lock_guard guard(object_->fingerprint_mutex);
-    if (only_if_pending && object_->refreshes_pending == 0) return;
-    if (!StatFingerprintLocked()) return;
+    struct stat st;
+    if (StatOrigin(fd_.get(), &st) != 0) return;
+    object_->fingerprint = FingerprintOf(st);
   }
   engine_.objects.MarkDirty(object_);
-}
-
-bool CachedFile::StatFingerprintLocked() {
-  struct stat st;
-  if (StatOrigin(fd_.get(), &st) != 0) return false;
-  object_->fingerprint = FingerprintOf(st);
-  return true;
 }
 
 }  // namespace wtcachefs

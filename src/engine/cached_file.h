@@ -7,7 +7,6 @@
 // file (the object's change_mutex). Reads run in parallel with everything.
 #pragma once
 
-#include <condition_variable>
 #include <memory>
 #include <mutex>
 #include <span>
@@ -25,15 +24,9 @@ class CachedFile final : public OpenFile {
         fd_(std::move(origin_fd)),
         object_(std::move(object)),
         page_cache_valid_(page_cache_valid) {}
-  // Waits for the bookkeeping of acknowledged writes still running.
-  ~CachedFile() override;
 
   Result<size_t> Read(off_t offset, std::span<char> out) override;
-  using OpenFile::Write;
-  // Acknowledges when origin and cache have completed (W1), then re-reads
-  // origin's fingerprint: a caller does not wait for a stat of a slow origin.
-  void Write(off_t offset, std::span<const char> data,
-             const WriteAcknowledgement& acknowledge) override;
+  Result<size_t> Write(off_t offset, std::span<const char> data) override;
   Status Truncate(off_t size) override;
   Status Sync(bool data_only) override;
   Status Allocate(int mode, off_t offset, off_t length) override;
@@ -57,21 +50,9 @@ class CachedFile final : public OpenFile {
   // all under the diagnostic serial_writethrough; cache requests not submitted
   // then carry -ECANCELED.
   Status SubmitWrite(std::span<IoRequest> batch);
-  // Write up to the acknowledgement: origin and cache written, the block index
-  // updated. On an origin error the fingerprint is refreshed too.
-  Result<size_t> WriteBlocks(off_t offset, std::span<const char> data);
-  // After a write's acknowledgement: stores origin's fingerprint and ends the
-  // write's count in refreshes_pending and finishing_writes_.
-  void FinishAcknowledgedWrite() noexcept;
   // Re-reads origin's fingerprint after a change made through the view, so the
   // next open does not mistake our own change for an external one.
-  void RefreshFingerprintLocked() { StoreFingerprint(/*only_if_pending=*/false); }
-  // Stores origin's fingerprint now (if a write's refresh is pending, with
-  // `only_if_pending`) and marks the object's record for writing.
-  void StoreFingerprint(bool only_if_pending);
-  // Stats origin into the object's fingerprint (fingerprint_mutex held); false
-  // when the stat failed.
-  bool StatFingerprintLocked();
+  void RefreshFingerprintLocked();
   // Origin-only read of [offset, offset + out.size()) (no cache involvement).
   Result<size_t> ReadOrigin(off_t offset, std::span<char> out);
   // Sequential cutoff (bcache's sequential_cutoff): true when the request
@@ -88,10 +69,6 @@ class CachedFile final : public OpenFile {
   std::mutex stream_mutex_;
   uint64_t stream_end_ = 0;    // GUARDED_BY(stream_mutex_)
   uint64_t stream_bytes_ = 0;  // GUARDED_BY(stream_mutex_)
-  // Acknowledged writes not yet finished; the destructor waits for none.
-  std::mutex finishing_mutex_;
-  std::condition_variable finished_;
-  uint32_t finishing_writes_ = 0;  // GUARDED_BY(finishing_mutex_)
 };
 
 }  // namespace wtcachefs

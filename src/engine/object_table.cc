@@ -29,7 +29,7 @@ ObjectTable::Opened ObjectTable::Open(const struct stat& st) {
   uint64_t previous_size;
   {
     std::lock_guard guard(object->fingerprint_mutex);
-    unchanged = !created && (object->fingerprint == fresh || object->refreshes_pending > 0);
+    unchanged = !created && object->fingerprint == fresh;
     previous_size = object->fingerprint.size;
     object->fingerprint = fresh;
     object->size = fresh.size;

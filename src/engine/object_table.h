@@ -39,10 +39,6 @@ struct CachedObject {
   std::atomic<uint64_t> size{0};
   std::mutex fingerprint_mutex;
   Fingerprint fingerprint;  // GUARDED_BY(fingerprint_mutex)
-  // Writes acknowledged through the view whose fingerprint refresh has not been
-  // stored yet: while nonzero, origin may differ from `fingerprint` by our own
-  // writes, so an open takes origin's fresh fingerprint as ours.
-  uint32_t refreshes_pending = 0;  // GUARDED_BY(fingerprint_mutex)
 };
 
 class ObjectTable {

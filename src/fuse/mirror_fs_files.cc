@@ -112,15 +112,9 @@ void Write(fuse_req_t req, fuse_ino_t ino, const char* buf, size_t size, off_t o
            fuse_file_info* fi) {
   (void)ino;
   Serve(req, [&] {
-    // Write replies through the callback, then finishes its own bookkeeping; a
-    // release of the file meanwhile waits for that (OpenFile::Write).
-    FileOf(fi)->Write(off, std::span<const char>(buf, size), [req](const Result<size_t>& n) {
-      if (n.ok()) {
-        fuse_reply_write(req, n.value());
-      } else {
-        fuse_reply_err(req, n.status().error());
-      }
-    });
+    auto n = FileOf(fi)->Write(off, std::span<const char>(buf, size));
+    if (!n.ok()) return n.status().error();
+    fuse_reply_write(req, n.value());
     return 0;
   });
 }

@@ -171,50 +171,6 @@ TEST_F(CacheEngineTest, WriteIsAcknowledgedOnlyAfterOriginAndCacheComplete) {
   EXPECT_EQ(ReadFile(Origin("f")), data);
 }
 
-// The acknowledgement comes before the write re-reads origin's fingerprint; an
-// open in between must not take the write for a change behind the engine's back.
-TEST_F(CacheEngineTest, AFileOpenedAsSoonAsAWriteIsAcknowledgedKeepsItsCache) {
-  const std::string data = Pattern(kBlock, 5);
-  WriteFile(Origin("f"), data);
-  auto file = Open("f");
-  ASSERT_EQ(Read(*file, 0, kBlock), data);  // block 0 cached
-  const std::string appended = Pattern(kBlock, 6);  // changes origin's size and mtime
-  std::unique_ptr<OpenFile> reopened;
-  file->Write(kBlock, std::span<const char>(appended.data(), appended.size()),
-              [&](const Result<size_t>& n) {
-                ASSERT_TRUE(n.ok()) << n.status().message();
-                reopened = Open("f");
-              });
-  ASSERT_TRUE(reopened);
-  EXPECT_TRUE(reopened->page_cache_valid()) << "our own write was taken for an external change";
-  const uint64_t hits = engine_->stats().read_hits;
-  EXPECT_EQ(Read(*reopened, 0, 2 * kBlock), data + appended);
-  EXPECT_EQ(engine_->stats().read_hits, hits + 1) << "the cached blocks were dropped";
-  // Once Write returned, the stored fingerprint is the written file's.
-  reopened.reset();
-  EXPECT_TRUE(Open("f")->page_cache_valid());
-}
-
-TEST_F(CacheEngineTest, DeletingAFileWaitsForItsAcknowledgedWritesToFinish) {
-  auto file = Open("f");
-  const std::string data = Pattern(kBlock, 7);
-  std::atomic<bool> deleted{false};
-  std::thread releaser;
-  file->Write(0, std::span<const char>(data.data(), data.size()), [&](const Result<size_t>& n) {
-    EXPECT_TRUE(n.ok()) << n.status().message();
-    // As the kernel may release a file as soon as the reply to a write is out.
-    releaser = std::thread([&] {
-      file.reset();
-      deleted = true;
-    });
-    std::this_thread::sleep_for(std::chrono::milliseconds(100));
-    EXPECT_FALSE(deleted) << "deleted while its write was still finishing";
-  });
-  releaser.join();
-  EXPECT_TRUE(deleted);
-  EXPECT_EQ(ReadFile(Origin("f")), data);
-}
-
 // Writes to different blocks of one file run at once (a VM image under a queue
 // of O_DIRECT writes); a write to a block waits for the one in flight there, so
 // origin and cache take them in the same order.

@@ -170,36 +170,6 @@ TEST_F(EnginePersistenceTest, KilledEngineRecoversWarmForFilesOnlyReadAndDropsWr
   EXPECT_EQ(Read(*w, 0, written.size()), ReadFile(Origin("w")));
 }
 
-// fsync may come between a write's acknowledgement and its fingerprint refresh;
-// the record it makes durable must be the written file's, or a crash after it
-// would bring the file back cold.
-TEST_F(EnginePersistenceTest, FsyncAsSoonAsAWriteIsAcknowledgedKeepsTheFileWarmAfterAKill) {
-  const std::string data = Pattern(2 * kBlock, 8);
-  WriteFile(Origin("f"), data);
-  const std::string update = Pattern(kBlock, 9);
-  RunAndKill([&] {
-    auto io = MakeUringBackend();
-    auto engine = CacheEngine::Start(Config(), *io.value());
-    if (!engine.ok()) ::_exit(2);
-    auto file = Open(*engine.value(), Origin("f"));
-    if (Read(*file, 0, data.size()) != data) ::_exit(3);
-    file->Write(kBlock, std::span<const char>(update.data(), update.size()),
-                [&](const Result<size_t>& n) {
-                  if (!n.ok() || !file->Sync(/*data_only=*/true).ok()) ::_exit(4);
-                  DieNow();  // before the write's own refresh
-                });
-    ::_exit(5);
-  });
-  const std::string expected = data.substr(0, kBlock) + update;
-  ASSERT_EQ(ReadFile(Origin("f")), expected);
-  auto engine = Start();
-  ASSERT_TRUE(engine);
-  auto file = Open(*engine, Origin("f"));
-  EXPECT_TRUE(file->page_cache_valid()) << "the synced fingerprint predates the write";
-  EXPECT_EQ(Read(*file, 0, expected.size()), expected);
-  EXPECT_EQ(engine->stats().read_hits, 1u) << "the file came back cold";
-}
-
 TEST_F(EnginePersistenceTest, RandomKillPointsNeverServeBytesThatDifferFromOrigin) {
   const unsigned seed = std::random_device()();
   SCOPED_TRACE("seed " + std::to_string(seed));
