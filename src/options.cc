@@ -16,6 +16,10 @@ Status Options::Validate() const {
   if (!std::isfinite(attr_timeout) || attr_timeout < 0) {
     return Status::Error(EINVAL, "option attr_timeout must be a number of seconds >= 0");
   }
+  if (std::isnan(revalidate) || revalidate > 86400) {
+    return Status::Error(EINVAL, "option revalidate must be a number of seconds from 0 to 86400 "
+                                 "(example: revalidate=1)");
+  }
   if (!std::isfinite(entry_timeout) || entry_timeout < 0) {
     return Status::Error(EINVAL, "option entry_timeout must be a number of seconds >= 0");
   }

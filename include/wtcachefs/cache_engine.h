@@ -58,6 +58,10 @@ struct CacheConfig {
   // Diagnostic: origin write first, cache writes after it completes (see
   // Options::serial_writethrough). Breaks DESIGN W1's one-submission rule on purpose.
   bool serial_writethrough = false;
+  // Open files compare origin's attributes with their fingerprint again at
+  // most this long after the last comparison, on their next read (DESIGN W6);
+  // 0: only at open and around changes made through the view.
+  std::chrono::milliseconds revalidate{1000};
   // Which blocks leave a full cache.
   PolicyKind policy = kDefaultPolicy;
   // A block is promoted on its Nth read miss (1: the first).
@@ -107,6 +111,10 @@ class CacheEngine : public DataEngine {
   // origin only (repeated cache IO errors, a failing metadata store); the
   // argument says why.
   void set_degraded_listener(std::function<void(const std::string& reason)> listener);
+  int ChangeAttributes(int fd, const std::function<int()>& change) override;
+  // The engine has dropped the file's blocks before it calls the listener.
+  void set_external_change_listener(
+      std::function<void(uint64_t dev, uint64_t ino)> listener) override;
   // Totals since the cache was created (persisted across mounts).
   EngineStats stats() const;
   // Counter increases over the last `window` (5 min, 1 h, 1 day in status).

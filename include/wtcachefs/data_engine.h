@@ -15,6 +15,8 @@
 #include <sys/types.h>
 
 #include <cstddef>
+#include <cstdint>
+#include <functional>
 #include <memory>
 #include <span>
 
@@ -54,6 +56,22 @@ class DataEngine {
   // Takes ownership of `origin_fd`, an fd of a regular origin file opened for data
   // IO (never with O_DIRECT or O_APPEND: offsets are always explicit).
   virtual Result<std::unique_ptr<OpenFile>> Open(UniqueFd origin_fd) = 0;
+  // Runs `change`, a change made through the view to the attributes of the
+  // origin object at `fd` (an O_PATH fd will do): its mode, owner, times,
+  // links or extended attributes, all of which move its ctime. The engine
+  // brackets it as its own change (DESIGN W6), so that the next open does not
+  // take it for a change made behind the mount. Returns what `change` returns.
+  virtual int ChangeAttributes(int fd, const std::function<int()>& change) {
+    (void)fd;
+    return change();
+  }
+  // Called, from any thread, with origin's (st_dev, st_ino) of a file found
+  // changed behind the mount while the view had it open or was changing it:
+  // the kernel's page cache of it must be dropped.
+  virtual void set_external_change_listener(
+      std::function<void(uint64_t dev, uint64_t ino)> listener) {
+    (void)listener;
+  }
 };
 
 }  // namespace wtcachefs

@@ -42,6 +42,16 @@ struct Options {
   // the mount sooner. Default 1 s.
   double attr_timeout = 1.0;
   double entry_timeout = 1.0;
+  // Seconds after which a file held open through the view compares origin's
+  // attributes with the cache's fingerprint again, on its next read (-o
+  // revalidate=, --revalidate; DESIGN W6). 0: only at open and around the
+  // view's own changes (close-to-open). Negative: unset, the attribute
+  // timeout. A revalidation interval shorter than the attribute timeout
+  // shortens the attribute timeout to it, so that the kernel's page cache is
+  // revalidated as often (it asks for attributes before it reads from it).
+  double revalidate = -1;
+  // The revalidation interval in force (see revalidate).
+  double RevalidateSeconds() const { return revalidate < 0 ? attr_timeout : revalidate; }
 
   // Cache block size in bytes for a new cache (-o block_size=, --block-size): a
   // power of two from 4 KiB to 4 MiB. 0: keep an existing cache's size, 64 KiB

@@ -30,6 +30,8 @@ Result<CacheConfig> MakeCacheConfig(const Options& options) {
   config.policy = options.policy;
   config.promote_after = options.promote_after;
   config.sequential_cutoff = options.sequential_cutoff;
+  config.revalidate = std::chrono::milliseconds(
+      static_cast<int64_t>(std::max(0.0, options.RevalidateSeconds()) * 1000));
   config.write_allocate = options.write_allocate;
   config.serial_writethrough = options.serial_writethrough;
   config.reset = options.reset_cache;

@@ -44,7 +44,7 @@ std::optional<int> ParseCommandLine(int argc, const char* const* argv, Options& 
   app.add_option("paths", paths, "ORIGIN CACHE VIEW, or ORIGIN VIEW with -o cache=CACHE");
   app.add_option("-o", option_lists,
                  "mount options, comma separated: cache=DIR, block_size=SIZE, "
-                 "cache_size=SIZE, reset_cache, attr_timeout=S, "
+                 "cache_size=SIZE, reset_cache, attr_timeout=S, revalidate=S, "
                  "entry_timeout=S, max_threads=N, no_default_permissions, allow_other, "
                  "ro, and the other FUSE and fstab options")
       ->allow_extra_args(false);
@@ -55,6 +55,10 @@ std::optional<int> ParseCommandLine(int argc, const char* const* argv, Options& 
                  "seconds the kernel caches attributes (default 1)");
   app.add_option("--entry-timeout", options.entry_timeout,
                  "seconds the kernel caches names (default 1)");
+  std::string revalidate_flag;
+  app.add_option("--revalidate", revalidate_flag,
+                 "seconds after which open files compare origin's attributes again "
+                 "(default: the attribute timeout; 0: only at open)");
   app.add_option("--max-threads", options.max_threads,
                  "most FUSE worker threads (default 16)");
   std::string block_size_flag, cache_size_flag;
@@ -123,7 +127,8 @@ std::optional<int> ParseCommandLine(int argc, const char* const* argv, Options& 
       {"sequential_cutoff", &sequential_cutoff_flag},
       {"write_policy", &write_policy_flag},
       {"read_ahead", &read_ahead_flag},
-      {"log_level", &log_level_flag}};
+      {"log_level", &log_level_flag},
+      {"revalidate", &revalidate_flag}};
   for (const auto& [name, value] : valued_flags) {
     if (value->empty()) continue;
     if (Status s = ApplyMountOptions(std::string(name) + "=" + *value, options); !s.ok()) {
@@ -146,6 +151,11 @@ std::optional<int> ParseCommandLine(int argc, const char* const* argv, Options& 
     options.cache = paths[1];
   }
   if (options.debug) options.foreground = true;
+  // The kernel asks for attributes before it reads from its page cache once
+  // they are older than the attribute timeout: no longer than revalidation.
+  if (options.revalidate > 0 && options.revalidate < options.attr_timeout) {
+    options.attr_timeout = options.revalidate;
+  }
   return std::nullopt;
 }
 

@@ -108,10 +108,17 @@ Status ApplyOne(const std::string& option, Options& options) {
     options.cache = value;
     return Status::Ok();
   }
-  if (name == "attr_timeout" || name == "entry_timeout") {
+  if (name == "attr_timeout" || name == "entry_timeout" || name == "revalidate") {
     if (Status s = require_value(); !s.ok()) return s;
-    return ParseSeconds(name, value,
-                        name == "attr_timeout" ? options.attr_timeout : options.entry_timeout);
+    double& seconds = name == "attr_timeout"    ? options.attr_timeout
+                      : name == "entry_timeout" ? options.entry_timeout
+                                                : options.revalidate;
+    if (Status s = ParseSeconds(name, value, seconds); !s.ok()) return s;
+    if (seconds < 0) {
+      return Status::Error(EINVAL, "option " + name + "=" + value +
+                                       " is negative: give a number of seconds >= 0");
+    }
+    return Status::Ok();
   }
   if (name == "block_size" || name == "cache_size") {
     if (Status s = require_value(); !s.ok()) return s;

@@ -326,19 +326,19 @@ const std::vector<std::string>& CacheEngine::warnings() const {
 }
 
 Result<std::unique_ptr<OpenFile>> CacheEngine::Open(UniqueFd origin_fd) {
+  // Read before the stat: CheckAtOpen knows then whether a change ended after it.
+  const uint64_t sequence = state_->objects.change_sequence();
   struct stat st;
   if (const int error = StatOrigin(origin_fd.get(), &st)) {
     return Status::Error(error, "stat origin file");
   }
-  ObjectTable::Opened opened = state_->objects.Open(st);
-  if (!opened.unchanged && !opened.created && opened.previous_size > 0) {
-    // Changed behind the mount: nothing cached for it may be served.
-    const uint64_t block_size = state_->slots.block_size();
-    state_->DropBlocksFrom(opened.object->id, 0,
-                           (opened.previous_size + block_size - 1) / block_size);
-  }
+  ObjectTable::Found found = state_->objects.FindOrCreate(st);
+  // A file new to the cache has nothing cached, but the kernel keeps no page
+  // cache of it either: it may be a new file under a number the kernel knew.
+  const bool unchanged = state_->CheckAtOpen(found.object, origin_fd.get(), st, sequence) &&
+                         !found.created;
   return std::unique_ptr<OpenFile>(
-      new CachedFile(*state_, std::move(origin_fd), std::move(opened.object), opened.unchanged));
+      new CachedFile(*state_, std::move(origin_fd), std::move(found.object), unchanged));
 }
 
 Status CacheEngine::Invalidate(int origin_fd) {
@@ -348,10 +348,11 @@ Status CacheEngine::Invalidate(int origin_fd) {
   }
   struct stat st;
   if (const int error = StatOrigin(origin_fd, &st)) return Status::Error(error, "stat origin file");
-  ObjectTable::Opened opened = state_->objects.Open(st);
+  ObjectTable::Found found = state_->objects.FindOrCreate(st);
   const uint64_t block_size = state_->slots.block_size();
-  const uint64_t size = std::max<uint64_t>(opened.previous_size, static_cast<uint64_t>(st.st_size));
-  state_->DropBlocksFrom(opened.object->id, 0, (size + block_size - 1) / block_size);
+  const uint64_t size =
+      std::max<uint64_t>(found.object->size.load(), static_cast<uint64_t>(st.st_size));
+  state_->DropBlocksFrom(found.object->id, 0, (size + block_size - 1) / block_size);
   return Status::Ok();
 }
 
@@ -366,6 +367,24 @@ Result<uint64_t> CacheEngine::Warm(int origin_fd, uint64_t offset, uint64_t leng
 void CacheEngine::set_degraded_listener(std::function<void(const std::string&)> listener) {
   std::lock_guard lock(state_->degraded_listener_mutex);
   state_->degraded_listener = std::move(listener);
+}
+
+int CacheEngine::ChangeAttributes(int fd, const std::function<int()>& change) {
+  struct stat st;
+  if (StatOrigin(fd, &st) != 0 || !(S_ISREG(st.st_mode) || S_ISBLK(st.st_mode))) return change();
+  const std::shared_ptr<CachedObject> object =
+      state_->objects.Find(static_cast<uint64_t>(st.st_dev), static_cast<uint64_t>(st.st_ino));
+  if (!object) return change();  // nothing cached, no fingerprint to keep
+  state_->BeginChange(object, fd);
+  const int result = change();
+  state_->EndChange(object, fd);
+  return result;
+}
+
+void CacheEngine::set_external_change_listener(
+    std::function<void(uint64_t dev, uint64_t ino)> listener) {
+  std::lock_guard lock(state_->external_change_listener_mutex);
+  state_->external_change_listener = std::move(listener);
 }
 
 void CacheEngine::SetSequentialCutoff(uint64_t bytes) { state_->sequential_cutoff = bytes; }

@@ -26,6 +26,24 @@ struct ReadPart {
   bool fallback = false;                 // hit failed: re-read from origin
 };
 
+// A change made through the view to the origin object, from before it reaches
+// origin until after origin completed it (EngineState::BeginChange/EndChange).
+class OriginChange {
+ public:
+  OriginChange(EngineState& engine, const std::shared_ptr<CachedObject>& object, int fd)
+      : engine_(engine), object_(object), fd_(fd) {
+    engine_.BeginChange(object_, fd_);
+  }
+  ~OriginChange() { engine_.EndChange(object_, fd_); }
+  OriginChange(const OriginChange&) = delete;
+  OriginChange& operator=(const OriginChange&) = delete;
+
+ private:
+  EngineState& engine_;
+  const std::shared_ptr<CachedObject>& object_;
+  const int fd_;
+};
+
 }  // namespace
 
 Result<size_t> CachedFile::ReadOrigin(off_t offset, std::span<char> out) {
@@ -54,6 +72,7 @@ bool CachedFile::PastSequentialCutoff(uint64_t offset, uint64_t length) {
 }
 
 Result<size_t> CachedFile::Read(off_t offset, std::span<char> out) {
+  engine_.Revalidate(object_, fd_.get());
   const uint64_t size = object_->size.load();
   if (offset < 0) return Status::Error(EINVAL, "negative read offset");
   if (static_cast<uint64_t>(offset) >= size || out.empty()) return size_t{0};
@@ -241,6 +260,7 @@ Result<size_t> CachedFile::Write(off_t offset, std::span<const char> data) {
   const BlockRangeLock::Held blocks(
       object_->write_ranges, first_block,
       (static_cast<uint64_t>(offset) + data.size() + block_size - 1) / block_size);
+  const OriginChange change_of_origin(engine_, object_, fd_.get());
   const int slot_fd = engine_.slots.fd();
   const bool degraded = !MarkIntent(static_cast<uint64_t>(offset), data.size());
   // Past the sequential cutoff, write misses go around the cache.
@@ -304,7 +324,6 @@ Result<size_t> CachedFile::Write(off_t offset, std::span<const char> data) {
   }
   if (origin_result < 0) {
     EngineCounters::Add(engine_.counters.origin_write_errors);
-    RefreshFingerprintLocked();
     return Status::Error(static_cast<int>(-origin_result), "write origin");
   }
   const uint64_t end = static_cast<uint64_t>(offset) + static_cast<uint64_t>(origin_result);
@@ -312,12 +331,12 @@ Result<size_t> CachedFile::Write(off_t offset, std::span<const char> data) {
   uint64_t size = object_->size.load();
   while (end > size && !object_->size.compare_exchange_weak(size, end)) {
   }
-  RefreshFingerprintLocked();
   return static_cast<size_t>(origin_result);
 }
 
 Status CachedFile::Truncate(off_t new_size) {
   std::lock_guard change(object_->change_mutex);
+  const OriginChange change_of_origin(engine_, object_, fd_.get());
   const uint64_t current = object_->size.load();
   if (static_cast<uint64_t>(new_size) < current) {
     MarkIntent(static_cast<uint64_t>(new_size), current - static_cast<uint64_t>(new_size));
@@ -342,7 +361,6 @@ Status CachedFile::Truncate(off_t new_size) {
       engine_.DropBlocksFrom(object_->id, block, end_block);
     }
   }
-  RefreshFingerprintLocked();
   return Status::Ok();
 }
 
@@ -368,6 +386,7 @@ Status CachedFile::Sync(bool data_only) {
 
 Status CachedFile::Allocate(int mode, off_t offset, off_t length) {
   std::lock_guard change(object_->change_mutex);
+  const OriginChange change_of_origin(engine_, object_, fd_.get());
   if (mode & (FALLOC_FL_COLLAPSE_RANGE | FALLOC_FL_INSERT_RANGE)) {
     const uint64_t end = std::max(object_->size.load(), static_cast<uint64_t>(offset));
     MarkIntent(static_cast<uint64_t>(offset), end - static_cast<uint64_t>(offset) + length);
@@ -387,7 +406,6 @@ Status CachedFile::Allocate(int mode, off_t offset, off_t length) {
   }
   struct stat st;
   if (StatOrigin(fd_.get(), &st) == 0) object_->size = static_cast<uint64_t>(st.st_size);
-  RefreshFingerprintLocked();
   return Status::Ok();
 }
 
@@ -396,6 +414,7 @@ Result<size_t> CachedFile::CopyTo(off_t offset, OpenFile& dest, off_t dest_offse
   auto* target = dynamic_cast<CachedFile*>(&dest);
   if (target == nullptr) return Status::Error(EXDEV, "copy between different engines");
   std::lock_guard change(target->object_->change_mutex);
+  const OriginChange change_of_origin(engine_, target->object_, target->fd_.get());
   target->MarkIntent(static_cast<uint64_t>(dest_offset), length);
   loff_t in = offset;
   loff_t out = dest_offset;
@@ -405,7 +424,6 @@ Result<size_t> CachedFile::CopyTo(off_t offset, OpenFile& dest, off_t dest_offse
                           static_cast<uint64_t>(n));
   const uint64_t end = static_cast<uint64_t>(dest_offset) + static_cast<uint64_t>(n);
   if (end > target->object_->size.load()) target->object_->size = end;
-  target->RefreshFingerprintLocked();
   return static_cast<size_t>(n);
 }
 
@@ -429,18 +447,6 @@ bool CachedFile::MarkIntent(uint64_t offset, uint64_t length) {
   // Without a durable intent, cache writes would not be crash safe.
   engine_.Degrade("the intent log cannot be written");
   return false;
-}
-
-void CachedFile::RefreshFingerprintLocked() {
-  {
-    // Stat and store under one lock: of writes finishing at once, the last to
-    // store has the newest stat.
-    std::lock_guard guard(object_->fingerprint_mutex);
-    struct stat st;
-    if (StatOrigin(fd_.get(), &st) != 0) return;
-    object_->fingerprint = FingerprintOf(st);
-  }
-  engine_.objects.MarkDirty(object_);
 }
 
 }  // namespace wtcachefs

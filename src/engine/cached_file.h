@@ -50,9 +50,6 @@ class CachedFile final : public OpenFile {
   // all under the diagnostic serial_writethrough; cache requests not submitted
   // then carry -ECANCELED.
   Status SubmitWrite(std::span<IoRequest> batch);
-  // Re-reads origin's fingerprint after a change made through the view, so the
-  // next open does not mistake our own change for an external one.
-  void RefreshFingerprintLocked();
   // Origin-only read of [offset, offset + out.size()) (no cache involvement).
   Result<size_t> ReadOrigin(off_t offset, std::span<char> out);
   // Sequential cutoff (bcache's sequential_cutoff): true when the request

@@ -41,6 +41,29 @@ struct CacheEngine::State {
   // a long or unknown one by a scan of the index.
   void DropBlocksFrom(uint64_t object_id, uint64_t first_block, uint64_t end_block_hint);
 
+  // Weak cache consistency (DESIGN W6, NFSv3's rule; origin_consistency.cc).
+  // While no change made through the view to an origin object is in flight,
+  // origin's fresh attributes (StatOrigin) must equal the object's fingerprint;
+  // when they do not, the object changed behind the mount: its cached blocks
+  // are dropped, the kernel is told to drop its page cache, and only then are
+  // the fresh attributes recorded. The view's own changes, however many
+  // overlap, never count as external: the last of them to end records the
+  // attributes after them all. While changes overlap there is no moment at
+  // which origin's attributes are known, so none is compared.
+  //
+  // At open: `st` is a stat of `fd` taken after reading `sequence` from
+  // objects.change_sequence(). Returns true when nothing changed behind the
+  // mount, so the kernel may keep its page cache of the file.
+  bool CheckAtOpen(const std::shared_ptr<CachedObject>& object, int fd, const struct stat& st,
+                   uint64_t sequence);
+  // Around every change made through the view to the origin object at `fd`
+  // (write, truncate, fallocate, copy into it, attribute changes).
+  void BeginChange(const std::shared_ptr<CachedObject>& object, int fd);
+  void EndChange(const std::shared_ptr<CachedObject>& object, int fd);
+  // On reads of an open file: compares again once config.revalidate has passed
+  // since the last comparison (never when it is zero).
+  void Revalidate(const std::shared_ptr<CachedObject>& object, int fd);
+
   // Loads files and mappings; after an unclean shutdown drops every block in a
   // region the intent log names. Call once, before serving.
   // Mappings to slots at or past `intact_slots` are dropped too: the slot file
@@ -78,9 +101,18 @@ struct CacheEngine::State {
   std::atomic<bool> degraded{false};
   std::mutex degraded_listener_mutex;
   std::function<void(const std::string& reason)> degraded_listener;  // GUARDED_BY(its mutex)
+  std::mutex external_change_listener_mutex;
+  // Told (origin st_dev, st_ino) of every object found changed behind the mount
+  // while the view had it open or was changing it.
+  std::function<void(uint64_t dev, uint64_t ino)> external_change_listener;  // GUARDED_BY(its mutex)
   bool closed = false;  // owner only
 
  private:
+  // With object->fingerprint_mutex held: compares `fresh` (nullptr: origin
+  // could not be stat'ed) with the fingerprint and, on a mismatch, drops the
+  // object's blocks before recording it. Returns true on a mismatch.
+  bool CompareLocked(const std::shared_ptr<CachedObject>& object, const struct stat* fresh);
+
   std::mutex flush_mutex_;
   std::mutex flusher_mutex_;
   std::condition_variable flusher_wake_;

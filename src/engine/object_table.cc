@@ -12,7 +12,7 @@ Fingerprint FingerprintOf(const struct stat& st) {
                      st.st_ctim.tv_sec * kNs + st.st_ctim.tv_nsec};
 }
 
-ObjectTable::Opened ObjectTable::Open(const struct stat& st) {
+ObjectTable::Found ObjectTable::FindOrCreate(const struct stat& st) {
   const Fingerprint fresh = FingerprintOf(st);
   std::shared_ptr<CachedObject> object;
   bool created = false;
@@ -22,20 +22,20 @@ ObjectTable::Opened ObjectTable::Open(const struct stat& st) {
     if (!slot) {
       slot = std::make_shared<CachedObject>(next_id_++);
       created = true;
+      std::lock_guard guard(slot->fingerprint_mutex);
+      slot->fingerprint = fresh;
+      slot->size = fresh.size;
     }
     object = slot;
   }
-  bool unchanged;
-  uint64_t previous_size;
-  {
-    std::lock_guard guard(object->fingerprint_mutex);
-    unchanged = !created && object->fingerprint == fresh;
-    previous_size = object->fingerprint.size;
-    object->fingerprint = fresh;
-    object->size = fresh.size;
-  }
-  if (!unchanged) MarkDirty(object);
-  return Opened{std::move(object), unchanged, created, previous_size};
+  if (created) MarkDirty(object);
+  return Found{std::move(object), created};
+}
+
+std::shared_ptr<CachedObject> ObjectTable::Find(uint64_t dev, uint64_t ino) {
+  std::lock_guard lock(mutex_);
+  auto it = objects_.find(Key{dev, ino});
+  return it == objects_.end() ? nullptr : it->second;
 }
 
 void ObjectTable::Restore(const FileRecord& record) {

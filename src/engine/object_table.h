@@ -37,24 +37,39 @@ struct CachedObject {
   // The origin file's size as last seen or changed through the view; reads are
   // clipped to it.
   std::atomic<uint64_t> size{0};
+  // Weak cache consistency (DESIGN W6; engine/origin_consistency.cc). While no
+  // change made through the view is in flight, origin's attributes equal
+  // `fingerprint` unless the object changed behind the mount.
   std::mutex fingerprint_mutex;
-  Fingerprint fingerprint;  // GUARDED_BY(fingerprint_mutex)
+  Fingerprint fingerprint;          // GUARDED_BY(fingerprint_mutex)
+  uint32_t changes_in_flight = 0;   // GUARDED_BY(fingerprint_mutex)
+  // Found changed behind the mount since the last open: the next open must not
+  // let the kernel keep its page cache of the file.
+  bool kernel_cache_stale = false;  // GUARDED_BY(fingerprint_mutex)
+  // ObjectTable::change_sequence() when the last change of this object ended.
+  uint64_t last_change_end = 0;     // GUARDED_BY(fingerprint_mutex)
+  // Monotonic nanoseconds when origin's attributes were last compared with
+  // the fingerprint (at open, a change or a revalidation).
+  std::atomic<int64_t> checked_ns{0};
 };
 
 class ObjectTable {
  public:
-  struct Opened {
+  struct Found {
     std::shared_ptr<CachedObject> object;
-    // False when the origin file changed since the engine last saw it (or is
-    // new): its cached blocks (and the kernel's page cache of it) must be dropped.
-    bool unchanged;
-    bool created;
-    // The size in the previous fingerprint: no block past it can be cached.
-    uint64_t previous_size;
+    bool created;  // new: its fingerprint is the stat it was found with
   };
 
-  // Finds or creates the object for an origin file freshly stat'ed as `st`.
-  Opened Open(const struct stat& st);
+  // Finds or creates the object for an origin file freshly stat'ed as `st`. A
+  // new object takes `st` as its fingerprint; an existing one is returned as
+  // it is: comparing is the engine's (origin_consistency.cc).
+  Found FindOrCreate(const struct stat& st);
+  // The object of origin file (dev, ino), or null when the engine never saw it.
+  std::shared_ptr<CachedObject> Find(uint64_t dev, uint64_t ino);
+  // A counter that every ended change of any object advances: a stat taken
+  // after reading it reflects every change whose last_change_end is below it.
+  uint64_t change_sequence() const { return change_sequence_.load(); }
+  uint64_t AdvanceChangeSequence() { return ++change_sequence_; }
 
   // Restores a record loaded from the metadata store (at mount).
   void Restore(const FileRecord& record);
@@ -76,6 +91,7 @@ class ObjectTable {
   std::unordered_map<Key, std::shared_ptr<CachedObject>, KeyHash> objects_;  // GUARDED_BY(mutex_)
   uint64_t next_id_ = 1;                                                     // GUARDED_BY(mutex_)
   std::unordered_map<uint64_t, std::shared_ptr<CachedObject>> dirty_;        // GUARDED_BY(mutex_)
+  std::atomic<uint64_t> change_sequence_{1};
 };
 
 }  // namespace wtcachefs

@@ -114,9 +114,11 @@ struct SessionDeleter {
   void operator()(fuse_session* session) const { fuse_session_destroy(session); }
 };
 
-// Mounts a session of `operations` over `userdata` at VIEW and serves it.
+// Mounts a session of `operations` over `view` at VIEW and serves it.
 ServeResult ServeSession(const Options& options, const fuse_lowlevel_ops& operations,
-                         void* userdata, const std::function<void()>& on_mounted) {
+                         ViewState& view, DataEngine& engine,
+                         const std::function<void()>& on_mounted) {
+  void* const userdata = &view;
   const std::string option_string = KernelOptionString(options);
   std::vector<std::string> argv_storage = {"wtcachefs", "-o", option_string};
   if (options.debug) argv_storage.push_back("-d");
@@ -146,6 +148,10 @@ ServeResult ServeSession(const Options& options, const fuse_lowlevel_ops& operat
                                    "there")};
   }
   libfuse_messages.PassOn();
+  view.kernel_cache().Start(session.get());
+  engine.set_external_change_listener([&view](uint64_t dev, uint64_t ino) {
+    if (const auto node = view.NodeOf(dev, ino)) view.kernel_cache().Invalidate(*node);
+  });
   on_mounted();
 
   fuse_loop_config* loop_config = fuse_loop_cfg_create();
@@ -156,6 +162,8 @@ ServeResult ServeSession(const Options& options, const fuse_lowlevel_ops& operat
   fuse_loop_cfg_set_idle_threads(loop_config, options.max_threads);
   const int rc = fuse_session_loop_mt(session.get(), loop_config);
   fuse_loop_cfg_destroy(loop_config);
+  engine.set_external_change_listener(nullptr);
+  view.kernel_cache().Stop();
 
   StopSignals::Release();
   fuse_session_unmount(session.get());
@@ -173,8 +181,7 @@ ServeResult ServeView(const Options& options, DataEngine& engine,
                       ViewControl control) {
   if (image) {
     ImageFs fs(options, engine, std::move(*image), std::move(control));
-    return ServeSession(options, ImageFs::Operations(), static_cast<ViewState*>(&fs),
-                        on_mounted);
+    return ServeSession(options, ImageFs::Operations(), fs, engine, on_mounted);
   }
   UniqueFd root_fd(::open(options.origin.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
   if (!root_fd.valid()) {
@@ -187,8 +194,7 @@ ServeResult ServeView(const Options& options, DataEngine& engine,
                                                     "'")};
   }
   MirrorFs fs(options, engine, std::move(root_fd), root_stat, std::move(control));
-  return ServeSession(options, MirrorFs::Operations(), static_cast<ViewState*>(&fs),
-                      on_mounted);
+  return ServeSession(options, MirrorFs::Operations(), fs, engine, on_mounted);
 }
 
 }  // namespace wtcachefs

@@ -206,7 +206,7 @@ void OpenImage(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi) {
       fd.reset(::open(fs.origin().path.c_str(), OriginOpenFlags(fi->flags)));
     }
     if (!fd.valid()) return errno;
-    if (const int error = AttachOpenFile(fs, std::move(fd), fi)) return error;
+    if (const int error = AttachOpenFile(fs, ino, std::move(fd), fi)) return error;
     if (fuse_reply_open(req, fi) == -ENOENT) fs.open_files().Free(fi->fh);
     return 0;
   });

@@ -48,6 +48,9 @@ class ImageFs : public ViewState {
 
   // The attributes of node `id` (root or image) as VIEW shows them. 0 or an errno.
   int Stat(fuse_ino_t id, struct stat* st) const;
+  // The view holds one file: every origin object the engine knows is it.
+  std::optional<fuse_ino_t> NodeOf(uint64_t, uint64_t) const override { return kImageId; }
+  std::atomic<bool>& PageCacheUsed(fuse_ino_t) override { return page_cache_used_; }
 
  private:
   // ORIGIN's own attributes (a block device's with its size).
@@ -56,6 +59,7 @@ class ImageFs : public ViewState {
   const Options& options_;
   const ImageOrigin origin_;
   struct stat root_;  // the view's directory; fixed at mount
+  std::atomic<bool> page_cache_used_{false};
 };
 
 }  // namespace wtcachefs

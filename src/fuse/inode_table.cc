@@ -325,6 +325,13 @@ void InodeTable::CloseOverBudgetLocked() {
   }
 }
 
+std::optional<uint64_t> InodeTable::IdOf(dev_t dev, ino_t ino) const {
+  std::lock_guard lock(mutex_);
+  auto it = inodes_.find(Key{dev, ino});
+  if (it == inodes_.end()) return std::nullopt;
+  return reinterpret_cast<uint64_t>(it->second.get());
+}
+
 size_t InodeTable::size() const {
   std::lock_guard lock(mutex_);
   return inodes_.size() + detached_.size();

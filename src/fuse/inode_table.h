@@ -32,6 +32,7 @@
 
 #include <sys/stat.h>
 
+#include <atomic>
 #include <cstdint>
 #include <list>
 #include <memory>
@@ -51,6 +52,9 @@ struct Inode {
   ino_t ino = 0;                       // immutable after insert
   mode_t type = 0;                     // S_IFMT bits; immutable after insert
   std::optional<OriginHandle> handle;  // immutable after insert
+  // The kernel may hold page cache of this file: it was read other than with
+  // O_DIRECT through the view (see ViewState::PageCacheUsed).
+  std::atomic<bool> page_cache_used{false};
   // GUARDED_BY(InodeTable::mutex_):
   UniqueFd fd;  // O_PATH | O_NOFOLLOW on the origin object, or closed
   // Without a handle: where the object was last looked up (null: nowhere known).
@@ -131,6 +135,11 @@ class InodeTable {
 
   // Drops `count` kernel lookups of `id`; the entry is freed at zero.
   void Forget(uint64_t id, uint64_t count);
+
+  // The node id of the entry of origin object (dev, ino), if the kernel knows
+  // one. The kernel may forget it at any time: use the id only where a stale
+  // one is harmless (a cache invalidation).
+  std::optional<uint64_t> IdOf(dev_t dev, ino_t ino) const;
 
   size_t size() const;
   // Descriptors open now that could be closed and reopened.

@@ -10,6 +10,7 @@
 #define FUSE_USE_VERSION 314
 #include <fuse_lowlevel.h>
 
+#include <atomic>
 #include <cerrno>
 #include <functional>
 #include <mutex>
@@ -21,6 +22,7 @@
 #include "fuse/dir_handle.h"
 #include "fuse/handle_registry.h"
 #include "fuse/inode_table.h"
+#include "fuse/kernel_cache_invalidator.h"
 #include "wtcachefs/data_engine.h"
 #include "wtcachefs/options.h"
 
@@ -50,6 +52,7 @@ class ViewState {
  public:
   ViewState(DataEngine& engine, ViewControl control)
       : engine_(engine), control_(std::move(control)) {}
+  virtual ~ViewState() = default;
   static ViewState& From(fuse_req_t req) {
     return *static_cast<ViewState*>(fuse_req_userdata(req));
   }
@@ -60,9 +63,17 @@ class ViewState {
   void FirstOpen() {
     if (control_.first_open) std::call_once(first_open_once_, control_.first_open);
   }
+  // The node id the kernel knows origin object (dev, ino) by, if any.
+  virtual std::optional<fuse_ino_t> NodeOf(uint64_t dev, uint64_t ino) const = 0;
+  // Set once file node `ino` was opened or read other than with O_DIRECT: from
+  // then on the kernel may hold page cache of it, which an O_DIRECT write must
+  // not leave behind older than itself (the Write callback).
+  virtual std::atomic<bool>& PageCacheUsed(fuse_ino_t ino) = 0;
+  KernelCacheInvalidator& kernel_cache() { return kernel_cache_; }
 
  private:
   DataEngine& engine_;
+  KernelCacheInvalidator kernel_cache_;
   const ViewControl control_;
   HandleRegistry<OpenFile> open_files_;
   HandleRegistry<DirHandle> open_dirs_;
@@ -81,6 +92,12 @@ class MirrorFs : public ViewState {
 
   const Options& options() const { return options_; }
   InodeTable& inodes() { return inodes_; }
+  std::optional<fuse_ino_t> NodeOf(uint64_t dev, uint64_t ino) const override {
+    return inodes_.IdOf(static_cast<dev_t>(dev), static_cast<ino_t>(ino));
+  }
+  std::atomic<bool>& PageCacheUsed(fuse_ino_t ino) override {
+    return inodes_.Get(ino).page_cache_used;
+  }
   // The O_PATH fd of `ino`, open while the result lives; check error() first.
   InodeFd FdOf(fuse_ino_t ino) { return inodes_.Open(ino); }
 
@@ -198,9 +215,10 @@ void NegotiateDataPath(fuse_conn_info* conn);
 // always explicit (the kernel resolves O_APPEND), payloads are not aligned for
 // O_DIRECT (DESIGN §4), and O_TRUNC goes through the engine.
 int OriginOpenFlags(int flags);
-// Hands `fd` to the view's engine, applies O_TRUNC, and stores the handle in
-// `fi` (registered with the view). Returns 0 or an errno.
-int AttachOpenFile(ViewState& view, UniqueFd fd, fuse_file_info* fi);
+// Hands `fd`, opened for node `ino`, to the view's engine, applies O_TRUNC,
+// and stores the handle in `fi` (registered with the view). Returns 0 or an
+// errno.
+int AttachOpenFile(ViewState& view, fuse_ino_t ino, UniqueFd fd, fuse_file_info* fi);
 // Applies setattr's mode, owner, size (through the engine) and times to the
 // object open at `path_fd` (O_PATH), or through `file` when the caller has it
 // open. Returns 0 or an errno.

@@ -2,6 +2,8 @@
 #include <fcntl.h>
 #include <unistd.h>
 
+#include <atomic>
+#include <chrono>
 #include <memory>
 #include <vector>
 
@@ -11,6 +13,18 @@ namespace wtcachefs::ops {
 namespace {
 
 OpenFile* FileOf(fuse_file_info* fi) { return reinterpret_cast<OpenFile*>(fi->fh); }
+
+// Notes that the kernel may fill its page cache of `ino` through `fi`: any open
+// or read but with O_DIRECT (the kernel passes the file's flags with each).
+void NotePageCacheUse(ViewState& view, fuse_ino_t ino, const fuse_file_info* fi) {
+  if (fi->flags & O_DIRECT) return;
+  std::atomic<bool>& used = view.PageCacheUsed(ino);
+  if (!used.load(std::memory_order_relaxed)) used.store(true);
+}
+
+// How long an O_DIRECT write waits for the kernel to drop older page cache of
+// what it wrote before it is acknowledged (KernelCacheInvalidator).
+constexpr std::chrono::seconds kDirectWriteInvalidationWait{5};
 
 }  // namespace
 
@@ -29,8 +43,9 @@ int OriginOpenFlags(int flags) {
   return origin;
 }
 
-int AttachOpenFile(ViewState& view, UniqueFd fd, fuse_file_info* fi) {
+int AttachOpenFile(ViewState& view, fuse_ino_t ino, UniqueFd fd, fuse_file_info* fi) {
   view.FirstOpen();
+  NotePageCacheUse(view, ino, fi);
   auto opened = view.engine().Open(std::move(fd));
   if (!opened.ok()) return opened.status().error();
   std::unique_ptr<OpenFile> file = std::move(opened).value();
@@ -53,7 +68,7 @@ void Open(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi) {
     if (path.error() != 0) return path.error();
     UniqueFd fd(::open(ProcFdPath(path.get()).c_str(), OriginOpenFlags(fi->flags)));
     if (!fd.valid()) return errno;
-    if (const int error = AttachOpenFile(fs, std::move(fd), fi)) return error;
+    if (const int error = AttachOpenFile(fs, ino, std::move(fd), fi)) return error;
     if (fuse_reply_open(req, fi) == -ENOENT) fs.open_files().Free(fi->fh);  // interrupted
     return 0;
   });
@@ -76,7 +91,7 @@ void Create(fuse_req_t req, fuse_ino_t parent, const char* name, mode_t mode,
     if (!fd.valid()) return errno;
     fuse_entry_param entry;
     if (const int error = fs.Lookup(parent, name, &entry)) return error;
-    if (const int error = AttachOpenFile(fs, std::move(fd), fi)) {
+    if (const int error = AttachOpenFile(fs, entry.ino, std::move(fd), fi)) {
       fs.inodes().Forget(entry.ino, 1);
       return error;
     }
@@ -97,8 +112,8 @@ void AddDataOperations(fuse_lowlevel_ops& o) {
 }
 
 void Read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, fuse_file_info* fi) {
-  (void)ino;
   Serve(req, [&] {
+    NotePageCacheUse(ViewState::From(req), ino, fi);
     thread_local std::vector<char> buffer;
     if (buffer.size() < size) buffer.resize(size);
     auto n = FileOf(fi)->Read(off, std::span<char>(buffer.data(), size));
@@ -110,10 +125,18 @@ void Read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, fuse_file_info
 
 void Write(fuse_req_t req, fuse_ino_t ino, const char* buf, size_t size, off_t off,
            fuse_file_info* fi) {
-  (void)ino;
   Serve(req, [&] {
     auto n = FileOf(fi)->Write(off, std::span<const char>(buf, size));
     if (!n.ok()) return n.status().error();
+    // An O_DIRECT write bypasses the kernel's page cache, and a buffered read
+    // running meanwhile may have put the range's older bytes there (the kernel
+    // drops such pages after a synchronous direct write, not after an
+    // asynchronous one): they go before the write is acknowledged (DESIGN W2).
+    ViewState& view = ViewState::From(req);
+    if ((fi->flags & O_DIRECT) && view.PageCacheUsed(ino).load(std::memory_order_relaxed)) {
+      view.kernel_cache().InvalidateAndWait(ino, off, static_cast<off_t>(n.value()),
+                                            kDirectWriteInvalidationWait);
+    }
     fuse_reply_write(req, n.value());
     return 0;
   });

@@ -59,23 +59,31 @@ int ApplySize(DataEngine& engine, int path_fd, OpenFile* file, off_t size) {
 
 int ApplyAttributes(DataEngine& engine, int path_fd, OpenFile* file, const struct stat& attr,
                     int valid) {
+  const int object_fd = file != nullptr ? file->origin_fd() : path_fd;
   if (valid & FUSE_SET_ATTR_MODE) {
-    const int rc = file != nullptr ? ::fchmod(file->origin_fd(), attr.st_mode)
-                                   : ::chmod(ProcFdPath(path_fd).c_str(), attr.st_mode);
-    if (rc != 0) return errno;
+    const int error = engine.ChangeAttributes(object_fd, [&] {
+      const int rc = file != nullptr ? ::fchmod(file->origin_fd(), attr.st_mode)
+                                     : ::chmod(ProcFdPath(path_fd).c_str(), attr.st_mode);
+      return rc == 0 ? 0 : errno;
+    });
+    if (error != 0) return error;
   }
   if (valid & (FUSE_SET_ATTR_UID | FUSE_SET_ATTR_GID)) {
     const uid_t uid = (valid & FUSE_SET_ATTR_UID) ? attr.st_uid : static_cast<uid_t>(-1);
     const gid_t gid = (valid & FUSE_SET_ATTR_GID) ? attr.st_gid : static_cast<gid_t>(-1);
-    if (::fchownat(path_fd, "", uid, gid, AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW) != 0) {
-      return errno;
-    }
+    const int error = engine.ChangeAttributes(object_fd, [&] {
+      const int rc = ::fchownat(path_fd, "", uid, gid, AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW);
+      return rc == 0 ? 0 : errno;
+    });
+    if (error != 0) return error;
   }
   if (valid & FUSE_SET_ATTR_SIZE) {
     if (const int error = ApplySize(engine, path_fd, file, attr.st_size)) return error;
   }
   if (valid & (FUSE_SET_ATTR_ATIME | FUSE_SET_ATTR_MTIME)) {
-    if (const int error = ApplyTimes(path_fd, file, attr, valid)) return error;
+    const int error = engine.ChangeAttributes(
+        object_fd, [&] { return ApplyTimes(path_fd, file, attr, valid); });
+    if (error != 0) return error;
   }
   return 0;
 }
@@ -228,14 +236,16 @@ void Link(fuse_req_t req, fuse_ino_t ino, fuse_ino_t newparent, const char* newn
     if (target.error() != 0) return target.error();
     const InodeFd dir = fs.FdOf(newparent);
     if (dir.error() != 0) return dir.error();
-    // AT_EMPTY_PATH needs CAP_DAC_READ_SEARCH; the /proc form works without it.
-    if (::linkat(target.get(), "", dir.get(), newname, AT_EMPTY_PATH) != 0) {
+    const int error = fs.engine().ChangeAttributes(target.get(), [&] {
+      // AT_EMPTY_PATH needs CAP_DAC_READ_SEARCH; the /proc form works without it.
+      if (::linkat(target.get(), "", dir.get(), newname, AT_EMPTY_PATH) == 0) return 0;
       if (errno != ENOENT && errno != EPERM) return errno;
-      if (::linkat(AT_FDCWD, ProcFdPath(target.get()).c_str(), dir.get(), newname,
-                   AT_SYMLINK_FOLLOW) != 0) {
-        return errno;
-      }
-    }
+      return ::linkat(AT_FDCWD, ProcFdPath(target.get()).c_str(), dir.get(), newname,
+                      AT_SYMLINK_FOLLOW) == 0
+                 ? 0
+                 : errno;
+    });
+    if (error != 0) return error;
     return ReplyNewEntry(req, newparent, newname);
   });
 }

@@ -21,7 +21,10 @@ void Setxattr(fuse_req_t req, fuse_ino_t ino, const char* name, const char* valu
       if (fs.inodes().Get(ino).type != S_IFREG) return EISDIR;
       return RunControlCommand(req, fs.control(), name, value, size, &path);
     }
-    if (::setxattr(path.c_str(), name, value, size, flags) != 0) return errno;
+    const int error = fs.engine().ChangeAttributes(fd.get(), [&] {
+      return ::setxattr(path.c_str(), name, value, size, flags) == 0 ? 0 : errno;
+    });
+    if (error != 0) return error;
     fuse_reply_err(req, 0);
     return 0;
   });
@@ -108,9 +111,13 @@ void Listxattr(fuse_req_t req, fuse_ino_t ino, size_t size) {
 
 void Removexattr(fuse_req_t req, fuse_ino_t ino, const char* name) {
   Serve(req, [&] {
-    const InodeFd fd = MirrorFs::From(req).FdOf(ino);
+    MirrorFs& fs = MirrorFs::From(req);
+    const InodeFd fd = fs.FdOf(ino);
     if (fd.error() != 0) return fd.error();
-    if (::removexattr(ProcFdPath(fd.get()).c_str(), name) != 0) return errno;
+    const int error = fs.engine().ChangeAttributes(fd.get(), [&] {
+      return ::removexattr(ProcFdPath(fd.get()).c_str(), name) == 0 ? 0 : errno;
+    });
+    if (error != 0) return error;
     fuse_reply_err(req, 0);
     return 0;
   });

@@ -1,0 +1,419 @@
+// Origin authority (DESIGN W2, W6) where another program also changes the
+// origin: weak cache consistency around every change the view makes, the
+// view's own overlapping writes never taken for external ones, O_DIRECT writes
+// next to buffered readers, and files held open revalidated. Each case runs in
+// directory and image mode, over a local (ext4) origin and over an origin that
+// caches attributes (bench/slow_origin_fs, attribute timeout 1 s, as sshfs and
+// NFS clients do).
+#include <fcntl.h>
+#include <gtest/gtest.h>
+#include <liburing.h>
+#include <linux/falloc.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <chrono>
+#include <cstdlib>
+#include <cstring>
+#include <memory>
+#include <random>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "support/child_process.h"
+#include "support/image_mount.h"
+#include "support/mounted_view.h"
+#include "support/temp_dir.h"
+
+namespace wtcachefs::testing {
+namespace {
+
+using std::chrono::milliseconds;
+
+enum class Mode { kDirectory, kImage };
+enum class Origin { kLocal, kAttributeCaching };
+
+constexpr size_t kFileSize = 256 << 10;
+constexpr off_t kExternalOffset = 0;  // what the other program rewrites
+constexpr size_t kExternalLength = 64 << 10;
+constexpr off_t kOwnOffset = 192 << 10;  // where the view's own change lands
+
+std::string ModeName(Mode m) { return m == Mode::kDirectory ? "Directory" : "Image"; }
+std::string OriginName(Origin o) { return o == Origin::kLocal ? "Ext4" : "AttrCaching"; }
+
+// ORIGIN, CACHE and VIEW of one mount. The file lives in `backing`: the
+// origin's real storage. Over a local origin ORIGIN is `backing` itself; over
+// an attribute-caching one ORIGIN is a slow_origin_fs mount of it, and the
+// other program writes `backing` directly, as another NFS client would.
+class Rig {
+ public:
+  Rig(Mode mode, Origin origin, std::vector<std::string> extra = {})
+      : mode_(mode), extra_(std::move(extra)) {
+    backing_ = dir_.Sub("backing");
+    cache_ = dir_.Sub("cache");
+    view_ = dir_.Sub("view");
+    WriteFile(backing_ + "/f", Pattern(kFileSize, 1));
+    origin_dir_ = backing_;
+    if (origin == Origin::kAttributeCaching) {
+      origin_dir_ = dir_.Sub("origin");
+      fixture_ = std::make_unique<ChildProcess>(std::vector<std::string>{
+          SLOW_ORIGIN_FS_BINARY, backing_, origin_dir_, "-f", "-o", "latency_us=0"});
+      for (int i = 0; i < 100 && !IsMountPoint(origin_dir_); ++i) {
+        std::this_thread::sleep_for(milliseconds(50));
+      }
+      if (!IsMountPoint(origin_dir_)) {
+        failure_ = "slow_origin_fs did not mount: " + fixture_->StderrSoFar();
+        return;
+      }
+    }
+    Mount();
+  }
+  ~Rig() {
+    Unmount();
+    if (fixture_) {
+      RunCommand({"fusermount3", "-u", origin_dir_});
+      fixture_->Wait(std::chrono::seconds(10));
+    }
+  }
+
+  bool ok() const { return daemon_ != nullptr; }
+  const std::string& failure() const { return failure_; }
+  // The file through the view, and in the origin's storage.
+  std::string view_file() const { return view_ + "/f"; }
+  std::string backing_file() const { return backing_ + "/f"; }
+  const std::string& view() const { return view_; }
+
+  bool Unmount() {
+    if (!daemon_) return true;
+    return StopForegroundMount(daemon_, view_, std::chrono::seconds(30));
+  }
+  bool Remount() {
+    Unmount();
+    return Mount();
+  }
+
+ private:
+  bool Mount() {
+    std::vector<std::string> argv = {WtcachefsBinary(),
+                                     mode_ == Mode::kImage ? origin_dir_ + "/f" : origin_dir_,
+                                     cache_, view_, "-f", "--cache-size", "64M"};
+    argv.insert(argv.end(), extra_.begin(), extra_.end());
+    daemon_ = StartForegroundMount(argv, view_, &failure_);
+    return daemon_ != nullptr;
+  }
+
+  const Mode mode_;
+  const std::vector<std::string> extra_;
+  TempDir dir_;
+  std::string backing_, origin_dir_, cache_, view_;
+  std::unique_ptr<ChildProcess> fixture_;
+  std::unique_ptr<ChildProcess> daemon_;
+  std::string failure_;
+};
+
+// Changes bytes of `path` in place, as a program writing origin directly. The
+// pause first puts the change on another clock tick than the view's last one:
+// a change within the same tick of the file system's timestamps, at the same
+// size, is invisible to attributes (DESIGN W6 names that bound).
+void ChangeBehindTheMount(const std::string& path) {
+  std::this_thread::sleep_for(milliseconds(30));
+  const int fd = ::open(path.c_str(), O_WRONLY | O_CLOEXEC);
+  ASSERT_GE(fd, 0) << path << ": " << std::strerror(errno);
+  const std::string bytes = Pattern(kExternalLength, 99);
+  ASSERT_EQ(::pwrite(fd, bytes.data(), bytes.size(), kExternalOffset),
+            static_cast<ssize_t>(bytes.size()));
+  ASSERT_EQ(::fsync(fd), 0);
+  ::close(fd);
+}
+
+std::string ReadAll(const std::string& path, bool direct) {
+  return direct ? ReadFileDirect(path) : ReadFile(path);
+}
+
+// Every way the view changes a file's data or attributes (DESIGN W6's list).
+enum class Change { kWrite, kTruncate, kAllocate, kPunchHole, kZeroRange, kCopyInto, kUtimens };
+
+std::string ChangeName(Change c) {
+  switch (c) {
+    case Change::kWrite: return "Write";
+    case Change::kTruncate: return "Truncate";
+    case Change::kAllocate: return "Fallocate";
+    case Change::kPunchHole: return "PunchHole";
+    case Change::kZeroRange: return "ZeroRange";
+    case Change::kCopyInto: return "CopyFileRange";
+    case Change::kUtimens: return "Utimens";
+  }
+  return "?";
+}
+
+// Makes change `c` through `fd`, an fd of the view's file; away from the range
+// the other program rewrote.
+void MakeChange(Change c, int fd) {
+  switch (c) {
+    case Change::kWrite: {
+      const std::string data(4096, 'w');
+      ASSERT_EQ(::pwrite(fd, data.data(), data.size(), kOwnOffset), 4096);
+      break;
+    }
+    case Change::kTruncate:
+      ASSERT_EQ(::ftruncate(fd, kFileSize + (64 << 10)), 0) << std::strerror(errno);
+      break;
+    case Change::kAllocate:
+      ASSERT_EQ(::fallocate(fd, 0, kFileSize, 64 << 10), 0) << std::strerror(errno);
+      break;
+    case Change::kPunchHole:
+      ASSERT_EQ(::fallocate(fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, kOwnOffset, 4096), 0)
+          << std::strerror(errno);
+      break;
+    case Change::kZeroRange:
+      ASSERT_EQ(::fallocate(fd, FALLOC_FL_ZERO_RANGE, kOwnOffset, 4096), 0)
+          << std::strerror(errno);
+      break;
+    case Change::kCopyInto: {
+      loff_t in = 128 << 10;
+      loff_t out = kOwnOffset;
+      ASSERT_EQ(::copy_file_range(fd, &in, fd, &out, 4096, 0), 4096) << std::strerror(errno);
+      break;
+    }
+    case Change::kUtimens: {
+      const timespec times[2] = {{1'000'000, 0}, {1'000'000, 0}};
+      ASSERT_EQ(::futimens(fd, times), 0) << std::strerror(errno);
+      break;
+    }
+  }
+}
+
+using CaseParam = std::tuple<Mode, Origin, Change>;
+std::string CaseName(const ::testing::TestParamInfo<CaseParam>& param_info) {
+  return ModeName(std::get<0>(param_info.param)) + OriginName(std::get<1>(param_info.param)) +
+         ChangeName(std::get<2>(param_info.param));
+}
+
+class WeakCacheConsistency : public ::testing::TestWithParam<CaseParam> {};
+
+// NFSv3's rule: a change made through the view to a file that was changed
+// behind the mount since the view last saw it must not adopt that change as
+// its own. Every later read, live and after a remount, returns origin's bytes.
+TEST_P(WeakCacheConsistency, W6ChangeThroughTheViewNeverAdoptsAnExternalChange) {
+  const auto [mode, origin, change] = GetParam();
+  Rig rig(mode, origin);
+  ASSERT_TRUE(rig.ok()) << rig.failure();
+  const int fd = ::open(rig.view_file().c_str(), O_RDWR | O_CLOEXEC);
+  ASSERT_GE(fd, 0) << std::strerror(errno);
+  std::string warm(kFileSize, '\0');
+  ASSERT_EQ(::pread(fd, warm.data(), warm.size(), 0), static_cast<ssize_t>(kFileSize));
+  ASSERT_TRUE(ReadFileDirect(rig.view_file()) == warm);  // served from the cache now
+
+  ChangeBehindTheMount(rig.backing_file());
+  MakeChange(change, fd);
+  ::close(fd);
+
+  const std::string expected = ReadFile(rig.backing_file());
+  ASSERT_TRUE(expected.substr(0, kExternalLength) == Pattern(kExternalLength, 99));
+  EXPECT_TRUE(ReadAll(rig.view_file(), /*direct=*/true) == expected) << "live, from the daemon";
+  EXPECT_TRUE(ReadAll(rig.view_file(), /*direct=*/false) == expected) << "live, buffered";
+  ASSERT_TRUE(rig.Remount()) << rig.failure();
+  EXPECT_TRUE(ReadAll(rig.view_file(), /*direct=*/true) == expected) << "after a remount";
+  EXPECT_TRUE(ReadAll(rig.view_file(), /*direct=*/false) == expected) << "after a remount";
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    EveryChange, WeakCacheConsistency,
+    ::testing::Combine(::testing::Values(Mode::kDirectory, Mode::kImage),
+                       ::testing::Values(Origin::kLocal, Origin::kAttributeCaching),
+                       ::testing::Values(Change::kWrite, Change::kTruncate, Change::kAllocate,
+                                         Change::kPunchHole, Change::kZeroRange,
+                                         Change::kCopyInto, Change::kUtimens)),
+    CaseName);
+
+using SetupParam = std::tuple<Mode, Origin>;
+std::string SetupName(const ::testing::TestParamInfo<SetupParam>& param_info) {
+  return ModeName(std::get<0>(param_info.param)) + OriginName(std::get<1>(param_info.param));
+}
+const auto kEverySetup =
+    ::testing::Combine(::testing::Values(Mode::kDirectory, Mode::kImage),
+                       ::testing::Values(Origin::kLocal, Origin::kAttributeCaching));
+
+class OwnChanges : public ::testing::TestWithParam<SetupParam> {};
+
+// The converse: the view's own O_DIRECT writes, many at once from several
+// threads (a VM's queue), followed by an open and a metadata change, never
+// look external: nothing cached is dropped, and the file stays warm.
+TEST_P(OwnChanges, W6OverlappingWritesThroughTheViewNeverDropTheCache) {
+  const auto [mode, origin] = GetParam();
+  Rig rig(mode, origin);
+  ASSERT_TRUE(rig.ok()) << rig.failure();
+  ASSERT_EQ(ReadFileDirect(rig.view_file()).size(), kFileSize);  // every block cached
+  const uint64_t invalidations = StatusCounter(rig.view(), "invalidations");
+  std::atomic<bool> failed{false};
+  std::vector<std::thread> writers;
+  for (int t = 0; t < 4; ++t) {
+    writers.emplace_back([&, t] {
+      const int fd = ::open(rig.view_file().c_str(), O_RDWR | O_DIRECT | O_CLOEXEC);
+      if (fd < 0) {
+        failed = true;
+        return;
+      }
+      void* buffer = nullptr;
+      if (::posix_memalign(&buffer, 4096, 4096) != 0) std::abort();
+      std::memset(buffer, 'a' + t, 4096);
+      std::mt19937 random(static_cast<unsigned>(t));
+      for (int i = 0; i < 300; ++i) {
+        const off_t offset = static_cast<off_t>(random() % (kFileSize / 4096)) * 4096;
+        if (::pwrite(fd, buffer, 4096, offset) != 4096) failed = true;
+      }
+      std::free(buffer);
+      ::close(fd);
+    });
+  }
+  // Opens and attribute changes while the writes run.
+  for (int i = 0; i < 20; ++i) {
+    const int fd = ::open(rig.view_file().c_str(), O_RDONLY | O_CLOEXEC);
+    ASSERT_GE(fd, 0);
+    ::close(fd);
+    ASSERT_EQ(::chmod(rig.view_file().c_str(), i % 2 ? 0644 : 0600), 0);
+  }
+  for (std::thread& w : writers) w.join();
+  ASSERT_FALSE(failed);
+  const std::string expected = ReadFile(rig.backing_file());
+  EXPECT_TRUE(ReadFileDirect(rig.view_file()) == expected);
+  EXPECT_EQ(StatusCounter(rig.view(), "invalidations"), invalidations)
+      << "the view's own writes were taken for a change behind the mount";
+  ASSERT_TRUE(rig.Remount()) << rig.failure();
+  const uint64_t misses = StatusCounter(rig.view(), "read_misses");
+  EXPECT_TRUE(ReadFileDirect(rig.view_file()) == expected);
+  EXPECT_EQ(StatusCounter(rig.view(), "read_misses"), misses) << "the remount came back cold";
+}
+
+INSTANTIATE_TEST_SUITE_P(EverySetup, OwnChanges, kEverySetup, SetupName);
+
+class DirectWrites : public ::testing::TestWithParam<SetupParam> {};
+
+// W2 for the mix a VM host runs: qemu writes the image with O_DIRECT (here
+// synchronous and through io_uring, which the kernel completes asynchronously)
+// while other programs read it buffered. Right after each write returns, a
+// fresh buffered open reads the new bytes.
+TEST_P(DirectWrites, W2AnAcknowledgedODirectWriteIsSeenByEveryLaterBufferedRead) {
+  const auto [mode, origin] = GetParam();
+  Rig rig(mode, origin);
+  ASSERT_TRUE(rig.ok()) << rig.failure();
+  constexpr size_t kSize = 640 << 10;
+  ASSERT_EQ(::truncate(rig.view_file().c_str(), kSize), 0);
+  std::atomic<bool> stop{false};
+  std::vector<std::thread> readers;
+  for (int i = 0; i < 2; ++i) {
+    readers.emplace_back([&, i] {
+      std::string buffer(kSize, '\0');
+      int fd = ::open(rig.view_file().c_str(), O_RDONLY | O_CLOEXEC);
+      while (!stop) {
+        if (i == 1) {  // one reader reopens, one keeps its descriptor
+          ::close(fd);
+          fd = ::open(rig.view_file().c_str(), O_RDONLY | O_CLOEXEC);
+        }
+        (void)::pread(fd, buffer.data(), kSize, 0);
+      }
+      ::close(fd);
+    });
+  }
+  const int fd = ::open(rig.view_file().c_str(), O_RDWR | O_DIRECT | O_CLOEXEC);
+  ASSERT_GE(fd, 0);
+  io_uring ring;
+  ASSERT_EQ(::io_uring_queue_init(4, &ring, 0), 0);
+  void* buffer = nullptr;
+  ASSERT_EQ(::posix_memalign(&buffer, 4096, kSize), 0);
+  std::string got(kSize, '\0');
+  int stale_sync = 0;
+  int stale_async = 0;
+  constexpr int kRounds = 600;
+  for (int round = 0; round < kRounds; ++round) {
+    std::memset(buffer, 1 + round % 250, kSize);
+    const bool async = round % 2 == 1;
+    if (async) {
+      io_uring_sqe* sqe = ::io_uring_get_sqe(&ring);
+      ::io_uring_prep_write(sqe, fd, buffer, kSize, 0);
+      ASSERT_EQ(::io_uring_submit(&ring), 1);
+      io_uring_cqe* cqe = nullptr;
+      ASSERT_EQ(::io_uring_wait_cqe(&ring, &cqe), 0);
+      ASSERT_EQ(cqe->res, static_cast<int>(kSize));
+      ::io_uring_cqe_seen(&ring, cqe);
+    } else {
+      ASSERT_EQ(::pwrite(fd, buffer, kSize, 0), static_cast<ssize_t>(kSize));
+    }
+    const int reader = ::open(rig.view_file().c_str(), O_RDONLY | O_CLOEXEC);
+    ASSERT_GE(reader, 0);
+    const ssize_t n = ::pread(reader, got.data(), kSize, 0);
+    ::close(reader);
+    if (n != static_cast<ssize_t>(kSize) || std::memcmp(got.data(), buffer, kSize) != 0) {
+      ++(async ? stale_async : stale_sync);
+    }
+  }
+  stop = true;
+  for (std::thread& r : readers) r.join();
+  ::io_uring_queue_exit(&ring);
+  std::free(buffer);
+  ::close(fd);
+  EXPECT_EQ(stale_sync, 0) << "of " << kRounds / 2 << " synchronous O_DIRECT writes";
+  EXPECT_EQ(stale_async, 0) << "of " << kRounds / 2 << " io_uring O_DIRECT writes";
+}
+
+INSTANTIATE_TEST_SUITE_P(EverySetup, DirectWrites, kEverySetup, SetupName);
+
+class Revalidation : public ::testing::TestWithParam<SetupParam> {};
+
+// A file held open sees a change made behind the mount once the revalidation
+// interval (default: the attribute timeout, 1 s) has passed, buffered and
+// O_DIRECT alike, as a local file system shows it at once and NFS within its
+// attribute timeout.
+TEST_P(Revalidation, W6AFileHeldOpenSeesAnExternalChangeAfterTheInterval) {
+  const auto [mode, origin] = GetParam();
+  Rig rig(mode, origin);
+  ASSERT_TRUE(rig.ok()) << rig.failure();
+  const int buffered = ::open(rig.view_file().c_str(), O_RDONLY | O_CLOEXEC);
+  const int direct = ::open(rig.view_file().c_str(), O_RDONLY | O_DIRECT | O_CLOEXEC);
+  ASSERT_GE(buffered, 0);
+  ASSERT_GE(direct, 0);
+  void* aligned = nullptr;
+  ASSERT_EQ(::posix_memalign(&aligned, 4096, kFileSize), 0);
+  std::string got(kFileSize, '\0');
+  ASSERT_EQ(::pread(buffered, got.data(), kFileSize, 0), static_cast<ssize_t>(kFileSize));
+  ASSERT_EQ(::pread(direct, aligned, kFileSize, 0), static_cast<ssize_t>(kFileSize));
+
+  ChangeBehindTheMount(rig.backing_file());
+  std::this_thread::sleep_for(milliseconds(1300));
+  const std::string expected = ReadFile(rig.backing_file());
+  ASSERT_EQ(::pread(direct, aligned, kFileSize, 0), static_cast<ssize_t>(kFileSize));
+  EXPECT_TRUE(std::memcmp(aligned, expected.data(), kFileSize) == 0) << "O_DIRECT";
+  ASSERT_EQ(::pread(buffered, got.data(), kFileSize, 0), static_cast<ssize_t>(kFileSize));
+  EXPECT_TRUE(got == expected) << "buffered";
+  std::free(aligned);
+  ::close(buffered);
+  ::close(direct);
+}
+
+// --revalidate 0 keeps close-to-open: the held file keeps serving what it
+// cached, and a new open sees the change.
+TEST_P(Revalidation, W6RevalidateZeroChecksOnlyAtOpen) {
+  const auto [mode, origin] = GetParam();
+  Rig rig(mode, origin, {"--revalidate", "0"});
+  ASSERT_TRUE(rig.ok()) << rig.failure();
+  const int direct = ::open(rig.view_file().c_str(), O_RDONLY | O_DIRECT | O_CLOEXEC);
+  ASSERT_GE(direct, 0);
+  void* aligned = nullptr;
+  ASSERT_EQ(::posix_memalign(&aligned, 4096, kFileSize), 0);
+  ASSERT_EQ(::pread(direct, aligned, kFileSize, 0), static_cast<ssize_t>(kFileSize));
+  const std::string before(static_cast<char*>(aligned), kFileSize);
+  ChangeBehindTheMount(rig.backing_file());
+  std::this_thread::sleep_for(milliseconds(1300));
+  ASSERT_EQ(::pread(direct, aligned, kFileSize, 0), static_cast<ssize_t>(kFileSize));
+  EXPECT_TRUE(std::memcmp(aligned, before.data(), kFileSize) == 0);
+  EXPECT_TRUE(ReadFileDirect(rig.view_file()) == ReadFile(rig.backing_file()));
+  std::free(aligned);
+  ::close(direct);
+}
+
+INSTANTIATE_TEST_SUITE_P(EverySetup, Revalidation, kEverySetup, SetupName);
+
+}  // namespace
+}  // namespace wtcachefs::testing
