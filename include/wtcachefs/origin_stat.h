@@ -10,7 +10,7 @@
 // A block device's inode reports size 0; its size is the device's (BLKGETSIZE64),
 // and every byte of it counts as allocated. The engine fingerprints and clips
 // reads with this size, so a resized device is noticed like a truncated file.
-// `fd` may be an O_PATH descriptor, except for a block device's size.
+// `fd` may be an O_PATH descriptor (a block device is then opened for its size).
 #pragma once
 
 #include <sys/stat.h>

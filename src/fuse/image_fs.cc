@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include <cstring>
+#include <functional>
 #include <iterator>
 #include <vector>
 
@@ -244,6 +245,13 @@ void ReaddirImage(fuse_req_t req, fuse_ino_t, size_t size, off_t off, fuse_file_
 void ReleasedirImage(fuse_req_t req, fuse_ino_t, fuse_file_info*) { fuse_reply_err(req, 0); }
 void FsyncdirImage(fuse_req_t req, fuse_ino_t, int, fuse_file_info*) { fuse_reply_err(req, 0); }
 
+// Runs `change` of the image's attributes as the engine's own (DESIGN W6).
+int ChangeImageAttributes(ImageFs& fs, const std::function<int()>& change) {
+  UniqueFd path_fd(::open(fs.origin().path.c_str(), O_PATH | O_CLOEXEC));
+  if (!path_fd.valid()) return change();  // the change reports what is wrong
+  return fs.engine().ChangeAttributes(path_fd.get(), change);
+}
+
 void SetxattrImage(fuse_req_t req, fuse_ino_t ino, const char* name, const char* value,
                    size_t size, int flags) {
   Serve(req, [&] {
@@ -253,9 +261,10 @@ void SetxattrImage(fuse_req_t req, fuse_ino_t ino, const char* name, const char*
                                IsImage(ino) ? &fs.origin().path : nullptr);
     }
     if (!IsImage(ino)) return EPERM;
-    if (::setxattr(fs.origin().path.c_str(), name, value, size, flags) != 0) {
-      return errno;
-    }
+    const int error = ChangeImageAttributes(fs, [&] {
+      return ::setxattr(fs.origin().path.c_str(), name, value, size, flags) == 0 ? 0 : errno;
+    });
+    if (error != 0) return error;
     fuse_reply_err(req, 0);
     return 0;
   });
@@ -285,7 +294,11 @@ void ListxattrImage(fuse_req_t req, fuse_ino_t ino, size_t size) {
 void RemovexattrImage(fuse_req_t req, fuse_ino_t ino, const char* name) {
   Serve(req, [&] {
     if (!IsImage(ino)) return EPERM;
-    if (::removexattr(ImageFs::From(req).origin().path.c_str(), name) != 0) return errno;
+    ImageFs& fs = ImageFs::From(req);
+    const int error = ChangeImageAttributes(fs, [&] {
+      return ::removexattr(fs.origin().path.c_str(), name) == 0 ? 0 : errno;
+    });
+    if (error != 0) return error;
     fuse_reply_err(req, 0);
     return 0;
   });

@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <sys/ioctl.h>
 #include <sys/sysmacros.h>
+#include <unistd.h>
 
 #include <cstddef>  // linux/fs.h uses size_t
 #include <linux/fs.h>
@@ -10,6 +11,7 @@
 #include <cerrno>
 #include <cstdint>
 #include <cstring>
+#include <string>
 
 namespace wtcachefs {
 namespace {
@@ -43,7 +45,17 @@ int StatOrigin(int fd, struct stat* st) {
   }
   if (!S_ISBLK(st->st_mode)) return 0;
   uint64_t bytes = 0;
-  if (::ioctl(fd, BLKGETSIZE64, &bytes) != 0) return errno;
+  if (::ioctl(fd, BLKGETSIZE64, &bytes) != 0) {
+    if (errno != EBADF) return errno;
+    // An O_PATH descriptor takes no ioctl: ask through an open of the device.
+    const std::string path = "/proc/self/fd/" + std::to_string(fd);
+    const int device = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+    if (device < 0) return errno;
+    const int rc = ::ioctl(device, BLKGETSIZE64, &bytes);
+    const int error = errno;
+    ::close(device);
+    if (rc != 0) return error;
+  }
   st->st_size = static_cast<off_t>(bytes);
   st->st_blocks = static_cast<blkcnt_t>(bytes / 512);
   return 0;
