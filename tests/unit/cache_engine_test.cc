@@ -342,6 +342,50 @@ TEST_F(CacheEngineTest, OriginChangedBehindTheEngineIsDetectedAtOpen) {
   EXPECT_EQ(Read(*file, 0, kBlock), changed);
 }
 
+// DESIGN W6, NFSv3's weak cache consistency: a write through the engine to a
+// file changed behind it since it last looked drops what it cached of the file
+// instead of adopting the change as its own.
+TEST_F(CacheEngineTest, W6AWriteNeverAdoptsAnEarlierChangeBehindTheEngine) {
+  WriteFile(Origin("f"), Pattern(4 * kBlock, 42));
+  auto file = Open("f");
+  ASSERT_EQ(Read(*file, 0, 4 * kBlock), Pattern(4 * kBlock, 42));  // cached
+  std::this_thread::sleep_for(std::chrono::milliseconds(20));  // another timestamp tick
+  const std::string external = Pattern(kBlock, 43);
+  {
+    UniqueFd fd(::open(Origin("f").c_str(), O_WRONLY | O_CLOEXEC));
+    ASSERT_EQ(::pwrite(fd.get(), external.data(), external.size(), 0),
+              static_cast<ssize_t>(external.size()));
+  }
+  Write(*file, 2 * kBlock, Pattern(kBlock, 44));
+  EXPECT_EQ(Read(*file, 0, kBlock), external) << "through the open file";
+  auto again = Open("f");
+  EXPECT_FALSE(again->page_cache_valid());
+  EXPECT_EQ(Read(*again, 0, kBlock), external) << "after a new open";
+}
+
+// The converse: an open while another file's write is under way, however its
+// stat and the write interleave, never takes that write for a change behind
+// the engine (which would drop the whole file).
+TEST_F(CacheEngineTest, W6AnOpenDuringTheEnginesOwnWriteDropsNothing) {
+  WriteFile(Origin("f"), Pattern(4 * kBlock, 45));
+  auto writer = Open("f");
+  ASSERT_EQ(Read(*writer, 0, 4 * kBlock), Pattern(4 * kBlock, 45));
+  const uint64_t invalidations = engine_->stats().invalidations;
+  faults_->HoldCompletionWhen(WritesTo(writer->origin_fd()));
+  std::thread held([&] { Write(*writer, kBlock, Pattern(kBlock, 46)); });
+  ASSERT_TRUE(faults_->WaitUntilHeld());
+  auto during = Open("f");  // the origin write has landed, its completion is held
+  EXPECT_FALSE(during->page_cache_valid()) << "a write is under way";
+  faults_->Release();
+  held.join();
+  auto after = Open("f");
+  EXPECT_TRUE(after->page_cache_valid());
+  EXPECT_EQ(engine_->stats().invalidations, invalidations);
+  const uint64_t misses = engine_->stats().read_misses;
+  EXPECT_EQ(Read(*after, 0, 4 * kBlock), ReadFile(Origin("f")));
+  EXPECT_EQ(engine_->stats().read_misses, misses) << "the file's blocks were dropped";
+}
+
 TEST_F(CacheEngineTest, TruncatedTailReadsAsZerosAfterRegrowth) {
   const std::string data = Pattern(2 * kBlock, 50);
   WriteFile(Origin("f"), data);
