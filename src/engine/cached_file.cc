@@ -22,9 +22,17 @@ struct ReadPart {
   std::optional<PinnedBlock> hit;        // served from this pinned slot
   std::optional<PinnedBlock> promotion;  // miss being copied into this slot
   std::vector<char> fetched;             // a miss: origin bytes of the touched sectors
+  // A hit not aligned to sectors: its whole sectors, read for verification.
+  std::vector<char> bounce;
+  // A hit: the touched sectors' stored checksums; a promotion: the new ones.
+  std::vector<uint32_t> checksums;
   size_t request = 0;                    // index in the first batch
   bool fallback = false;                 // hit failed: re-read from origin
 };
+
+std::span<char> BytesOf(std::vector<uint32_t>& checksums) {
+  return {reinterpret_cast<char*>(checksums.data()), checksums.size() * kChecksumSize};
+}
 
 }  // namespace
 
@@ -66,7 +74,8 @@ Result<size_t> CachedFile::Read(off_t offset, std::span<char> out) {
   const int slot_fd = engine_.slots.fd();
   std::vector<ReadPart> parts;
   for (const BlockPiece& piece : SplitIntoBlocks(offset, length, block_size)) {
-    parts.push_back(ReadPart{.piece = piece, .hit = {}, .promotion = {}, .fetched = {}});
+    parts.push_back(ReadPart{.piece = piece, .hit = {}, .promotion = {}, .fetched = {},
+                             .bounce = {}, .checksums = {}});
   }
 
   // Hits are pinned first; then room is made for the misses' promotions (a
@@ -91,17 +100,29 @@ Result<size_t> CachedFile::Read(off_t offset, std::span<char> out) {
     (void)engine_.Flush();  // a failure degrades the engine; the read goes on
   }
 
-  // First batch: hits from slots and misses from origin, in one submission.
+  // First batch: hits from slots (with their sectors' checksums) and misses
+  // from origin, in one submission.
   std::vector<IoRequest> first;
-  first.reserve(parts.size());
+  first.reserve(2 * parts.size());
   for (ReadPart& part : parts) {
     const BlockPiece& p = part.piece;
     const BlockKey key{object_->id, p.block};
     part.request = first.size();
     if (part.hit) {
+      // Checksums cover whole sectors: a hit not aligned to them reads its
+      // sectors whole into a bounce buffer; an aligned one lands in place.
+      const uint32_t sectors = p.touched_sectors();
+      const bool aligned = p.begin % kSectorSize == 0 && p.end % kSectorSize == 0;
+      if (!aligned) part.bounce.resize(size_t{sectors} * kSectorSize);
       first.push_back(IoRequest::Read(
-          slot_fd, engine_.slots.OffsetOf(part.hit->slot) + p.begin,
-          out.subspan(p.buffer_offset, p.length())));
+          slot_fd,
+          engine_.slots.OffsetOf(part.hit->slot) +
+              static_cast<off_t>(aligned ? p.begin : p.first_sector() * kSectorSize),
+          aligned ? out.subspan(p.buffer_offset, p.length()) : std::span<char>(part.bounce)));
+      part.checksums.resize(sectors);
+      first.push_back(IoRequest::Read(
+          engine_.checksums.fd(), engine_.checksums.OffsetOf(part.hit->slot, p.first_sector()),
+          BytesOf(part.checksums)));
       continue;
     }
     if (sequential) {
@@ -135,8 +156,31 @@ Result<size_t> CachedFile::Read(off_t offset, std::span<char> out) {
     const IoRequest& r = first[part.request];
     if (part.hit) {
       const BlockKey key{object_->id, p.block};
-      if (r.result == static_cast<int64_t>(p.length())) {
-        EngineCounters::Add(engine_.counters.bytes_read_from_cache, p.length());
+      const IoRequest& sums = first[part.request + 1];
+      if (r.result == static_cast<int64_t>(r.length) &&
+          sums.result == static_cast<int64_t>(sums.length)) {
+        // DESIGN W6: served only once every touched sector's checksum matches.
+        const uint32_t sectors = p.touched_sectors();
+        if (FirstMismatch(key, p.first_sector(), sectors, r.buffer, part.checksums.data()) ==
+            sectors) {
+          if (!part.bounce.empty()) {
+            std::memcpy(out.data() + p.buffer_offset,
+                        part.bounce.data() + (p.begin - p.first_sector() * kSectorSize),
+                        p.length());
+          }
+          EngineCounters::Add(engine_.counters.bytes_read_from_cache, p.length());
+        } else {
+          // Corrupt, unless a write changed the block while it was read: either
+          // way origin's bytes are served.
+          if (engine_.index.DropIfUnchangedSincePin(key, *part.hit)) {
+            engine_.CorruptBlock(object_->id, p.block, fd_.get());
+          }
+          part.fallback = true;
+          second.push_back(IoRequest::Read(fd_.get(),
+                                           static_cast<off_t>(p.block * block_size + p.begin),
+                                           out.subspan(p.buffer_offset, p.length())));
+          second_owner.push_back(&part);
+        }
       } else {
         engine_.CacheError(engine_.counters.cache_read_errors);
         engine_.index.Invalidate(key, p.first_sector(), p.touched_sectors());
@@ -167,10 +211,18 @@ Result<size_t> CachedFile::Read(off_t offset, std::span<char> out) {
       const size_t sectors = (got + kSectorSize - 1) / kSectorSize;
       if (sectors == 0) continue;
       part.fetched.resize(sectors * kSectorSize);
+      // The data and its checksums (of the zero-padded sectors as written).
+      part.checksums = SectorChecksums({object_->id, p.block}, p.first_sector(),
+                                       static_cast<uint32_t>(sectors), part.fetched.data());
       second.push_back(IoRequest::Write(
           slot_fd,
           engine_.slots.OffsetOf(part.promotion->slot) + p.first_sector() * kSectorSize,
           part.fetched));
+      second_owner.push_back(&part);
+      second.push_back(IoRequest::Write(
+          engine_.checksums.fd(),
+          engine_.checksums.OffsetOf(part.promotion->slot, p.first_sector()),
+          BytesOf(part.checksums)));
       second_owner.push_back(&part);
     }
   }
@@ -193,11 +245,15 @@ Result<size_t> CachedFile::Read(off_t offset, std::span<char> out) {
       }
       continue;
     }
-    const bool copied = second[i].result == static_cast<int64_t>(second[i].length);
-    if (!copied && second[i].result != -ECANCELED) {
+    // A promotion's data write is followed by its checksums' write.
+    const IoRequest& data = second[i];
+    const IoRequest& sums = second[++i];
+    const bool copied = data.result == static_cast<int64_t>(data.length) &&
+                        sums.result == static_cast<int64_t>(sums.length);
+    if (!copied && data.result != -ECANCELED) {
       engine_.CacheError(engine_.counters.cache_write_errors);
     }
-    const uint32_t sectors = static_cast<uint32_t>(second[i].length / kSectorSize);
+    const uint32_t sectors = static_cast<uint32_t>(data.length / kSectorSize);
     if (engine_.index.EndPromotion({object_->id, p.block}, *part.promotion,
                                    p.first_sector(), sectors, copied)) {
       EngineCounters::Add(engine_.counters.promotions);
@@ -250,10 +306,11 @@ Result<size_t> CachedFile::Write(off_t offset, std::span<const char> data) {
     BlockPiece piece;
     std::optional<PinnedBlock> pinned;  // else: origin only, promotions held off
     bool was_cached = false;
+    std::vector<uint32_t> checksums;  // of the fully written sectors
   };
   std::vector<WritePart> parts;
   for (const BlockPiece& piece : SplitIntoBlocks(offset, data.size(), block_size)) {
-    parts.push_back(WritePart{.piece = piece, .pinned = {}});
+    parts.push_back(WritePart{.piece = piece, .pinned = {}, .checksums = {}});
   }
 
   // One submission: the origin write and every cache write (DESIGN W1).
@@ -277,6 +334,18 @@ Result<size_t> CachedFile::Write(off_t offset, std::span<const char> data) {
     part.was_cached = !part.pinned->valid.None();
     batch.push_back(IoRequest::Write(slot_fd, engine_.slots.OffsetOf(part.pinned->slot) + p.begin,
                                      data.subspan(p.buffer_offset, p.length())));
+    // The checksums of the sectors it writes whole, in the same submission; the
+    // partly written ones become invalid (EndWrite below).
+    if (p.full_sectors() > 0) {
+      part.checksums = SectorChecksums(
+          key, p.first_full_sector(), p.full_sectors(),
+          data.data() + p.buffer_offset + (p.first_full_sector() * kSectorSize - p.begin));
+      batch.push_back(IoRequest::Write(
+          engine_.checksums.fd(),
+          engine_.checksums.OffsetOf(part.pinned->slot, p.first_full_sector()),
+          std::span<const char>(reinterpret_cast<const char*>(part.checksums.data()),
+                                part.checksums.size() * kChecksumSize)));
+    }
   }
   Status submitted = SubmitWrite(batch);
   const int64_t origin_result = submitted.ok() ? batch[0].result : -submitted.error();
@@ -290,7 +359,11 @@ Result<size_t> CachedFile::Write(off_t offset, std::span<const char> data) {
     }
     const BlockPiece& p = part.piece;
     const IoRequest& r = batch[request++];
-    const bool cache_complete = submitted.ok() && r.result == static_cast<int64_t>(p.length());
+    bool cache_complete = submitted.ok() && r.result == static_cast<int64_t>(p.length());
+    if (!part.checksums.empty()) {
+      const IoRequest& sums = batch[request++];
+      cache_complete = cache_complete && sums.result == static_cast<int64_t>(sums.length);
+    }
     if (origin_complete && !cache_complete) {
       engine_.CacheError(engine_.counters.cache_write_errors);
     }
@@ -300,7 +373,7 @@ Result<size_t> CachedFile::Write(off_t offset, std::span<const char> data) {
                                         : engine_.counters.write_misses);
     engine_.index.EndWrite({object_->id, p.block}, *part.pinned, p.first_sector(),
                            p.touched_sectors(), p.first_full_sector(), p.full_sectors(),
-                           cached);
+                           cached, BlockIndex::PartialSectors::kInvalidate);
   }
   if (origin_result < 0) {
     EngineCounters::Add(engine_.counters.origin_write_errors);
