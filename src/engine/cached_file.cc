@@ -240,8 +240,10 @@ Result<size_t> CachedFile::Read(off_t offset, std::span<char> out) {
       if (second[i].result < 0) {
         origin_error = static_cast<int>(-second[i].result);
       } else {
-        EngineCounters::Add(engine_.counters.bytes_read_from_origin,
-                            static_cast<uint64_t>(second[i].result));
+        const size_t got = static_cast<size_t>(second[i].result);
+        EngineCounters::Add(engine_.counters.bytes_read_from_origin, got);
+        // Origin ended early: what the failed hit left past that is not served.
+        if (got < p.length()) served = std::min(served, p.buffer_offset + got);
       }
       continue;
     }
