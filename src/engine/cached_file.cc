@@ -24,10 +24,22 @@ struct ReadPart {
   std::vector<char> fetched;             // a miss: origin bytes of the touched sectors
   // A hit not aligned to sectors: its whole sectors, read for verification.
   std::vector<char> bounce;
-  // A hit: the touched sectors' stored checksums; a promotion: the new ones.
+  // A promotion: the checksums of the sectors it copies.
   std::vector<uint32_t> checksums;
+  // A hit: its stored checksums are at `run_offset` in checksum run `run`.
+  size_t run = 0;
+  size_t run_offset = 0;
   size_t request = 0;                    // index in the first batch
   bool fallback = false;                 // hit failed: re-read from origin
+};
+
+// Stored checksums of hits that lie back to back in the checksum file (blocks
+// of a sequential read usually sit in consecutive slots), read by one request.
+struct ChecksumRun {
+  uint64_t first;  // index of the first sector in the checksum file
+  uint64_t count = 0;
+  std::vector<uint32_t> sums;
+  size_t request = 0;  // index in the first batch
 };
 
 std::span<char> BytesOf(std::vector<uint32_t>& checksums) {
@@ -75,7 +87,7 @@ Result<size_t> CachedFile::Read(off_t offset, std::span<char> out) {
   std::vector<ReadPart> parts;
   for (const BlockPiece& piece : SplitIntoBlocks(offset, length, block_size)) {
     parts.push_back(ReadPart{.piece = piece, .hit = {}, .promotion = {}, .fetched = {},
-                             .bounce = {}, .checksums = {}});
+                             .bounce = {}, .checksums = {}, .run = 0, .run_offset = 0});
   }
 
   // Hits are pinned first; then room is made for the misses' promotions (a
@@ -104,6 +116,8 @@ Result<size_t> CachedFile::Read(off_t offset, std::span<char> out) {
   // from origin, in one submission.
   std::vector<IoRequest> first;
   first.reserve(2 * parts.size());
+  std::vector<ChecksumRun> runs;
+  const uint32_t sectors_per_block = engine_.index.sectors_per_block();
   for (ReadPart& part : parts) {
     const BlockPiece& p = part.piece;
     const BlockKey key{object_->id, p.block};
@@ -119,10 +133,13 @@ Result<size_t> CachedFile::Read(off_t offset, std::span<char> out) {
           engine_.slots.OffsetOf(part.hit->slot) +
               static_cast<off_t>(aligned ? p.begin : p.first_sector() * kSectorSize),
           aligned ? out.subspan(p.buffer_offset, p.length()) : std::span<char>(part.bounce)));
-      part.checksums.resize(sectors);
-      first.push_back(IoRequest::Read(
-          engine_.checksums.fd(), engine_.checksums.OffsetOf(part.hit->slot, p.first_sector()),
-          BytesOf(part.checksums)));
+      const uint64_t first_sum = part.hit->slot * sectors_per_block + p.first_sector();
+      if (runs.empty() || runs.back().first + runs.back().count != first_sum) {
+        runs.push_back(ChecksumRun{.first = first_sum, .count = 0, .sums = {}, .request = 0});
+      }
+      part.run = runs.size() - 1;
+      part.run_offset = runs.back().count;
+      runs.back().count += sectors;
       continue;
     }
     if (sequential) {
@@ -135,6 +152,13 @@ Result<size_t> CachedFile::Read(off_t offset, std::span<char> out) {
         fd_.get(),
         static_cast<off_t>(p.block * block_size + p.first_sector() * kSectorSize),
         part.fetched));
+  }
+  for (ChecksumRun& run : runs) {
+    run.sums.resize(run.count);
+    run.request = first.size();
+    first.push_back(IoRequest::Read(engine_.checksums.fd(),
+                                    static_cast<off_t>(run.first * kChecksumSize),
+                                    BytesOf(run.sums)));
   }
   if (Status s = engine_.io.Submit(first); !s.ok()) {
     for (ReadPart& part : parts) {
@@ -156,13 +180,14 @@ Result<size_t> CachedFile::Read(off_t offset, std::span<char> out) {
     const IoRequest& r = first[part.request];
     if (part.hit) {
       const BlockKey key{object_->id, p.block};
-      const IoRequest& sums = first[part.request + 1];
+      const ChecksumRun& run = runs[part.run];
+      const IoRequest& sums = first[run.request];
       if (r.result == static_cast<int64_t>(r.length) &&
           sums.result == static_cast<int64_t>(sums.length)) {
         // DESIGN W6: served only once every touched sector's checksum matches.
         const uint32_t sectors = p.touched_sectors();
-        if (FirstMismatch(key, p.first_sector(), sectors, r.buffer, part.checksums.data()) ==
-            sectors) {
+        if (FirstMismatch(key, p.first_sector(), sectors, r.buffer,
+                          run.sums.data() + part.run_offset) == sectors) {
           if (!part.bounce.empty()) {
             std::memcpy(out.data() + p.buffer_offset,
                         part.bounce.data() + (p.begin - p.first_sector() * kSectorSize),
