@@ -52,7 +52,14 @@ int RunCheckCommand(int argc, char** argv) {
                 << report.corrupt_blocks.size() << " failed\n";
     }
   }
-  for (const std::string& block : report.corrupt_blocks) std::cout << "corrupt: " << block << "\n";
+  // A failing device may fail many blocks: the first hundred are named.
+  constexpr size_t kNamed = 100;
+  for (size_t i = 0; i < report.corrupt_blocks.size() && i < kNamed; ++i) {
+    std::cout << "corrupt: " << report.corrupt_blocks[i] << "\n";
+  }
+  if (report.corrupt_blocks.size() > kNamed) {
+    std::cout << "corrupt: ... and " << report.corrupt_blocks.size() - kNamed << " more\n";
+  }
   for (const std::string& problem : report.problems) std::cout << "problem: " << problem << "\n";
   for (const std::string& repair_done : report.repairs) std::cout << "repaired: " << repair_done << "\n";
   if (report.problems.empty()) {
