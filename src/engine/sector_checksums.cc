@@ -24,9 +24,9 @@ uint32_t BlockSeed(const BlockKey& key) {
 // The sector's CRC starts from the block's seed mixed with the sector index (an
 // odd multiplier: distinct sectors start from distinct values).
 uint32_t Checksum(uint32_t block_seed, uint32_t sector, const char* data) {
-  const uint32_t crc = crc32_iscsi(reinterpret_cast<unsigned char*>(const_cast<char*>(data)),
-                                   static_cast<int>(kSectorSize),
-                                   block_seed ^ (sector * 0x9E3779B1u));
+  const uint32_t crc =
+      crc32_iscsi(reinterpret_cast<unsigned char*>(const_cast<char*>(data)),
+                  static_cast<int>(kSectorSize), block_seed ^ (sector * 0x9E3779B1u));
   return htole32(~crc);
 }
 
@@ -36,8 +36,8 @@ uint32_t SectorChecksum(const BlockKey& key, uint32_t sector, const char* data) 
   return Checksum(BlockSeed(key), sector, data);
 }
 
-std::vector<uint32_t> SectorChecksums(const BlockKey& key, uint32_t first_sector,
-                                      uint32_t count, const char* data) {
+std::vector<uint32_t> SectorChecksums(const BlockKey& key, uint32_t first_sector, uint32_t count,
+                                      const char* data) {
   const uint32_t seed = BlockSeed(key);
   std::vector<uint32_t> sums(count);
   for (uint32_t i = 0; i < count; ++i) {
@@ -46,8 +46,8 @@ std::vector<uint32_t> SectorChecksums(const BlockKey& key, uint32_t first_sector
   return sums;
 }
 
-uint32_t FirstMismatch(const BlockKey& key, uint32_t first_sector, uint32_t count,
-                       const char* data, const uint32_t* stored) {
+uint32_t FirstMismatch(const BlockKey& key, uint32_t first_sector, uint32_t count, const char* data,
+                       const uint32_t* stored) {
   const uint32_t seed = BlockSeed(key);
   for (uint32_t i = 0; i < count; ++i) {
     if (Checksum(seed, first_sector + i, data + size_t{i} * kSectorSize) != stored[i]) return i;
@@ -71,8 +71,8 @@ Result<ChecksumFile> ChecksumFile::Open(const std::string& path, uint64_t slot_c
                                       " bytes: choose a smaller cache size");
     }
     if (error != EOPNOTSUPP || ::ftruncate(fd.get(), size) != 0) {
-      return Status::Error(error, "cannot allocate the cache checksum file '" + path +
-                                      "': " + std::strerror(error));
+      return Status::Error(
+          error, "cannot allocate the cache checksum file '" + path + "': " + std::strerror(error));
     }
   }
   return ChecksumFile(std::move(fd), slot_count, sectors_per_block);

@@ -35,13 +35,13 @@ uint32_t SectorChecksum(const BlockKey& key, uint32_t sector, const char* data);
 
 // Checksums of `count` consecutive sectors starting at `first_sector`, whose
 // bytes are at `data` (count * kSectorSize bytes), in the file's byte order.
-std::vector<uint32_t> SectorChecksums(const BlockKey& key, uint32_t first_sector,
-                                      uint32_t count, const char* data);
+std::vector<uint32_t> SectorChecksums(const BlockKey& key, uint32_t first_sector, uint32_t count,
+                                      const char* data);
 
 // The first sector among `count` at `data` (from `first_sector`) whose checksum
 // differs from the stored one in `stored`; count when all match.
-uint32_t FirstMismatch(const BlockKey& key, uint32_t first_sector, uint32_t count,
-                       const char* data, const uint32_t* stored);
+uint32_t FirstMismatch(const BlockKey& key, uint32_t first_sector, uint32_t count, const char* data,
+                       const uint32_t* stored);
 
 class ChecksumFile {
  public:

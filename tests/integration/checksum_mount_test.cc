@@ -69,8 +69,7 @@ class ChecksumMountTest : public ::testing::Test {
     ASSERT_GE(offset, 0);
     const int fd = ::open(Slots().c_str(), O_WRONLY | O_CLOEXEC);
     ASSERT_GE(fd, 0);
-    ASSERT_EQ(::pwrite(fd, bytes.data(), bytes.size(), offset),
-              static_cast<ssize_t>(bytes.size()));
+    ASSERT_EQ(::pwrite(fd, bytes.data(), bytes.size(), offset), static_cast<ssize_t>(bytes.size()));
     ::close(fd);
   }
 
@@ -93,8 +92,7 @@ TEST_F(ChecksumMountTest, DamageUnderALiveMountIsServedFromOriginCountedAndLogge
   EXPECT_EQ(StatusCounter(mount_.view(), "used_blocks"), kFileSize / kBlock - 2);
   const CommandResult prometheus =
       RunCommand({WtcachefsBinary(), "status", mount_.view(), "--prometheus"});
-  EXPECT_NE(prometheus.out.find("wtcachefs_corrupt_blocks_total{view=\"" + mount_.view() +
-                                "\"} 2"),
+  EXPECT_NE(prometheus.out.find("wtcachefs_corrupt_blocks_total{view=\"" + mount_.view() + "\"} 2"),
             std::string::npos)
       << prometheus.out;
   // Read again: promoted afresh, then served from the cache, and no new count.
@@ -122,8 +120,7 @@ TEST_F(ChecksumMountTest, CheckVerifyDataFindsDamagedBlocksAndRepairDropsThem) {
   ASSERT_TRUE(mount_.Unmount());
   CommandResult r = Check(mount_.cache(), {"--verify-data"});
   EXPECT_EQ(r.exit_code, 0) << r.out << r.err;
-  EXPECT_NE(r.out.find("32 blocks verified against their checksums, 0 failed"),
-            std::string::npos)
+  EXPECT_NE(r.out.find("32 blocks verified against their checksums, 0 failed"), std::string::npos)
       << r.out;
 
   DamageTwoBlocks();
@@ -143,8 +140,7 @@ TEST_F(ChecksumMountTest, CheckVerifyDataFindsDamagedBlocksAndRepairDropsThem) {
   EXPECT_NE(r.out.find("repaired: deleted 2 bad mappings"), std::string::npos) << r.out;
   r = Check(mount_.cache(), {"--verify-data"});
   EXPECT_EQ(r.exit_code, 0) << r.out << r.err;
-  EXPECT_NE(r.out.find("30 blocks verified against their checksums, 0 failed"),
-            std::string::npos)
+  EXPECT_NE(r.out.find("30 blocks verified against their checksums, 0 failed"), std::string::npos)
       << r.out;
 
   ASSERT_TRUE(mount_.Remount()) << mount_.failure();

@@ -89,8 +89,7 @@ class EngineChecksumTest : public ::testing::Test {
     ASSERT_GE(offset, 0);
     const int fd = ::open(Slots().c_str(), O_WRONLY | O_CLOEXEC);
     ASSERT_GE(fd, 0);
-    ASSERT_EQ(::pwrite(fd, bytes.data(), bytes.size(), offset),
-              static_cast<ssize_t>(bytes.size()));
+    ASSERT_EQ(::pwrite(fd, bytes.data(), bytes.size(), offset), static_cast<ssize_t>(bytes.size()));
     ::close(fd);
   }
 
