@@ -21,6 +21,8 @@ packages=(
   g++ make cmake pkg-config
   # libraries wtcachefs links against (with their CMake / pkg-config files)
   libfuse3-dev liburing-dev librocksdb-dev libcli11-dev
+  # Intel ISA-L: the CRC32C (crc32_iscsi) that checksums every cached sector
+  libisal-dev
   # test framework
   libgtest-dev libgmock-dev
   # run time: fusermount3 and mount.fuse3 (fuse3); mount, umount, mountpoint

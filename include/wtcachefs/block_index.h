@@ -114,15 +114,23 @@ class BlockIndex {
   // promotion was in flight, in which case the block has been unmapped); the
   // write still counts as in flight for the block until EndUncachedWrite.
   std::optional<PinnedBlock> BeginWrite(const BlockKey& key, bool allocate);
+  // What a cached write does to the sectors it writes only partly.
+  enum class PartialSectors {
+    // Keep their state: a valid sector got the same bytes on both sides, an
+    // invalid one stays invalid (no read-modify-write).
+    kKeep,
+    // Become invalid. The engine's choice: a sector's checksum covers all of
+    // its bytes, and a partial write has only some of them at hand to compute
+    // the new one (engine/sector_checksums.h).
+    kInvalidate,
+  };
   // After both origin and cache completed. With `cached` (origin and slot both
   // took the bytes), the fully written sectors [first_valid, +valid_count) become
-  // valid, and partly written ones keep their state: a valid sector got the same
-  // bytes on both sides, an invalid one stays invalid (no read-modify-write).
-  // Without `cached`, every written sector [first_written, +written_count) is
-  // invalidated.
+  // valid, and partly written ones are treated as `partial` says. Without
+  // `cached`, every written sector [first_written, +written_count) is invalidated.
   void EndWrite(const BlockKey& key, const PinnedBlock& pinned, uint32_t first_written,
                 uint32_t written_count, uint32_t first_valid, uint32_t valid_count,
-                bool cached);
+                bool cached, PartialSectors partial = PartialSectors::kKeep);
   // A write that goes to origin only without asking for a slot (degraded):
   // promotions of the block are held off until EndUncachedWrite.
   void BeginUncachedWrite(const BlockKey& key);
@@ -135,6 +143,11 @@ class BlockIndex {
   bool Invalidate(const BlockKey& key, uint32_t first_sector, uint32_t count);
   // Unmaps the block whatever its state (external change, truncate, eviction).
   bool Drop(const BlockKey& key);
+  // A pinned read found the block's data failing its checksum: unmaps it if it
+  // is still the pinned mapping, unchanged since the pin and with no write in
+  // flight (true: the data is corrupt). False when a write changed or is
+  // changing the block, which explains the mismatch (a torn read, not corruption).
+  bool DropIfUnchangedSincePin(const BlockKey& key, const PinnedBlock& pinned);
   // Unmaps every block of `object_id` with block index >= `first_block`.
   uint64_t DropFrom(uint64_t object_id, uint64_t first_block);
   // Unmaps every block; returns how many were mapped.

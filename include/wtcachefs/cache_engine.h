@@ -5,7 +5,8 @@
 //    only when both completed (W1). Origin's result is the caller's result (W3):
 //    an origin error invalidates the touched blocks; a cache error invalidates
 //    them, counts, and (repeated) puts the engine into degraded mode.
-//  - Reads are served from valid sectors, the rest from origin, in one
+//  - Reads are served from valid sectors whose checksums match (a mismatch is
+//    served from origin and drops the block), the rest from origin, in one
 //    submission; read misses are copied into the cache unless a write to the same
 //    block raced them (W5).
 //  - An origin file whose fingerprint changed since the engine last saw it has
@@ -115,14 +116,20 @@ class CacheEngine : public DataEngine {
   // The engine has dropped the file's blocks before it calls the listener.
   void set_external_change_listener(
       std::function<void(uint64_t dev, uint64_t ino)> listener) override;
+  // Called from any thread the first time (per origin file and mount) a cached
+  // block of a file fails its checksum; the block was served from origin and
+  // dropped. The argument names the file and says what happened.
+  void set_corruption_listener(std::function<void(const std::string& message)> listener);
   // Totals since the cache was created (persisted across mounts).
   EngineStats stats() const;
   // Counter increases over the last `window` (5 min, 1 h, 1 day in status).
   EngineStats recent_stats(std::chrono::seconds window) const;
   // The cache block size in bytes.
   uint32_t block_size() const;
-  // The slot file's fd (tests tell origin IO from cache IO by it).
+  // The slot file's fd and its checksum file's (tests tell origin IO from cache
+  // IO by them).
   int slot_fd() const;
+  int checksum_fd() const;
 
   struct State;  // shared by the engine's open files (src/engine/engine_state.h)
 

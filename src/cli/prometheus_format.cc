@@ -31,6 +31,8 @@ constexpr Metric kMetrics[] = {
      "Blocks not cached: no free slot, past the sequential cutoff, or degraded."},
     {"invalidations", "wtcachefs_invalidations_total", "counter",
      "Cached blocks dropped because their data changed or was discarded."},
+    {"corrupt_blocks", "wtcachefs_corrupt_blocks_total", "counter",
+     "Cached blocks whose data failed its checksum: served from the origin and dropped."},
     {"cache_read_errors", "wtcachefs_cache_read_errors_total", "counter",
      "Failed reads of the cache device."},
     {"cache_write_errors", "wtcachefs_cache_write_errors_total", "counter",

@@ -90,6 +90,7 @@ int MountAndServe(const Options& options, const IoBackendFactory& make_io, Logge
               "): serving from the origin only, no data is lost; check the cache device, "
               "then remount");
   });
+  cache.set_corruption_listener([&log](const std::string& message) { log.Warn(message); });
   const ServeResult result =
       ServeView(options, cache, std::move(image),
                 [&] {

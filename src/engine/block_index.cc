@@ -152,13 +152,15 @@ std::optional<PinnedBlock> BlockIndex::BeginWrite(const BlockKey& key, bool allo
 
 void BlockIndex::EndWrite(const BlockKey& key, const PinnedBlock& pinned,
                           uint32_t first_written, uint32_t written_count,
-                          uint32_t first_valid, uint32_t valid_count, bool cached) {
+                          uint32_t first_valid, uint32_t valid_count, bool cached,
+                          PartialSectors partial) {
   std::lock_guard lock(mutex_);
   Slot& slot = slots_[pinned.slot];
   if (slot.writers > 0) --slot.writers;
   const auto it = slot_of_.find(key);
   if (it != slot_of_.end() && it->second == pinned.slot) {
     if (cached) {
+      if (partial == PartialSectors::kInvalidate) slot.valid.Clear(first_written, written_count);
       slot.valid.Set(first_valid, valid_count);
     } else {
       slot.valid.Clear(first_written, written_count);
@@ -203,6 +205,17 @@ bool BlockIndex::Drop(const BlockKey& key) {
   const uint64_t number = it->second;
   UnmapLocked(slots_[number]);
   ReleaseIfIdleLocked(number);
+  return true;
+}
+
+bool BlockIndex::DropIfUnchangedSincePin(const BlockKey& key, const PinnedBlock& pinned) {
+  std::lock_guard lock(mutex_);
+  const auto it = slot_of_.find(key);
+  if (it == slot_of_.end() || it->second != pinned.slot) return false;
+  Slot& slot = slots_[pinned.slot];
+  if (slot.stamp != pinned.stamp || slot.writers > 0) return false;
+  UnmapLocked(slot);
+  ReleaseIfIdleLocked(pinned.slot);
   return true;
 }
 

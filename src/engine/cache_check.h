@@ -4,6 +4,11 @@
 // file and has a valid sector, and every record decodes. With `repair`, bad
 // mappings are deleted (the cache loses those blocks, never data: origin has it
 // all), and a store that cannot be read is reset to an empty cache.
+//
+// A mapping whose slot the checksum file does not cover cannot be verified (a
+// cache made before wtcachefs kept checksums, a lost checksum file): it is bad
+// too. With `verify_data`, every valid sector of every mapped block is read and
+// checked against its checksum; a block that fails is bad (and listed).
 #pragma once
 
 #include <cstdint>
@@ -23,6 +28,10 @@ struct CacheCheckReport {
   uint64_t files = 0;
   uint64_t mappings = 0;
   uint64_t intents = 0;
+  // With verify_data: blocks read and checked, and one line per block whose
+  // data failed its checksum (object, origin inode, block, slot, sectors).
+  uint64_t verified_blocks = 0;
+  std::vector<std::string> corrupt_blocks;
   // One line per kind of problem found.
   std::vector<std::string> problems;
   // With repair: what was done (empty when nothing needed doing).
@@ -31,6 +40,7 @@ struct CacheCheckReport {
 
 // Fails (EBUSY) while a mount holds the cache, and (ENOENT) when `cache_dir`
 // holds no wtcachefs cache.
-Result<CacheCheckReport> CheckCache(const std::string& cache_dir, bool repair);
+Result<CacheCheckReport> CheckCache(const std::string& cache_dir, bool repair,
+                                    bool verify_data = false);
 
 }  // namespace wtcachefs

@@ -15,6 +15,13 @@ namespace {
 constexpr char kLockFile[] = "/lock";
 constexpr const char* kMetaDir = CacheDirectory::kMetaDirName;
 constexpr const char* kSlotFile = CacheDirectory::kSlotFileName;
+constexpr const char* kChecksumFile = CacheDirectory::kChecksumFileName;
+
+// Removes the cache data: the slot file and the checksums of its sectors.
+void RemoveCacheData(const std::string& dir) {
+  ::unlink((dir + kSlotFile).c_str());
+  ::unlink((dir + kChecksumFile).c_str());
+}
 
 std::array<uint8_t, 16> NewUuid() {
   std::random_device random;
@@ -62,7 +69,7 @@ Result<std::unique_ptr<CacheDirectory>> CacheDirectory::Open(
   const std::string meta_dir = request.cache_dir + kMetaDir;
   if (request.reset) {
     if (Status s = MetaStore::Destroy(meta_dir); !s.ok()) return s;
-    ::unlink((request.cache_dir + kSlotFile).c_str());
+    RemoveCacheData(request.cache_dir);
   }
   std::unique_ptr<MetaStore> store;
   std::optional<Superblock> existing;
@@ -75,7 +82,7 @@ Result<std::unique_ptr<CacheDirectory>> CacheDirectory::Open(
     cache->warnings_.push_back("cache metadata in '" + meta_dir +
                                "' is missing: discarding the cache data beside it and "
                                "starting a new, empty cache");
-    ::unlink((request.cache_dir + kSlotFile).c_str());
+    RemoveCacheData(request.cache_dir);
   }
   if (auto opened = MetaStore::Open(meta_dir); opened.ok()) {
     store = std::move(opened).value();
@@ -98,7 +105,7 @@ Result<std::unique_ptr<CacheDirectory>> CacheDirectory::Open(
                                problem.message() +
                                "): discarding it and starting a new, empty cache");
     if (Status s = MetaStore::Destroy(meta_dir); !s.ok()) return s;
-    ::unlink((request.cache_dir + kSlotFile).c_str());
+    RemoveCacheData(request.cache_dir);
     auto reopened = MetaStore::Open(meta_dir);
     if (!reopened.ok()) return reopened.status();
     store = std::move(reopened).value();

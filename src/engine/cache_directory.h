@@ -64,7 +64,10 @@ class CacheDirectory {
   const std::vector<std::string>& warnings() const { return warnings_; }
   void AddWarning(std::string warning) { warnings_.push_back(std::move(warning)); }
   std::string slot_file_path() const { return dir_ + kSlotFileName; }
+  // The sector checksums of the slot file's data (engine/sector_checksums.h).
+  std::string checksum_file_path() const { return dir_ + kChecksumFileName; }
   static constexpr char kSlotFileName[] = "/slots";
+  static constexpr char kChecksumFileName[] = "/checksums";
   static constexpr char kMetaDirName[] = "/meta";
 
   // Records a clean shutdown (call after every other change is committed).

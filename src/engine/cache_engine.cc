@@ -27,6 +27,7 @@ EngineStats EngineCounters::Snapshot() const {
   s.promotions = promotions.load();
   s.bypasses = bypasses.load();
   s.invalidations = invalidations.load();
+  s.corrupt_blocks = corrupt_blocks.load();
   s.cache_read_errors = cache_read_errors.load();
   s.cache_write_errors = cache_write_errors.load();
   s.origin_read_errors = origin_read_errors.load();
@@ -45,11 +46,13 @@ uint64_t* CounterByName(EngineStats& s, std::string_view name) {
 }
 
 EngineState::State(const CacheConfig& c, IoBackend& backend,
-                   std::unique_ptr<CacheDirectory> dir, SlotFile slot_file)
+                   std::unique_ptr<CacheDirectory> dir, SlotFile slot_file,
+                   ChecksumFile checksum_file)
     : config(c),
       io(backend),
       directory(std::move(dir)),
       slots(std::move(slot_file)),
+      checksums(std::move(checksum_file)),
       index(slots.slot_count(), slots.block_size() / kSectorSize, c.policy, c.promote_after),
       intents(directory->store()),
       sequential_cutoff(c.sequential_cutoff),
@@ -87,6 +90,23 @@ void EngineState::Degrade(const std::string& reason) {
   if (!degraded.compare_exchange_strong(expected, true)) return;
   std::lock_guard lock(degraded_listener_mutex);
   if (degraded_listener) degraded_listener(reason);
+}
+
+void EngineState::CorruptBlock(uint64_t object_id, uint64_t block, int origin_fd) {
+  EngineCounters::Add(counters.corrupt_blocks);
+  EngineCounters::Add(counters.invalidations);
+  std::lock_guard lock(corruption_mutex);
+  if (!corruption_reported.insert(object_id).second || !corruption_listener) return;
+  // The origin file's path, for the log (best effort: it may have been renamed).
+  char path[4096];
+  const std::string link = "/proc/self/fd/" + std::to_string(origin_fd);
+  const ssize_t n = ::readlink(link.c_str(), path, sizeof(path) - 1);
+  const std::string name = n > 0 ? std::string(path, static_cast<size_t>(n))
+                                 : "object " + std::to_string(object_id);
+  corruption_listener("cached data of '" + name + "' (block " + std::to_string(block) +
+                      ", and possibly others) failed its checksum in '" + config.cache_dir +
+                      "': served from the origin and dropped from the cache; check the "
+                      "cache device (reported once per file)");
 }
 
 void EngineState::InvalidateRange(uint64_t object_id, uint64_t offset, uint64_t length) {
@@ -152,8 +172,10 @@ Status EngineState::Flush(const CachedObject* clear_intents_of, bool clear_all_i
   bool data_durable = true;
   if (!changes.blocks.empty()) {
     // The data a new mapping points at must be durable before the mapping is.
-    std::vector<IoRequest> sync = {IoRequest::Sync(slots.fd(), true)};
-    data_durable = io.Submit(sync).ok() && sync[0].result == 0;
+    // So must their checksums; both files are synced in one submission.
+    std::vector<IoRequest> sync = {IoRequest::Sync(slots.fd(), true),
+                                   IoRequest::Sync(checksums.fd(), true)};
+    data_durable = io.Submit(sync).ok() && sync[0].result == 0 && sync[1].result == 0;
     if (!data_durable) CacheError(counters.cache_write_errors);
   }
   MetaBatch batch;
@@ -277,11 +299,31 @@ Result<std::unique_ptr<CacheEngine>> CacheEngine::Start(const CacheConfig& confi
         (intact_slots == 0 ? "missing" : "truncated") +
         ": the blocks it lost are dropped from the cache");
   }
+  // Slots whose checksums the checksum file still holds: a block without its
+  // checksums cannot be verified, so it is not served (a cache made before
+  // wtcachefs kept checksums has none: it comes back cold).
+  const uint32_t sectors_per_block = sb.block_size / kSectorSize;
+  const std::string checksum_path = directory.value()->checksum_file_path();
+  const uint64_t checksummed_slots =
+      ::stat(checksum_path.c_str(), &slot_stat) == 0
+          ? ChecksumFile::SlotsCovered(static_cast<uint64_t>(slot_stat.st_size),
+                                       sectors_per_block)
+          : 0;
+  const uint64_t verifiable_slots = std::min(intact_slots, checksummed_slots);
+  if (checksummed_slots < std::min(intact_slots, directory.value()->previous_slot_count())) {
+    directory.value()->AddWarning(
+        "the cache checksum file '" + checksum_path + "' was " +
+        (checksummed_slots == 0 ? "missing" : "truncated") +
+        ": cached blocks without checksums cannot be verified and are dropped from the cache");
+  }
   auto slots = SlotFile::Open(directory.value()->slot_file_path(), sb.slot_count, sb.block_size);
   if (!slots.ok()) return slots.status();
+  auto checksums = ChecksumFile::Open(checksum_path, sb.slot_count, sectors_per_block);
+  if (!checksums.ok()) return checksums.status();
   auto state = std::make_unique<EngineState>(config, io, std::move(directory).value(),
-                                             std::move(slots).value());
-  if (Status s = state->Load(intact_slots); !s.ok()) {
+                                             std::move(slots).value(),
+                                             std::move(checksums).value());
+  if (Status s = state->Load(verifiable_slots); !s.ok()) {
     if (s.error() != EUCLEAN || config.reset) return s;
     // A record that does not decode: the store cannot be trusted. Start afresh.
     state.reset();
@@ -298,6 +340,7 @@ Result<std::unique_ptr<CacheEngine>> CacheEngine::Start(const CacheConfig& confi
   // A cache made smaller: its mappings past the end are gone for good (Load
   // committed their removal), so the file may shrink.
   if (Status s = state->slots.TrimToSize(); !s.ok()) return s;
+  if (Status s = state->checksums.TrimToSize(); !s.ok()) return s;
   state->StartFlusher();
   return std::unique_ptr<CacheEngine>(new CacheEngine(std::move(state)));
 }
@@ -387,6 +430,11 @@ void CacheEngine::set_external_change_listener(
   state_->external_change_listener = std::move(listener);
 }
 
+void CacheEngine::set_corruption_listener(std::function<void(const std::string&)> listener) {
+  std::lock_guard lock(state_->corruption_mutex);
+  state_->corruption_listener = std::move(listener);
+}
+
 void CacheEngine::SetSequentialCutoff(uint64_t bytes) { state_->sequential_cutoff = bytes; }
 void CacheEngine::SetWriteAllocate(bool allocate) { state_->write_allocate = allocate; }
 void CacheEngine::SetPromoteAfter(uint32_t misses) { state_->index.SetPromoteAfter(misses); }
@@ -398,6 +446,8 @@ EngineStats CacheEngine::recent_stats(std::chrono::seconds window) const {
 }
 
 int CacheEngine::slot_fd() const { return state_->slots.fd(); }
+
+int CacheEngine::checksum_fd() const { return state_->checksums.fd(); }
 
 uint32_t CacheEngine::block_size() const { return state_->slots.block_size(); }
 

@@ -22,6 +22,13 @@ struct ReadPart {
   std::optional<PinnedBlock> hit;        // served from this pinned slot
   std::optional<PinnedBlock> promotion;  // miss being copied into this slot
   std::vector<char> fetched;             // a miss: origin bytes of the touched sectors
+  // A hit not aligned to sectors: its whole sectors, read for verification.
+  std::vector<char> bounce;
+  // A promotion: the checksums of the sectors it copies.
+  std::vector<uint32_t> checksums;
+  // A hit: its stored checksums are at `run_offset` in checksum run `run`.
+  size_t run = 0;
+  size_t run_offset = 0;
   size_t request = 0;                    // index in the first batch
   bool fallback = false;                 // hit failed: re-read from origin
 };
@@ -43,6 +50,19 @@ class OriginChange {
   const std::shared_ptr<CachedObject>& object_;
   const int fd_;
 };
+
+// Stored checksums of hits that lie back to back in the checksum file (blocks
+// of a sequential read usually sit in consecutive slots), read by one request.
+struct ChecksumRun {
+  uint64_t first;  // index of the first sector in the checksum file
+  uint64_t count = 0;
+  std::vector<uint32_t> sums;
+  size_t request = 0;  // index in the first batch
+};
+
+std::span<char> BytesOf(std::vector<uint32_t>& checksums) {
+  return {reinterpret_cast<char*>(checksums.data()), checksums.size() * kChecksumSize};
+}
 
 }  // namespace
 
@@ -85,7 +105,8 @@ Result<size_t> CachedFile::Read(off_t offset, std::span<char> out) {
   const int slot_fd = engine_.slots.fd();
   std::vector<ReadPart> parts;
   for (const BlockPiece& piece : SplitIntoBlocks(offset, length, block_size)) {
-    parts.push_back(ReadPart{.piece = piece, .hit = {}, .promotion = {}, .fetched = {}});
+    parts.push_back(ReadPart{.piece = piece, .hit = {}, .promotion = {}, .fetched = {},
+                             .bounce = {}, .checksums = {}, .run = 0, .run_offset = 0});
   }
 
   // Hits are pinned first; then room is made for the misses' promotions (a
@@ -110,17 +131,34 @@ Result<size_t> CachedFile::Read(off_t offset, std::span<char> out) {
     (void)engine_.Flush();  // a failure degrades the engine; the read goes on
   }
 
-  // First batch: hits from slots and misses from origin, in one submission.
+  // First batch: hits from slots (with their sectors' checksums) and misses
+  // from origin, in one submission.
   std::vector<IoRequest> first;
-  first.reserve(parts.size());
+  first.reserve(2 * parts.size());
+  std::vector<ChecksumRun> runs;
+  const uint32_t sectors_per_block = engine_.index.sectors_per_block();
   for (ReadPart& part : parts) {
     const BlockPiece& p = part.piece;
     const BlockKey key{object_->id, p.block};
     part.request = first.size();
     if (part.hit) {
+      // Checksums cover whole sectors: a hit not aligned to them reads its
+      // sectors whole into a bounce buffer; an aligned one lands in place.
+      const uint32_t sectors = p.touched_sectors();
+      const bool aligned = p.begin % kSectorSize == 0 && p.end % kSectorSize == 0;
+      if (!aligned) part.bounce.resize(size_t{sectors} * kSectorSize);
       first.push_back(IoRequest::Read(
-          slot_fd, engine_.slots.OffsetOf(part.hit->slot) + p.begin,
-          out.subspan(p.buffer_offset, p.length())));
+          slot_fd,
+          engine_.slots.OffsetOf(part.hit->slot) +
+              static_cast<off_t>(aligned ? p.begin : p.first_sector() * kSectorSize),
+          aligned ? out.subspan(p.buffer_offset, p.length()) : std::span<char>(part.bounce)));
+      const uint64_t first_sum = part.hit->slot * sectors_per_block + p.first_sector();
+      if (runs.empty() || runs.back().first + runs.back().count != first_sum) {
+        runs.push_back(ChecksumRun{.first = first_sum, .count = 0, .sums = {}, .request = 0});
+      }
+      part.run = runs.size() - 1;
+      part.run_offset = runs.back().count;
+      runs.back().count += sectors;
       continue;
     }
     if (sequential) {
@@ -133,6 +171,13 @@ Result<size_t> CachedFile::Read(off_t offset, std::span<char> out) {
         fd_.get(),
         static_cast<off_t>(p.block * block_size + p.first_sector() * kSectorSize),
         part.fetched));
+  }
+  for (ChecksumRun& run : runs) {
+    run.sums.resize(run.count);
+    run.request = first.size();
+    first.push_back(IoRequest::Read(engine_.checksums.fd(),
+                                    static_cast<off_t>(run.first * kChecksumSize),
+                                    BytesOf(run.sums)));
   }
   if (Status s = engine_.io.Submit(first); !s.ok()) {
     for (ReadPart& part : parts) {
@@ -154,8 +199,32 @@ Result<size_t> CachedFile::Read(off_t offset, std::span<char> out) {
     const IoRequest& r = first[part.request];
     if (part.hit) {
       const BlockKey key{object_->id, p.block};
-      if (r.result == static_cast<int64_t>(p.length())) {
-        EngineCounters::Add(engine_.counters.bytes_read_from_cache, p.length());
+      const ChecksumRun& run = runs[part.run];
+      const IoRequest& sums = first[run.request];
+      if (r.result == static_cast<int64_t>(r.length) &&
+          sums.result == static_cast<int64_t>(sums.length)) {
+        // DESIGN W6: served only once every touched sector's checksum matches.
+        const uint32_t sectors = p.touched_sectors();
+        if (FirstMismatch(key, p.first_sector(), sectors, r.buffer,
+                          run.sums.data() + part.run_offset) == sectors) {
+          if (!part.bounce.empty()) {
+            std::memcpy(out.data() + p.buffer_offset,
+                        part.bounce.data() + (p.begin - p.first_sector() * kSectorSize),
+                        p.length());
+          }
+          EngineCounters::Add(engine_.counters.bytes_read_from_cache, p.length());
+        } else {
+          // Corrupt, unless a write changed the block while it was read: either
+          // way origin's bytes are served.
+          if (engine_.index.DropIfUnchangedSincePin(key, *part.hit)) {
+            engine_.CorruptBlock(object_->id, p.block, fd_.get());
+          }
+          part.fallback = true;
+          second.push_back(IoRequest::Read(fd_.get(),
+                                           static_cast<off_t>(p.block * block_size + p.begin),
+                                           out.subspan(p.buffer_offset, p.length())));
+          second_owner.push_back(&part);
+        }
       } else {
         engine_.CacheError(engine_.counters.cache_read_errors);
         engine_.index.Invalidate(key, p.first_sector(), p.touched_sectors());
@@ -186,10 +255,18 @@ Result<size_t> CachedFile::Read(off_t offset, std::span<char> out) {
       const size_t sectors = (got + kSectorSize - 1) / kSectorSize;
       if (sectors == 0) continue;
       part.fetched.resize(sectors * kSectorSize);
+      // The data and its checksums (of the zero-padded sectors as written).
+      part.checksums = SectorChecksums({object_->id, p.block}, p.first_sector(),
+                                       static_cast<uint32_t>(sectors), part.fetched.data());
       second.push_back(IoRequest::Write(
           slot_fd,
           engine_.slots.OffsetOf(part.promotion->slot) + p.first_sector() * kSectorSize,
           part.fetched));
+      second_owner.push_back(&part);
+      second.push_back(IoRequest::Write(
+          engine_.checksums.fd(),
+          engine_.checksums.OffsetOf(part.promotion->slot, p.first_sector()),
+          BytesOf(part.checksums)));
       second_owner.push_back(&part);
     }
   }
@@ -207,16 +284,22 @@ Result<size_t> CachedFile::Read(off_t offset, std::span<char> out) {
       if (second[i].result < 0) {
         origin_error = static_cast<int>(-second[i].result);
       } else {
-        EngineCounters::Add(engine_.counters.bytes_read_from_origin,
-                            static_cast<uint64_t>(second[i].result));
+        const size_t got = static_cast<size_t>(second[i].result);
+        EngineCounters::Add(engine_.counters.bytes_read_from_origin, got);
+        // Origin ended early: what the failed hit left past that is not served.
+        if (got < p.length()) served = std::min(served, p.buffer_offset + got);
       }
       continue;
     }
-    const bool copied = second[i].result == static_cast<int64_t>(second[i].length);
-    if (!copied && second[i].result != -ECANCELED) {
+    // A promotion's data write is followed by its checksums' write.
+    const IoRequest& data = second[i];
+    const IoRequest& sums = second[++i];
+    const bool copied = data.result == static_cast<int64_t>(data.length) &&
+                        sums.result == static_cast<int64_t>(sums.length);
+    if (!copied && data.result != -ECANCELED) {
       engine_.CacheError(engine_.counters.cache_write_errors);
     }
-    const uint32_t sectors = static_cast<uint32_t>(second[i].length / kSectorSize);
+    const uint32_t sectors = static_cast<uint32_t>(data.length / kSectorSize);
     if (engine_.index.EndPromotion({object_->id, p.block}, *part.promotion,
                                    p.first_sector(), sectors, copied)) {
       EngineCounters::Add(engine_.counters.promotions);
@@ -270,10 +353,11 @@ Result<size_t> CachedFile::Write(off_t offset, std::span<const char> data) {
     BlockPiece piece;
     std::optional<PinnedBlock> pinned;  // else: origin only, promotions held off
     bool was_cached = false;
+    std::vector<uint32_t> checksums;  // of the fully written sectors
   };
   std::vector<WritePart> parts;
   for (const BlockPiece& piece : SplitIntoBlocks(offset, data.size(), block_size)) {
-    parts.push_back(WritePart{.piece = piece, .pinned = {}});
+    parts.push_back(WritePart{.piece = piece, .pinned = {}, .checksums = {}});
   }
 
   // One submission: the origin write and every cache write (DESIGN W1).
@@ -297,6 +381,18 @@ Result<size_t> CachedFile::Write(off_t offset, std::span<const char> data) {
     part.was_cached = !part.pinned->valid.None();
     batch.push_back(IoRequest::Write(slot_fd, engine_.slots.OffsetOf(part.pinned->slot) + p.begin,
                                      data.subspan(p.buffer_offset, p.length())));
+    // The checksums of the sectors it writes whole, in the same submission; the
+    // partly written ones become invalid (EndWrite below).
+    if (p.full_sectors() > 0) {
+      part.checksums = SectorChecksums(
+          key, p.first_full_sector(), p.full_sectors(),
+          data.data() + p.buffer_offset + (p.first_full_sector() * kSectorSize - p.begin));
+      batch.push_back(IoRequest::Write(
+          engine_.checksums.fd(),
+          engine_.checksums.OffsetOf(part.pinned->slot, p.first_full_sector()),
+          std::span<const char>(reinterpret_cast<const char*>(part.checksums.data()),
+                                part.checksums.size() * kChecksumSize)));
+    }
   }
   Status submitted = SubmitWrite(batch);
   const int64_t origin_result = submitted.ok() ? batch[0].result : -submitted.error();
@@ -310,7 +406,11 @@ Result<size_t> CachedFile::Write(off_t offset, std::span<const char> data) {
     }
     const BlockPiece& p = part.piece;
     const IoRequest& r = batch[request++];
-    const bool cache_complete = submitted.ok() && r.result == static_cast<int64_t>(p.length());
+    bool cache_complete = submitted.ok() && r.result == static_cast<int64_t>(p.length());
+    if (!part.checksums.empty()) {
+      const IoRequest& sums = batch[request++];
+      cache_complete = cache_complete && sums.result == static_cast<int64_t>(sums.length);
+    }
     if (origin_complete && !cache_complete) {
       engine_.CacheError(engine_.counters.cache_write_errors);
     }
@@ -320,7 +420,7 @@ Result<size_t> CachedFile::Write(off_t offset, std::span<const char> data) {
                                         : engine_.counters.write_misses);
     engine_.index.EndWrite({object_->id, p.block}, *part.pinned, p.first_sector(),
                            p.touched_sectors(), p.first_full_sector(), p.full_sectors(),
-                           cached);
+                           cached, BlockIndex::PartialSectors::kInvalidate);
   }
   if (origin_result < 0) {
     EngineCounters::Add(engine_.counters.origin_write_errors);

@@ -10,12 +10,15 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <string>
 #include <thread>
+#include <unordered_set>
 
 #include "engine/block_geometry.h"
 #include "engine/cache_directory.h"
 #include "engine/intent_log.h"
 #include "engine/object_table.h"
+#include "engine/sector_checksums.h"
 #include "engine/slot_file.h"
 #include "engine/stats_history.h"
 #include "wtcachefs/block_index.h"
@@ -26,7 +29,7 @@ namespace wtcachefs {
 
 struct CacheEngine::State {
   State(const CacheConfig& c, IoBackend& backend, std::unique_ptr<CacheDirectory> directory,
-        SlotFile slot_file);
+        SlotFile slot_file, ChecksumFile checksum_file);
   ~State();
 
   // Counts a cache IO error; once the decayed count reaches config.error_limit
@@ -34,6 +37,9 @@ struct CacheEngine::State {
   void CacheError(std::atomic<uint64_t>& counter);
   // Switches to degraded mode (origin only) and tells the listener, once.
   void Degrade(const std::string& reason);
+  // A hit's data failed its checksum and the block was dropped: counts it and,
+  // the first time for this object, tells the corruption listener.
+  void CorruptBlock(uint64_t object_id, uint64_t block, int origin_fd);
   // Drops validity of every sector overlapping [offset, offset + length).
   void InvalidateRange(uint64_t object_id, uint64_t offset, uint64_t length);
   // Unmaps blocks >= first_block. end_block_hint: one past the last block that
@@ -69,7 +75,8 @@ struct CacheEngine::State {
   // Mappings to slots at or past `intact_slots` are dropped too: the slot file
   // was missing or shorter than the cache when the engine started.
   Status Load(uint64_t intact_slots);
-  // Group commit (DESIGN W4): fdatasync the slot file, then one metadata batch
+  // Group commit (DESIGN W4): fdatasync the slot file and the checksum file (in
+  // one submission), then one metadata batch
   // with every mapping and file record changed since the last flush, then hand
   // quarantined slots back. With `clear_intents_of`, that object's intent marks
   // are cleared in the same batch: the caller holds its change_mutex and has
@@ -86,6 +93,7 @@ struct CacheEngine::State {
   IoBackend& io;
   std::unique_ptr<CacheDirectory> directory;
   SlotFile slots;
+  ChecksumFile checksums;  // of the slot file's sectors, slot for slot
   BlockIndex index;
   ObjectTable objects;
   IntentLog intents;
@@ -105,6 +113,9 @@ struct CacheEngine::State {
   // Told (origin st_dev, st_ino) of every object found changed behind the mount
   // while the view had it open or was changing it.
   std::function<void(uint64_t dev, uint64_t ino)> external_change_listener;  // GUARDED_BY(its mutex)
+  std::mutex corruption_mutex;
+  std::function<void(const std::string& message)> corruption_listener;  // GUARDED_BY(it)
+  std::unordered_set<uint64_t> corruption_reported;  // object ids; GUARDED_BY(corruption_mutex)
   bool closed = false;  // owner only
 
  private:

@@ -31,13 +31,17 @@ using wtcachefs::Status;
 
 bool Exists(const std::string& path) { return ::access(path.c_str(), F_OK) == 0; }
 
-// "cache" for the slot file, "origin" for anything else.
+// "cache" for the slot file and its checksum file, "origin" for anything else.
 std::string Side(int fd) {
   char target[4096] = {};
   const std::string link = "/proc/self/fd/" + std::to_string(fd);
   ::readlink(link.c_str(), target, sizeof(target) - 1);
   const std::string path = target;
-  return path.size() >= 6 && path.compare(path.size() - 6, 6, "/slots") == 0 ? "cache" : "origin";
+  const auto ends_with = [&](const std::string& name) {
+    return path.size() >= name.size() &&
+           path.compare(path.size() - name.size(), name.size(), name) == 0;
+  };
+  return ends_with("/slots") || ends_with("/checksums") ? "cache" : "origin";
 }
 
 const char* OpName(IoRequest::Op op) {

@@ -128,6 +128,55 @@ TEST(BlockIndex, WriteValidatesCoveredSectorsAndKeepsPartlyWrittenOnesAsTheyWere
   index.Unpin(partial->slot);
 }
 
+TEST(BlockIndex, WriteThatInvalidatesPartialSectorsValidatesOnlyTheCoveredOnes) {
+  BlockIndex index(2, 16);
+  const BlockKey key{1, 0};
+  auto promotion = index.BeginPromotion(key);
+  ASSERT_TRUE(promotion);
+  ASSERT_TRUE(index.EndPromotion(key, *promotion, 0, 16, true));
+  auto write = index.BeginWrite(key, false);
+  ASSERT_TRUE(write);
+  // Wrote sectors 2..5, fully covering 3..4: the checksums of 2 and 5 would
+  // need bytes the write does not have, so they become invalid.
+  index.EndWrite(key, *write, 2, 4, 3, 2, /*cached=*/true,
+                 BlockIndex::PartialSectors::kInvalidate);
+  auto found = index.PinForRead(key);
+  ASSERT_TRUE(found);
+  EXPECT_EQ(found->valid.Count(), 14u);
+  EXPECT_FALSE(found->valid.Test(2));
+  EXPECT_TRUE(found->valid.All(3, 2));
+  EXPECT_FALSE(found->valid.Test(5));
+  index.Unpin(found->slot);
+}
+
+TEST(BlockIndex, DropAfterAChecksumMismatchOnlyWhenNoWriteExplainsIt) {
+  BlockIndex index(4, 16);
+  const BlockKey key{1, 0};
+  auto promotion = index.BeginPromotion(key);
+  ASSERT_TRUE(promotion);
+  ASSERT_TRUE(index.EndPromotion(key, *promotion, 0, 16, true));
+
+  // A write landed between the pin and the verification: a torn read.
+  auto read = index.PinForRead(key);
+  ASSERT_TRUE(read);
+  auto write = index.BeginWrite(key, false);
+  ASSERT_TRUE(write);
+  EXPECT_FALSE(index.DropIfUnchangedSincePin(key, *read)) << "a write in flight";
+  index.EndWrite(key, *write, 0, 16, 0, 16, true, BlockIndex::PartialSectors::kInvalidate);
+  EXPECT_FALSE(index.DropIfUnchangedSincePin(key, *read)) << "a write landed since the pin";
+  index.Unpin(read->slot);
+  EXPECT_EQ(index.mapped_blocks(), 1u);
+
+  // Nothing changed since the pin: corrupt, unmapped; the slot waits for the pin.
+  read = index.PinForRead(key);
+  ASSERT_TRUE(read);
+  EXPECT_TRUE(index.DropIfUnchangedSincePin(key, *read));
+  EXPECT_EQ(index.mapped_blocks(), 0u);
+  EXPECT_FALSE(index.PinForRead(key));
+  EXPECT_FALSE(index.DropIfUnchangedSincePin(key, *read)) << "dropped twice";
+  index.Unpin(read->slot);
+}
+
 TEST(BlockIndex, FailedCacheWriteInvalidatesEveryWrittenSector) {
   BlockIndex index(2, 16);
   const BlockKey key{1, 0};

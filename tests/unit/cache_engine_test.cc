@@ -126,12 +126,15 @@ TEST_F(CacheEngineTest, ReadSpanningCachedAndUncachedBlocksIsOneSubmission) {
   EXPECT_EQ(Read(*file, 0, data.size()), data);
   const auto batches = faults_->batches();
   ASSERT_GE(batches.size(), 1u);
-  size_t slot_reads = 0, origin_reads = 0;
+  size_t slot_reads = 0, checksum_reads = 0, origin_reads = 0;
   for (const auto& r : batches[0]) {
     if (r.op != IoRequest::Op::kRead) continue;
-    (r.fd == engine_->slot_fd() ? slot_reads : origin_reads)++;
+    (r.fd == engine_->slot_fd()       ? slot_reads
+     : r.fd == engine_->checksum_fd() ? checksum_reads
+                                      : origin_reads)++;
   }
   EXPECT_EQ(slot_reads, 1u);
+  EXPECT_EQ(checksum_reads, 1u) << "the hit's checksums are read with its data";
   EXPECT_EQ(origin_reads, 2u);
   EXPECT_EQ(engine_->stats().read_partial_hits, 1u);
 }
@@ -141,10 +144,15 @@ TEST_F(CacheEngineTest, WriteSubmitsOriginAndCacheWritesInOneBatch) {
   Write(*file, 0, Pattern(2 * kBlock, 3));  // write-allocate maps both blocks
   const auto batches = faults_->batches();
   ASSERT_EQ(batches.size(), 1u) << "origin and cache writes must be one submission";
-  size_t origin = 0, cache = 0;
-  for (const auto& r : batches[0]) (r.fd == engine_->slot_fd() ? cache : origin)++;
+  size_t origin = 0, cache = 0, checksums = 0;
+  for (const auto& r : batches[0]) {
+    (r.fd == engine_->slot_fd()       ? cache
+     : r.fd == engine_->checksum_fd() ? checksums
+                                      : origin)++;
+  }
   EXPECT_EQ(origin, 1u);
   EXPECT_EQ(cache, 2u);
+  EXPECT_EQ(checksums, 2u) << "each block's checksums go in the same submission";
 }
 
 TEST_F(CacheEngineTest, WriteIsAcknowledgedOnlyAfterOriginAndCacheComplete) {
