@@ -93,7 +93,9 @@ void EngineState::Degrade(const std::string& reason) {
 }
 
 void EngineState::CorruptBlock(uint64_t object_id, uint64_t block, int origin_fd) {
-  EngineCounters::Add(counters.corrupt_blocks);
+  // A cache device that returns wrong bytes is failing like one that returns
+  // errors (DESIGN W3): repeated, it degrades the mount to origin only.
+  CacheError(counters.corrupt_blocks);
   EngineCounters::Add(counters.invalidations);
   std::lock_guard lock(corruption_mutex);
   if (!corruption_reported.insert(object_id).second || !corruption_listener) return;

@@ -37,7 +37,8 @@ struct CacheEngine::State {
   void CacheError(std::atomic<uint64_t>& counter);
   // Switches to degraded mode (origin only) and tells the listener, once.
   void Degrade(const std::string& reason);
-  // A hit's data failed its checksum and the block was dropped: counts it and,
+  // A hit's data failed its checksum and the block was dropped: counts it as a
+  // cache error (toward degraded mode, as CacheError) and,
   // the first time for this object, tells the corruption listener.
   void CorruptBlock(uint64_t object_id, uint64_t block, int origin_fd);
   // Drops validity of every sector overlapping [offset, offset + length).
