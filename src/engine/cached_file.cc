@@ -178,6 +178,8 @@ Result<size_t> CachedFile::Read(off_t offset, std::span<char> out) {
     first.push_back(IoRequest::Read(engine_.checksums.fd(),
                                     static_cast<off_t>(run.first * kChecksumSize),
                                     BytesOf(run.sums)));
+    // A few bytes per block, read on every hit: the page cache holds them.
+    first.back().from_memory = true;
   }
   if (Status s = engine_.io.Submit(first); !s.ok()) {
     for (ReadPart& part : parts) {

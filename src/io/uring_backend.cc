@@ -153,6 +153,26 @@ class UringBackend final : public IoBackend {
   explicit UringBackend(unsigned depth) : depth_(depth) { CountForksOnce(); }
 
   Status Submit(std::span<IoRequest> requests) override {
+    const auto in_memory = [](const IoRequest& r) { return r.from_memory; };
+    if (requests.size() > 1 && std::any_of(requests.begin(), requests.end(), in_memory)) {
+      // Reads from memory first, each a plain call; then the rest as a batch
+      // of its own (one request alone is a plain call too).
+      std::vector<IoRequest> rest;
+      for (IoRequest& r : requests) {
+        if (r.from_memory) {
+          RunAlone(r);
+        } else {
+          rest.push_back(r);
+          rest.back().from_memory = false;
+        }
+      }
+      Status s = rest.empty() ? Status::Ok() : Submit(rest);
+      size_t next = 0;
+      for (IoRequest& r : requests) {
+        if (!r.from_memory) r.result = s.ok() ? rest[next++].result : -s.error();
+      }
+      return s;
+    }
     if (requests.size() == 1) {
       RunAlone(requests[0]);
       return Status::Ok();

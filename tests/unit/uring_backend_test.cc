@@ -69,6 +69,32 @@ TEST_F(UringBackendTest, OneFailingRequestDoesNotFailTheOthers) {
   EXPECT_EQ(batch[2].result, 0);
 }
 
+// Reads marked from_memory are done with plain calls, the rest as a batch; each
+// request still gets its own result, in its own place.
+TEST_F(UringBackendTest, ReadsFromMemoryAndTheRestOfTheBatchEachGetTheirResult) {
+  UniqueFd a = OpenRw("a");
+  UniqueFd b = OpenRw("b");
+  ASSERT_EQ(::pwrite(a.get(), "aaaaaaaa", 8, 0), 8);
+  ASSERT_EQ(::pwrite(b.get(), "bbbb", 4, 0), 4);
+  std::vector<char> from_a(8), from_b(8), past_end(8);
+  const std::string data = "written";
+  std::vector<IoRequest> batch = {IoRequest::Read(a.get(), 0, from_a),
+                                  IoRequest::Read(b.get(), 0, from_b),
+                                  IoRequest::Write(a.get(), 100, data),
+                                  IoRequest::Read(b.get(), 50, past_end),
+                                  IoRequest::Read(-1, 0, past_end)};
+  batch[1].from_memory = true;
+  batch[4].from_memory = true;
+  ASSERT_TRUE(backend_->Submit(batch).ok());
+  EXPECT_EQ(batch[0].result, 8);
+  EXPECT_EQ(batch[1].result, 4);
+  EXPECT_EQ(std::string(from_b.data(), 4), "bbbb");
+  EXPECT_EQ(batch[2].result, static_cast<int64_t>(data.size()));
+  EXPECT_EQ(batch[3].result, 0);
+  EXPECT_EQ(batch[4].result, -EBADF);
+  EXPECT_EQ(std::string(from_a.data(), 8), "aaaaaaaa");
+}
+
 TEST_F(UringBackendTest, BatchLargerThanTheQueueDepthCompletes) {
   UniqueFd a = OpenRw("a");
   std::vector<std::string> chunks;
