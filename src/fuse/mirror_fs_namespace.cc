@@ -220,9 +220,26 @@ void Rename(fuse_req_t req, fuse_ino_t parent, const char* name, fuse_ino_t newp
     if (to.error() != 0) return to.error();
     const InodeFd moved = fs.inodes().KeepOpen(parent, name);  // see InodeTable
     const InodeFd replaced = fs.inodes().KeepOpen(newparent, newname);
-    if (::renameat2(from.get(), name, to.get(), newname, flags) != 0) {
-      return errno;
-    }
+    // A rename moves the ctime of the object renamed (and of the one it is
+    // exchanged with): the engine's own change, not one behind the mount (W6).
+    const UniqueFd moved_object(
+        ::openat(from.get(), name, O_PATH | O_NOFOLLOW | O_CLOEXEC));
+    const UniqueFd exchanged_object(
+        (flags & RENAME_EXCHANGE) != 0
+            ? ::openat(to.get(), newname, O_PATH | O_NOFOLLOW | O_CLOEXEC)
+            : -1);
+    auto rename = [&] {
+      return ::renameat2(from.get(), name, to.get(), newname, flags) == 0 ? 0 : errno;
+    };
+    auto exchange = [&] {
+      return exchanged_object.valid()
+                 ? fs.engine().ChangeAttributes(exchanged_object.get(), rename)
+                 : rename();
+    };
+    const int error = moved_object.valid()
+                          ? fs.engine().ChangeAttributes(moved_object.get(), exchange)
+                          : exchange();
+    if (error != 0) return error;
     fs.inodes().Renamed(parent, name, newparent, newname, (flags & RENAME_EXCHANGE) != 0);
     fuse_reply_err(req, 0);
     return 0;

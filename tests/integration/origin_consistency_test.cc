@@ -287,6 +287,24 @@ TEST_P(OwnChanges, W6OverlappingWritesThroughTheViewNeverDropTheCache) {
   EXPECT_EQ(StatusCounter(rig.view(), "read_misses"), misses) << "the remount came back cold";
 }
 
+// A rename through the view moves the file's ctime on origin; the cache keeps
+// the file (directory mode: an image view's one name cannot be renamed).
+TEST_P(OwnChanges, W6ARenameThroughTheViewKeepsTheCache) {
+  const auto [mode, origin] = GetParam();
+  if (mode == Mode::kImage) GTEST_SKIP() << "an image view has one fixed name";
+  Rig rig(mode, origin);
+  ASSERT_TRUE(rig.ok()) << rig.failure();
+  const std::string expected = ReadFileDirect(rig.view_file());  // every block cached
+  const uint64_t invalidations = StatusCounter(rig.view(), "invalidations");
+  const std::string renamed = rig.view() + "/renamed";
+  std::this_thread::sleep_for(milliseconds(30));  // a ctime of its own
+  ASSERT_EQ(::rename(rig.view_file().c_str(), renamed.c_str()), 0) << std::strerror(errno);
+  const uint64_t misses = StatusCounter(rig.view(), "read_misses");
+  EXPECT_TRUE(ReadFileDirect(renamed) == expected);
+  EXPECT_EQ(StatusCounter(rig.view(), "read_misses"), misses) << "the rename dropped the cache";
+  EXPECT_EQ(StatusCounter(rig.view(), "invalidations"), invalidations);
+}
+
 INSTANTIATE_TEST_SUITE_P(EverySetup, OwnChanges, kEverySetup, SetupName);
 
 class DirectWrites : public ::testing::TestWithParam<SetupParam> {};
