@@ -37,6 +37,7 @@ fi
 echo "build.sh: building in $build_dir (sanitizers: $sanitize_flag, $jobs jobs)"
 cmake -S . -B "$build_dir" \
   -DCMAKE_BUILD_TYPE=RelWithDebInfo \
-  -DWTCACHEFS_SANITIZE="$sanitize_flag"
+  -DWTCACHEFS_SANITIZE="$sanitize_flag" \
+  -DWTCACHEFS_WERROR=ON
 cmake --build "$build_dir" --parallel "$jobs"
 echo "build.sh: built $build_dir/wtcachefs"

@@ -7,7 +7,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-cmake -S . -B build-tsan -DCMAKE_BUILD_TYPE=RelWithDebInfo -DWTCACHEFS_TSAN=ON
+cmake -S . -B build-tsan -DCMAKE_BUILD_TYPE=RelWithDebInfo -DWTCACHEFS_TSAN=ON -DWTCACHEFS_WERROR=ON
 cmake --build build-tsan -j "$(nproc)" --target \
   block_index_test cache_engine_test engine_stress_test engine_persistence_test \
   uring_backend_test
