@@ -393,11 +393,13 @@ Status CacheEngine::Invalidate(int origin_fd) {
   }
   struct stat st;
   if (const int error = StatOrigin(origin_fd, &st)) return Status::Error(error, "stat origin file");
-  ObjectTable::Found found = state_->objects.FindOrCreate(st);
+  // A file the cache never saw has nothing cached (and gets no record).
+  const std::shared_ptr<CachedObject> object =
+      state_->objects.Find(static_cast<uint64_t>(st.st_dev), static_cast<uint64_t>(st.st_ino));
+  if (!object) return Status::Ok();
   const uint64_t block_size = state_->slots.block_size();
-  const uint64_t size =
-      std::max<uint64_t>(found.object->size.load(), static_cast<uint64_t>(st.st_size));
-  state_->DropBlocksFrom(found.object->id, 0, (size + block_size - 1) / block_size);
+  const uint64_t size = std::max<uint64_t>(object->size.load(), static_cast<uint64_t>(st.st_size));
+  state_->DropBlocksFrom(object->id, 0, (size + block_size - 1) / block_size);
   return Status::Ok();
 }
 
@@ -415,8 +417,10 @@ void CacheEngine::set_degraded_listener(std::function<void(const std::string&)> 
 }
 
 int CacheEngine::ChangeAttributes(int fd, const std::function<int()>& change) {
+  // Only to find the object: (st_dev, st_ino) need no fresh answer from origin
+  // (BeginChange takes one).
   struct stat st;
-  if (StatOrigin(fd, &st) != 0 || !(S_ISREG(st.st_mode) || S_ISBLK(st.st_mode))) return change();
+  if (::fstat(fd, &st) != 0 || !(S_ISREG(st.st_mode) || S_ISBLK(st.st_mode))) return change();
   const std::shared_ptr<CachedObject> object =
       state_->objects.Find(static_cast<uint64_t>(st.st_dev), static_cast<uint64_t>(st.st_ino));
   if (!object) return change();  // nothing cached, no fingerprint to keep

@@ -9,6 +9,7 @@
 #include <cerrno>
 #include <cstring>
 #include <optional>
+#include <utility>
 #include <vector>
 
 #include "wtcachefs/origin_stat.h"
@@ -62,6 +63,9 @@ struct ChecksumRun {
 
 std::span<char> BytesOf(std::vector<uint32_t>& checksums) {
   return {reinterpret_cast<char*>(checksums.data()), checksums.size() * kChecksumSize};
+}
+std::span<const char> BytesOf(const std::vector<uint32_t>& checksums) {
+  return {reinterpret_cast<const char*>(checksums.data()), checksums.size() * kChecksumSize};
 }
 
 }  // namespace
@@ -392,8 +396,7 @@ Result<size_t> CachedFile::Write(off_t offset, std::span<const char> data) {
       batch.push_back(IoRequest::Write(
           engine_.checksums.fd(),
           engine_.checksums.OffsetOf(part.pinned->slot, p.first_full_sector()),
-          std::span<const char>(reinterpret_cast<const char*>(part.checksums.data()),
-                                part.checksums.size() * kChecksumSize)));
+          BytesOf(std::as_const(part.checksums))));
     }
   }
   Status submitted = SubmitWrite(batch);

@@ -1,11 +1,10 @@
 #include "engine/sector_checksums.h"
 
-#include <endian.h>
-#include <fcntl.h>
-#include <isa-l/crc.h>
-#include <sys/stat.h>
+#include "engine/preallocated_file.h"
 
-#include <cerrno>
+#include <endian.h>
+#include <isa-l/crc.h>
+
 #include <cstring>
 
 namespace wtcachefs {
@@ -57,37 +56,15 @@ uint32_t FirstMismatch(const BlockKey& key, uint32_t first_sector, uint32_t coun
 
 Result<ChecksumFile> ChecksumFile::Open(const std::string& path, uint64_t slot_count,
                                         uint32_t sectors_per_block) {
-  UniqueFd fd(::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600));
-  if (!fd.valid()) return Status::FromErrno("cannot open the cache checksum file '" + path + "'");
-  if (::fchmod(fd.get(), 0600) != 0) {
-    return Status::FromErrno("cannot set mode 0600 on '" + path + "'");
-  }
-  const off_t size = static_cast<off_t>(slot_count * sectors_per_block * kChecksumSize);
-  if (::fallocate(fd.get(), 0, 0, size) != 0) {
-    const int error = errno;
-    if (error == ENOSPC) {
-      return Status::Error(error, "not enough space for the cache checksum file '" + path +
-                                      "' of " + std::to_string(size) +
-                                      " bytes: choose a smaller cache size");
-    }
-    if (error != EOPNOTSUPP || ::ftruncate(fd.get(), size) != 0) {
-      return Status::Error(
-          error, "cannot allocate the cache checksum file '" + path + "': " + std::strerror(error));
-    }
-  }
-  return ChecksumFile(std::move(fd), slot_count, sectors_per_block);
+  auto fd = OpenPreallocated(path, static_cast<off_t>(slot_count * sectors_per_block * kChecksumSize),
+                             "the cache checksum file");
+  if (!fd.ok()) return fd.status();
+  return ChecksumFile(std::move(fd).value(), slot_count, sectors_per_block);
 }
 
 Status ChecksumFile::TrimToSize() {
-  struct stat st;
-  if (::fstat(fd_.get(), &st) != 0) {
-    return Status::FromErrno("cannot stat the cache checksum file");
-  }
-  const off_t size = static_cast<off_t>(slot_count_ * sectors_per_block_ * kChecksumSize);
-  if (st.st_size > size && ::ftruncate(fd_.get(), size) != 0) {
-    return Status::FromErrno("cannot shrink the cache checksum file");
-  }
-  return Status::Ok();
+  return TrimTo(fd_.get(), static_cast<off_t>(slot_count_ * sectors_per_block_ * kChecksumSize),
+                "the cache checksum file");
 }
 
 }  // namespace wtcachefs

@@ -65,13 +65,7 @@ class ChecksumMountTest : public ::testing::Test {
     return at == std::string::npos ? -1 : static_cast<off_t>(at);
   }
 
-  void Damage(off_t offset, const std::string& bytes) {
-    ASSERT_GE(offset, 0);
-    const int fd = ::open(Slots().c_str(), O_WRONLY | O_CLOEXEC);
-    ASSERT_GE(fd, 0);
-    ASSERT_EQ(::pwrite(fd, bytes.data(), bytes.size(), offset), static_cast<ssize_t>(bytes.size()));
-    ::close(fd);
-  }
+  void Damage(off_t offset, const std::string& bytes) { OverwriteAt(Slots(), offset, bytes); }
 
   // One flipped byte in sector 3 of block 5, and block 20 zeroed.
   void DamageTwoBlocks() {

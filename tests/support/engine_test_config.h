@@ -3,7 +3,11 @@
 // is read from ORIGIN, and the cache holds `blocks` blocks of `block_size`.
 #pragma once
 
+#include <sys/types.h>
+
 #include <cstdint>
+#include <memory>
+#include <string>
 
 #include "support/temp_dir.h"
 #include "wtcachefs/cache_engine.h"
@@ -11,5 +15,11 @@
 namespace wtcachefs::testing {
 
 CacheConfig EngineTestConfig(const TempDir& dir, uint32_t block_size, uint64_t blocks);
+
+// `path` opened read-write (created when missing) and handed to `engine`; null
+// when that failed (the test has failed then).
+std::unique_ptr<OpenFile> OpenThrough(DataEngine& engine, const std::string& path);
+// Up to `length` bytes at `offset` through `file`; fails the test on an error.
+std::string ReadThrough(OpenFile& file, off_t offset, size_t length);
 
 }  // namespace wtcachefs::testing

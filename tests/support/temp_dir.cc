@@ -95,6 +95,15 @@ void WriteFile(const std::string& path, const std::string& content) {
   out << content;
 }
 
+void OverwriteAt(const std::string& path, off_t offset, const std::string& bytes) {
+  ASSERT_GE(offset, 0);
+  const int fd = ::open(path.c_str(), O_WRONLY | O_CLOEXEC);
+  ASSERT_GE(fd, 0) << "cannot open " << path;
+  const ssize_t n = ::pwrite(fd, bytes.data(), bytes.size(), offset);
+  ::close(fd);
+  ASSERT_EQ(n, static_cast<ssize_t>(bytes.size())) << "cannot write " << path;
+}
+
 std::string ReadFile(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
   std::ostringstream content;

@@ -3,6 +3,8 @@
 // failed test never leaves a mount or a tree behind.
 #pragma once
 
+#include <sys/types.h>
+
 #include <string>
 #include <vector>
 
@@ -43,5 +45,7 @@ std::string ReadFile(const std::string& path);
 // The same read with O_DIRECT: through a view, what the daemon serves now, not
 // what the kernel's page cache kept. Empty on error.
 std::string ReadFileDirect(const std::string& path);
+// Overwrites `bytes` of `path` at `offset` in place (damage behind a cache's back).
+void OverwriteAt(const std::string& path, off_t offset, const std::string& bytes);
 
 }  // namespace wtcachefs::testing

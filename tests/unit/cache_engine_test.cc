@@ -57,19 +57,11 @@ class CacheEngineTest : public ::testing::Test {
   std::string Origin(const std::string& name) { return dir_.Sub("origin") + "/" + name; }
 
   std::unique_ptr<OpenFile> Open(const std::string& name) {
-    UniqueFd fd(::open(Origin(name).c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644));
-    EXPECT_TRUE(fd.valid());
-    auto file = engine_->Open(std::move(fd));
-    EXPECT_TRUE(file.ok()) << file.status().message();
-    return file.ok() ? std::move(file).value() : nullptr;
+    return testing::OpenThrough(*engine_, Origin(name));
   }
 
   static std::string Read(OpenFile& file, off_t offset, size_t length) {
-    std::string out(length, '\0');
-    auto n = file.Read(offset, std::span<char>(out.data(), out.size()));
-    EXPECT_TRUE(n.ok()) << n.status().message();
-    out.resize(n.ok() ? n.value() : 0);
-    return out;
+    return testing::ReadThrough(file, offset, length);
   }
 
   static void Write(OpenFile& file, off_t offset, const std::string& data) {

@@ -52,18 +52,11 @@ class EngineChecksumTest : public ::testing::Test {
   std::string Slots() { return dir_.Sub("cache") + "/slots"; }
 
   std::unique_ptr<OpenFile> Open(const std::string& name) {
-    UniqueFd fd(::open(Origin(name).c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644));
-    auto file = engine_->Open(std::move(fd));
-    EXPECT_TRUE(file.ok()) << file.status().message();
-    return file.ok() ? std::move(file).value() : nullptr;
+    return testing::OpenThrough(*engine_, Origin(name));
   }
 
   static std::string Read(OpenFile& file, off_t offset, size_t length) {
-    std::string out(length, '\0');
-    auto n = file.Read(offset, std::span<char>(out.data(), out.size()));
-    EXPECT_TRUE(n.ok()) << n.status().message();
-    out.resize(n.ok() ? n.value() : 0);
-    return out;
+    return testing::ReadThrough(file, offset, length);
   }
 
   // Distinct bytes everywhere, so that a sector is found in the slot file by its
@@ -85,13 +78,7 @@ class EngineChecksumTest : public ::testing::Test {
     return at == std::string::npos ? -1 : static_cast<off_t>(at);
   }
 
-  void Damage(off_t offset, const std::string& bytes) {
-    ASSERT_GE(offset, 0);
-    const int fd = ::open(Slots().c_str(), O_WRONLY | O_CLOEXEC);
-    ASSERT_GE(fd, 0);
-    ASSERT_EQ(::pwrite(fd, bytes.data(), bytes.size(), offset), static_cast<ssize_t>(bytes.size()));
-    ::close(fd);
-  }
+  void Damage(off_t offset, const std::string& bytes) { testing::OverwriteAt(Slots(), offset, bytes); }
 
   // Flips one byte in the middle of the slot file's copy of `sector_bytes`.
   void FlipByteOf(const std::string& sector_bytes) {
