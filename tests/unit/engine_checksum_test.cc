@@ -132,6 +132,26 @@ TEST_F(EngineChecksumTest, AZeroedWholeBlockIsServedFromOriginCountedAndDropped)
   EXPECT_EQ(engine_->stats().corrupt_blocks, 1u);
 }
 
+// DESIGN W3: a cache device returning wrong bytes is failing like one returning
+// errors. Corrupt blocks count toward the error limit (8 in quick succession
+// by default, decaying with time): past it the engine serves from origin only,
+// still correctly.
+TEST_F(EngineChecksumTest, RepeatedCorruptionDegradesToOriginOnly) {
+  constexpr int kBlocks = 10;
+  const std::string data = Pattern(kBlocks * kBlock, 12);
+  WriteFile(Origin("f"), data);
+  auto file = Open("f");
+  ASSERT_EQ(Read(*file, 0, data.size()), data);
+  for (int b = 0; b < kBlocks; ++b) {
+    Damage(FindInSlots(data.substr(b * kBlock, kSector)), std::string(kBlock, '\0'));
+  }
+  EXPECT_FALSE(engine_->stats().degraded);
+  EXPECT_EQ(Read(*file, 0, data.size()), data) << "a corrupt block was served";
+  EXPECT_EQ(engine_->stats().corrupt_blocks, static_cast<uint64_t>(kBlocks));
+  EXPECT_TRUE(engine_->stats().degraded) << "ten corrupt blocks in a row did not degrade";
+  EXPECT_EQ(Read(*file, 0, data.size()), data);
+}
+
 TEST_F(EngineChecksumTest, ReadsNotAlignedToSectorsAreVerifiedToo) {
   const std::string data = Pattern(2 * kBlock, 3);
   WriteFile(Origin("f"), data);
