@@ -39,10 +39,10 @@
 #include <mutex>
 #include <optional>
 #include <unordered_map>
-#include <unordered_set>
 #include <vector>
 
 #include "wtcachefs/block_key.h"
+#include "wtcachefs/index_table.h"
 #include "wtcachefs/policy.h"
 #include "wtcachefs/promotion_filter.h"
 
@@ -81,8 +81,10 @@ struct PinnedBlock {
 
 class BlockIndex {
  public:
+  // `slot_count` is at most kMaxSlots.
   BlockIndex(uint64_t slot_count, uint32_t sectors_per_block,
              PolicyKind policy = kDefaultPolicy, uint32_t promote_after = 1);
+  ~BlockIndex();
 
   // Called (under the index's lock: it must not call back) after blocks were
   // evicted into quarantine.
@@ -169,6 +171,11 @@ class BlockIndex {
 
   uint64_t mapped_blocks() const;
   uint64_t free_slots() const;
+  // Memory the index and its policy hold (heap, excluding transient change
+  // lists): what `wtcachefs status` shows as the index's RAM.
+  uint64_t memory_bytes() const;
+  // The most slots an index can have (slot numbers are 32-bit).
+  static constexpr uint64_t kMaxSlots = UINT32_MAX - 1;
   // Blocks evicted by the policy, and blocks left uncached because no slot was
   // free, since construction.
   uint64_t demotions() const;
@@ -191,45 +198,75 @@ class BlockIndex {
   void ReleaseQuarantined(const std::vector<uint64_t>& slots);
 
  private:
-  using KeyHash = BlockKeyHash;
-  struct Slot {
-    BlockKey owner{0, 0};
-    bool mapped = false;    // owner maps to this slot
-    bool in_use = false;    // mapped or still pinned: not on the free list
-    bool promoting = false;
-    bool quarantined = false;  // freed, but its unmapping is not durable yet
-    uint32_t writers = 0;
+  // A key as the index keeps it: 8 bytes. Keys whose object id or block number
+  // does not fit 32 bits are never cached (their IO goes to origin): that is
+  // 2^32 files, and files of 16 TiB at 4 KiB blocks.
+  struct PackedKey {
+    uint32_t object_id;
+    uint32_t block;
+    BlockKey Unpacked() const { return BlockKey{object_id, block}; }
+  };
+  // State bits of a slot.
+  enum : uint8_t {
+    kMapped = 1,       // its key maps to it
+    kInUse = 2,        // mapped or still pinned: not free
+    kQuarantined = 4,  // freed, but its unmapping is not durable yet
+    kDirty = 8,        // on dirty_slots_: its mapping changed since TakeChanges
+  };
+  // What only a slot with IO in flight needs; kept for pinned slots only.
+  struct Active {
     uint32_t pins = 0;
+    uint32_t writers = 0;
+    bool promoting = false;
+    // Changed whenever the slot's mapping or validity changes while pinned;
+    // never reused, so a late EndPromotion cannot match a later mapping.
     uint64_t stamp = 0;
-    SectorSet valid;
   };
 
-  uint64_t NextStamp() { return ++last_stamp_; }
-  void MarkDirtyLocked(const BlockKey& key) { dirty_.insert(key); }
-  std::optional<uint64_t> AllocateLocked(const BlockKey& key);
+  static bool Packable(const BlockKey& key) {
+    return key.object_id <= UINT32_MAX && key.block <= UINT32_MAX;
+  }
+  static uint64_t HashOf(const BlockKey& key);
+  // The slot `key` maps to, or IndexTable::kNone.
+  uint32_t FindLocked(const BlockKey& key) const;
+  Active* ActiveOf(uint32_t slot);
+  bool IsMapped(uint32_t slot) const { return state_[slot] & kMapped; }
+  // Records that the slot's mapping or validity changed: for TakeChanges, and
+  // for anyone holding a pin on it.
+  void ChangedLocked(uint32_t slot);
+  std::optional<uint32_t> AllocateLocked(const BlockKey& key);
   // Evicts policy victims until `target` slots are free or quarantined.
   void EvictLocked(uint64_t target);
-  PinnedBlock PinLocked(uint64_t number);
-  void UnpinLocked(uint64_t number);
+  PinnedBlock PinLocked(uint32_t slot);
+  void UnpinLocked(uint32_t slot);
   // `evicted`: the policy chose it (OnEvict was called), else it is told OnRemove.
-  void UnmapLocked(Slot& slot, bool evicted = false);
-  void ReleaseIfIdleLocked(uint64_t number);
+  void UnmapLocked(uint32_t slot, bool evicted = false);
+  void ReleaseIfIdleLocked(uint32_t slot);
+  uint64_t FreeCountLocked() const { return free_list_.size() + (slot_count_ - fresh_from_); }
   // Restore() marks slots used in bulk; the free list is rebuilt once, on demand.
   void RebuildFreeListIfStaleLocked() const;
 
   const uint64_t slot_count_;
   const uint32_t sectors_per_block_;
   mutable std::mutex mutex_;
-  std::unordered_map<BlockKey, uint64_t, KeyHash> slot_of_;  // GUARDED_BY(mutex_)
-  std::vector<Slot> slots_;                                  // GUARDED_BY(mutex_)
-  mutable std::vector<uint64_t> free_list_;                  // GUARDED_BY(mutex_)
-  mutable bool free_list_stale_ = false;                     // GUARDED_BY(mutex_)
-  uint64_t last_stamp_ = 0;                                  // GUARDED_BY(mutex_)
-  std::unordered_set<BlockKey, KeyHash> dirty_;              // GUARDED_BY(mutex_)
+  // Per slot: 8 bytes of key, 1 of state, its validity bits, 5 of slot_of_.
+  std::vector<PackedKey> keys_;                   // GUARDED_BY(mutex_): valid when kMapped
+  std::vector<uint8_t> state_;                    // GUARDED_BY(mutex_)
+  std::unique_ptr<class SectorBitmaps> valid_;    // GUARDED_BY(mutex_)
+  IndexTable slot_of_;                            // GUARDED_BY(mutex_): key -> mapped slot
+  uint64_t mapped_ = 0;                           // GUARDED_BY(mutex_)
+  std::unordered_map<uint32_t, Active> active_;   // GUARDED_BY(mutex_): pinned slots
+  // Free slots: every slot from fresh_from_ on, and those on free_list_.
+  mutable std::vector<uint32_t> free_list_;       // GUARDED_BY(mutex_)
+  mutable uint64_t fresh_from_ = 0;               // GUARDED_BY(mutex_)
+  mutable bool free_list_stale_ = false;          // GUARDED_BY(mutex_)
+  uint64_t last_stamp_ = 0;                       // GUARDED_BY(mutex_)
+  std::vector<uint32_t> dirty_slots_;             // GUARDED_BY(mutex_)
+  std::vector<BlockKey> unmapped_keys_;           // GUARDED_BY(mutex_): since TakeChanges
   // Writes in flight to blocks without a slot, by block: promotions wait.
-  std::unordered_map<BlockKey, uint32_t, KeyHash> uncached_writes_;  // GUARDED_BY(mutex_)
+  std::unordered_map<BlockKey, uint32_t, BlockKeyHash> uncached_writes_;  // GUARDED_BY(mutex_)
   std::vector<uint64_t> quarantine_;  // freed since TakeChanges; GUARDED_BY(mutex_)
-  uint64_t quarantined_ = 0;          // slots with quarantined set; GUARDED_BY(mutex_)
+  uint64_t quarantined_ = 0;          // slots with kQuarantined; GUARDED_BY(mutex_)
   const uint64_t reserve_;
   std::unique_ptr<ReplacementPolicy> policy_;  // GUARDED_BY(mutex_)
   PromotionFilter promotion_filter_;           // GUARDED_BY(mutex_)

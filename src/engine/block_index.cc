@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <bit>
 
+#include "engine/sector_bitmaps.h"
+
 namespace wtcachefs {
 
 void SectorSet::Set(uint32_t first, uint32_t count) {
@@ -60,94 +62,122 @@ SectorSet SectorSet::FromBytes(const std::vector<uint8_t>& bytes, uint32_t secto
 
 BlockIndex::BlockIndex(uint64_t slot_count, uint32_t sectors_per_block, PolicyKind policy,
                        uint32_t promote_after)
-    : slot_count_(slot_count),
+    : slot_count_(std::min(slot_count, kMaxSlots)),
       sectors_per_block_(sectors_per_block),
-      slots_(slot_count),
-      reserve_(std::max<uint64_t>(1, slot_count / 64)),
-      policy_(MakePolicy(policy, slot_count)),
-      promotion_filter_(promote_after, 4 * slot_count) {
-  free_list_.reserve(slot_count);
-  for (uint64_t s = slot_count; s > 0; --s) free_list_.push_back(s - 1);
+      keys_(slot_count_),
+      state_(slot_count_, 0),
+      valid_(std::make_unique<SectorBitmaps>(slot_count_, sectors_per_block)),
+      slot_of_(slot_count_),
+      reserve_(std::max<uint64_t>(1, slot_count_ / 64)),
+      policy_(MakePolicy(policy, slot_count_)),
+      promotion_filter_(promote_after, 4 * slot_count_) {}
+
+BlockIndex::~BlockIndex() = default;
+
+uint64_t BlockIndex::HashOf(const BlockKey& key) {
+  return Mix64((key.object_id << 32) | (key.block & UINT32_MAX));
+}
+
+uint32_t BlockIndex::FindLocked(const BlockKey& key) const {
+  if (!Packable(key)) return IndexTable::kNone;
+  return slot_of_.Find(HashOf(key), [&](uint32_t slot) {
+    return keys_[slot].object_id == key.object_id && keys_[slot].block == key.block;
+  });
+}
+
+BlockIndex::Active* BlockIndex::ActiveOf(uint32_t slot) {
+  const auto it = active_.find(slot);
+  return it == active_.end() ? nullptr : &it->second;
+}
+
+void BlockIndex::ChangedLocked(uint32_t slot) {
+  if (!(state_[slot] & kDirty)) {
+    state_[slot] |= kDirty;
+    dirty_slots_.push_back(slot);
+  }
+  if (Active* active = ActiveOf(slot)) active->stamp = ++last_stamp_;
 }
 
 std::optional<PinnedBlock> BlockIndex::PinForRead(const BlockKey& key) {
   std::lock_guard lock(mutex_);
-  const auto it = slot_of_.find(key);
-  if (it == slot_of_.end()) return std::nullopt;
-  policy_->OnHit(key);
-  return PinLocked(it->second);
+  const uint32_t slot = FindLocked(key);
+  if (slot == IndexTable::kNone) return std::nullopt;
+  policy_->OnHit(slot);
+  return PinLocked(slot);
 }
 
-void BlockIndex::Unpin(uint64_t number) {
+void BlockIndex::Unpin(uint64_t slot) {
   std::lock_guard lock(mutex_);
-  UnpinLocked(number);
+  UnpinLocked(static_cast<uint32_t>(slot));
 }
 
 std::optional<PinnedBlock> BlockIndex::BeginPromotion(const BlockKey& key, bool filtered) {
   std::lock_guard lock(mutex_);
-  if (uncached_writes_.contains(key)) return std::nullopt;
-  uint64_t number;
-  if (const auto it = slot_of_.find(key); it != slot_of_.end()) {
-    number = it->second;
-    const Slot& slot = slots_[number];
-    if (slot.promoting || slot.writers > 0) return std::nullopt;
+  if (!Packable(key) || uncached_writes_.contains(key)) return std::nullopt;
+  uint32_t slot = FindLocked(key);
+  if (slot != IndexTable::kNone) {
+    if (const Active* active = ActiveOf(slot);
+        active && (active->promoting || active->writers > 0)) {
+      return std::nullopt;
+    }
   } else {
     policy_->OnMiss(key);
     if (filtered && !promotion_filter_.OnMiss(key)) return std::nullopt;
     const auto allocated = AllocateLocked(key);
     if (!allocated) return std::nullopt;
-    number = *allocated;
+    slot = *allocated;
   }
-  slots_[number].promoting = true;
-  return PinLocked(number);
+  PinnedBlock pinned = PinLocked(slot);
+  active_[slot].promoting = true;
+  return pinned;
 }
 
 bool BlockIndex::EndPromotion(const BlockKey& key, const PinnedBlock& pinned,
                               uint32_t first_sector, uint32_t count, bool copied) {
   std::lock_guard lock(mutex_);
-  Slot& slot = slots_[pinned.slot];
-  const auto it = slot_of_.find(key);
-  const bool still_owned = it != slot_of_.end() && it->second == pinned.slot;
-  const bool unchanged = still_owned && slot.stamp == pinned.stamp;
-  if (still_owned) slot.promoting = false;
-  if (unchanged) {
-    if (copied) {
-      slot.valid.Set(first_sector, count);
-      slot.stamp = NextStamp();
-      MarkDirtyLocked(key);
-    }
+  const auto slot = static_cast<uint32_t>(pinned.slot);
+  Active& active = active_[slot];
+  const bool still_owned = FindLocked(key) == slot;
+  const bool unchanged = still_owned && active.stamp == pinned.stamp;
+  if (still_owned) active.promoting = false;
+  if (unchanged && copied) {
+    valid_->Set(slot, first_sector, count);
+    ChangedLocked(slot);
   }
-  UnpinLocked(pinned.slot);
+  UnpinLocked(slot);
   return unchanged && copied;
 }
 
 std::optional<PinnedBlock> BlockIndex::BeginWrite(const BlockKey& key, bool allocate) {
   std::lock_guard lock(mutex_);
-  uint64_t number;
-  if (const auto it = slot_of_.find(key); it != slot_of_.end()) {
-    number = it->second;
-    policy_->OnHit(key);
-    if (slots_[number].promoting) {
+  uint32_t slot = FindLocked(key);
+  if (slot != IndexTable::kNone) {
+    policy_->OnHit(slot);
+    if (const Active* active = ActiveOf(slot); active && active->promoting) {
       // The promotion may land older bytes in the slot after ours: drop the
       // block so its EndPromotion installs nothing; this write goes to origin.
-      UnmapLocked(slots_[number]);
-      ReleaseIfIdleLocked(number);
+      UnmapLocked(slot);
+      ReleaseIfIdleLocked(slot);
       ++uncached_writes_[key];
       return std::nullopt;
     }
   } else {
-    const auto allocated =
-        allocate ? (policy_->OnMiss(key), AllocateLocked(key)) : std::optional<uint64_t>();
+    std::optional<uint32_t> allocated;
+    if (allocate && Packable(key)) {
+      policy_->OnMiss(key);
+      allocated = AllocateLocked(key);
+    }
     if (!allocated) {
       ++uncached_writes_[key];
       return std::nullopt;
     }
-    number = *allocated;
+    slot = *allocated;
   }
-  Slot& slot = slots_[number];
-  ++slot.writers;
-  slot.stamp = NextStamp();
-  return PinLocked(number);
+  PinnedBlock pinned = PinLocked(slot);
+  Active& active = active_[slot];
+  ++active.writers;
+  pinned.stamp = active.stamp = ++last_stamp_;
+  return pinned;
 }
 
 void BlockIndex::EndWrite(const BlockKey& key, const PinnedBlock& pinned,
@@ -155,20 +185,19 @@ void BlockIndex::EndWrite(const BlockKey& key, const PinnedBlock& pinned,
                           uint32_t first_valid, uint32_t valid_count, bool cached,
                           PartialSectors partial) {
   std::lock_guard lock(mutex_);
-  Slot& slot = slots_[pinned.slot];
-  if (slot.writers > 0) --slot.writers;
-  const auto it = slot_of_.find(key);
-  if (it != slot_of_.end() && it->second == pinned.slot) {
+  const auto slot = static_cast<uint32_t>(pinned.slot);
+  Active& active = active_[slot];
+  if (active.writers > 0) --active.writers;
+  if (FindLocked(key) == slot) {
     if (cached) {
-      if (partial == PartialSectors::kInvalidate) slot.valid.Clear(first_written, written_count);
-      slot.valid.Set(first_valid, valid_count);
+      if (partial == PartialSectors::kInvalidate) valid_->Clear(slot, first_written, written_count);
+      valid_->Set(slot, first_valid, valid_count);
     } else {
-      slot.valid.Clear(first_written, written_count);
+      valid_->Clear(slot, first_written, written_count);
     }
-    slot.stamp = NextStamp();
-    MarkDirtyLocked(key);
+    ChangedLocked(slot);
   }
-  UnpinLocked(pinned.slot);
+  UnpinLocked(slot);
 }
 
 void BlockIndex::BeginUncachedWrite(const BlockKey& key) {
@@ -184,100 +213,106 @@ void BlockIndex::EndUncachedWrite(const BlockKey& key) {
 
 bool BlockIndex::Invalidate(const BlockKey& key, uint32_t first_sector, uint32_t count) {
   std::lock_guard lock(mutex_);
-  const auto it = slot_of_.find(key);
-  if (it == slot_of_.end()) return false;
-  const uint64_t number = it->second;
-  Slot& slot = slots_[number];
-  slot.valid.Clear(first_sector, count);
-  slot.stamp = NextStamp();
-  MarkDirtyLocked(key);
-  if (slot.valid.None()) {
+  const uint32_t slot = FindLocked(key);
+  if (slot == IndexTable::kNone) return false;
+  valid_->Clear(slot, first_sector, count);
+  ChangedLocked(slot);
+  if (valid_->None(slot)) {
     UnmapLocked(slot);
-    ReleaseIfIdleLocked(number);
+    ReleaseIfIdleLocked(slot);
   }
   return true;
 }
 
 bool BlockIndex::Drop(const BlockKey& key) {
   std::lock_guard lock(mutex_);
-  const auto it = slot_of_.find(key);
-  if (it == slot_of_.end()) return false;
-  const uint64_t number = it->second;
-  UnmapLocked(slots_[number]);
-  ReleaseIfIdleLocked(number);
+  const uint32_t slot = FindLocked(key);
+  if (slot == IndexTable::kNone) return false;
+  UnmapLocked(slot);
+  ReleaseIfIdleLocked(slot);
   return true;
 }
 
 bool BlockIndex::DropIfUnchangedSincePin(const BlockKey& key, const PinnedBlock& pinned) {
   std::lock_guard lock(mutex_);
-  const auto it = slot_of_.find(key);
-  if (it == slot_of_.end() || it->second != pinned.slot) return false;
-  Slot& slot = slots_[pinned.slot];
-  if (slot.stamp != pinned.stamp || slot.writers > 0) return false;
+  const auto slot = static_cast<uint32_t>(pinned.slot);
+  if (FindLocked(key) != slot) return false;
+  const Active* active = ActiveOf(slot);
+  if (active == nullptr || active->stamp != pinned.stamp || active->writers > 0) return false;
   UnmapLocked(slot);
-  ReleaseIfIdleLocked(pinned.slot);
+  ReleaseIfIdleLocked(slot);
   return true;
 }
 
 uint64_t BlockIndex::DropFrom(uint64_t object_id, uint64_t first_block) {
   std::lock_guard lock(mutex_);
-  std::vector<uint64_t> doomed;
-  for (const auto& [key, number] : slot_of_) {
-    if (key.object_id == object_id && key.block >= first_block) doomed.push_back(number);
+  uint64_t dropped = 0;
+  for (uint64_t s = 0; s < slot_count_ && mapped_ > 0; ++s) {
+    const auto slot = static_cast<uint32_t>(s);
+    if (IsMapped(slot) && keys_[slot].object_id == object_id && keys_[slot].block >= first_block) {
+      UnmapLocked(slot);
+      ReleaseIfIdleLocked(slot);
+      ++dropped;
+    }
   }
-  for (uint64_t number : doomed) {
-    UnmapLocked(slots_[number]);
-    ReleaseIfIdleLocked(number);
-  }
-  return doomed.size();
+  return dropped;
 }
 
 uint64_t BlockIndex::DropAll() {
   std::lock_guard lock(mutex_);
-  std::vector<uint64_t> doomed;
-  doomed.reserve(slot_of_.size());
-  for (const auto& [key, number] : slot_of_) doomed.push_back(number);
-  for (uint64_t number : doomed) {
-    UnmapLocked(slots_[number]);
-    ReleaseIfIdleLocked(number);
+  uint64_t dropped = 0;
+  for (uint64_t s = 0; s < slot_count_ && mapped_ > 0; ++s) {
+    const auto slot = static_cast<uint32_t>(s);
+    if (IsMapped(slot)) {
+      UnmapLocked(slot);
+      ReleaseIfIdleLocked(slot);
+      ++dropped;
+    }
   }
-  return doomed.size();
+  return dropped;
 }
 
 bool BlockIndex::Restore(const BlockKey& key, uint64_t number, const SectorSet& valid) {
   std::lock_guard lock(mutex_);
-  if (number >= slot_count_ || slots_[number].in_use || slot_of_.contains(key) ||
-      valid.size() != sectors_per_block_ || valid.None()) {
+  if (number >= slot_count_ || !Packable(key) || (state_[number] & kInUse) ||
+      FindLocked(key) != IndexTable::kNone || valid.size() != sectors_per_block_ ||
+      valid.None()) {
     return false;
   }
-  Slot& slot = slots_[number];
-  slot.owner = key;
-  slot.mapped = true;
-  slot.in_use = true;
-  slot.stamp = NextStamp();
-  slot.valid = valid;
-  slot_of_.emplace(key, number);
+  const auto slot = static_cast<uint32_t>(number);
+  keys_[slot] = PackedKey{static_cast<uint32_t>(key.object_id), static_cast<uint32_t>(key.block)};
+  state_[slot] |= kMapped | kInUse;
+  valid_->Assign(slot, valid);
+  slot_of_.Insert(HashOf(key), slot);
+  ++mapped_;
   free_list_stale_ = true;
-  policy_->OnInsert(key);
+  policy_->OnInsert(slot, key);
   return true;
 }
 
 uint64_t BlockIndex::mapped_blocks() const {
   std::lock_guard lock(mutex_);
-  return slot_of_.size();
+  return mapped_;
 }
 
 uint64_t BlockIndex::free_slots() const {
   std::lock_guard lock(mutex_);
   RebuildFreeListIfStaleLocked();
-  return free_list_.size();
+  return FreeCountLocked();
+}
+
+uint64_t BlockIndex::memory_bytes() const {
+  std::lock_guard lock(mutex_);
+  return keys_.capacity() * sizeof(PackedKey) + state_.capacity() + valid_->memory_bytes() +
+         slot_of_.memory_bytes() + free_list_.capacity() * sizeof(uint32_t) +
+         policy_->memory_bytes();
 }
 
 bool BlockIndex::PrepareForAllocations(uint64_t count) {
   std::lock_guard lock(mutex_);
   RebuildFreeListIfStaleLocked();
-  if (free_list_.size() + quarantined_ < count + reserve_) EvictLocked(count + reserve_);
-  return free_list_.size() < count && quarantined_ > 0;
+  if (FreeCountLocked() + quarantined_ < count + reserve_) EvictLocked(count + reserve_);
+  return FreeCountLocked() < count && quarantined_ > 0;
 }
 
 void BlockIndex::SetPromoteAfter(uint32_t misses) {
@@ -296,112 +331,119 @@ uint64_t BlockIndex::full_bypasses() const {
 }
 
 void BlockIndex::EvictLocked(uint64_t target) {
-  const auto evictable = [this](const BlockKey& key) {
-    const auto it = slot_of_.find(key);
-    if (it == slot_of_.end()) return false;
-    const Slot& slot = slots_[it->second];
-    return slot.pins == 0 && slot.writers == 0 && !slot.promoting;
-  };
+  // A pinned slot has IO in flight (a read, a write or a promotion).
+  const auto evictable = [this](uint32_t slot) { return IsMapped(slot) && !active_.contains(slot); };
   uint64_t evicted = 0;
-  while (free_list_.size() + quarantined_ < target) {
-    const std::optional<BlockKey> victim = policy_->Victim(evictable);
+  while (FreeCountLocked() + quarantined_ < target) {
+    const std::optional<uint32_t> victim = policy_->Victim(evictable);
     if (!victim) break;
-    const uint64_t number = slot_of_.at(*victim);
-    policy_->OnEvict(*victim);
-    UnmapLocked(slots_[number], /*evicted=*/true);
-    ReleaseIfIdleLocked(number);
+    policy_->OnEvict(*victim, keys_[*victim].Unpacked());
+    UnmapLocked(*victim, /*evicted=*/true);
+    ReleaseIfIdleLocked(*victim);
     ++evicted;
   }
   demotions_ += evicted;
   if (evicted > 0 && eviction_listener_) eviction_listener_();
 }
 
-std::optional<uint64_t> BlockIndex::AllocateLocked(const BlockKey& key) {
+std::optional<uint32_t> BlockIndex::AllocateLocked(const BlockKey& key) {
   RebuildFreeListIfStaleLocked();
   // Evict ahead, before this block is mapped, so that the reserve outlasts it.
-  if (free_list_.size() + quarantined_ <= reserve_) EvictLocked(reserve_ + 1);
-  if (free_list_.empty()) {
+  if (FreeCountLocked() + quarantined_ <= reserve_) EvictLocked(reserve_ + 1);
+  uint32_t slot;
+  if (!free_list_.empty()) {
+    slot = free_list_.back();
+    free_list_.pop_back();
+  } else if (fresh_from_ < slot_count_) {
+    slot = static_cast<uint32_t>(fresh_from_++);
+  } else {
     ++full_bypasses_;
     return std::nullopt;
   }
-  const uint64_t number = free_list_.back();
-  free_list_.pop_back();
-  Slot& slot = slots_[number];
-  slot.owner = key;
-  slot.mapped = true;
-  slot.in_use = true;
-  slot.promoting = false;
-  slot.writers = 0;
-  slot.stamp = NextStamp();
-  slot.valid = SectorSet(sectors_per_block_);
-  slot_of_.emplace(key, number);
-  policy_->OnInsert(key);
-  return number;
+  keys_[slot] = PackedKey{static_cast<uint32_t>(key.object_id), static_cast<uint32_t>(key.block)};
+  state_[slot] |= kMapped | kInUse;
+  valid_->ClearAll(slot);
+  slot_of_.Insert(HashOf(key), slot);
+  ++mapped_;
+  policy_->OnInsert(slot, key);
+  return slot;
 }
 
-PinnedBlock BlockIndex::PinLocked(uint64_t number) {
-  Slot& slot = slots_[number];
-  ++slot.pins;
-  return PinnedBlock{number, slot.valid, slot.stamp};
+PinnedBlock BlockIndex::PinLocked(uint32_t slot) {
+  const auto [it, first_pin] = active_.try_emplace(slot);
+  Active& active = it->second;
+  if (first_pin) active.stamp = ++last_stamp_;
+  ++active.pins;
+  return PinnedBlock{slot, valid_->Get(slot), active.stamp};
 }
 
-void BlockIndex::UnpinLocked(uint64_t number) {
-  Slot& slot = slots_[number];
-  if (slot.pins > 0) --slot.pins;
-  if (slot.pins == 0) {
-    slot.promoting = false;
+void BlockIndex::UnpinLocked(uint32_t slot) {
+  const auto it = active_.find(slot);
+  if (it != active_.end() && it->second.pins > 0) --it->second.pins;
+  if (it == active_.end() || it->second.pins == 0) {
+    if (it != active_.end()) active_.erase(it);
     // A promotion or write that installed nothing leaves an empty mapping.
-    if (slot.mapped && slot.valid.None()) UnmapLocked(slot);
+    if (IsMapped(slot) && valid_->None(slot)) UnmapLocked(slot);
   }
-  ReleaseIfIdleLocked(number);
+  ReleaseIfIdleLocked(slot);
 }
 
-void BlockIndex::UnmapLocked(Slot& slot, bool evicted) {
-  if (!slot.mapped) return;
-  if (!evicted) policy_->OnRemove(slot.owner);
-  MarkDirtyLocked(slot.owner);
-  slot_of_.erase(slot.owner);
-  slot.mapped = false;
-  slot.promoting = false;
-  slot.stamp = NextStamp();
-  slot.valid = SectorSet();
+void BlockIndex::UnmapLocked(uint32_t slot, bool evicted) {
+  if (!IsMapped(slot)) return;
+  const BlockKey key = keys_[slot].Unpacked();
+  if (!evicted) policy_->OnRemove(slot, key);
+  slot_of_.Erase(HashOf(key), slot, [this](uint32_t other) {
+    return HashOf(keys_[other].Unpacked());
+  });
+  --mapped_;
+  unmapped_keys_.push_back(key);
+  state_[slot] &= static_cast<uint8_t>(~kMapped);
+  valid_->ClearAll(slot);
+  if (Active* active = ActiveOf(slot)) {
+    active->promoting = false;
+    active->stamp = ++last_stamp_;
+  }
 }
 
-void BlockIndex::ReleaseIfIdleLocked(uint64_t number) {
-  Slot& slot = slots_[number];
-  if (slot.in_use && !slot.mapped && slot.pins == 0) {
-    slot.in_use = false;
-    slot.writers = 0;
-    slot.quarantined = true;
+void BlockIndex::ReleaseIfIdleLocked(uint32_t slot) {
+  if ((state_[slot] & kInUse) && !IsMapped(slot) && !active_.contains(slot)) {
+    state_[slot] = static_cast<uint8_t>((state_[slot] & ~kInUse) | kQuarantined);
     ++quarantined_;
-    quarantine_.push_back(number);
+    quarantine_.push_back(slot);
   }
 }
 
 void BlockIndex::RebuildFreeListIfStaleLocked() const {
   if (!free_list_stale_) return;
+  uint64_t end = slot_count_;
+  while (end > 0 && !(state_[end - 1] & (kInUse | kQuarantined))) --end;
+  fresh_from_ = end;
   free_list_.clear();
-  for (uint64_t s = slot_count_; s > 0; --s) {
-    if (!slots_[s - 1].in_use && !slots_[s - 1].quarantined) free_list_.push_back(s - 1);
+  for (uint64_t s = end; s > 0; --s) {
+    if (!(state_[s - 1] & (kInUse | kQuarantined))) free_list_.push_back(static_cast<uint32_t>(s - 1));
   }
+  free_list_.shrink_to_fit();
   free_list_stale_ = false;
 }
 
 BlockIndex::Changes BlockIndex::TakeChanges() {
   std::lock_guard lock(mutex_);
   Changes changes;
-  changes.blocks.reserve(dirty_.size());
-  for (const BlockKey& key : dirty_) {
-    Changes::Block block{key, std::nullopt};
-    if (const auto it = slot_of_.find(key); it != slot_of_.end()) {
-      const Slot& slot = slots_[it->second];
-      // A mapping with nothing valid yet (a promotion in flight) is not worth
-      // persisting; its final state will be dirty again.
-      if (!slot.valid.None()) block.mapping.emplace(it->second, slot.valid);
-    }
+  changes.blocks.reserve(unmapped_keys_.size() + dirty_slots_.size());
+  // Unmappings first: a key unmapped and mapped again since the last call ends
+  // up with its new mapping.
+  for (const BlockKey& key : unmapped_keys_) changes.blocks.push_back({key, std::nullopt});
+  for (const uint32_t slot : dirty_slots_) {
+    state_[slot] &= static_cast<uint8_t>(~kDirty);
+    if (!IsMapped(slot)) continue;  // its key is among the unmapped ones
+    Changes::Block block{keys_[slot].Unpacked(), std::nullopt};
+    // A mapping with nothing valid yet (a promotion in flight) is not worth
+    // persisting; its final state will be dirty again.
+    if (!valid_->None(slot)) block.mapping.emplace(slot, valid_->Get(slot));
     changes.blocks.push_back(std::move(block));
   }
-  dirty_.clear();
+  std::vector<BlockKey>().swap(unmapped_keys_);
+  std::vector<uint32_t>().swap(dirty_slots_);
   changes.quarantined_slots = std::move(quarantine_);
   quarantine_.clear();
   return changes;
@@ -410,11 +452,11 @@ BlockIndex::Changes BlockIndex::TakeChanges() {
 void BlockIndex::ReleaseQuarantined(const std::vector<uint64_t>& numbers) {
   std::lock_guard lock(mutex_);
   for (uint64_t number : numbers) {
-    Slot& slot = slots_[number];
-    if (!slot.quarantined) continue;
-    slot.quarantined = false;
+    const auto slot = static_cast<uint32_t>(number);
+    if (!(state_[slot] & kQuarantined)) continue;
+    state_[slot] &= static_cast<uint8_t>(~kQuarantined);
     --quarantined_;
-    if (!slot.in_use && !free_list_stale_) free_list_.push_back(number);
+    if (!(state_[slot] & kInUse) && !free_list_stale_) free_list_.push_back(slot);
   }
 }
 

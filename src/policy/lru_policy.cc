@@ -2,14 +2,16 @@
 
 namespace wtcachefs {
 
-void LruPolicy::OnHit(const BlockKey& key) { blocks_.PushFront(key); }
+void LruPolicy::OnHit(uint32_t slot) { lists_.PushFront(kBlocks, slot); }
 void LruPolicy::OnMiss(const BlockKey&) {}
-void LruPolicy::OnInsert(const BlockKey& key) { blocks_.PushFront(key); }
-void LruPolicy::OnRemove(const BlockKey& key) { blocks_.Remove(key); }
-void LruPolicy::OnEvict(const BlockKey& key) { blocks_.Remove(key); }
+void LruPolicy::OnInsert(uint32_t slot, const BlockKey&) { lists_.PushFront(kBlocks, slot); }
+void LruPolicy::OnRemove(uint32_t slot, const BlockKey&) { lists_.Remove(slot); }
+void LruPolicy::OnEvict(uint32_t slot, const BlockKey&) { lists_.Remove(slot); }
 
-std::optional<BlockKey> LruPolicy::Victim(const std::function<bool(const BlockKey&)>& evictable) {
-  return blocks_.OldestAccepted(evictable);
+std::optional<uint32_t> LruPolicy::Victim(const std::function<bool(uint32_t)>& evictable) {
+  const uint32_t slot = lists_.OldestAccepted(kBlocks, evictable);
+  if (slot == SlotLists::kNone) return std::nullopt;
+  return slot;
 }
 
 }  // namespace wtcachefs

@@ -6,11 +6,11 @@ namespace wtcachefs {
 
 std::unique_ptr<ReplacementPolicy> MakePolicy(PolicyKind kind, uint64_t capacity) {
   switch (kind) {
-    case PolicyKind::kLru: return std::make_unique<LruPolicy>();
+    case PolicyKind::kLru: return std::make_unique<LruPolicy>(capacity);
     case PolicyKind::kTwoQueue: return std::make_unique<TwoQueuePolicy>(capacity);
     case PolicyKind::kArc: return std::make_unique<ArcPolicy>(capacity);
   }
-  return std::make_unique<LruPolicy>();
+  return std::make_unique<LruPolicy>(capacity);
 }
 
 std::string_view PolicyName(PolicyKind kind) {

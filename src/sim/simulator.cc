@@ -4,7 +4,7 @@
 #include <limits>
 #include <set>
 #include <unordered_map>
-#include <unordered_set>
+#include <vector>
 
 #include "wtcachefs/promotion_filter.h"
 
@@ -28,27 +28,35 @@ SimResult SimulatePolicy(const Trace& trace, uint64_t capacity, PolicyKind kind,
                          uint32_t promote_after) {
   std::unique_ptr<ReplacementPolicy> policy = MakePolicy(kind, capacity);
   PromotionFilter filter(promote_after, 4 * capacity);
-  std::unordered_set<BlockKey, BlockKeyHash> cached;
-  const auto any = [](const BlockKey&) { return true; };
+  // The blocks cached, by slot, as the daemon's BlockIndex hands them out.
+  std::unordered_map<BlockKey, uint32_t, BlockKeyHash> slot_of;
+  std::vector<BlockKey> key_in(capacity);
+  std::vector<uint32_t> free_slots;
+  for (uint64_t s = capacity; s > 0; --s) free_slots.push_back(static_cast<uint32_t>(s - 1));
+  const auto any = [](uint32_t) { return true; };
   SimResult result;
   for (uint64_t block : trace) {
     const BlockKey key = KeyOf(block);
     ++result.accesses;
-    if (cached.contains(key)) {
+    if (const auto it = slot_of.find(key); it != slot_of.end()) {
       ++result.hits;
-      policy->OnHit(key);
+      policy->OnHit(it->second);
       continue;
     }
     policy->OnMiss(key);
     if (!filter.OnMiss(key)) continue;
-    if (cached.size() >= capacity) {
-      const std::optional<BlockKey> victim = policy->Victim(any);
+    if (free_slots.empty()) {
+      const std::optional<uint32_t> victim = policy->Victim(any);
       if (!victim) continue;
-      policy->OnEvict(*victim);
-      cached.erase(*victim);
+      policy->OnEvict(*victim, key_in[*victim]);
+      slot_of.erase(key_in[*victim]);
+      free_slots.push_back(*victim);
     }
-    cached.insert(key);
-    policy->OnInsert(key);
+    const uint32_t slot = free_slots.back();
+    free_slots.pop_back();
+    key_in[slot] = key;
+    slot_of.emplace(key, slot);
+    policy->OnInsert(slot, key);
   }
   return result;
 }

@@ -2,6 +2,9 @@
 // compares them with Bélády's optimal policy (the figures of docs/policy.md).
 #include <gtest/gtest.h>
 
+#include <deque>
+
+#include "policy/ghost_list.h"
 #include "sim/simulator.h"
 #include "wtcachefs/policy.h"
 #include "wtcachefs/promotion_filter.h"
@@ -10,21 +13,23 @@ namespace wtcachefs {
 namespace {
 
 BlockKey B(uint64_t block) { return BlockKey{0, block}; }
-const auto kAny = [](const BlockKey&) { return true; };
+const auto kAny = [](uint32_t) { return true; };
+// Block b (from 1) lives in slot b - 1, as if the index handed slots out in order.
+uint32_t SlotOf(uint64_t block) { return static_cast<uint32_t>(block - 1); }
 
 // Inserts blocks as the index does for read misses.
 void Insert(ReplacementPolicy& policy, uint64_t block) {
   policy.OnMiss(B(block));
-  policy.OnInsert(B(block));
+  policy.OnInsert(SlotOf(block), B(block));
 }
 
 // Evicts the policy's victim and returns its block number.
 uint64_t Evict(ReplacementPolicy& policy) {
-  const std::optional<BlockKey> victim = policy.Victim(kAny);
+  const std::optional<uint32_t> victim = policy.Victim(kAny);
   EXPECT_TRUE(victim.has_value());
   if (!victim) return ~0ull;
-  policy.OnEvict(*victim);
-  return victim->block;
+  policy.OnEvict(*victim, B(*victim + 1));
+  return *victim + 1;
 }
 
 TEST(LruPolicy, EvictsTheLeastRecentlyUsed) {
@@ -32,7 +37,7 @@ TEST(LruPolicy, EvictsTheLeastRecentlyUsed) {
   Insert(*lru, 1);
   Insert(*lru, 2);
   Insert(*lru, 3);
-  lru->OnHit(B(1));
+  lru->OnHit(SlotOf(1));
   EXPECT_EQ(Evict(*lru), 2u);
   EXPECT_EQ(Evict(*lru), 3u);
   EXPECT_EQ(Evict(*lru), 1u);
@@ -44,14 +49,85 @@ TEST(Policies, VictimSkipsWhatTheCallerCannotEvictAndForgetsRemovedBlocks) {
     SCOPED_TRACE(std::string(PolicyName(kind)));
     auto policy = MakePolicy(kind, 4);
     for (uint64_t b = 1; b <= 4; ++b) Insert(*policy, b);
-    policy->OnRemove(B(1));
-    const auto not_two = [](const BlockKey& k) { return k.block != 2; };
-    const std::optional<BlockKey> victim = policy->Victim(not_two);
+    policy->OnRemove(SlotOf(1), B(1));
+    const auto not_two = [](uint32_t slot) { return slot != SlotOf(2); };
+    const std::optional<uint32_t> victim = policy->Victim(not_two);
     ASSERT_TRUE(victim.has_value());
-    EXPECT_NE(victim->block, 1u) << "a removed block came back as a victim";
-    EXPECT_NE(victim->block, 2u) << "a pinned block was chosen";
-    const auto nothing = [](const BlockKey&) { return false; };
+    EXPECT_NE(*victim, SlotOf(1)) << "a removed block came back as a victim";
+    EXPECT_NE(*victim, SlotOf(2)) << "a pinned block was chosen";
+    const auto nothing = [](uint32_t) { return false; };
     EXPECT_FALSE(policy->Victim(nothing).has_value());
+  }
+}
+
+TEST(GhostList, ForgetsOldestFirstAndKeepsOrderThroughHitsAndCompactions) {
+  // A model: the same operations on a std::deque of keys.
+  GhostList ghosts;
+  std::deque<uint64_t> model;  // front = newest
+  uint64_t next = 0;
+  uint64_t seed = 12345;
+  const auto random = [&seed](uint64_t n) {
+    seed = seed * 6364136223846793005ull + 1442695040888963407ull;
+    return (seed >> 33) % n;
+  };
+  for (int step = 0; step < 200000; ++step) {
+    const uint64_t choice = random(10);
+    if (choice < 5 || model.empty()) {
+      ghosts.PushFront(GhostList::FingerprintOf(B(next)));
+      model.push_front(next++);
+    } else if (choice < 8) {
+      // A ghost hit somewhere in the list (a hole in the ring).
+      const auto it = model.begin() + static_cast<ptrdiff_t>(random(model.size()));
+      ASSERT_TRUE(ghosts.Remove(GhostList::FingerprintOf(B(*it))));
+      model.erase(it);
+    } else {
+      ASSERT_TRUE(ghosts.PopBack());
+      model.pop_back();
+    }
+    ASSERT_EQ(ghosts.size(), model.size());
+  }
+  EXPECT_FALSE(ghosts.Remove(GhostList::FingerprintOf(B(next)))) << "never a ghost";
+  // The oldest go first, in order.
+  while (!model.empty()) {
+    const uint64_t oldest = model.back();
+    model.pop_back();
+    ASSERT_TRUE(ghosts.PopBack());
+    EXPECT_FALSE(ghosts.Remove(GhostList::FingerprintOf(B(oldest)))) << oldest;
+    if (!model.empty()) {
+      ASSERT_TRUE(ghosts.Remove(GhostList::FingerprintOf(B(model.back()))));
+      ghosts.PushFront(GhostList::FingerprintOf(B(model.back())));
+      model.push_front(model.back());
+      model.pop_back();
+    }
+  }
+  EXPECT_FALSE(ghosts.PopBack());
+}
+
+TEST(Policies, MemoryPerSlotStaysSmallWithFullGhostLists) {
+  // Every slot cached and as many blocks again remembered as ghosts (ARC's
+  // directory holds 2c): the policy's own share of the 32 bytes per block.
+  constexpr uint64_t kCapacity = 100000;
+  for (PolicyKind kind : {PolicyKind::kLru, PolicyKind::kTwoQueue, PolicyKind::kArc}) {
+    SCOPED_TRACE(std::string(PolicyName(kind)));
+    auto policy = MakePolicy(kind, kCapacity);
+    std::vector<BlockKey> in_slot(kCapacity);
+    uint64_t next_block = 0;
+    for (uint32_t slot = 0; slot < kCapacity; ++slot) {
+      in_slot[slot] = B(next_block++);
+      policy->OnMiss(in_slot[slot]);
+      policy->OnInsert(slot, in_slot[slot]);
+    }
+    for (uint64_t i = 0; i < 3 * kCapacity; ++i) {
+      const std::optional<uint32_t> victim = policy->Victim(kAny);
+      ASSERT_TRUE(victim.has_value());
+      policy->OnEvict(*victim, in_slot[*victim]);
+      in_slot[*victim] = B(next_block++);
+      policy->OnMiss(in_slot[*victim]);
+      policy->OnInsert(*victim, in_slot[*victim]);
+    }
+    const double per_slot = static_cast<double>(policy->memory_bytes()) / kCapacity;
+    EXPECT_LE(per_slot, 21.0);
+    RecordProperty(std::string(PolicyName(kind)) + "_bytes_per_slot", std::to_string(per_slot));
   }
 }
 
