@@ -174,8 +174,9 @@ class BlockIndex {
   // Memory the index and its policy hold (heap, excluding transient change
   // lists): what `wtcachefs status` shows as the index's RAM.
   uint64_t memory_bytes() const;
-  // The most slots an index can have (slot numbers are 32-bit).
-  static constexpr uint64_t kMaxSlots = UINT32_MAX - 1;
+  // The most slots an index can have: slot numbers are 31-bit (2^31 - 1
+  // blocks: 8 TiB of 4 KiB blocks, 128 TiB of 64 KiB blocks).
+  static constexpr uint64_t kMaxSlots = (uint64_t{1} << 31) - 1;
   // Blocks evicted by the policy, and blocks left uncached because no slot was
   // free, since construction.
   uint64_t demotions() const;

@@ -285,6 +285,13 @@ Result<std::unique_ptr<CacheEngine>> CacheEngine::Start(const CacheConfig& confi
                                      " is smaller than one block of " +
                                      std::to_string(new_block_size) + " bytes");
   }
+  if (request.slot_count > BlockIndex::kMaxSlots) {
+    return Status::Error(EINVAL, "cache size " + std::to_string(config.cache_bytes) + " is " +
+                                     std::to_string(request.slot_count) + " blocks of " +
+                                     std::to_string(new_block_size) + " bytes; a cache holds at most " +
+                                     std::to_string(BlockIndex::kMaxSlots) +
+                                     " blocks: choose a larger --block-size or a smaller --cache-size");
+  }
   auto directory = CacheDirectory::Open(request);
   if (!directory.ok()) return directory.status();
   const Superblock& sb = directory.value()->superblock();

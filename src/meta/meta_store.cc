@@ -2,10 +2,12 @@
 // big-endian so that each type's keys sort numerically.
 #include "wtcachefs/meta_store.h"
 
+#include <rocksdb/cache.h>
 #include <rocksdb/db.h>
 #include <rocksdb/env.h>
 #include <rocksdb/listener.h>
 #include <rocksdb/metadata.h>
+#include <rocksdb/table.h>
 #include <rocksdb/write_batch.h>
 
 #include <algorithm>
@@ -155,7 +157,9 @@ struct MetaStore::Impl {
   // Visits every key with `prefix` (the prefix is stripped from the key).
   Status Scan(char prefix,
               const std::function<Status(std::string_view key, std::string_view value)>& visit) {
-    std::unique_ptr<rocksdb::Iterator> it(db->NewIterator(rocksdb::ReadOptions()));
+    rocksdb::ReadOptions read;
+    read.fill_cache = false;  // a scan reads each block once
+    std::unique_ptr<rocksdb::Iterator> it(db->NewIterator(read));
     const std::string start(1, prefix);
     for (it->Seek(start); it->Valid() && it->key().starts_with(start); it->Next()) {
       std::string_view key(it->key().data() + 1, it->key().size() - 1);
@@ -215,10 +219,16 @@ Result<std::unique_ptr<MetaStore>> MetaStore::Open(const std::string& dir) {
   options.create_if_missing = true;
   options.paranoid_checks = true;
   options.max_background_jobs = 2;
-  // Mapping changes are small and arrive in group commits: two 8 MiB memtables
-  // bound the daemon's memory (RocksDB's default is two of 64 MiB).
-  options.write_buffer_size = 8 << 20;
+  // The store's share of the daemon's memory is fixed and small (issue: 32
+  // bytes per cached block, everything counted): mapping changes are small and
+  // arrive in group commits, so two 2 MiB memtables (RocksDB's default is two
+  // of 64 MiB) and a 4 MiB block cache (its default is 8 MiB). The mount's
+  // scan of every mapping bypasses the block cache.
+  options.write_buffer_size = 2 << 20;
   options.max_write_buffer_number = 2;
+  rocksdb::BlockBasedTableOptions table_options;
+  table_options.block_cache = rocksdb::NewLRUCache(4 << 20);
+  options.table_factory.reset(rocksdb::NewBlockBasedTableFactory(table_options));
   // RocksDB would reserve 1.1 memtables of log up front (fallocate): space a
   // small cache file system needs for the slot file. Our log writes are small.
   options.allow_fallocate = false;

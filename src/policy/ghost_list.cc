@@ -56,17 +56,18 @@ void GhostList::SkipHoles() {
 
 void GhostList::Compact() {
   std::vector<uint32_t> live;
-  live.reserve(live_ + live_ / 4 + 64);
+  // Room for a sixteenth more ghosts (or holes) before the next compaction.
+  const uint64_t room = live_ + live_ / 16 + 64;
+  live.reserve(room);
   for (uint64_t offset = 0; offset < span_; ++offset) {
     if (const uint64_t index = RingIndex(offset); IsLive(index)) live.push_back(ring_[index]);
   }
-  // Room for a quarter more ghosts (or holes) before the next compaction.
-  live.resize(live_ + live_ / 4 + 64, 0);
+  live.resize(room, 0);
   ring_ = std::move(live);
   ring_.shrink_to_fit();
   tail_ = 0;
   span_ = live_;
-  table_ = IndexTable(live_ + live_ / 4 + 64);
+  table_ = IndexTable(room);
   for (uint64_t index = 0; index < span_; ++index) {
     table_.Insert(HashOf(ring_[index]), static_cast<uint32_t>(index));
   }

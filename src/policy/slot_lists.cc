@@ -5,31 +5,31 @@ namespace wtcachefs {
 void SlotLists::PushFront(uint8_t list, uint32_t slot) {
   Remove(slot);
   Ends& ends = ends_[list];
-  links_[slot] = Links{kNone, ends.front};
-  if (ends.front != kNone) links_[ends.front].prev = slot;
+  links_[slot].Set(kNone, ends.front, list);
+  if (ends.front != kNone) links_[ends.front].set_prev(slot);
   ends.front = slot;
   if (ends.back == kNone) ends.back = slot;
   ++ends.size;
-  list_of_[slot] = list;
 }
 
 bool SlotLists::Remove(uint32_t slot) {
-  const uint8_t list = list_of_[slot];
+  Links& links = links_[slot];
+  const uint8_t list = links.list();
   if (list == kNoList) return false;
   Ends& ends = ends_[list];
-  const Links links = links_[slot];
-  if (links.prev != kNone) {
-    links_[links.prev].next = links.next;
+  const uint32_t prev = links.prev(), next = links.next();
+  if (prev != kNone) {
+    links_[prev].set_next(next);
   } else {
-    ends.front = links.next;
+    ends.front = next;
   }
-  if (links.next != kNone) {
-    links_[links.next].prev = links.prev;
+  if (next != kNone) {
+    links_[next].set_prev(prev);
   } else {
-    ends.back = links.prev;
+    ends.back = prev;
   }
   --ends.size;
-  list_of_[slot] = kNoList;
+  links.Set(kNone, kNone, kNoList);
   return true;
 }
 
