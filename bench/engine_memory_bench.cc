@@ -13,6 +13,9 @@
 //       (default 65536) blocks committed in group commits as the engine does,
 //       as many more evicting them, then a restart that loads every mapping.
 //       For caches too big to fill here (16M blocks of 64 KiB are 1 TiB).
+//       With --keep the store stays in WORKDIR, and
+//   engine_memory_bench --load-only WORKDIR BLOCKS [BLOCK_SIZE]
+//       repeats only its restart (to profile it).
 //
 // Every figure counts the whole process: RSS growth from before the cache was
 // opened, divided by the blocks cached (index, policy and ghosts, sector
@@ -171,7 +174,10 @@ bool Commit(wtcachefs::BlockIndex& index, wtcachefs::MetaStore& store) {
   return true;
 }
 
-int IndexBench(const std::string& work, uint64_t blocks, uint32_t block_size) {
+// The restart half of IndexBench on a store it kept.
+int LoadBench(const std::string& work, uint64_t blocks, uint32_t block_size);
+
+int IndexBench(const std::string& work, uint64_t blocks, uint32_t block_size, bool keep) {
   constexpr uint64_t kGroupCommit = 4096;  // mappings per commit
   const uint32_t sectors = block_size / 4096;
   const uint64_t slots = blocks + blocks / 64 + 16;
@@ -221,6 +227,14 @@ int IndexBench(const std::string& work, uint64_t blocks, uint32_t block_size) {
                 static_cast<double>(index.memory_bytes()) / static_cast<double>(after_churn));
     Report("RSS, after evicting every block", rss_churned, after_churn);
   }
+  const int loaded = LoadBench(work, blocks, block_size);
+  if (!keep) std::filesystem::remove_all(work);
+  return loaded;
+}
+
+int LoadBench(const std::string& work, uint64_t blocks, uint32_t block_size) {
+  const uint32_t sectors = block_size / 4096;
+  const uint64_t slots = blocks + blocks / 64 + 16;
   const long rss_before_restart = ResidentKiB();
   const auto restart_start = Clock::now();
   auto store = wtcachefs::MetaStore::Open(work);
@@ -243,18 +257,18 @@ int IndexBench(const std::string& work, uint64_t blocks, uint32_t block_size) {
   std::printf("restart (open store, load mappings) %.2f s for %llu blocks\n", restart_s,
               static_cast<unsigned long long>(index.mapped_blocks()));
   Report("RSS after restart (growth)", ResidentKiB() - rss_before_restart, index.mapped_blocks());
-  Report("RSS after restart (from start)", ResidentKiB() - rss_start, index.mapped_blocks());
-  store.value().reset();
-  std::filesystem::remove_all(work);
   return 0;
 }
 
 }  // namespace
 
 int main(int argc, char** argv) {
-  if (argc > 1 && std::strcmp(argv[1], "--index-only") == 0) {
+  const bool index_only = argc > 1 && std::strcmp(argv[1], "--index-only") == 0;
+  const bool load_only = argc > 1 && std::strcmp(argv[1], "--load-only") == 0;
+  if (index_only || load_only) {
     if (argc < 4) {
-      std::fprintf(stderr, "usage: %s --index-only WORKDIR BLOCKS [BLOCK_SIZE]\n", argv[0]);
+      std::fprintf(stderr, "usage: %s --index-only|--load-only WORKDIR BLOCKS [BLOCK_SIZE [--keep]]\n",
+                   argv[0]);
       return 1;
     }
     const uint64_t block_size = argc > 4 ? std::strtoull(argv[4], nullptr, 10) : 65536;
@@ -262,8 +276,10 @@ int main(int argc, char** argv) {
       std::fprintf(stderr, "BLOCK_SIZE must be a power of two from 4096 to 4194304\n");
       return 1;
     }
-    return IndexBench(argv[2], std::strtoull(argv[3], nullptr, 10),
-                      static_cast<uint32_t>(block_size));
+    const uint64_t blocks = std::strtoull(argv[3], nullptr, 10);
+    if (load_only) return LoadBench(argv[2], blocks, static_cast<uint32_t>(block_size));
+    const bool keep = argc > 5 && std::strcmp(argv[5], "--keep") == 0;
+    return IndexBench(argv[2], blocks, static_cast<uint32_t>(block_size), keep);
   }
   const std::string work = argc > 1 ? argv[1] : "/tmp/wtcachefs-memory-bench";
   const uint64_t blocks = argc > 2 ? std::strtoull(argv[2], nullptr, 10) : 1'000'000;

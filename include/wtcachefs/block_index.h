@@ -61,6 +61,8 @@ class SectorSet {
   bool All(uint32_t first, uint32_t count) const;
   bool None() const;
   uint32_t Count() const;
+  // Sectors 64i .. 64i+63 as bits.
+  uint64_t Word(size_t i) const { return words_[i]; }
   // Little-endian bitmap bytes, ceil(size/8) long (the on-disk form).
   std::vector<uint8_t> ToBytes() const;
   static SectorSet FromBytes(const std::vector<uint8_t>& bytes, uint32_t sectors);
@@ -157,7 +159,8 @@ class BlockIndex {
 
   // Restores a mapping loaded from the metadata store (O(1) each; a million
   // mappings load in one pass). Fails when the slot is out of range or already
-  // used, or the bitmap is empty or of another size (a damaged store).
+  // used, the key is mapped, or the bitmap is empty or of another size (a
+  // damaged store). Fastest in key order (the store's scan order).
   bool Restore(const BlockKey& key, uint64_t slot, const SectorSet& valid);
 
   // Before `count` promotions: evicts policy victims until `count` slots (plus
@@ -262,6 +265,8 @@ class BlockIndex {
   mutable uint64_t fresh_from_ = 0;               // GUARDED_BY(mutex_)
   mutable bool free_list_stale_ = false;          // GUARDED_BY(mutex_)
   uint64_t last_stamp_ = 0;                       // GUARDED_BY(mutex_)
+  bool restored_any_ = false;                     // GUARDED_BY(mutex_)
+  std::pair<uint64_t, uint64_t> highest_restored_;  // GUARDED_BY(mutex_): object, block
   std::vector<uint32_t> dirty_slots_;             // GUARDED_BY(mutex_)
   std::vector<BlockKey> unmapped_keys_;           // GUARDED_BY(mutex_): since TakeChanges
   // Writes in flight to blocks without a slot, by block: promotions wait.

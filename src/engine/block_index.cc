@@ -275,10 +275,17 @@ uint64_t BlockIndex::DropAll() {
 bool BlockIndex::Restore(const BlockKey& key, uint64_t number, const SectorSet& valid) {
   std::lock_guard lock(mutex_);
   if (number >= slot_count_ || !Packable(key) || (state_[number] & kInUse) ||
-      FindLocked(key) != IndexTable::kNone || valid.size() != sectors_per_block_ ||
-      valid.None()) {
+      valid.size() != sectors_per_block_ || valid.None()) {
     return false;
   }
+  // A key above every key restored so far cannot be mapped yet: a mount's scan
+  // in key order pays no lookup (a random memory access) per block.
+  const std::pair<uint64_t, uint64_t> order{key.object_id, key.block};
+  if (restored_any_ && order <= highest_restored_ && FindLocked(key) != IndexTable::kNone) {
+    return false;
+  }
+  if (!restored_any_ || order > highest_restored_) highest_restored_ = order;
+  restored_any_ = true;
   const auto slot = static_cast<uint32_t>(number);
   keys_[slot] = PackedKey{static_cast<uint32_t>(key.object_id), static_cast<uint32_t>(key.block)};
   state_[slot] |= kMapped | kInUse;

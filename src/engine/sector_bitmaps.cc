@@ -20,6 +20,14 @@ SectorSet SectorBitmaps::Get(uint64_t slot) const {
 }
 
 void SectorBitmaps::Assign(uint64_t slot, const SectorSet& valid) {
+  if (stride_ < 64 && valid.size() == sectors_) {
+    // The whole bitmap sits in one word: one masked store.
+    const uint64_t bit = FirstBit(slot);
+    const uint64_t mask = ((uint64_t{1} << stride_) - 1) << (bit % 64);
+    const uint64_t bits = valid.size() == 0 ? 0 : valid.Word(0) << (bit % 64);
+    words_[bit / 64] = (words_[bit / 64] & ~mask) | (bits & mask);
+    return;
+  }
   ClearAll(slot);
   for (uint32_t s = 0; s < sectors_ && s < valid.size(); ++s) {
     if (valid.Test(s)) Set(slot, s, 1);
