@@ -1,5 +1,7 @@
 // EngineStats: what the cache engine has done (DESIGN §3 statistics). Counters
-// only grow; a snapshot is a plain value.
+// only grow; gauges (used_blocks, total_blocks, index_memory_bytes, degraded)
+// describe the present: they are neither persisted nor summed over windows. A
+// snapshot is a plain value.
 //
 // Thread safety: EngineCounters is updated lock-free from any thread; Snapshot()
 // may be taken at any time (fields are individually, not mutually, consistent).
@@ -28,13 +30,16 @@ struct EngineStats {
   uint64_t origin_write_errors = 0;
   uint64_t bytes_read_from_cache = 0;
   uint64_t bytes_read_from_origin = 0;
+  // Gauges.
   uint64_t used_blocks = 0;
   uint64_t total_blocks = 0;
+  uint64_t index_memory_bytes = 0;  // RAM of the block index and its policy
   bool degraded = false;
 };
 
 // Calls visit(name, value) for every cumulative counter, in a fixed order. The
-// names are the persisted keys and the status field names.
+// names are the persisted keys and the status field names. Gauges are not
+// visited.
 // Works on const and mutable stats alike.
 template <typename Stats, typename Visit>
 void ForEachCounter(Stats& s, Visit&& visit) {

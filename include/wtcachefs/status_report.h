@@ -19,7 +19,8 @@ struct StatusSnapshot {
 };
 
 std::string RenderStatusTable(const StatusSnapshot& s);
-// "mode=normal used=12/1024 read_hits=... " on one line; the field names are
+// "mode=normal block_size=65536 used_blocks=12 total_blocks=1024
+// index_memory_bytes=25088 read_hits=... " on one line; the field names are
 // the counter names (documented in wtcachefs(8)).
 std::string RenderStatusLine(const StatusSnapshot& s);
 std::string RenderStatusJson(const StatusSnapshot& s);

@@ -48,6 +48,8 @@ constexpr Metric kMetrics[] = {
     {"used_blocks", "wtcachefs_cache_used_blocks", "gauge", "Cache blocks holding data."},
     {"total_blocks", "wtcachefs_cache_blocks", "gauge", "Cache blocks in all."},
     {"block_size", "wtcachefs_cache_block_size_bytes", "gauge", "Size of one cache block."},
+    {"index_memory_bytes", "wtcachefs_index_memory_bytes", "gauge",
+     "RAM the block index and its replacement policy hold."},
 };
 
 // A label value with \, " and newline escaped.

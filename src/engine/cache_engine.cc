@@ -253,6 +253,7 @@ EngineStats EngineState::Stats() const {
   total.bypasses += index.full_bypasses();
   total.total_blocks = index.slot_count();
   total.used_blocks = index.mapped_blocks();
+  total.index_memory_bytes = index.memory_bytes();
   total.degraded = degraded.load();
   return total;
 }

@@ -24,7 +24,8 @@ class StatsHistory {
   // Offers the current totals; a sample is kept at most every kSampleEvery.
   void Record(const EngineStats& totals);
   // Counter increase over the last `window` (over the history held, when it is
-  // shorter). Gauges (used/total blocks, degraded) are taken from `now`.
+  // shorter). Gauges (used/total blocks, index memory, degraded) are taken from
+  // `now`.
   EngineStats Delta(const EngineStats& now, std::chrono::seconds window) const;
 
  private:

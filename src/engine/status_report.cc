@@ -1,7 +1,9 @@
 #include "wtcachefs/status_report.h"
 
 #include <cstdio>
+#include <iterator>
 #include <sstream>
+#include <string>
 
 #include "engine/stats_history.h"
 
@@ -17,6 +19,30 @@ std::string Percent(const EngineStats& s) {
 }
 
 std::string Mode(const EngineStats& s) { return s.degraded ? "degraded" : "normal"; }
+
+// "512 bytes", "31.2 MiB": binary units, one decimal past bytes.
+std::string HumanBytes(uint64_t bytes) {
+  static constexpr const char* kUnits[] = {"KiB", "MiB", "GiB", "TiB"};
+  if (bytes < 1024) return std::to_string(bytes) + " bytes";
+  double value = static_cast<double>(bytes) / 1024;
+  size_t unit = 0;
+  while (value >= 1024 && unit + 1 < std::size(kUnits)) {
+    value /= 1024;
+    ++unit;
+  }
+  char text[32];
+  std::snprintf(text, sizeof(text), "%.1f %s", value, kUnits[unit]);
+  return text;
+}
+
+// `bytes` / `count` with one decimal, "-" when `count` is 0.
+std::string PerItem(uint64_t bytes, uint64_t count) {
+  if (count == 0) return "-";
+  char text[32];
+  std::snprintf(text, sizeof(text), "%.1f",
+                static_cast<double>(bytes) / static_cast<double>(count));
+  return text;
+}
 
 void JsonCounters(std::ostringstream& out, const EngineStats& s) {
   out << "{";
@@ -36,6 +62,9 @@ std::string RenderStatusTable(const StatusSnapshot& s) {
   out << "mode            " << Mode(t) << "\n";
   out << "cache blocks    " << t.used_blocks << " used of " << t.total_blocks << " ("
       << s.block_size / 1024 << " KiB each)\n";
+  out << "index memory    " << HumanBytes(t.index_memory_bytes) << " ("
+      << PerItem(t.index_memory_bytes, t.used_blocks) << " bytes per cached block, "
+      << PerItem(t.index_memory_bytes, t.total_blocks) << " per slot)\n";
   out << "read hit ratio  5 min " << Percent(s.last_5_min) << "   hour " << Percent(s.last_hour)
       << "   day " << Percent(s.last_day) << "   total " << Percent(t) << "\n";
   char row[128];
@@ -57,7 +86,8 @@ std::string RenderStatusTable(const StatusSnapshot& s) {
 std::string RenderStatusLine(const StatusSnapshot& s) {
   std::ostringstream out;
   out << "mode=" << Mode(s.total) << " block_size=" << s.block_size
-      << " used_blocks=" << s.total.used_blocks << " total_blocks=" << s.total.total_blocks;
+      << " used_blocks=" << s.total.used_blocks << " total_blocks=" << s.total.total_blocks
+      << " index_memory_bytes=" << s.total.index_memory_bytes;
   ForEachCounter(s.total, [&](std::string_view name, uint64_t value) {
     out << " " << name << "=" << value;
   });
@@ -69,7 +99,8 @@ std::string RenderStatusJson(const StatusSnapshot& s) {
   std::ostringstream out;
   out << "{\"mode\":\"" << Mode(s.total) << "\",\"block_size\":" << s.block_size
       << ",\"used_blocks\":" << s.total.used_blocks
-      << ",\"total_blocks\":" << s.total.total_blocks << ",\"total\":";
+      << ",\"total_blocks\":" << s.total.total_blocks
+      << ",\"index_memory_bytes\":" << s.total.index_memory_bytes << ",\"total\":";
   JsonCounters(out, s.total);
   out << ",\"last_5_min\":";
   JsonCounters(out, s.last_5_min);

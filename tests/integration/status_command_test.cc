@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include <cstdlib>
+#include <cstring>
 
 #include "cli/exit_codes.h"
 #include "support/mounted_view.h"
@@ -21,6 +22,13 @@ uint64_t TotalCounter(const std::string& json, const std::string& name) {
   const size_t total = json.find("\"total\":{");
   const size_t at = json.find("\"" + name + "\":", total);
   if (total == std::string::npos || at == std::string::npos) return ~uint64_t{0};
+  return std::strtoull(json.c_str() + at + name.size() + 3, nullptr, 10);
+}
+
+// A field of `wtcachefs status --json` outside the counter objects (a gauge).
+uint64_t TopLevelField(const std::string& json, const std::string& name) {
+  const size_t at = json.find("\"" + name + "\":");
+  if (at == std::string::npos || at > json.find("\"total\":{")) return ~uint64_t{0};
   return std::strtoull(json.c_str() + at + name.size() + 3, nullptr, 10);
 }
 
@@ -64,10 +72,34 @@ TEST(StatusCommand, ReadingAFileTwiceCountsMissesThenHits) {
   EXPECT_EQ(TotalCounter(json, "read_hits"), misses) << "same requests, all hits now: " << json;
   EXPECT_EQ(TotalCounter(json, "bytes_read_from_cache"), kFileSize) << json;
 
+  // The block index's RAM: allocated for every slot of the 64 MiB cache (1,024
+  // blocks of 64 KiB), within the per-block figures wtcachefs(8) sizes with.
+  const uint64_t slots = TopLevelField(json, "total_blocks");
+  const uint64_t index_memory = TopLevelField(json, "index_memory_bytes");
+  EXPECT_EQ(slots, 1024u) << json;
+  EXPECT_GT(index_memory, 0u) << json;
+  EXPECT_GE(index_memory, 16 * slots) << json;
+  EXPECT_LE(index_memory, 64 * slots) << json;
+
   const std::string line = Status(mount, "--line");
   EXPECT_NE(line.find("used_blocks=16 "), std::string::npos) << line;
+  EXPECT_NE(line.find(" index_memory_bytes="), std::string::npos) << line;
   const std::string table = RunCommand({WtcachefsBinary(), "status", mount.view()}).out;
   EXPECT_NE(table.find("total 50.0%"), std::string::npos) << table;
+  // "index memory    30.1 KiB (1926.5 bytes per cached block, 30.1 per slot)"
+  const size_t index_line = table.find("\nindex memory    ");
+  ASSERT_NE(index_line, std::string::npos) << table;
+  const size_t paren = table.find(" (", index_line);
+  const size_t comma = table.find(" bytes per cached block, ", index_line);
+  ASSERT_NE(paren, std::string::npos) << table;
+  ASSERT_NE(comma, std::string::npos) << table;
+  const double per_block = std::strtod(table.c_str() + paren + 2, nullptr);
+  const double per_slot =
+      std::strtod(table.c_str() + comma + std::strlen(" bytes per cached block, "), nullptr);
+  EXPECT_NE(table.find(" per slot)\n", comma), std::string::npos) << table;
+  EXPECT_GE(per_slot, 16.0) << table;
+  EXPECT_LE(per_slot, 64.0) << table;
+  EXPECT_NEAR(per_block, per_slot * 1024 / 16, 0.1 * 1024 / 16) << "16 of 1,024 blocks used";
 
   // Counters persist across a remount.
   ASSERT_TRUE(mount.Unmount());
@@ -75,6 +107,7 @@ TEST(StatusCommand, ReadingAFileTwiceCountsMissesThenHits) {
   json = Status(mount);
   EXPECT_EQ(TotalCounter(json, "read_hits"), misses) << json;
   EXPECT_EQ(TotalCounter(json, "bytes_read_from_cache"), kFileSize) << json;
+  EXPECT_GE(TopLevelField(json, "index_memory_bytes"), 16 * slots) << "a gauge, rebuilt: " << json;
 }
 
 TEST(StatusCommand, PrometheusExpositionCountsLikeTheOtherFormats) {
@@ -93,6 +126,14 @@ TEST(StatusCommand, PrometheusExpositionCountsLikeTheOtherFormats) {
   EXPECT_NE(text.find("wtcachefs_cache_used_blocks" + label + " 16\n"), std::string::npos)
       << text;
   EXPECT_NE(text.find("wtcachefs_degraded" + label + " 0\n"), std::string::npos) << text;
+  EXPECT_NE(text.find("# TYPE wtcachefs_index_memory_bytes gauge\n"), std::string::npos) << text;
+  const size_t index_memory = text.find("\nwtcachefs_index_memory_bytes" + label + " ");
+  ASSERT_NE(index_memory, std::string::npos) << text;
+  EXPECT_GT(std::strtoull(text.c_str() + index_memory + 1 +
+                              std::string("wtcachefs_index_memory_bytes").size() + label.size(),
+                          nullptr, 10),
+            0u)
+      << text;
   // Every line is a comment or "name{labels} value" (the exposition grammar).
   std::istringstream lines(text);
   std::string one;

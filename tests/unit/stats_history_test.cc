@@ -55,6 +55,26 @@ TEST(StatsHistory, SamplesAreThinnedAndOldOnesDropped) {
   EXPECT_EQ(history.Delta(Reads(1100, 0), 48h).read_hits, 1010u);
 }
 
+TEST(StatsHistory, GaugesAreTheCurrentValueNotAnIncrease) {
+  ManualClock clock;
+  StatsHistory history(clock);
+  EngineStats before = Reads(0, 0);
+  before.used_blocks = 10;
+  before.index_memory_bytes = 4000;
+  history.Record(before);
+  clock.Advance(10min);
+  EngineStats now = Reads(5, 0);
+  now.used_blocks = 12;
+  now.index_memory_bytes = 5000;
+  const EngineStats last_hour = history.Delta(now, 1h);
+  EXPECT_EQ(last_hour.read_hits, 5u);
+  EXPECT_EQ(last_hour.used_blocks, 12u);
+  EXPECT_EQ(last_hour.index_memory_bytes, 5000u);
+  // Not a counter: never persisted, never loaded back.
+  EXPECT_EQ(CounterByName(now, "index_memory_bytes"), nullptr);
+  EXPECT_EQ(CounterByName(now, "used_blocks"), nullptr);
+}
+
 TEST(StatsHistory, NoReadsMeansZeroRatio) { EXPECT_EQ(ReadHitRatio(EngineStats{}), 0.0); }
 
 }  // namespace

@@ -13,6 +13,7 @@ StatusSnapshot Sample() {
   s.total.read_misses = 25;
   s.total.used_blocks = 12;
   s.total.total_blocks = 1024;
+  s.total.index_memory_bytes = 25088;  // 24.5 bytes per slot
   s.last_hour.read_hits = 9;
   s.last_hour.read_misses = 1;
   s.last_5_min.read_hits = 1;
@@ -30,6 +31,32 @@ TEST(StatusReport, TableShowsWindowedHitRatiosAndCounters) {
   EXPECT_NE(table.find("read_hits"), std::string::npos);
 }
 
+TEST(StatusReport, TableShowsIndexMemoryPerCachedBlockAndPerSlot) {
+  const std::string table = RenderStatusTable(Sample());
+  EXPECT_NE(table.find("index memory    24.5 KiB (2090.7 bytes per cached block, 24.5 per slot)\n"),
+            std::string::npos)
+      << table;
+
+  StatusSnapshot large = Sample();
+  large.total.used_blocks = 1'000'000;
+  large.total.total_blocks = 1'350'000;
+  large.total.index_memory_bytes = 32'500'000;
+  EXPECT_NE(RenderStatusTable(large).find(
+                "index memory    31.0 MiB (32.5 bytes per cached block, 24.1 per slot)\n"),
+            std::string::npos)
+      << RenderStatusTable(large);
+}
+
+TEST(StatusReport, EmptyCacheHasNoIndexMemoryPerCachedBlock) {
+  StatusSnapshot s = Sample();
+  s.total.used_blocks = 0;
+  s.total.index_memory_bytes = 1000;
+  const std::string table = RenderStatusTable(s);
+  EXPECT_NE(table.find("index memory    1000 bytes (- bytes per cached block, 1.0 per slot)\n"),
+            std::string::npos)
+      << table;
+}
+
 TEST(StatusReport, OneLineHasEveryCounterAsNameEqualsValue) {
   StatusSnapshot s = Sample();
   s.total.degraded = true;
@@ -38,7 +65,9 @@ TEST(StatusReport, OneLineHasEveryCounterAsNameEqualsValue) {
   EXPECT_NE(line.find("mode=degraded"), std::string::npos);
   EXPECT_NE(line.find(" read_hits=75 "), std::string::npos);
   EXPECT_NE(line.find(" read_misses=25 "), std::string::npos);
-  EXPECT_NE(line.find("used_blocks=12 total_blocks=1024"), std::string::npos);
+  EXPECT_NE(line.find("used_blocks=12 total_blocks=1024 index_memory_bytes=25088 "),
+            std::string::npos)
+      << line;
   EXPECT_NE(line.find("bytes_read_from_origin=0"), std::string::npos);
 }
 
@@ -49,6 +78,11 @@ TEST(StatusReport, JsonCarriesTotalsAndWindows) {
   EXPECT_NE(json.find("\"total\":{\"read_hits\":75,"), std::string::npos) << json;
   EXPECT_NE(json.find("\"last_hour\":{\"read_hits\":9,"), std::string::npos) << json;
   EXPECT_NE(json.find("\"read_hit_ratio\":0.75"), std::string::npos) << json;
+  // The index's RAM is a gauge: once, beside the block counts, not in the windows.
+  EXPECT_NE(json.find(",\"total_blocks\":1024,\"index_memory_bytes\":25088,\"total\":{"),
+            std::string::npos)
+      << json;
+  EXPECT_EQ(json.find("index_memory_bytes"), json.rfind("index_memory_bytes")) << json;
   // Balanced braces: a parser would accept the shape.
   EXPECT_EQ(std::count(json.begin(), json.end(), '{'), std::count(json.begin(), json.end(), '}'));
 }
