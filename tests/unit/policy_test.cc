@@ -104,8 +104,9 @@ TEST(GhostList, ForgetsOldestFirstAndKeepsOrderThroughHitsAndCompactions) {
 }
 
 TEST(Policies, MemoryPerSlotStaysSmallWithFullGhostLists) {
-  // Every slot cached and as many blocks again remembered as ghosts (ARC's
-  // directory holds 2c): the policy's own share of the 32 bytes per block.
+  // The worst case for ghosts: a hot set fills the cache (every block read
+  // twice), then a scan of new blocks cycles through it. ARC keeps the hot set
+  // and remembers the scan's blocks until its directory of 2c is full.
   constexpr uint64_t kCapacity = 100000;
   for (PolicyKind kind : {PolicyKind::kLru, PolicyKind::kTwoQueue, PolicyKind::kArc}) {
     SCOPED_TRACE(std::string(PolicyName(kind)));
@@ -117,6 +118,7 @@ TEST(Policies, MemoryPerSlotStaysSmallWithFullGhostLists) {
       policy->OnMiss(in_slot[slot]);
       policy->OnInsert(slot, in_slot[slot]);
     }
+    for (uint32_t slot = 0; slot < kCapacity; ++slot) policy->OnHit(slot);
     for (uint64_t i = 0; i < 3 * kCapacity; ++i) {
       const std::optional<uint32_t> victim = policy->Victim(kAny);
       ASSERT_TRUE(victim.has_value());
@@ -126,7 +128,8 @@ TEST(Policies, MemoryPerSlotStaysSmallWithFullGhostLists) {
       policy->OnInsert(*victim, in_slot[*victim]);
     }
     const double per_slot = static_cast<double>(policy->memory_bytes()) / kCapacity;
-    EXPECT_LE(per_slot, 21.0);
+    std::printf("%s: %.1f bytes per slot\n", std::string(PolicyName(kind)).c_str(), per_slot);
+    EXPECT_LE(per_slot, kind == PolicyKind::kLru ? 8.0 : 19.0);
     RecordProperty(std::string(PolicyName(kind)) + "_bytes_per_slot", std::to_string(per_slot));
   }
 }
