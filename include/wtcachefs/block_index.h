@@ -38,11 +38,13 @@
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <span>
 #include <unordered_map>
 #include <vector>
 
 #include "wtcachefs/block_key.h"
 #include "wtcachefs/index_table.h"
+#include "wtcachefs/meta_records.h"
 #include "wtcachefs/policy.h"
 #include "wtcachefs/promotion_filter.h"
 
@@ -162,6 +164,14 @@ class BlockIndex {
   // used, the key is mapped, or the bitmap is empty or of another size (a
   // damaged store). Fastest in key order (the store's scan order).
   bool Restore(const BlockKey& key, uint64_t slot, const SectorSet& valid);
+  // Restores a batch of mappings as Restore() each would, fetching the memory
+  // each will touch ahead (a mount's load is mostly random memory reads, which
+  // then overlap); `refused` is called with each mapping Restore() refuses.
+  static constexpr size_t kRestoreBatch = 64;  // a good batch size
+  void RestoreBatch(std::span<const BlockMapping> mappings,
+                    const std::function<void(const BlockMapping&)>& refused);
+  // After the last Restore: frees what the bulk load needed (4 bytes a slot).
+  void FinishRestore();
 
   // Before `count` promotions: evicts policy victims until `count` slots (plus
   // the reserve) are free or quarantined. True when fewer than `count` are free
@@ -231,6 +241,10 @@ class BlockIndex {
     return key.object_id <= UINT32_MAX && key.block <= UINT32_MAX;
   }
   static uint64_t HashOf(const BlockKey& key);
+  // The key hash of a mapped slot, for slot_of_.
+  auto SlotHash() const {
+    return [this](uint32_t slot) { return HashOf(keys_[slot].Unpacked()); };
+  }
   // The slot `key` maps to, or IndexTable::kNone.
   uint32_t FindLocked(const BlockKey& key) const;
   Active* ActiveOf(uint32_t slot);
@@ -239,6 +253,7 @@ class BlockIndex {
   // for anyone holding a pin on it.
   void ChangedLocked(uint32_t slot);
   std::optional<uint32_t> AllocateLocked(const BlockKey& key);
+  bool RestoreLocked(const BlockKey& key, uint64_t slot, const SectorSet& valid);
   // Evicts policy victims until `target` slots are free or quarantined.
   void EvictLocked(uint64_t target);
   PinnedBlock PinLocked(uint32_t slot);

@@ -49,6 +49,8 @@ class ReplacementPolicy {
   virtual std::optional<uint32_t> Victim(const std::function<bool(uint32_t)>& evictable) = 0;
   // `slot` held `key`, and leaves.
   virtual void OnEvict(uint32_t slot, const BlockKey& key) = 0;
+  // A hint: OnInsert(slot) comes soon (fetch what it touches).
+  virtual void Prefetch(uint32_t slot) const { (void)slot; }
   // Heap memory the policy holds.
   virtual uint64_t memory_bytes() const = 0;
 };

@@ -80,9 +80,12 @@ uint64_t BlockIndex::HashOf(const BlockKey& key) {
 
 uint32_t BlockIndex::FindLocked(const BlockKey& key) const {
   if (!Packable(key)) return IndexTable::kNone;
-  return slot_of_.Find(HashOf(key), [&](uint32_t slot) {
-    return keys_[slot].object_id == key.object_id && keys_[slot].block == key.block;
-  });
+  return slot_of_.Find(
+      HashOf(key),
+      [&](uint32_t slot) {
+        return keys_[slot].object_id == key.object_id && keys_[slot].block == key.block;
+      },
+      SlotHash());
 }
 
 BlockIndex::Active* BlockIndex::ActiveOf(uint32_t slot) {
@@ -274,6 +277,32 @@ uint64_t BlockIndex::DropAll() {
 
 bool BlockIndex::Restore(const BlockKey& key, uint64_t number, const SectorSet& valid) {
   std::lock_guard lock(mutex_);
+  return RestoreLocked(key, number, valid);
+}
+
+void BlockIndex::RestoreBatch(std::span<const BlockMapping> mappings,
+                              const std::function<void(const BlockMapping&)>& refused) {
+  std::lock_guard lock(mutex_);
+  if (!restored_any_) slot_of_.BeginBulkLoad(SlotHash());
+  for (const BlockMapping& m : mappings) {
+    const BlockKey key{m.object_id, m.block};
+    if (Packable(key)) slot_of_.Prefetch(HashOf(key));
+    if (m.slot < slot_count_) {
+      __builtin_prefetch(&keys_[m.slot], 1);
+      __builtin_prefetch(&state_[m.slot], 1);
+      valid_->Prefetch(m.slot);
+      policy_->Prefetch(static_cast<uint32_t>(m.slot));
+    }
+  }
+  for (const BlockMapping& m : mappings) {
+    if (!RestoreLocked({m.object_id, m.block}, m.slot,
+                       SectorSet::FromBytes(m.valid_sectors, sectors_per_block_))) {
+      refused(m);
+    }
+  }
+}
+
+bool BlockIndex::RestoreLocked(const BlockKey& key, uint64_t number, const SectorSet& valid) {
   if (number >= slot_count_ || !Packable(key) || (state_[number] & kInUse) ||
       valid.size() != sectors_per_block_ || valid.None()) {
     return false;
@@ -285,16 +314,22 @@ bool BlockIndex::Restore(const BlockKey& key, uint64_t number, const SectorSet& 
     return false;
   }
   if (!restored_any_ || order > highest_restored_) highest_restored_ = order;
+  if (!restored_any_) slot_of_.BeginBulkLoad(SlotHash());
   restored_any_ = true;
   const auto slot = static_cast<uint32_t>(number);
   keys_[slot] = PackedKey{static_cast<uint32_t>(key.object_id), static_cast<uint32_t>(key.block)};
   state_[slot] |= kMapped | kInUse;
   valid_->Assign(slot, valid);
-  slot_of_.Insert(HashOf(key), slot);
+  slot_of_.Insert(HashOf(key), slot, SlotHash());
   ++mapped_;
   free_list_stale_ = true;
   policy_->OnInsert(slot, key);
   return true;
+}
+
+void BlockIndex::FinishRestore() {
+  std::lock_guard lock(mutex_);
+  slot_of_.EndBulkLoad();
 }
 
 uint64_t BlockIndex::mapped_blocks() const {
@@ -370,7 +405,7 @@ std::optional<uint32_t> BlockIndex::AllocateLocked(const BlockKey& key) {
   keys_[slot] = PackedKey{static_cast<uint32_t>(key.object_id), static_cast<uint32_t>(key.block)};
   state_[slot] |= kMapped | kInUse;
   valid_->ClearAll(slot);
-  slot_of_.Insert(HashOf(key), slot);
+  slot_of_.Insert(HashOf(key), slot, SlotHash());
   ++mapped_;
   policy_->OnInsert(slot, key);
   return slot;
@@ -399,9 +434,7 @@ void BlockIndex::UnmapLocked(uint32_t slot, bool evicted) {
   if (!IsMapped(slot)) return;
   const BlockKey key = keys_[slot].Unpacked();
   if (!evicted) policy_->OnRemove(slot, key);
-  slot_of_.Erase(HashOf(key), slot, [this](uint32_t other) {
-    return HashOf(keys_[other].Unpacked());
-  });
+  slot_of_.Erase(HashOf(key), slot, SlotHash());
   --mapped_;
   unmapped_keys_.push_back(key);
   state_[slot] &= static_cast<uint8_t>(~kMapped);

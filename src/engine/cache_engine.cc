@@ -151,13 +151,24 @@ Status EngineState::Load(uint64_t intact_slots) {
   // fit the slot file (a damaged store).
   MetaBatch recovery;
   const uint32_t sectors = index.sectors_per_block();
-  Status scanned = store.ForEachMapping(sectors, [&](BlockMapping&& m) {
-    const BlockKey key{m.object_id, m.block};
-    if (intents.IsMarked(m.object_id, m.block) || m.slot >= intact_slots ||
-        !index.Restore(key, m.slot, SectorSet::FromBytes(m.valid_sectors, sectors))) {
+  // Restored in batches: the index fetches the memory of a batch ahead.
+  std::vector<BlockMapping> batch;
+  const auto restore_batch = [&] {
+    index.RestoreBatch(batch, [&](const BlockMapping& m) {
       recovery.DeleteMapping(m.object_id, m.block);
+    });
+    batch.clear();
+  };
+  Status scanned = store.ForEachMapping(sectors, [&](BlockMapping&& m) {
+    if (intents.IsMarked(m.object_id, m.block) || m.slot >= intact_slots) {
+      recovery.DeleteMapping(m.object_id, m.block);
+      return;
     }
+    batch.push_back(std::move(m));
+    if (batch.size() == BlockIndex::kRestoreBatch) restore_batch();
   });
+  restore_batch();
+  index.FinishRestore();
   if (!scanned.ok()) return scanned;
   index.TakeChanges();  // restored state is already durable
   const auto marks = intents.ClearAllInto(recovery);

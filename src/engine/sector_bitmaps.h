@@ -23,6 +23,7 @@ class SectorBitmaps {
   void Clear(uint64_t slot, uint32_t first, uint32_t count) { Change(slot, first, count, false); }
   void ClearAll(uint64_t slot);
   bool None(uint64_t slot) const;
+  void Prefetch(uint64_t slot) const { __builtin_prefetch(&words_[FirstBit(slot) / 64], 1); }
 
   uint64_t memory_bytes() const { return words_.capacity() * sizeof(uint64_t); }
 

@@ -14,7 +14,8 @@ uint32_t GhostList::FingerprintOf(const BlockKey& key) {
 }
 
 bool GhostList::IsLive(uint64_t index) const {
-  return table_.Find(HashOf(ring_[index]), [&](uint32_t ref) { return ref == index; }) !=
+  return table_.Find(
+             HashOf(ring_[index]), [&](uint32_t ref) { return ref == index; }, RingHash()) !=
          IndexTable::kNone;
 }
 
@@ -24,14 +25,14 @@ void GhostList::PushFront(uint32_t fingerprint) {
   ring_[index] = fingerprint;
   ++span_;
   ++live_;
-  table_.Insert(HashOf(fingerprint), static_cast<uint32_t>(index));
+  table_.Insert(HashOf(fingerprint), static_cast<uint32_t>(index), RingHash());
 }
 
 bool GhostList::Remove(uint32_t fingerprint) {
-  const uint32_t index = table_.Find(HashOf(fingerprint),
-                                     [&](uint32_t ref) { return ring_[ref] == fingerprint; });
+  const uint32_t index = table_.Find(
+      HashOf(fingerprint), [&](uint32_t ref) { return ring_[ref] == fingerprint; }, RingHash());
   if (index == IndexTable::kNone) return false;
-  table_.Erase(HashOf(fingerprint), index, [&](uint32_t ref) { return HashOf(ring_[ref]); });
+  table_.Erase(HashOf(fingerprint), index, RingHash());
   --live_;
   SkipHoles();
   return true;
@@ -40,8 +41,7 @@ bool GhostList::Remove(uint32_t fingerprint) {
 bool GhostList::PopBack() {
   if (live_ == 0) return false;
   const uint32_t fingerprint = ring_[tail_];  // SkipHoles keeps the tail live
-  table_.Erase(HashOf(fingerprint), static_cast<uint32_t>(tail_),
-               [&](uint32_t ref) { return HashOf(ring_[ref]); });
+  table_.Erase(HashOf(fingerprint), static_cast<uint32_t>(tail_), RingHash());
   --live_;
   SkipHoles();
   return true;
@@ -69,7 +69,7 @@ void GhostList::Compact() {
   span_ = live_;
   table_ = IndexTable(room);
   for (uint64_t index = 0; index < span_; ++index) {
-    table_.Insert(HashOf(ring_[index]), static_cast<uint32_t>(index));
+    table_.Insert(HashOf(ring_[index]), static_cast<uint32_t>(index), RingHash());
   }
 }
 

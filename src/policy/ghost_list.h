@@ -1,6 +1,6 @@
 // GhostList: the blocks a policy evicted recently, newest first, remembered
 // by a 32-bit fingerprint of their key (ARC's B1/B2, 2Q's A1out). A ghost
-// costs about 11 bytes: its fingerprint in a ring buffer in eviction order and
+// costs about 9 bytes: its fingerprint in a ring buffer in eviction order and
 // its ring position in an IndexTable. A ghost hit leaves a hole in the ring
 // (a position the table no longer names); when holes fill the ring, it is
 // compacted (amortised O(1) per operation).
@@ -41,6 +41,9 @@ class GhostList {
 
  private:
   static uint64_t HashOf(uint32_t fingerprint) { return Mix64(fingerprint); }
+  auto RingHash() const {
+    return [this](uint32_t index) { return HashOf(ring_[index]); };
+  }
   uint64_t RingIndex(uint64_t offset) const { return (tail_ + offset) % ring_.size(); }
   // Whether ring position `index` holds a live ghost (else it is a hole).
   bool IsLive(uint64_t index) const;

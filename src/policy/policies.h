@@ -18,6 +18,7 @@ class LruPolicy final : public ReplacementPolicy {
   void OnRemove(uint32_t slot, const BlockKey& key) override;
   std::optional<uint32_t> Victim(const std::function<bool(uint32_t)>& evictable) override;
   void OnEvict(uint32_t slot, const BlockKey& key) override;
+  void Prefetch(uint32_t slot) const override { lists_.Prefetch(slot); }
   uint64_t memory_bytes() const override { return lists_.memory_bytes(); }
 
  private:
@@ -34,6 +35,7 @@ class TwoQueuePolicy final : public ReplacementPolicy {
   void OnRemove(uint32_t slot, const BlockKey& key) override;
   std::optional<uint32_t> Victim(const std::function<bool(uint32_t)>& evictable) override;
   void OnEvict(uint32_t slot, const BlockKey& key) override;
+  void Prefetch(uint32_t slot) const override { lists_.Prefetch(slot); }
   uint64_t memory_bytes() const override {
     return lists_.memory_bytes() + ghosts_.memory_bytes();
   }
@@ -57,6 +59,7 @@ class ArcPolicy final : public ReplacementPolicy {
   void OnRemove(uint32_t slot, const BlockKey& key) override;
   std::optional<uint32_t> Victim(const std::function<bool(uint32_t)>& evictable) override;
   void OnEvict(uint32_t slot, const BlockKey& key) override;
+  void Prefetch(uint32_t slot) const override { lists_.Prefetch(slot); }
   uint64_t memory_bytes() const override {
     return lists_.memory_bytes() + recent_ghosts_.memory_bytes() +
            frequent_ghosts_.memory_bytes();

@@ -46,6 +46,7 @@ class SlotLists {
     return kNone;
   }
 
+  void Prefetch(uint32_t slot) const { __builtin_prefetch(&links_[slot], 1); }
   uint64_t memory_bytes() const { return links_.capacity() * sizeof(Links); }
 
  private:

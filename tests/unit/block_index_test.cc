@@ -341,3 +341,49 @@ TEST(BlockIndexChanges, QuarantinedSlotIsReusedOnlyAfterRelease) {
 
 }  // namespace
 }  // namespace wtcachefs
+
+namespace wtcachefs {
+namespace {
+
+TEST(IndexTable, AgreesWithAModelThroughInsertsAndErasesAtFullLoad) {
+  // References 0..kRefs-1 with random keys; the table at its capacity most
+  // of the time, so that runs are long and wrap around the end.
+  constexpr uint32_t kRefs = 5000;
+  std::vector<uint64_t> key_of(kRefs);
+  std::vector<bool> present(kRefs, false);
+  IndexTable table(kRefs);
+  const auto hash_of = [&](uint32_t ref) { return Mix64(key_of[ref]); };
+  uint64_t seed = 99, count = 0;
+  const auto random = [&seed](uint64_t n) {
+    seed = seed * 6364136223846793005ull + 1442695040888963407ull;
+    return (seed >> 33) % n;
+  };
+  for (int step = 0; step < 400000; ++step) {
+    // A bulk load (homes kept aside) in the middle: both ways must agree.
+    if (step == 100000) table.BeginBulkLoad(hash_of);
+    if (step == 300000) table.EndBulkLoad();
+    const auto ref = static_cast<uint32_t>(random(kRefs));
+    if (!present[ref]) {
+      // Few distinct keys' homes: many collisions of home cells.
+      key_of[ref] = random(1u << 20);
+      table.Insert(Mix64(key_of[ref]), ref, hash_of);
+      present[ref] = true;
+      ++count;
+    } else if (random(8) < 3 || count == kRefs) {
+      ASSERT_TRUE(table.Erase(Mix64(key_of[ref]), ref, hash_of));
+      present[ref] = false;
+      --count;
+    }
+    const auto probe = static_cast<uint32_t>(random(kRefs));
+    const uint32_t found = table.Find(
+        Mix64(key_of[probe]), [&](uint32_t r) { return r == probe; }, hash_of);
+    ASSERT_EQ(found, present[probe] ? probe : IndexTable::kNone) << "step " << step;
+    if (!present[probe]) {
+      ASSERT_FALSE(table.Erase(Mix64(key_of[probe]), probe, hash_of));
+    }
+  }
+  EXPECT_LE(table.memory_bytes(), kRefs * 4.5 + 8);
+}
+
+}  // namespace
+}  // namespace wtcachefs
