@@ -29,6 +29,13 @@
 // slot is not cached (a bypass); it never waits. A PromotionFilter may require
 // several misses before a block is promoted.
 //
+// Memory. Everything is in arrays indexed by slot, allocated at construction
+// (dm-cache smq's layout): per slot 8 bytes of key, 1 of state, the validity
+// bits (packed, a power of two per block), 4.5 of IndexTable; the policy adds 8
+// and its ghosts about 9 each. Only pinned slots have an entry in active_; only
+// changes since the last TakeChanges are listed. A mount restores every
+// mapping in batches (RestoreBatch), fetching the memory of each batch ahead.
+//
 // Thread safety: all methods may be called concurrently. One mutex guards the
 // index and is never held across IO.
 #pragma once
@@ -90,10 +97,14 @@ class BlockIndex {
              PolicyKind policy = kDefaultPolicy, uint32_t promote_after = 1);
   ~BlockIndex();
 
-  // Called (under the index's lock: it must not call back) after blocks were
-  // evicted into quarantine.
-  void set_eviction_listener(std::function<void()> listener) {
-    eviction_listener_ = std::move(listener);
+  // Called (under the index's lock: it must not call back) when a group
+  // commit is due before its interval: blocks were evicted into quarantine, or
+  // kChangesPerCommit changes wait for TakeChanges (which bounds the memory a
+  // commit's batch takes: a fast fill would otherwise gather hundreds of
+  // thousands of changes, some 250 bytes each on their way to RocksDB).
+  static constexpr uint64_t kChangesPerCommit = 4096;
+  void set_commit_listener(std::function<void()> listener) {
+    commit_listener_ = std::move(listener);
   }
 
   uint64_t slot_count() const { return slot_count_; }
@@ -252,6 +263,11 @@ class BlockIndex {
   // Records that the slot's mapping or validity changed: for TakeChanges, and
   // for anyone holding a pin on it.
   void ChangedLocked(uint32_t slot);
+  void ChangesWaitingGrewLocked() {
+    if (dirty_slots_.size() + unmapped_keys_.size() == kChangesPerCommit && commit_listener_) {
+      commit_listener_();
+    }
+  }
   std::optional<uint32_t> AllocateLocked(const BlockKey& key);
   bool RestoreLocked(const BlockKey& key, uint64_t slot, const SectorSet& valid);
   // Evicts policy victims until `target` slots are free or quarantined.
@@ -291,7 +307,7 @@ class BlockIndex {
   const uint64_t reserve_;
   std::unique_ptr<ReplacementPolicy> policy_;  // GUARDED_BY(mutex_)
   PromotionFilter promotion_filter_;           // GUARDED_BY(mutex_)
-  std::function<void()> eviction_listener_;    // set before use
+  std::function<void()> commit_listener_;    // set before use
   uint64_t demotions_ = 0;                     // GUARDED_BY(mutex_)
   uint64_t full_bypasses_ = 0;                 // GUARDED_BY(mutex_)
 };

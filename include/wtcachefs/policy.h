@@ -20,8 +20,8 @@
 //  - arc: Megiddo and Modha's Adaptive Replacement Cache: recency and frequency
 //    lists whose balance adapts to hits in their ghost lists.
 //
-// Memory (issue: at most 32 bytes per cached block, everything counted): lists
-// cost 9 bytes per slot, a ghost about 11 bytes (policy/ghost_list.h).
+// Memory (the index's budget is 32 bytes per cached block, everything
+// counted): lists cost 8 bytes per slot, a ghost about 9 (policy/ghost_list.h).
 //
 // Thread safety: none; the caller serialises every call.
 #pragma once

@@ -97,6 +97,7 @@ void BlockIndex::ChangedLocked(uint32_t slot) {
   if (!(state_[slot] & kDirty)) {
     state_[slot] |= kDirty;
     dirty_slots_.push_back(slot);
+    ChangesWaitingGrewLocked();
   }
   if (Active* active = ActiveOf(slot)) active->stamp = ++last_stamp_;
 }
@@ -385,7 +386,7 @@ void BlockIndex::EvictLocked(uint64_t target) {
     ++evicted;
   }
   demotions_ += evicted;
-  if (evicted > 0 && eviction_listener_) eviction_listener_();
+  if (evicted > 0 && commit_listener_) commit_listener_();
 }
 
 std::optional<uint32_t> BlockIndex::AllocateLocked(const BlockKey& key) {
@@ -437,6 +438,7 @@ void BlockIndex::UnmapLocked(uint32_t slot, bool evicted) {
   slot_of_.Erase(HashOf(key), slot, SlotHash());
   --mapped_;
   unmapped_keys_.push_back(key);
+  ChangesWaitingGrewLocked();
   state_[slot] &= static_cast<uint8_t>(~kMapped);
   valid_->ClearAll(slot);
   if (Active* active = ActiveOf(slot)) {

@@ -57,7 +57,7 @@ EngineState::State(const CacheConfig& c, IoBackend& backend,
       intents(directory->store()),
       sequential_cutoff(c.sequential_cutoff),
       write_allocate(c.write_allocate) {
-  index.set_eviction_listener([this] { RequestFlush(); });
+  index.set_commit_listener([this] { RequestFlush(); });
 }
 
 void EngineState::RequestFlush() {
