@@ -271,6 +271,26 @@ TEST(BlockIndex, DropFromUnmapsTheTailOfAnObject) {
   EXPECT_TRUE(index.PinForRead({8, 4}));
 }
 
+TEST(BlockIndex, KeysBeyond32BitsAreNeverCached) {
+  // The index keeps object ids and block numbers in 32 bits each: anything
+  // larger is served from origin, never mapped (and never confused with the
+  // key its low bits name).
+  BlockIndex index(4, 16);
+  const BlockKey far_object{uint64_t{1} << 32, 0};
+  const BlockKey far_block{1, uint64_t{1} << 32};
+  EXPECT_FALSE(index.BeginPromotion(far_object, /*filtered=*/false));
+  EXPECT_FALSE(index.BeginWrite(far_block, /*allocate=*/true));
+  index.EndUncachedWrite(far_block);
+  SectorSet valid(16);
+  valid.Set(0, 16);
+  EXPECT_FALSE(index.Restore(far_object, 0, valid));
+  const auto near = index.BeginPromotion({0, 0}, /*filtered=*/false);
+  ASSERT_TRUE(near);
+  index.EndPromotion({0, 0}, *near, 0, 16, true);
+  EXPECT_FALSE(index.PinForRead(far_object)) << "read as the block its low bits name";
+  EXPECT_EQ(index.mapped_blocks(), 1u);
+}
+
 TEST(BlockIndex, RestoreRejectsDamagedMappings) {
   BlockIndex index(4, 16);
   SectorSet valid(16);
