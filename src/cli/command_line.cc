@@ -1,6 +1,7 @@
 #include "cli/command_line.h"
 
 #include <CLI/CLI.hpp>
+#include <algorithm>
 #include <iostream>
 #include <string>
 #include <vector>
@@ -14,6 +15,14 @@ namespace {
 int UsageError(const std::string& message) {
   std::cerr << "wtcachefs: " << message << " (run 'wtcachefs --help' for usage)\n";
   return kExitUsage;
+}
+
+std::string ValueWithCommaError(const std::string& name, const std::string& value) {
+  const ValueHint hint = HintFor(name);
+  std::string dashed = name;
+  std::replace(dashed.begin(), dashed.end(), '_', '-');
+  return "option --" + dashed + " '" + value + "' is not one value: give " +
+         std::string(hint.kind) + " (example: --" + dashed + " " + std::string(hint.example) + ")";
 }
 
 }  // namespace
@@ -48,42 +57,50 @@ std::optional<int> ParseCommandLine(int argc, const char* const* argv, Options& 
                  "entry_timeout=S, max_threads=N, no_default_permissions, allow_other, "
                  "ro, and the other FUSE and fstab options")
       ->allow_extra_args(false);
-  app.add_option("--cache", cache_flag, "the cache directory (same as -o cache=DIR)");
+  CLI::Option* cache_option =
+      app.add_option("--cache", cache_flag, "the cache directory (same as -o cache=DIR)");
   app.add_flag("-f,--foreground", options.foreground, "stay in the foreground");
   app.add_flag("-d,--debug", options.debug, "print every FUSE request (implies -f)");
-  app.add_option("--attr-timeout", options.attr_timeout,
-                 "seconds the kernel caches attributes (default 1)");
-  app.add_option("--entry-timeout", options.entry_timeout,
-                 "seconds the kernel caches names (default 1)");
+  CLI::Option* attr_timeout_option = app.add_option(
+      "--attr-timeout", options.attr_timeout, "seconds the kernel caches attributes (default 1)");
+  CLI::Option* entry_timeout_option = app.add_option("--entry-timeout", options.entry_timeout,
+                                                     "seconds the kernel caches names (default 1)");
   std::string revalidate_flag;
-  app.add_option("--revalidate", revalidate_flag,
-                 "seconds after which open files compare origin's attributes again "
-                 "(default: the attribute timeout; 0: only at open)");
-  app.add_option("--max-threads", options.max_threads,
-                 "most FUSE worker threads (default 16)");
+  CLI::Option* revalidate_option =
+      app.add_option("--revalidate", revalidate_flag,
+                     "seconds after which open files compare origin's attributes again "
+                     "(default: the attribute timeout; 0: only at open)");
+  CLI::Option* max_threads_option =
+      app.add_option("--max-threads", options.max_threads, "most FUSE worker threads (default 16)");
   std::string block_size_flag, cache_size_flag;
-  app.add_option("--block-size", block_size_flag,
-                 "cache block size of a new cache: 4K to 4M, a power of two (default 64K)");
-  app.add_option("--cache-size", cache_size_flag,
-                 "cache size of a new cache, e.g. 10G (default: a tenth of the cache "
-                 "filesystem, at most half its free space)");
+  CLI::Option* block_size_option =
+      app.add_option("--block-size", block_size_flag,
+                     "cache block size of a new cache: 4K to 4M, a power of two (default 64K)");
+  CLI::Option* cache_size_option =
+      app.add_option("--cache-size", cache_size_flag,
+                     "cache size of a new cache, e.g. 10G (default: a tenth of the cache "
+                     "filesystem, at most half its free space)");
   std::string policy_flag, promote_after_flag, sequential_cutoff_flag, write_policy_flag;
   std::string read_ahead_flag;
-  app.add_option("--read-ahead", read_ahead_flag,
-                 "the kernel's read-ahead for the view (default 4M; 0: the kernel's 128K)");
+  CLI::Option* read_ahead_option =
+      app.add_option("--read-ahead", read_ahead_flag,
+                     "the kernel's read-ahead for the view (default 4M; 0: the kernel's 128K)");
   std::string log_level_flag;
-  app.add_option("--log-level", log_level_flag,
-                 "error, warning, info or debug (default warning); to stderr with -f, to "
-                 "syslog otherwise");
-  app.add_option("--policy", policy_flag,
-                 "which blocks leave a full cache: lru, 2q or arc (default arc)");
-  app.add_option("--promote-after", promote_after_flag,
-                 "promote a block on its Nth read miss (default 1)");
-  app.add_option("--sequential-cutoff", sequential_cutoff_flag,
-                 "do not cache a sequential stream past this size; 0: off (default 4M)");
-  app.add_option("--write-policy", write_policy_flag,
-                 "allocate: write misses are cached; around: they are not (default "
-                 "allocate)");
+  CLI::Option* log_level_option =
+      app.add_option("--log-level", log_level_flag,
+                     "error, warning, info or debug (default warning); to stderr with -f, to "
+                     "syslog otherwise");
+  CLI::Option* policy_option = app.add_option(
+      "--policy", policy_flag, "which blocks leave a full cache: lru, 2q or arc (default arc)");
+  CLI::Option* promote_after_option = app.add_option(
+      "--promote-after", promote_after_flag, "promote a block on its Nth read miss (default 1)");
+  CLI::Option* sequential_cutoff_option =
+      app.add_option("--sequential-cutoff", sequential_cutoff_flag,
+                     "do not cache a sequential stream past this size; 0: off (default 4M)");
+  CLI::Option* write_policy_option =
+      app.add_option("--write-policy", write_policy_flag,
+                     "allocate: write misses are cached; around: they are not (default "
+                     "allocate)");
   app.add_flag("--serial-writethrough", options.serial_writethrough,
                "diagnostic: write to origin, then to the cache, instead of both at once "
                "(for benchmarks; slower)");
@@ -92,6 +109,25 @@ std::optional<int> ParseCommandLine(int argc, const char* const* argv, Options& 
   bool no_default_permissions = false;
   app.add_flag("--no-default-permissions", no_default_permissions,
                "do not let the kernel check permissions against origin's modes");
+
+  // Each valued flag is its -o option, and its value is checked by the same
+  // parser. A flag given with an empty value (--cache-size '') or none at all
+  // is a mistake, not the default.
+  const std::pair<const char*, CLI::Option*> valued_flags[] = {
+      {"cache", cache_option},
+      {"attr_timeout", attr_timeout_option},
+      {"entry_timeout", entry_timeout_option},
+      {"revalidate", revalidate_option},
+      {"max_threads", max_threads_option},
+      {"block_size", block_size_option},
+      {"cache_size", cache_size_option},
+      {"read_ahead", read_ahead_option},
+      {"log_level", log_level_option},
+      {"policy", policy_option},
+      {"promote_after", promote_after_option},
+      {"sequential_cutoff", sequential_cutoff_option},
+      {"write_policy", write_policy_option}};
+  for (const auto& [name, option] : valued_flags) option->expected(0, 1);
 
   try {
     app.parse(argc, argv);
@@ -118,24 +154,25 @@ std::optional<int> ParseCommandLine(int argc, const char* const* argv, Options& 
                       "contains spaces");
   }
   if (no_default_permissions) options.default_permissions = false;
-  // Each valued flag is its -o option.
-  const std::pair<const char*, const std::string*> valued_flags[] = {
-      {"block_size", &block_size_flag},
-      {"cache_size", &cache_size_flag},
-      {"policy", &policy_flag},
-      {"promote_after", &promote_after_flag},
-      {"sequential_cutoff", &sequential_cutoff_flag},
-      {"write_policy", &write_policy_flag},
-      {"read_ahead", &read_ahead_flag},
-      {"log_level", &log_level_flag},
-      {"revalidate", &revalidate_flag}};
-  for (const auto& [name, value] : valued_flags) {
-    if (value->empty()) continue;
-    if (Status s = ApplyMountOptions(std::string(name) + "=" + *value, options); !s.ok()) {
+  for (const auto& [name, option] : valued_flags) {
+    if (option->count() == 0) continue;
+    const std::string value = option->results().empty() ? "" : option->results().front();
+    if (value.empty()) return UsageError(MissingValue(name, true).message());
+    if (option == cache_option) continue;  // a path, applied below
+    // A comma would smuggle in another option (--policy lru,cache=/x).
+    if (value.find(',') != std::string::npos) {
+      return UsageError(ValueWithCommaError(name, value));
+    }
+    if (Status s = ApplyMountOptions(std::string(name) + "=" + value, options); !s.ok()) {
       return UsageError(s.message());
     }
   }
   for (const std::string& list : option_lists) {
+    if (list.empty()) {
+      return UsageError(
+          "option -o needs a value: give mount options, comma separated "
+          "(example: -o cache=/var/cache/wtcachefs,ro)");
+    }
     if (Status s = ApplyMountOptions(list, options); !s.ok()) return UsageError(s.message());
   }
   if (!cache_flag.empty()) {

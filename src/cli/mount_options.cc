@@ -4,6 +4,7 @@
 #include <array>
 #include <cerrno>
 #include <charconv>
+#include <cmath>
 #include <string_view>
 
 namespace wtcachefs {
@@ -46,7 +47,7 @@ std::string Normalize(std::string_view name) {
 Status ParseSeconds(const std::string& name, const std::string& value, double& out) {
   double parsed = 0;
   const auto [end, ec] = std::from_chars(value.data(), value.data() + value.size(), parsed);
-  if (ec != std::errc() || end != value.data() + value.size()) {
+  if (ec != std::errc() || end != value.data() + value.size() || !std::isfinite(parsed)) {
     return Status::Error(EINVAL, "option " + name + "=" + value +
                                      " is not a number of seconds (example: " + name +
                                      "=1.5)");
@@ -66,7 +67,43 @@ Status ParseUnsigned(const std::string& name, const std::string& value, unsigned
   return Status::Ok();
 }
 
+// Every option that takes a value, with what a valid value looks like.
+constexpr std::pair<std::string_view, ValueHint> kValueHints[] = {
+    {"cache", {"a directory", "/var/cache/wtcachefs"}},
+    {"attr_timeout", {"a number of seconds", "1.5"}},
+    {"entry_timeout", {"a number of seconds", "1.5"}},
+    {"revalidate", {"a number of seconds", "1"}},
+    {"block_size", {"a power of two from 4K to 4M", "64K"}},
+    {"cache_size", {"a size", "10G"}},
+    {"policy", {"lru, 2q or arc", "arc"}},
+    {"promote_after", {"a whole number from 1 to 255", "2"}},
+    {"read_ahead", {"a size up to 1G", "4M"}},
+    {"sequential_cutoff", {"a size (0: off)", "4M"}},
+    {"log_level", {"error, warning, info or debug", "info"}},
+    {"write_policy", {"allocate or around", "around"}},
+    {"max_threads", {"a whole number from 1 to 1024", "16"}},
+    {"fsname", {"a name", "slowdisk"}},
+};
+
 }  // namespace
+
+ValueHint HintFor(std::string_view name) {
+  for (const auto& [option, hint] : kValueHints) {
+    if (option == name) return hint;
+  }
+  return {};
+}
+
+Status MissingValue(const std::string& name, bool flag) {
+  const ValueHint hint = HintFor(name);
+  std::string dashed = name;
+  std::replace(dashed.begin(), dashed.end(), '_', '-');
+  const std::string written = flag ? "--" + dashed : "-o " + name + "=";
+  const std::string example = flag ? "--" + dashed + " " + std::string(hint.example)
+                                   : "-o " + name + "=" + std::string(hint.example);
+  return Status::Error(EINVAL, "option " + written + " needs a value: give " +
+                                   std::string(hint.kind) + " (example: " + example + ")");
+}
 
 Result<uint64_t> ParseSize(const std::string& name, const std::string& value) {
   uint64_t number = 0;
@@ -100,7 +137,7 @@ Status ApplyOne(const std::string& option, Options& options) {
   const std::string value = has_value ? option.substr(eq + 1) : std::string();
   auto require_value = [&]() -> Status {
     if (has_value && !value.empty()) return Status::Ok();
-    return Status::Error(EINVAL, "option " + name + " needs a value: -o " + name + "=VALUE");
+    return MissingValue(name, false);
   };
 
   if (name == "cache") {
@@ -236,9 +273,7 @@ Status ApplyOne(const std::string& option, Options& options) {
                     Contains(kDefaultAtimeFlags, name) || Contains(kIgnoredFlags, name))) {
     return Status::Error(EINVAL, "option '" + option + "' takes no value: write -o " + name);
   }
-  if (!has_value && Contains(kKernelValued, name)) {
-    return Status::Error(EINVAL, "option " + name + " needs a value: -o " + name + "=VALUE");
-  }
+  if (!has_value && Contains(kKernelValued, name)) return MissingValue(name, false);
   if (!has_value && Contains(kDefaultAtimeFlags, name)) return Status::Ok();
   if (Contains(kUnsupportedAtimeFlags, name)) {
     return Status::Error(EINVAL, "mount option '" + option +

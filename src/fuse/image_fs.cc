@@ -141,7 +141,7 @@ void SetattrImage(fuse_req_t req, fuse_ino_t ino, struct stat* attr, int valid,
     UniqueFd path_fd(::open(fs.origin().path.c_str(), O_PATH | O_CLOEXEC));
     if (!path_fd.valid()) return errno;
     OpenFile* file = fi != nullptr ? reinterpret_cast<OpenFile*>(fi->fh) : nullptr;
-    if (const int error = ApplyAttributes(fs.engine(), path_fd.get(), file, *attr, valid)) {
+    if (const int error = ApplyAttributes(req, fs.engine(), path_fd.get(), file, *attr, valid)) {
       return error;
     }
     struct stat st;
@@ -207,7 +207,7 @@ void OpenImage(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi) {
       fd.reset(::open(fs.origin().path.c_str(), OriginOpenFlags(fi->flags)));
     }
     if (!fd.valid()) return errno;
-    if (const int error = AttachOpenFile(fs, ino, std::move(fd), fi)) return error;
+    if (const int error = AttachOpenFile(req, fs, ino, std::move(fd), fi)) return error;
     if (fuse_reply_open(req, fi) == -ENOENT) fs.open_files().Free(fi->fh);
     return 0;
   });

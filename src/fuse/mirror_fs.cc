@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <sys/fsuid.h>
 #include <sys/resource.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/xattr.h>
 #include <unistd.h>
@@ -10,6 +11,8 @@
 #include <algorithm>
 #include <cstring>
 #include <vector>
+
+#include "fuse/privilege_bits.h"
 
 namespace wtcachefs {
 
@@ -97,20 +100,55 @@ const fuse_lowlevel_ops& MirrorFs::Operations() {
   return operations;
 }
 
-CallerCredentials::CallerCredentials(fuse_req_t req) {
-  const fuse_ctx* ctx = fuse_req_ctx(req);
-  // A root caller still creates with its own group (sg, newgrp, setgid daemons).
-  if (::geteuid() != 0 || (ctx->uid == 0 && ctx->gid == 0)) return;
+namespace {
+
+// The supplementary groups of the caller of `req`; empty when it is gone.
+std::vector<gid_t> CallerGroups(fuse_req_t req) {
   std::vector<gid_t> groups(64);
   int count = fuse_req_getgroups(req, static_cast<int>(groups.size()), groups.data());
   if (count > static_cast<int>(groups.size())) {
     groups.resize(static_cast<size_t>(count));
     count = fuse_req_getgroups(req, count, groups.data());
   }
-  if (count < 0) count = 0;  // caller already gone: primary group only
+  groups.resize(static_cast<size_t>(std::clamp(count, 0, static_cast<int>(groups.size()))));
+  return groups;
+}
+
+}  // namespace
+
+bool CallerInGroup(fuse_req_t req, gid_t gid) {
+  if (fuse_req_ctx(req)->gid == gid) return true;
+  const std::vector<gid_t> groups = CallerGroups(req);
+  return std::find(groups.begin(), groups.end(), gid) != groups.end();
+}
+
+int DropPrivilegeBitsAfterDataChange(fuse_req_t req, DataEngine& engine, int fd) {
+  const fuse_ctx* caller = fuse_req_ctx(req);
+  const bool privileged = caller->uid == 0;
+  if (privileged) return 0;  // the common case costs nothing
+  struct stat st;
+  if (::fstat(fd, &st) != 0) return errno;
+  if ((st.st_mode & (S_ISUID | S_ISGID)) == 0) return 0;
+  // Group membership matters only for a setgid file that is not group-executable.
+  const bool needs_groups = (st.st_mode & (S_ISGID | S_IXGRP)) == S_ISGID;
+  const mode_t drop =
+      PrivilegeBitsToDrop(st.st_mode, privileged, !needs_groups || CallerInGroup(req, st.st_gid));
+  if (drop == 0) return 0;
+  return engine.ChangeAttributes(fd, [&] {
+    // By /proc path: `fd` may be an O_PATH fd, which fchmod refuses.
+    const int rc = ::chmod(ProcFdPath(fd).c_str(), st.st_mode & 07777 & ~drop);
+    return rc == 0 ? 0 : errno;
+  });
+}
+
+CallerCredentials::CallerCredentials(fuse_req_t req) {
+  const fuse_ctx* ctx = fuse_req_ctx(req);
+  // A root caller still creates with its own group (sg, newgrp, setgid daemons).
+  if (::geteuid() != 0 || (ctx->uid == 0 && ctx->gid == 0)) return;
+  const std::vector<gid_t> groups = CallerGroups(req);  // none: primary group only
   // Raw syscalls: each affects only the calling thread (glibc's wrappers would
   // change every thread of the process).
-  if (::syscall(SYS_setgroups, static_cast<size_t>(count), groups.data()) != 0) {
+  if (::syscall(SYS_setgroups, groups.size(), groups.data()) != 0) {
     error_ = errno;
     return;
   }

@@ -158,6 +158,24 @@ class CallerCredentials {
   int error_ = 0;
 };
 
+// True when the caller of `req` is in group `gid`, by its fsgid or by a
+// supplementary group (the kernel's in_group_p). A caller gone meanwhile has
+// its primary group only.
+bool CallerInGroup(fuse_req_t req, gid_t gid);
+
+// After the caller of `req` changed the data of the origin object at `fd` (any
+// fd, O_PATH too) through the view — write, truncate, O_TRUNC, fallocate,
+// copy_file_range — clears its setuid and setgid bits as the origin's kernel
+// would have had the caller changed it directly (privilege_bits.h). The kernel's
+// FUSE client clears setuid and group-executable setgid for writes, truncates
+// and fallocate (by a SETATTR), but keeps the setgid of a file that is not
+// group-executable whatever the caller's groups, and clears nothing for an
+// O_TRUNC open (atomic_o_trunc); the daemon, as root, would keep them all.
+// A caller with uid 0 counts as holding CAP_FSETID: FUSE does not pass the
+// caller's capabilities. The chmod is the engine's own change (DESIGN W6), so
+// it costs the file none of its cached blocks. Returns 0 or an errno.
+int DropPrivilegeBitsAfterDataChange(fuse_req_t req, DataEngine& engine, int fd);
+
 // Callback groups, one file each.
 namespace ops {
 void Init(void* userdata, fuse_conn_info* conn);
@@ -218,12 +236,14 @@ int OriginOpenFlags(int flags);
 // Hands `fd`, opened for node `ino`, to the view's engine, applies O_TRUNC,
 // and stores the handle in `fi` (registered with the view). Returns 0 or an
 // errno.
-int AttachOpenFile(ViewState& view, fuse_ino_t ino, UniqueFd fd, fuse_file_info* fi);
+int AttachOpenFile(fuse_req_t req, ViewState& view, fuse_ino_t ino, UniqueFd fd,
+                   fuse_file_info* fi);
 // Applies setattr's mode, owner, size (through the engine) and times to the
 // object open at `path_fd` (O_PATH), or through `file` when the caller has it
-// open. Returns 0 or an errno.
-int ApplyAttributes(DataEngine& engine, int path_fd, OpenFile* file, const struct stat& attr,
-                    int valid);
+// open; a new size by the caller of `req` drops privilege bits as on origin.
+// Returns 0 or an errno.
+int ApplyAttributes(fuse_req_t req, DataEngine& engine, int path_fd, OpenFile* file,
+                    const struct stat& attr, int valid);
 // Runs a write of control attribute `name` (a command) on the whole cache
 // (`file_path` null) or on the regular file whose origin `file_path` opens,
 // and replies. 0 or an errno to reply with.

@@ -43,7 +43,8 @@ int OriginOpenFlags(int flags) {
   return origin;
 }
 
-int AttachOpenFile(ViewState& view, fuse_ino_t ino, UniqueFd fd, fuse_file_info* fi) {
+int AttachOpenFile(fuse_req_t req, ViewState& view, fuse_ino_t ino, UniqueFd fd,
+                   fuse_file_info* fi) {
   view.FirstOpen();
   NotePageCacheUse(view, ino, fi);
   auto opened = view.engine().Open(std::move(fd));
@@ -53,6 +54,11 @@ int AttachOpenFile(ViewState& view, fuse_ino_t ino, UniqueFd fd, fuse_file_info*
   // O_RDONLY: see OriginOpenFlags).
   if (fi->flags & O_TRUNC) {
     if (const int error = file->Truncate(0).error()) return error;
+    // The kernel leaves this truncate's privilege bits to the filesystem.
+    const int origin_fd = file->origin_fd();
+    if (const int error = DropPrivilegeBitsAfterDataChange(req, view.engine(), origin_fd)) {
+      return error;
+    }
   }
   // The kernel keeps its page cache of the file only while origin's fingerprint
   // is unchanged since the engine last saw it (DESIGN W6).
@@ -68,7 +74,7 @@ void Open(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi) {
     if (path.error() != 0) return path.error();
     UniqueFd fd(::open(ProcFdPath(path.get()).c_str(), OriginOpenFlags(fi->flags)));
     if (!fd.valid()) return errno;
-    if (const int error = AttachOpenFile(fs, ino, std::move(fd), fi)) return error;
+    if (const int error = AttachOpenFile(req, fs, ino, std::move(fd), fi)) return error;
     if (fuse_reply_open(req, fi) == -ENOENT) fs.open_files().Free(fi->fh);  // interrupted
     return 0;
   });
@@ -91,7 +97,7 @@ void Create(fuse_req_t req, fuse_ino_t parent, const char* name, mode_t mode,
     if (!fd.valid()) return errno;
     fuse_entry_param entry;
     if (const int error = fs.Lookup(parent, name, &entry)) return error;
-    if (const int error = AttachOpenFile(fs, entry.ino, std::move(fd), fi)) {
+    if (const int error = AttachOpenFile(req, fs, entry.ino, std::move(fd), fi)) {
       fs.inodes().Forget(entry.ino, 1);
       return error;
     }
@@ -126,13 +132,18 @@ void Read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, fuse_file_info
 void Write(fuse_req_t req, fuse_ino_t ino, const char* buf, size_t size, off_t off,
            fuse_file_info* fi) {
   Serve(req, [&] {
-    auto n = FileOf(fi)->Write(off, std::span<const char>(buf, size));
+    OpenFile& file = *FileOf(fi);
+    auto n = file.Write(off, std::span<const char>(buf, size));
     if (!n.ok()) return n.status().error();
+    ViewState& view = ViewState::From(req);
+    const int fd = file.origin_fd();
+    if (const int error = DropPrivilegeBitsAfterDataChange(req, view.engine(), fd)) {
+      return error;
+    }
     // An O_DIRECT write bypasses the kernel's page cache, and a buffered read
     // running meanwhile may have put the range's older bytes there (the kernel
     // drops such pages after a synchronous direct write, not after an
     // asynchronous one): they go before the write is acknowledged (DESIGN W2).
-    ViewState& view = ViewState::From(req);
     if ((fi->flags & O_DIRECT) && view.PageCacheUsed(ino).load(std::memory_order_relaxed)) {
       view.kernel_cache().InvalidateAndWait(ino, off, static_cast<off_t>(n.value()),
                                             kDirectWriteInvalidationWait);
@@ -173,7 +184,13 @@ void Fallocate(fuse_req_t req, fuse_ino_t ino, int mode, off_t offset, off_t len
                fuse_file_info* fi) {
   (void)ino;
   Serve(req, [&] {
-    if (const int error = FileOf(fi)->Allocate(mode, offset, length).error()) return error;
+    OpenFile& file = *FileOf(fi);
+    if (const int error = file.Allocate(mode, offset, length).error()) return error;
+    const int fd = file.origin_fd();
+    if (const int error =
+            DropPrivilegeBitsAfterDataChange(req, ViewState::From(req).engine(), fd)) {
+      return error;
+    }
     fuse_reply_err(req, 0);
     return 0;
   });
@@ -195,9 +212,16 @@ void CopyFileRange(fuse_req_t req, fuse_ino_t ino_in, off_t off_in, fuse_file_in
   (void)ino_in;
   (void)ino_out;
   Serve(req, [&] {
-    auto n = FileOf(fi_in)->CopyTo(off_in, *FileOf(fi_out), off_out, len,
-                                   static_cast<unsigned>(flags));
+    OpenFile& out = *FileOf(fi_out);
+    auto n = FileOf(fi_in)->CopyTo(off_in, out, off_out, len, static_cast<unsigned>(flags));
     if (!n.ok()) return n.status().error();
+    if (n.value() > 0) {
+      const int fd = out.origin_fd();
+      if (const int error =
+              DropPrivilegeBitsAfterDataChange(req, ViewState::From(req).engine(), fd)) {
+        return error;
+      }
+    }
     fuse_reply_write(req, n.value());
     return 0;
   });

@@ -57,8 +57,8 @@ int ApplySize(DataEngine& engine, int path_fd, OpenFile* file, off_t size) {
 
 }  // namespace
 
-int ApplyAttributes(DataEngine& engine, int path_fd, OpenFile* file, const struct stat& attr,
-                    int valid) {
+int ApplyAttributes(fuse_req_t req, DataEngine& engine, int path_fd, OpenFile* file,
+                    const struct stat& attr, int valid) {
   const int object_fd = file != nullptr ? file->origin_fd() : path_fd;
   if (valid & FUSE_SET_ATTR_MODE) {
     const int error = engine.ChangeAttributes(object_fd, [&] {
@@ -79,6 +79,9 @@ int ApplyAttributes(DataEngine& engine, int path_fd, OpenFile* file, const struc
   }
   if (valid & FUSE_SET_ATTR_SIZE) {
     if (const int error = ApplySize(engine, path_fd, file, attr.st_size)) return error;
+    if (const int error = DropPrivilegeBitsAfterDataChange(req, engine, object_fd)) {
+      return error;
+    }
   }
   if (valid & (FUSE_SET_ATTR_ATIME | FUSE_SET_ATTR_MTIME)) {
     const int error = engine.ChangeAttributes(
@@ -115,7 +118,7 @@ void Setattr(fuse_req_t req, fuse_ino_t ino, struct stat* attr, int valid,
     if (path.error() != 0) return path.error();
     const int path_fd = path.get();
     OpenFile* file = fi != nullptr ? reinterpret_cast<OpenFile*>(fi->fh) : nullptr;
-    if (const int error = ApplyAttributes(fs.engine(), path_fd, file, *attr, valid)) {
+    if (const int error = ApplyAttributes(req, fs.engine(), path_fd, file, *attr, valid)) {
       return error;
     }
     struct stat st;

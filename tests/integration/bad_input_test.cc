@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <filesystem>
 #include <memory>
 #include <string>
 #include <vector>
@@ -227,6 +228,118 @@ TEST_F(BadInputTest, BadOptionValueIsAUsageErrorNamingIt) {
                 {kExitUsage, "attr_timeout=abc", "example: attr_timeout="});
   ExpectFailure({origin_, cache_, view_, "-o", "block_size=3K"},
                 {kExitUsage, "block_size", "power of two"});
+}
+
+// The names in `dir` other than "." and "..".
+std::vector<std::string> EntriesOf(const std::string& dir) {
+  std::vector<std::string> names;
+  for (const auto& entry : std::filesystem::directory_iterator(dir)) {
+    names.push_back(entry.path().filename().string());
+  }
+  return names;
+}
+
+TEST_F(BadInputTest, EmptyValueOfAFlagIsAUsageErrorNamingTheFlag) {
+  struct Case {
+    std::vector<std::string> flag;  // the flag and its empty value
+    std::string names;
+    std::string example;
+  };
+  const std::vector<Case> cases = {
+      {{"--block-size", ""}, "--block-size", "example: --block-size 64K"},
+      {{"--block-size="}, "--block-size", "example: --block-size 64K"},
+      {{"--policy", ""}, "--policy", "lru, 2q or arc"},
+      {{"--promote-after", ""}, "--promote-after", "example: --promote-after 2"},
+      {{"--sequential-cutoff", ""}, "--sequential-cutoff", "example: --sequential-cutoff 4M"},
+      {{"--write-policy", ""}, "--write-policy", "allocate or around"},
+      {{"--read-ahead", ""}, "--read-ahead", "example: --read-ahead 4M"},
+      {{"--log-level", ""}, "--log-level", "error, warning, info or debug"},
+      {{"--revalidate", ""}, "--revalidate", "number of seconds"},
+      {{"--attr-timeout", ""}, "--attr-timeout", "number of seconds"},
+      {{"--entry-timeout", ""}, "--entry-timeout", "number of seconds"},
+      {{"--max-threads", ""}, "--max-threads", "whole number"},
+  };
+  for (const Case& c : cases) {
+    std::vector<std::string> args = {origin_, cache_, view_};
+    args.insert(args.end(), c.flag.begin(), c.flag.end());
+    ExpectFailure(args, {kExitUsage, c.names, c.example});
+  }
+  EXPECT_TRUE(EntriesOf(cache_).empty()) << "nothing may be created in CACHE";
+}
+
+TEST_F(BadInputTest, EmptyCacheSizeIsAUsageErrorNotTheDefault) {
+  // ExpectFailure adds --cache-size 64M (CLI11 refuses a second one): these
+  // give it themselves, empty. The
+  // -o cache_size=64M only caps what a regression would allocate.
+  for (const std::vector<std::string>& flag :
+       std::vector<std::vector<std::string>>{{"--cache-size", ""}, {"--cache-size="}}) {
+    std::vector<std::string> argv = {WtcachefsBinary(), origin_, cache_, view_};
+    argv.insert(argv.end(), flag.begin(), flag.end());
+    argv.insert(argv.end(), {"-o", "cache_size=64M"});
+    ViewTeardown teardown(view_);
+    const CommandResult r = RunCommand(argv, std::chrono::seconds(30));
+    SCOPED_TRACE("exit " + std::to_string(r.exit_code) + ", stderr: " + r.err);
+    ExpectRefusal(r, {kExitUsage, "--cache-size", "example: --cache-size 10G"}, {view_});
+  }
+  EXPECT_TRUE(EntriesOf(cache_).empty()) << "nothing may be created in CACHE";
+}
+
+TEST_F(BadInputTest, EmptyCacheFlagIsAUsageError) {
+  ExpectFailure({origin_, view_, "--cache", ""}, {kExitUsage, "--cache", "a directory"});
+}
+
+TEST_F(BadInputTest, EmptyMountOptionValueIsAUsageErrorNamingTheOption) {
+  // Every -o option that takes a value.
+  const std::vector<std::string> names = {"cache_size",    "block_size",        "attr_timeout",
+                                          "entry_timeout", "revalidate",        "max_threads",
+                                          "promote_after", "sequential_cutoff", "policy",
+                                          "write_policy",  "read_ahead",        "log_level",
+                                          "fsname"};
+  for (const std::string& name : names) {
+    ExpectFailure({origin_, cache_, view_, "-o", "rw," + name + "=,dev"},
+                  {kExitUsage, "-o " + name + "=", "example: -o " + name + "="});
+    ExpectFailure({origin_, cache_, view_, "-o", name}, {kExitUsage, name, "needs a value"});
+  }
+  EXPECT_TRUE(EntriesOf(cache_).empty()) << "nothing may be created in CACHE";
+}
+
+TEST_F(BadInputTest, EmptyCacheOptionIsAUsageErrorAndCreatesNothing) {
+  std::vector<std::string> before = EntriesOf(dir_.path());
+  ExpectFailure({origin_, view_, "-o", "cache="}, {kExitUsage, "-o cache=", "a directory"});
+  ExpectFailure({origin_, view_, "-o", "rw,cache=,dev"}, {kExitUsage, "-o cache=", "a directory"});
+  std::vector<std::string> after = EntriesOf(dir_.path());
+  std::sort(before.begin(), before.end());
+  std::sort(after.begin(), after.end());
+  EXPECT_EQ(after, before) << "no cache directory may be created";
+  for (const std::string& dir : {origin_, cache_, view_}) EXPECT_TRUE(EntriesOf(dir).empty());
+}
+
+TEST_F(BadInputTest, MalformedValuesAreUsageErrorsNamingTheOption) {
+  const std::vector<std::pair<std::vector<std::string>, Expected>> cases = {
+      {{"-o", "cache_size=10GB"}, {kExitUsage, "cache_size=10GB", "example"}},
+      {{"-o", "cache_size=-1"}, {kExitUsage, "cache_size=-1", "example"}},
+      {{"--block-size", "64KK"}, {kExitUsage, "block_size=64KK", "example"}},
+      {{"--block-size", "3K"}, {kExitUsage, "block_size", "power of two"}},
+      {{"--policy", "lru,cache=/tmp"}, {kExitUsage, "--policy", "lru, 2q or arc"}},
+      {{"-o", "cache_size= 1G"}, {kExitUsage, "cache_size= 1G", "example"}},
+      {{"-o", "max_threads=0"}, {kExitUsage, "max_threads", "between 1 and 1024"}},
+      {{"-o", "max_threads=1x"}, {kExitUsage, "max_threads=1x", "example"}},
+      {{"-o", "promote_after=0"}, {kExitUsage, "promote_after=0", "1 (promote every miss)"}},
+      {{"-o", "revalidate=soon"}, {kExitUsage, "revalidate=soon", "example"}},
+      {{"-o", "sequential_cutoff=4MB"}, {kExitUsage, "sequential_cutoff=4MB", "example"}},
+      {{"-o", "policy=mru"}, {kExitUsage, "policy=mru", "lru, 2q or arc"}},
+      {{"-o", "attr_timeout=nan"}, {kExitUsage, "attr_timeout", "seconds"}},
+  };
+  for (const auto& [extra, expected] : cases) {
+    std::vector<std::string> args = {origin_, cache_, view_};
+    args.insert(args.end(), extra.begin(), extra.end());
+    ExpectFailure(args, expected);
+  }
+  EXPECT_TRUE(EntriesOf(cache_).empty()) << "nothing may be created in CACHE";
+}
+
+TEST_F(BadInputTest, EmptyOptionListIsAUsageError) {
+  ExpectFailure({origin_, cache_, view_, "-o", ""}, {kExitUsage, "-o", "example: -o cache="});
 }
 
 TEST_F(BadInputTest, MountOptionsLibfuseCannotPassAreRefusedBeforeMounting) {

@@ -2,16 +2,19 @@
 // device (a loop device here), VIEW holds exactly that file, and its data goes
 // through the cache engine at every alignment qemu uses, with discards and
 // resizes reaching origin.
+#include <dirent.h>
 #include <fcntl.h>
+#include <grp.h>
 #include <gtest/gtest.h>
 #include <linux/falloc.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
-#include <dirent.h>
+#include <functional>
 #include <memory>
 #include <set>
 #include <thread>
@@ -244,6 +247,67 @@ TEST_F(ImageFileTest, SparseOriginStaysSparse) {
   struct stat through_view;
   ASSERT_EQ(::stat(image_.view_file().c_str(), &through_view), 0);
   EXPECT_EQ(through_view.st_blocks, st.st_blocks) << "VIEW must report origin's allocation";
+}
+
+// Runs change(fd) on `path` opened for writing, in a child that has become
+// nobody (not in group root). Returns its errno (0 on success), or -1 when the
+// child could not become nobody or died.
+int ErrnoAsNobody(const std::string& path, const std::function<long(int)>& change) {
+  const pid_t child = ::fork();
+  if (child < 0) return -1;
+  if (child == 0) {
+    if (::setgroups(0, nullptr) != 0 || ::setresgid(65534, 65534, 65534) != 0 ||
+        ::setresuid(65534, 65534, 65534) != 0) {
+      ::_exit(255);
+    }
+    const int fd = ::open(path.c_str(), O_WRONLY);
+    if (fd < 0) ::_exit(errno);
+    const int result = change(fd) < 0 ? errno : 0;
+    ::_exit(result);
+  }
+  int status = 0;
+  if (::waitpid(child, &status, 0) != child || !WIFEXITED(status)) return -1;
+  return WEXITSTATUS(status) == 255 ? -1 : WEXITSTATUS(status);
+}
+
+TEST_F(ImageFileTest, DataChangesByAnotherUserDropPrivilegeBitsAsOnOrigin) {
+  // Another user reaches the view only with allow_other.
+  ASSERT_TRUE(image_.Unmount());
+  ASSERT_EQ(::chmod(image_.dir().path().c_str(), 0755), 0);
+  ASSERT_TRUE(image_.Mount({"-o", "allow_other"})) << image_.failure();
+  const std::string reference = image_.dir().Sub("reference", false);
+  WriteFile(reference, Pattern(kMiB, 3));
+  struct Change {
+    const char* name;
+    std::function<long(int)> call;
+  };
+  const std::vector<Change> changes = {
+      {"write", [](int fd) { return static_cast<long>(::pwrite(fd, "x", 1, 4096)); }},
+      {"fallocate", [](int fd) { return static_cast<long>(::fallocate(fd, 0, 0, 65536)); }},
+      {"punch hole",
+       [](int fd) {
+         return static_cast<long>(
+             ::fallocate(fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, 0, 4096));
+       }},
+      {"zero range",
+       [](int fd) { return static_cast<long>(::fallocate(fd, FALLOC_FL_ZERO_RANGE, 0, 4096)); }},
+  };
+  for (const Change& change : changes) {
+    SCOPED_TRACE(change.name);
+    for (const std::string& p : {image_.origin(), reference}) {
+      ASSERT_EQ(::chown(p.c_str(), 0, 0), 0);
+      ASSERT_EQ(::chmod(p.c_str(), 02666), 0);
+    }
+    ASSERT_EQ(ErrnoAsNobody(image_.view_file(), change.call), 0);
+    ASSERT_EQ(ErrnoAsNobody(reference, change.call), 0);
+    struct stat origin_st, reference_st, view_st;
+    ASSERT_EQ(::stat(image_.origin().c_str(), &origin_st), 0);
+    ASSERT_EQ(::stat(reference.c_str(), &reference_st), 0);
+    ASSERT_EQ(::stat(image_.view_file().c_str(), &view_st), 0);
+    EXPECT_EQ(reference_st.st_mode & 07777, 0666u) << "ext4 drops setgid for a non-member";
+    EXPECT_EQ(origin_st.st_mode & 07777, reference_st.st_mode & 07777);
+    EXPECT_EQ(view_st.st_mode & 07777, origin_st.st_mode & 07777);
+  }
 }
 
 TEST_F(ImageFileTest, ResizeThroughViewKeepsOriginEqual) {

@@ -1,22 +1,123 @@
 // Permissions and ownership through VIEW are origin's: the kernel checks the
-// caller against origin's mode and owner (default_permissions), and what a user
-// creates through VIEW belongs to that user on origin.
+// caller against origin's mode and owner (default_permissions), what a user
+// creates through VIEW belongs to that user on origin, and a user's change of a
+// file's data drops its setuid and setgid bits as the origin's filesystem would.
 #include <fcntl.h>
+#include <linux/falloc.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <chrono>
 #include <cstdio>
+#include <functional>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "integration/posix_helpers.h"
+#include "support/image_mount.h"
 
 namespace wtcachefs::testing {
 namespace {
 
-using posix_permissions = PosixViewTest;
-
 const Identity kRoot{0, 0, {}};
+
+// One file of a privilege-bits case: its mode and owner, and who changes it.
+struct PrivilegeCase {
+  mode_t mode;
+  uid_t uid;
+  gid_t gid;
+  Identity who;
+};
+
+class posix_permissions : public PosixViewTest {
+ protected:
+  // For each case: makes the file on origin and on the reference, opens it with
+  // `open_flags` and calls `change` on it as the case's caller, on the view and
+  // on the reference, and expects the same result, and the same mode on origin
+  // (and through the view) as the origin's filesystem left on the reference.
+  // Returns the reference's permission bits of each case after the change.
+  std::vector<mode_t> ExpectPrivilegeBitsAfterDataChangeAsOnOrigin(
+      const std::vector<PrivilegeCase>& cases, int open_flags,
+      const std::function<long(int)>& change);
+
+  // The same for fallocate(fd, `mode`, `offset`, `length`).
+  std::vector<mode_t> ExpectPrivilegeBitsAfterFallocateAsOnOrigin(
+      const std::vector<PrivilegeCase>& cases, int mode, off_t offset, off_t length) {
+    return ExpectPrivilegeBitsAfterDataChangeAsOnOrigin(cases, O_WRONLY, [=](int fd) {
+      return static_cast<long>(::fallocate(fd, mode, offset, length));
+    });
+  }
+};
+
+void MakeFile(const std::string& path, mode_t mode, uid_t uid = 0, gid_t gid = 0);
+
+std::vector<mode_t> posix_permissions::ExpectPrivilegeBitsAfterDataChangeAsOnOrigin(
+    const std::vector<PrivilegeCase>& cases, int open_flags,
+    const std::function<long(int)>& change) {
+  std::vector<mode_t> after;
+  for (size_t i = 0; i < cases.size(); ++i) {
+    const PrivilegeCase& c = cases[i];
+    const std::string rel = "bits" + std::to_string(i);
+    for (const std::string& p : {O(rel), R(rel)}) MakeFile(p, c.mode, c.uid, c.gid);
+    char trace[96];
+    std::snprintf(trace, sizeof(trace), "%s: mode %04o owner %u:%u, caller uid %u gid %u",
+                  rel.c_str(), c.mode, c.uid, c.gid, c.who.uid, c.who.gid);
+    SCOPED_TRACE(trace);
+    EXPECT_EQ(ExpectSameErrnoAs(
+                  c.who,
+                  [&](const std::string& p) {
+                    const int fd = ::open(p.c_str(), open_flags);
+                    if (fd < 0) return -1L;
+                    const long result = change(fd);
+                    const int error = errno;
+                    ::close(fd);
+                    errno = error;
+                    return result;
+                  },
+                  rel),
+              0);
+    const mode_t reference = LstatOf(R(rel)).st_mode;
+    EXPECT_EQ(LstatOf(O(rel)).st_mode, reference);
+    EXPECT_EQ(LstatOf(V(rel)).st_mode, reference);
+    EXPECT_EQ(LstatOf(O(rel)).st_size, LstatOf(R(rel)).st_size);
+    after.push_back(reference & 07777);
+  }
+  return after;
+}
+
+// Identities for the privilege-bits cases: the file's group is 0 (root) unless
+// a case says otherwise.
+const Identity kGroupMember{65534, 65534, {0}};  // nobody, also in group 0
+const Identity kRootInAnotherGroup{0, 1234, {}};
+
+// The cases every data-changing call is checked with. Each is compared with
+// what the origin's filesystem does for the same caller; ExpectTheCoreCases
+// also states the main ones outright, as ext4 decides them
+// (setattr_should_drop_suidgid).
+const std::vector<PrivilegeCase> kPrivilegeCases = {
+    {02666, 0, 0, Nobody()},             // not in the group: setgid goes
+    {02666, 0, 0, kGroupMember},         // in the group, no group exec: setgid stays
+    {06777, 0, 0, kRoot},                // privileged: both stay
+    {06777, 0, 0, Nobody()},             // both go
+    {06777, 0, 0, kGroupMember},         // group exec: setgid goes even for a member
+    {04766, 0, 0, Nobody()},             // setuid goes
+    {02676, 0, 0, kGroupMember},         // group exec: setgid goes
+    {06666, 65534, 65534, Nobody()},     // the owner, in its group: setuid goes only
+    {02666, 65534, 65534, Nobody()},     // the owner: setgid stays
+    {06666, 0, 0, kRootInAnotherGroup},  // privileged whatever its group
+    {02666, 0, 0, kRootInAnotherGroup},
+};
+
+void ExpectTheCoreCases(const std::vector<mode_t>& after) {
+  ASSERT_EQ(after.size(), kPrivilegeCases.size());
+  EXPECT_EQ(after[0], 0666u) << "an unprivileged caller outside the group loses setgid";
+  EXPECT_EQ(after[1], 02666u) << "a member keeps setgid without group exec";
+  EXPECT_EQ(after[2], 06777u) << "root keeps both";
+  EXPECT_EQ(after[3], 0777u);
+  EXPECT_EQ(after[9], 06666u) << "root keeps both, whatever its group";
+  EXPECT_EQ(after[10], 02666u);
+}
 
 // Creates directory `rel` in ORIGIN and in the reference directory with the given
 // owner and mode (set after creation, so the umask does not interfere).
@@ -29,7 +130,7 @@ void MakeSharedDir(const std::string& origin_path, const std::string& reference_
   }
 }
 
-void MakeFile(const std::string& path, mode_t mode, uid_t uid = 0, gid_t gid = 0) {
+void MakeFile(const std::string& path, mode_t mode, uid_t uid, gid_t gid) {
   WriteFile(path, "content");
   ASSERT_EQ(::chown(path.c_str(), uid, gid), 0) << path;
   ASSERT_EQ(::chmod(path.c_str(), mode), 0) << path;
@@ -350,6 +451,79 @@ TEST_F(posix_permissions, DefaultAclOfTheParentReplacesTheUmaskAsOnOrigin) {
   }
   EXPECT_EQ(LstatOf(O("plain/file")).st_mode & 07777, 0600u);
   EXPECT_NE(LstatOf(O("inherit/file")).st_mode & 07777, 0600u);
+}
+
+TEST_F(posix_permissions, FallocateByAnotherUserClearsSetuidAndSetgidAsOnOrigin) {
+  ExpectTheCoreCases(ExpectPrivilegeBitsAfterFallocateAsOnOrigin(kPrivilegeCases, 0, 0, 64 << 10));
+}
+
+TEST_F(posix_permissions, PunchHoleByAnotherUserClearsSetuidAndSetgidAsOnOrigin) {
+  ExpectTheCoreCases(ExpectPrivilegeBitsAfterFallocateAsOnOrigin(
+      kPrivilegeCases, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, 0, 4096));
+}
+
+TEST_F(posix_permissions, ZeroRangeByAnotherUserClearsSetuidAndSetgidAsOnOrigin) {
+  ExpectTheCoreCases(
+      ExpectPrivilegeBitsAfterFallocateAsOnOrigin(kPrivilegeCases, FALLOC_FL_ZERO_RANGE, 0, 4096));
+}
+
+// The kernel's FUSE client clears setuid and group-executable setgid before
+// these changes but keeps the setgid of a file that is not group-executable
+// whatever the caller's groups (and clears nothing for an O_TRUNC open): the
+// view applies the origin's rule itself.
+TEST_F(posix_permissions, WriteClearsSetuidAndSetgidForEveryCallerAsOnOrigin) {
+  const auto write = [](int fd) { return static_cast<long>(::pwrite(fd, "w", 1, 2)); };
+  ExpectTheCoreCases(
+      ExpectPrivilegeBitsAfterDataChangeAsOnOrigin(kPrivilegeCases, O_WRONLY, write));
+}
+
+TEST_F(posix_permissions, FtruncateClearsSetuidAndSetgidForEveryCallerAsOnOrigin) {
+  const auto truncate = [](int fd) { return static_cast<long>(::ftruncate(fd, 3)); };
+  ExpectTheCoreCases(
+      ExpectPrivilegeBitsAfterDataChangeAsOnOrigin(kPrivilegeCases, O_WRONLY, truncate));
+}
+
+TEST_F(posix_permissions, OpenWithTruncClearsSetuidAndSetgidForEveryCallerAsOnOrigin) {
+  const auto nothing_more = [](int) { return 0L; };
+  ExpectTheCoreCases(ExpectPrivilegeBitsAfterDataChangeAsOnOrigin(
+      kPrivilegeCases, O_WRONLY | O_TRUNC, nothing_more));
+}
+
+TEST_F(posix_permissions, CopyFileRangeClearsSetuidAndSetgidForEveryCallerAsOnOrigin) {
+  const auto copy_within = [](int fd) {
+    loff_t in = 0;
+    loff_t out = 4;
+    return static_cast<long>(::copy_file_range(fd, &in, fd, &out, 2, 0));
+  };
+  ExpectTheCoreCases(
+      ExpectPrivilegeBitsAfterDataChangeAsOnOrigin(kPrivilegeCases, O_RDWR, copy_within));
+}
+
+// Dropping the bits is the view's own change of origin (DESIGN W6): the file
+// keeps every cached block.
+TEST_F(posix_permissions, PrivilegeBitsDroppedForAnotherUserKeepTheCache) {
+  const std::string content = Pattern(256 << 10, 7);
+  WriteFile(O("cached"), content);
+  ASSERT_EQ(::chmod(O("cached").c_str(), 02666), 0);
+  ASSERT_TRUE(ReadFileDirect(V("cached")) == content);  // every block cached
+  const uint64_t invalidations = StatusCounter(mount_.view(), "invalidations");
+  std::this_thread::sleep_for(std::chrono::milliseconds(30));  // a ctime of its own
+  // Past the end with KEEP_SIZE: no cached byte changes, only the mode.
+  ASSERT_EQ(ErrnoAs(Nobody(),
+                    [&] {
+                      const int fd = ::open(V("cached").c_str(), O_WRONLY);
+                      if (fd < 0) return -1L;
+                      const long result = ::fallocate(fd, FALLOC_FL_KEEP_SIZE,
+                                                      static_cast<off_t>(content.size()), 4096);
+                      ::close(fd);
+                      return result;
+                    }),
+            0);
+  EXPECT_EQ(LstatOf(O("cached")).st_mode & 07777, 0666u);
+  const uint64_t misses = StatusCounter(mount_.view(), "read_misses");
+  EXPECT_TRUE(ReadFileDirect(V("cached")) == content);
+  EXPECT_EQ(StatusCounter(mount_.view(), "read_misses"), misses) << "the chmod dropped the cache";
+  EXPECT_EQ(StatusCounter(mount_.view(), "invalidations"), invalidations);
 }
 
 TEST_F(posix_permissions, TruncateByAnotherUserClearsSetuidAsOnOrigin) {

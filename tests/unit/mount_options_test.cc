@@ -258,6 +258,48 @@ TEST(MountOptions, BadValuesNameTheOptionAndSayWhatIsExpected) {
   }
 }
 
+// Every -o option that takes a value.
+const std::vector<std::string> kValuedOptions = {
+    "cache",      "attr_timeout", "entry_timeout", "revalidate", "block_size",
+    "cache_size", "policy",       "promote_after", "read_ahead", "sequential_cutoff",
+    "log_level",  "write_policy", "max_threads",   "fsname"};
+
+TEST(MountOptions, EveryValuedOptionGivenEmptyOrBareIsRefusedWithAnExample) {
+  for (const std::string& name : kValuedOptions) {
+    EXPECT_FALSE(HintFor(name).kind.empty()) << name << " has no hint";
+    EXPECT_FALSE(HintFor(name).example.empty()) << name << " has no example";
+    for (const std::string& written : {name + "=", name, "rw," + name + "=,dev"}) {
+      Options options;
+      const Status s = ApplyMountOptions(written, options);
+      ASSERT_FALSE(s.ok()) << written;
+      EXPECT_TRUE(Mentions(s.message(), "-o " + name + "=")) << written << " -> " << s.message();
+      EXPECT_TRUE(
+          Mentions(s.message(), "example: -o " + name + "=" + std::string(HintFor(name).example)))
+          << s.message();
+      EXPECT_EQ(s.message().find('\n'), std::string::npos);
+    }
+  }
+}
+
+TEST(MountOptions, EveryExampleInAMessageIsAValidValue) {
+  for (const std::string& name : kValuedOptions) {
+    Options options;
+    options.origin = "/slow";
+    options.cache = "/fast";
+    options.view = "/view";
+    const std::string option = name + "=" + std::string(HintFor(name).example);
+    const Status s = ApplyMountOptions(option, options);
+    EXPECT_TRUE(s.ok()) << option << ": " << s.message();
+    EXPECT_TRUE(options.Validate().ok()) << option << ": " << options.Validate().message();
+  }
+}
+
+TEST(MountOptions, OptionsWithoutAValueHaveNoHint) {
+  for (const std::string name : {"ro", "reset_cache", "allow_other", "turbo"}) {
+    EXPECT_TRUE(HintFor(name).kind.empty()) << name;
+  }
+}
+
 TEST(MountOptions, OutOfRangeValuesFailValidationByName) {
   for (const std::string option :
        {"attr_timeout=-1", "entry_timeout=inf", "max_threads=0", "block_size=3K"}) {
@@ -379,6 +421,50 @@ TEST(CommandLineForms, BadValuesAreOneLineUsageErrorsNamingTheOption) {
   ExpectOneLineUsageError({"/s", "/f", "/v", "--block-size", "huge"}, "block_size=huge");
   ExpectOneLineUsageError({"/s", "/f", "/v", "--cache-size", "lots"}, "cache_size=lots");
   ExpectOneLineUsageError({"/s", "/f", "/v", "-o"}, "-o");
+}
+
+TEST(CommandLineForms, EveryValuedFlagGivenEmptyIsAUsageErrorNamingIt) {
+  const std::vector<std::string> flags = {
+      "--cache",         "--attr-timeout",      "--entry-timeout", "--revalidate", "--max-threads",
+      "--block-size",    "--cache-size",        "--read-ahead",    "--log-level",  "--policy",
+      "--promote-after", "--sequential-cutoff", "--write-policy"};
+  for (const std::string& flag : flags) {
+    ExpectOneLineUsageError({"/s", "/f", "/v", flag, ""}, flag);
+    ExpectOneLineUsageError({"/s", "/f", "/v", flag + "="}, flag);
+    ExpectOneLineUsageError({"/s", "/v", flag, "", "-o", "cache=/f"}, "needs a value");
+  }
+}
+
+TEST(CommandLineForms, EmptyFlagValuesSayWhatAValidValueLooksLike) {
+  ExpectOneLineUsageError({"/s", "/f", "/v", "--cache-size", ""}, "example: --cache-size 10G");
+  ExpectOneLineUsageError({"/s", "/f", "/v", "--block-size", ""}, "example: --block-size 64K");
+  ExpectOneLineUsageError({"/s", "/f", "/v", "--attr-timeout", ""}, "number of seconds");
+  ExpectOneLineUsageError({"/s", "/f", "/v", "--max-threads", ""}, "whole number");
+  ExpectOneLineUsageError({"/s", "/v", "--cache", ""}, "a directory");
+}
+
+TEST(CommandLineForms, AFlagValueHoldingACommaIsRefused) {
+  // It would smuggle in a second option through the -o parser.
+  ExpectOneLineUsageError({"/s", "/f", "/v", "--policy", "lru,cache=/x"}, "--policy");
+  ExpectOneLineUsageError({"/s", "/f", "/v", "--cache-size", "1G,block_size=4K"}, "--cache-size");
+  // A cache path may hold a comma.
+  Options options;
+  std::string err;
+  EXPECT_FALSE(Parse({"/s", "/v", "--cache", "/fast,disk"}, options, &err)) << err;
+  EXPECT_EQ(options.cache, "/fast,disk");
+}
+
+TEST(CommandLineForms, AnEmptyOptionListIsAUsageError) {
+  ExpectOneLineUsageError({"/s", "/f", "/v", "-o", ""}, "-o");
+}
+
+TEST(CommandLineForms, MalformedNumbersOnFlagsAreUsageErrors) {
+  for (const std::string value : {"abc", "1s", " 1", "-1", "nan"}) {
+    ExpectOneLineUsageError({"/s", "/f", "/v", "--attr-timeout", value}, "attr");
+  }
+  for (const std::string value : {"x", "-3", "4.5", "1e2", " 4"}) {
+    ExpectOneLineUsageError({"/s", "/f", "/v", "--max-threads", value}, "max");
+  }
 }
 
 TEST(CommandLineForms, TooFewArgumentsSayWhatIsMissing) {

@@ -54,5 +54,37 @@ TEST(CommandLine, CacheGeometryFlags) {
   EXPECT_EQ(Parse({"/s", "/f", "/v", "--cache-size", "lots"}, bad), kExitUsage);
 }
 
+TEST(CommandLine, EmptySizesAreUsageErrorsNotTheDefault) {
+  for (const std::vector<std::string>& flag :
+       std::vector<std::vector<std::string>>{{"--cache-size", ""},
+                                             {"--cache-size="},
+                                             {"--block-size", ""},
+                                             {"--block-size="},
+                                             {"-o", "cache_size="},
+                                             {"-o", "block_size="},
+                                             {"-o", "cache_size"},
+                                             {"-o", "read_ahead="},
+                                             {"-o", "sequential_cutoff="}}) {
+    std::vector<std::string> args = {"/s", "/f", "/v"};
+    args.insert(args.end(), flag.begin(), flag.end());
+    Options options;
+    ::testing::internal::CaptureStderr();
+    const std::optional<int> exit_code = Parse(args, options);
+    const std::string err = ::testing::internal::GetCapturedStderr();
+    EXPECT_EQ(exit_code, kExitUsage) << flag.back();
+    EXPECT_NE(err.find("needs a value"), std::string::npos) << err;
+    EXPECT_EQ(options.cache_size, 0u);
+  }
+}
+
+TEST(MountOptionList, MalformedSizesNameTheOptionAndGiveExamples) {
+  for (const char* bad : {"", "K", "10X", "1.5G", "-1", "10KB", " 1G", "1G ", "0x10"}) {
+    const Status s = ParseSize("cache_size", bad).status();
+    ASSERT_FALSE(s.ok()) << bad;
+    EXPECT_NE(s.message().find(std::string("cache_size=") + bad), std::string::npos) << s.message();
+    EXPECT_NE(s.message().find("cache_size=10G"), std::string::npos) << s.message();
+  }
+}
+
 }  // namespace
 }  // namespace wtcachefs
