@@ -60,9 +60,6 @@ class MetaStore {
   MetaStore& operator=(const MetaStore&) = delete;
 
   Status Commit(const MetaBatch& batch, bool sync);
-  // Writes the committed changes still only in memory and the log out as a
-  // table file (waits for it).
-  Status FlushMemtables();
 
   // nullopt when the store is new.
   Result<std::optional<Superblock>> LoadSuperblock();

@@ -163,12 +163,7 @@ Status CacheDirectory::MarkClean() {
   sb.clean_shutdown = true;
   MetaBatch batch;
   batch.PutSuperblock(sb);
-  if (Status s = store_->Commit(batch, /*sync=*/true); !s.ok()) return s;
-  // The next mount then has no log to replay and write out as a table before
-  // it can load the mappings (a third of a warm mount's time at a million
-  // blocks). Everything is durable already: a failure only costs that time.
-  (void)store_->FlushMemtables();
-  return Status::Ok();
+  return store_->Commit(batch, /*sync=*/true);
 }
 
 }  // namespace wtcachefs

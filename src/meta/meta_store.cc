@@ -334,12 +334,6 @@ Status MetaStore::Commit(const MetaBatch& batch, bool sync) {
   return Status::Ok();
 }
 
-Status MetaStore::FlushMemtables() {
-  rocksdb::FlushOptions options;
-  options.wait = true;
-  return FromRocks(impl_->db->Flush(options), "writing out cache metadata");
-}
-
 Result<std::optional<Superblock>> MetaStore::LoadSuperblock() {
   std::string value;
   const rocksdb::Status s = impl_->db->Get(rocksdb::ReadOptions(), kSuperblockKey, &value);
