@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // engine_memory_bench: the resident memory a cache costs per cached block, and
 // how long a restart (loading every mapping) takes.
 //

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // slow_origin_fs: a FUSE pass-through that makes a directory look like slow storage.
 //
 //   slow_origin_fs BACKING MOUNTPOINT [-o latency_us=N,bandwidth=BYTES_PER_S,

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # The Debian package, built by CPack from the install rules below:
 #   cmake --build build --target package    (or: cd build && cpack -G DEB)
 # CPack rather than debian/ rules: the package comes from the same CMake build

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # Configures and builds wtcachefs with CMake.
 #
 #   bash scripts/build.sh              RelWithDebInfo build in build/

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # A short demonstration of what wtcachefs does: mount a view of an origin
 # directory with a cache directory, work through the view, and show that every
 # write is on the origin. Everything happens under a new temporary directory,

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # Builds the libFuzzer targets (tests/fuzz, clang) and runs each for a while:
 # the command line, the -o mount options and tune assignments, and the
 # metadata records a cache is read back from. Fails if any target finds a crash,

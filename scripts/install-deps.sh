@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # Installs every Debian 12 package needed to build wtcachefs, run its test suite
 # and run scripts/demo.sh. Run as root. Non-interactive; safe to run again.
 set -euo pipefail

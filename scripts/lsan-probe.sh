@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # Sourced by test.sh and fuzz.sh: lsan_works DIR COMPILER prints 1 when
 # LeakSanitizer works here, else 0 with a warning. It cannot run under ptrace
 # (strace, gdb, some CI runners): there every sanitized process would die with

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # Builds wtcachefs and runs the whole test suite twice: in the normal build
 # (build/), then in an AddressSanitizer + UndefinedBehaviorSanitizer build
 # (build-asan/); in between, a short run of each libFuzzer target

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # Builds the engine with ThreadSanitizer (build-tsan/) and runs the engine's
 # concurrency, contract and crash tests under it. Forking tests run one at a
 # time, and the ones that fork again and again after the parent has run an

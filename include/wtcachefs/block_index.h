@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // BlockIndex: the in-memory answer to "is block B of object O cached, in which
 // slot, and which of its 4 KiB sectors are valid?" (DESIGN §3), and the slot
 // allocator. It decides who may do IO to a slot; callers do the IO between calls.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // BlockKey: block `block` (of the cache block size) of the origin file known to
 // the engine as `object_id`.
 #pragma once

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // CacheEngine: the writethrough block cache (DESIGN §2, §3). File data is cached in
 // fixed-size blocks in a slot file on CACHE, with per-4-KiB-sector validity.
 //

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Clock: the engine's source of time, injectable so tests need no sleeps.
 //
 // Thread safety: Now() may be called from any thread.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // DataEngine: the seam between the FUSE adapter and everything that touches file
 // *data*. The adapter handles the namespace and metadata itself and routes every
 // read, write, truncate, sync, allocation and copy of file contents through here,

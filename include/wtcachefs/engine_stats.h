@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // EngineStats: what the cache engine has done (DESIGN §3 statistics). Counters
 // only grow; gauges (used_blocks, total_blocks, index_memory_bytes, degraded)
 // describe the present: they are neither persisted nor summed over windows. A

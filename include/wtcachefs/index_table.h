@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // IndexTable: a hash index of 32-bit references (slot numbers, ring positions)
 // into arrays its owner keeps. The keys stay in the owner's arrays, so an entry
 // costs 4 bytes, 4.5 at the table's load limit of 8/9 (DESIGN §3: the in-memory

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // IoBackend: how the engine does file IO. A batch of requests is submitted
 // together (with io_uring: one submission) and the call returns once every request
 // in it has completed. This is what lets a writethrough write reach origin and

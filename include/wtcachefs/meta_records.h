@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The records wtcachefs keeps in its metadata store (DESIGN §3), as plain values,
 // and their encoding. Decoding checks every length and range: a record read back
 // from a damaged store yields an error Status, never undefined behaviour.

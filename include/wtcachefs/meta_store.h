@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // MetaStore: the cache's persistent metadata (superblock, file records, block
 // mapping, intent log, counters) in a RocksDB database inside CACHE. RocksDB stays
 // behind this interface; nothing else includes it.

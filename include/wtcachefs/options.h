@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Options: everything a wtcachefs mount is configured with. The command line and
 // `-o name=value` mount options only fill this struct; Validate() checks it.
 //

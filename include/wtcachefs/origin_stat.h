@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // StatOrigin: a fresh stat of an origin object as the cache and the view see it.
 //
 // Fresh: statx(2) with AT_STATX_FORCE_SYNC, so an origin that caches attributes

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // ReplacementPolicy: which cached block leaves when the cache is full (DESIGN
 // W7). The daemon's BlockIndex and the trace simulator (wtcachefs-sim) drive the
 // same implementations with the same calls. A cached block is named by its slot

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // PromotionFilter: promote a block into the cache only on its Nth miss (Open
 // CAS's "nhit" promotion policy), so a block read once never displaces one
 // that is read again. Misses are counted in a fixed table of small counters

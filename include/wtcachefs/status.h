@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Status: the result of an operation in the wtcachefs core, carried instead of
 // exceptions. A Status is either OK or an errno value plus a message a user can act on.
 //

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Renders engine statistics for `wtcachefs status`: a human table, one line (like
 // `dmsetup status`), and JSON. Pure functions over plain values.
 //

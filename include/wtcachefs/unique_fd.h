@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // UniqueFd: sole owner of a file descriptor; closes it on destruction.
 //
 // Thread safety: not synchronised; one owner at a time. get() may be called

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Turns mount Options into the cache engine's configuration: the origin's
 // identity, the block size, and the cache size (with its documented default).
 //

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // `wtcachefs check CACHE [--repair]`: verifies an unmounted cache's metadata
 // (engine/cache_check.h) and reports; --repair deletes bad mappings or resets a
 // store that cannot be read.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The wtcachefs command line (CLI11):
 //   wtcachefs ORIGIN CACHE VIEW [options]            direct form
 //   wtcachefs ORIGIN VIEW -o cache=CACHE[,opts]      mount-helper form (mount.fuse3, fstab)

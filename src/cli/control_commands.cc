@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 #include "cli/control_commands.h"
 
 #include <sys/stat.h>

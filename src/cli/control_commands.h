@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // `wtcachefs invalidate VIEW [PATH...]`, `wtcachefs warm PATH...` and
 // `wtcachefs tune VIEW NAME=VALUE...`: commands to
 // the daemon serving a view, sent as writes of its "wtcachefs.*" attributes

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Exit codes of the wtcachefs command; documented in wtcachefs(8).
 #pragma once
 

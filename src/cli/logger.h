@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Logger: the daemon's messages, to stderr until it detaches and to syslog
 // (the daemon facility, so journald has them too) afterwards, filtered by the
 // --log-level, which `wtcachefs tune` may change while mounted.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Parsing of `-o opt[,opt...]` mount options, as written by users, in fstab, and
 // by mount.fuse3 (which adds rw/dev/suid and their opposites). Every wtcachefs
 // option is accepted here as name=value (dashes or underscores); kernel and FUSE

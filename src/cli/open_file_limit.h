@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The daemon keeps one descriptor per origin inode the kernel remembers (like
 // libfuse's passthrough_ll), so a tree of many files needs far more than the
 // usual soft limit of 1024 open files.

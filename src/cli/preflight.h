@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Checks ORIGIN, CACHE and VIEW before anything is mounted, so that a mistake is
 // reported as one line naming the path and what to do, and nothing is left mounted.
 //

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 #include "cli/prometheus_format.h"
 
 #include <sstream>

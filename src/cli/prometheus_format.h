@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The status of a view in the Prometheus text exposition format (version 0.0.4),
 // for node_exporter's textfile collector or any scraper: one counter per
 // cumulative status field (`wtcachefs_read_hits_total`, ...) and gauges for the

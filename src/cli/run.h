@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The whole wtcachefs command: parse, check, daemonize, mount and serve.
 #pragma once
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Readiness for systemd services of Type=notify (sd_notify(3)'s protocol,
 // without linking libsystemd): when $NOTIFY_SOCKET names a socket, a datagram
 // "READY=1\nSTATUS=..." is sent to it once the view is mounted. Without the

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // `wtcachefs status VIEW [--json | --line]`: prints the statistics of a mounted
 // view, read from the daemon through the view root's "wtcachefs.status*"
 // extended attributes.

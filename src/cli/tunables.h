@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The settings `wtcachefs tune VIEW name=value...` changes while mounted:
 // sequential_cutoff, promote_after, write_policy and log_level. Everything else
 // (sizes, policy, paths, kernel options) takes a remount.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The reserved "wtcachefs.*" attributes of a mounted view, answered by the
 // cache engine: status reports (read on the root) and commands (written on the
 // root for the whole cache, or on a file):

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // How a byte range of a file falls onto cache blocks and 4 KiB sectors.
 //
 // Thread safety: pure functions.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // BlockRangeLock: exclusive locks on ranges of one object's blocks, so writes
 // to different blocks of a file run at once while two writes that share a
 // block never overlap (origin and cache must see them in the same order).

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // CheckCache: `wtcachefs check CACHE` — verifies the metadata of an unmounted
 // cache: the superblock decodes and matches the slot file, every mapping points
 // into the slot file, no slot is mapped twice, every mapping belongs to a known

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // CacheDirectory: takes ownership of a CACHE directory for one mount (DESIGN §1,
 // issue "ownership"): an exclusive lock (a second mount fails clearly), the
 // metadata store, and the superblock that records the origin and block size the

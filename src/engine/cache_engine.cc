@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // CacheEngine: start, recovery, group commit, shutdown, statistics. The data
 // paths of an open file are in cached_file.cc.
 #include "wtcachefs/cache_engine.h"

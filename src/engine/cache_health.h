@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Faults of the cache directory that no IO error may ever report: CACHE deleted
 // or replaced while mounted (the open slot file keeps working, unlinked), or its
 // file system turned read-only. The engine checks each flush round and degrades

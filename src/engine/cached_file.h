@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // CachedFile: an origin file open through the cache engine; the read and write
 // paths of DESIGN §2 (W1, W2, W3, W5).
 //

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // EngineState: what every open file of a CacheEngine shares, and the engine's
 // persistence: loading at start, group commits, clean shutdown.
 //

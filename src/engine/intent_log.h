@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // IntentLog: regions of objects that may have writes in flight or not yet durable
 // on origin (DESIGN W4, like md's write-intent bitmap). A region is marked
 // durably before the first write to it is submitted and stays marked while

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // ObjectTable: the origin files the engine has seen, under stable object ids,
 // with the fingerprint that ties cached blocks to one version of the file
 // (DESIGN W6).

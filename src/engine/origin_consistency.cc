@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Weak cache consistency (DESIGN W6): how the engine tells a change made behind
 // the mount from its own, at open, around every change it makes to origin, and
 // on reads of files held open (EngineState's contract in engine_state.h).

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The files in CACHE that are allocated up front (the slot file and the
 // checksum file): created mode 0600, since they hold or describe copies of
 // other users' data, and sized before use so that the cache never fails an

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // SectorBitmaps: the sector validity of every slot (DESIGN §3), packed into
 // one array: a block of S sectors costs S bits rounded up to a power of two
 // (1 bit at 4 KiB blocks, 2 bytes at the default 64 KiB, 128 bytes at 4 MiB),

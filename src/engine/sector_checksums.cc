@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 #include "engine/sector_checksums.h"
 
 #include "engine/preallocated_file.h"

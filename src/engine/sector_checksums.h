@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Sector checksums (DESIGN W6, last sentence: a cached block is served only
 // after its checksum matches). Every valid 4 KiB sector of a cached block has a
 // CRC32C (Intel ISA-L, hardware accelerated) kept in the checksum file beside

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 #include "engine/slot_file.h"
 
 #include "engine/preallocated_file.h"

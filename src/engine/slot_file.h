@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // SlotFile: the preallocated file in CACHE that holds cached blocks, one fixed-size
 // slot each. Created mode 0600: it holds copies of other users' data.
 //

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // StatsHistory: samples of the cumulative counters, so that a user sees the hit
 // ratio of the last five minutes, hour and day, not only since the cache was
 // created (as bcache's stats_five_minute / stats_hour / stats_day).

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // DirHandle: one open directory of origin. The stream position is the kernel's
 // `off`: the d_off of the last entry returned, so a listing resumes where the
 // previous reply ended, and seekdir() handles rewinds.

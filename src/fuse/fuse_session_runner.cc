@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 #include "fuse/fuse_session_runner.h"
 
 #include <fcntl.h>

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Mounts MirrorFs at Options::view and serves requests until unmounted
 // (fusermount3 -u, umount) or signalled (SIGINT, SIGTERM, SIGHUP).
 //

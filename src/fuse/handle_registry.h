@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // HandleRegistry: the handles (fi->fh) a view has given the kernel. A session
 // that ends with files or directories still open (a signal, an unmount under
 // load) never gets their release requests; the registry frees what is left

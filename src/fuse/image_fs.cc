@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 #include "fuse/image_fs.h"
 
 #include <fcntl.h>

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // ImageFs: the view of an image origin (DESIGN §1, image mode). ORIGIN is one
 // regular file (a raw or qcow2 VM image, any format) or a block device; VIEW is
 // a directory holding exactly that file under ORIGIN's base name, with the same

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // InodeTable: the inodes the kernel currently knows, keyed by the origin's
 // (st_dev, st_ino). The FUSE node id of an entry is its address; the root is id 1.
 //

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 #include "fuse/kernel_cache_invalidator.h"
 
 #include <utility>

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // KernelCacheInvalidator: tells the kernel to drop its page cache of view
 // inodes (fuse_lowlevel_notify_inval_inode), for files found changed behind the
 // mount (DESIGN W6).

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // MirrorFs: the low-level FUSE filesystem that mirrors ORIGIN at VIEW. Namespace and
 // metadata operations go to origin through O_PATH fds of the InodeTable; file
 // data goes through the DataEngine. Every callback replies exactly once and never

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Directory listing: a DIR stream per open directory handle.
 #include <dirent.h>
 #include <fcntl.h>

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // File data callbacks: every byte of file content goes through the DataEngine.
 #include <fcntl.h>
 #include <unistd.h>

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Metadata and namespace callbacks: each is one origin syscall on an O_PATH fd.
 #include <fcntl.h>
 #include <sys/stat.h>

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Extended attributes, through /proc/self/fd paths (O_PATH fds have no f*xattr).
 #include <fcntl.h>
 #include <sys/stat.h>

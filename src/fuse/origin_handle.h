@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // OriginHandle: a file handle (name_to_handle_at) of an origin object, from
 // which the object can be reopened after its descriptor was closed. This lets
 // the inode table close the O_PATH descriptors of inodes nobody is using, so a

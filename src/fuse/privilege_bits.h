@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Which of the setuid and setgid bits a change of a file's data removes, by the
 // rule of Linux 6.x (fs/attr.c, setattr_should_drop_suidgid and
 // setattr_should_drop_sgid, applied by file_remove_privs on write, truncate and

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The kernel's read-ahead for the view. FUSE starts every mount at 128 KiB, and
 // a FUSE server may only lower that in its INIT reply; sequential reads through
 // the view then travel in 128 KiB requests with little overlap. The mount's

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 #include "wtcachefs/origin_stat.h"
 
 #include <fcntl.h>

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // UringBackend: IoBackend on io_uring, one ring per thread (a ring has one owner).
 // A batch of one request is done with a plain system call instead: it has
 // nothing to run in parallel with, and io_uring would hand a read of data not

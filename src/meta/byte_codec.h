@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Big-endian fixed-width encoding for metadata records. Big-endian keeps RocksDB's
 // bytewise key order equal to numeric order.
 //

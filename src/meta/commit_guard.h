@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // CommitGuard: the number of the last metadata commit and the store's table files,
 // kept in a small file beside the RocksDB directory, so that a store that lost
 // commits (a log or manifest truncated, garbled or replaced) is caught at the

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // MetaStore on RocksDB. Keys start with a one-byte record type; integers are
 // big-endian so that each type's keys sort numerically.
 #include "wtcachefs/meta_store.h"

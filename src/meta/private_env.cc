@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 #include "meta/private_env.h"
 
 #include <rocksdb/file_system.h>

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // A RocksDB Env whose files and directories are private to the daemon's user:
 // every file RocksDB creates is made 0600 and every directory 0700, like the
 // slot file (cache metadata names other users' files and their fingerprints).

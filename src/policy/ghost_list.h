@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // GhostList: the blocks a policy evicted recently, newest first, remembered
 // by a 32-bit fingerprint of their key (ARC's B1/B2, 2Q's A1out). A ghost
 // costs about 9 bytes: its fingerprint in a ring buffer in eviction order and

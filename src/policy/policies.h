@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The replacement policies behind MakePolicy() (see wtcachefs/policy.h).
 #pragma once
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 #include "policy/slot_lists.h"
 
 namespace wtcachefs {

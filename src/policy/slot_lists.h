@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // SlotLists: a policy's recency lists of cached blocks, threaded through
 // arrays indexed by slot number (dm-cache smq's layout: 32-bit indices instead
 // of pointers). A slot is in at most one list; front = most recent. Memory is

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // wtcachefs-sim: replays block-access traces through wtcachefs's replacement
 // policies and Bélády's optimal policy, and generates the standard traces.
 #include <CLI/CLI.hpp>

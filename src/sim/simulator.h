@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The policy simulator: replays a trace through the replacement policies the
 // daemon uses (wtcachefs/policy.h, driven with the same calls as BlockIndex
 // makes) and through Bélády's optimal offline policy, and reports hit ratios.

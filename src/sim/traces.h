@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Block-access traces for the policy simulator: a trace is the sequence of
 // block numbers a workload asks for. The generators are deterministic for a
 // seed, so a table of results can be reproduced.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Fuzzes ParseCommandLine: the input is argv after "wtcachefs", one argument per
 // NUL-separated piece (a real argv cannot hold a NUL, so every argv is reachable).
 //

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Fuzzes the decoding of every metadata record read back from the cache's store:
 // the superblock, file records, block mappings (key and value), and the
 // ByteReader that the intent-log keys and the persisted counters are decoded

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Fuzzes the -o mount option parsing: SplitMountOptions, ParseSize and
 // ApplyMountOptions, and ParseTunable (the `wtcachefs tune` / wtcachefs.tune
 // attribute value, which any process that may write the view's root sends).

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Shared by the fuzz targets: a check that stops the fuzzer with a message
 // (libFuzzer then saves the input that broke it), and helpers that compare and
 // rebuild parser inputs for the round-trip properties.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Writes the seed corpus of fuzz_meta_records: real records, encoded by the same
 // functions the metadata store uses, in the fuzz target's input layout.
 //

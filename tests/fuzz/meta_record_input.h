@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The input layout of fuzz_meta_records, shared with the seed generator
 // (make_meta_seeds.cc): one byte that picks the record kind, then the record.
 // A mapping's record is one byte that picks the block size, one byte with the

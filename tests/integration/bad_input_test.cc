@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Bad input to the real wtcachefs binary. For every mistake: the documented exit
 // code (1 usage, 2 bad path, 3 mount failed), exactly one line on stderr that
 // starts with "wtcachefs: ", names the offending path or option and says what to

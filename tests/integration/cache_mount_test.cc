@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The cache on a real mount: ownership of the cache directory, warm remounts,
 // and origin files changed behind the mount (DESIGN W6).
 #include <fcntl.h>

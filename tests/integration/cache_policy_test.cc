@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Cache policy on a real mount (DESIGN W7): a bounded cache evicts by policy,
 // keeps a hot file through a scan under the default policy, bypasses
 // sequential streams past the cutoff, and writes around when asked to; all of

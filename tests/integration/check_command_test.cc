@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // `wtcachefs check CACHE [--repair]`, a damaged slot file at mount, and
 // readiness for systemd (Type=notify) on a real mount.
 #include <gtest/gtest.h>

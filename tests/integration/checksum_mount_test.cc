@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Checksums on a real mount (DESIGN W6, last sentence): bytes of the slot file
 // damaged under a live mount or while unmounted are never served through the
 // view; status (--json, --prometheus) counts the damaged blocks, the daemon logs

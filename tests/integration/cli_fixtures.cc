@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 #include "integration/cli_fixtures.h"
 
 #include <dirent.h>

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Fixtures for the command-line integration tests (bad_input_test, mount_forms_test):
 // finding the detached daemon of a view, guaranteed teardown of a view mount, a
 // read-only mount guard, the binary installed where mount(8) finds it, and running

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Inputs at the edges, through a real mount: zero-length files, names with
 // newlines and invalid UTF-8, paths of 4,095 bytes (PATH_MAX with its NUL), and
 // a sparse file past 2^40 bytes. Each is checked against origin.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Faults real machines have, on a real mount (DESIGN W2, W3): a full origin
 // reaches the caller as ENOSPC and leaves nothing stale in the cache; a cache
 // file system that fills up never reaches the caller, puts the mount in

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Image mode on a real mount (DESIGN §1): ORIGIN is one image file or a block
 // device (a loop device here), VIEW holds exactly that file, and its data goes
 // through the cache engine at every alignment qemu uses, with discards and

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // A 64 GiB sparse image in image mode: data lands where it was written across
 // the whole range, origin stays sparse, and the daemon's memory stays bounded
 // however much of the range is touched.

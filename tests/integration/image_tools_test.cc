@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Image mode driven by the tools VM users run (Debian qemu-utils and fio): each
 // test works on the image through VIEW, then checks ORIGIN directly.
 #include <gtest/gtest.h>

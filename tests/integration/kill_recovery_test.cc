@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // DESIGN W4 on a real mount: the daemon is killed with SIGKILL while several
 // threads write, read and fsync through the view; after a remount, every file
 // read through the view equals origin byte for byte. Fifty kill points a run.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Metadata faults on a real mount (DESIGN W2, W4; §3): the cache's RocksDB
 // directory missing, truncated or corrupted, the slot file missing or
 // truncated, and a SIGKILL while a tiny cache evicts all the time. After each,

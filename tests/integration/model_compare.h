@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Model comparison: captures what a user of VIEW could notice about one path or
 // one open file, and describes the first difference between two captures. An
 // entry is its file type, permission bits, link count, size (regular files and

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // OperationGenerator: draws the model test's random operations from a seed.
 // Paths come from a small pool of names in a few nested directories so that
 // collisions and errors are frequent; offsets cluster around the 64 KiB cache

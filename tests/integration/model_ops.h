@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Model operations: one filesystem operation as data (Operation), the code that
 // performs it on one side of the model test (VIEW or the reference directory),
 // and what the caller saw (Outcome). Open files live in numbered slots of a

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Model-based random test: a seeded random sequence of namespace and data
 // operations is applied to VIEW and, identically, to a reference directory on
 // plain disk (the same filesystem as ORIGIN). After every step the syscall

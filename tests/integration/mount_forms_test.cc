@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Every form in which wtcachefs is mounted and stopped: the direct form (which
 // detaches only once the view is mounted), -f with SIGINT / SIGTERM / SIGHUP, the
 // mount-helper form, `mount -t fuse.wtcachefs` and fstab lines (`mount -a`,

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Origin authority (DESIGN W2, W6) where another program also changes the
 // origin: weak cache consistency around every change the view makes, the
 // view's own overlapping writes never taken for external ones, O_DIRECT writes

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The Debian package (packaging/package.cmake): CPack builds it from this build
 // tree, it unpacks into a temporary root with every file a Debian administrator
 // expects, the unpacked binary runs, and lintian reports no errors.

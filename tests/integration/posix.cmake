@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # POSIX fidelity of the mirror: each file checks one topic through a real mount.
 set(POSIX_HELPERS ${CMAKE_CURRENT_LIST_DIR}/posix_helpers.cc)
 wtcachefs_add_test(posix_permissions_test SOURCES ${CMAKE_CURRENT_LIST_DIR}/posix_permissions_test.cc ${POSIX_HELPERS} LABELS integration)

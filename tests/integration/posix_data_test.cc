@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Data paths other than read/write: copy_file_range(2) and shared mmap through
 // VIEW change origin's bytes, and reads through VIEW then see exactly origin's.
 #include <fcntl.h>

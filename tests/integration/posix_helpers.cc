@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 #include "integration/posix_helpers.h"
 
 #include <dirent.h>

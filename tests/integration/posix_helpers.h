@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Shared helpers for the posix_* integration tests. Each test acts through a real
 // VIEW (MountedView, mounted with allow_other so other users may use it) and
 // checks the outcome against ORIGIN and against the same operation done on a

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Sizes and names at the limits: files past 4 GiB, 255-byte names (and the
 // ENAMETOOLONG beyond), names that are not UTF-8, and trees deeper than PATH_MAX.
 #include <dirent.h>

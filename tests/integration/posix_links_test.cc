@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Hard links, symbolic links, special files and unlinked-but-open files behave
 // through VIEW as on origin.
 #include <fcntl.h>

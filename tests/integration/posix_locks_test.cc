@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Advisory locks taken through VIEW (POSIX record locks, OFD locks, flock)
 // conflict between processes and open file descriptions exactly as on a local
 // filesystem. The kernel keeps them per mount (MirrorFs leaves locking to it).

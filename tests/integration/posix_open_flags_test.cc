@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // open(2) flags through VIEW: O_APPEND, O_TRUNC, O_EXCL and O_CREAT modes under
 // the caller's umask behave as on origin.
 #include <fcntl.h>

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Permissions and ownership through VIEW are origin's: the kernel checks the
 // caller against origin's mode and owner (default_permissions), what a user
 // creates through VIEW belongs to that user on origin, and a user's change of a

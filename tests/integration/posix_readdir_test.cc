@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Directory listings through VIEW are origin's: every entry with its inode
 // number and type, in origin's order and with origin's offsets, so telldir /
 // seekdir / rewinddir work as on origin, also for 100,000 entries.

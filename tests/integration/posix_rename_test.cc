@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // rename(2) and renameat2(2) through VIEW move origin's entries with origin's
 // semantics and errno values.
 #include <fcntl.h>

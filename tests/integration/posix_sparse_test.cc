@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Sparse files, fallocate(2) modes and truncation through VIEW leave origin with
 // the same size, data, holes and allocation as the same calls on a plain file.
 #include <fcntl.h>

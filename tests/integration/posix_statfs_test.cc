@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // statfs(2) / statvfs(3) through VIEW describe origin's filesystem.
 #include <fcntl.h>
 #include <sys/stat.h>

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Timestamps set through VIEW (utimensat, futimens) land on origin with full
 // nanosecond precision, honour UTIME_NOW / UTIME_OMIT, and follow or not follow
 // symlinks as asked; permission refusals match origin.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Extended attributes set, read, listed and removed through VIEW are origin's,
 // with origin's errno for every refusal.
 #include <fcntl.h>

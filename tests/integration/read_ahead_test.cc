@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The view's read-ahead: FUSE starts a mount at 128 KiB; wtcachefs sets the
 // mount's window (-o read_ahead=, default 4 MiB) on the first open, after the
 // kernel's INIT, and leaves the kernel's with read_ahead=0.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Security of the cache and of the view (issue 7, point 5):
 // - CACHE holds copies of other users' data: every file in it is 0600 and every
 //   directory 0700, while mounted and after unmount (RocksDB's files included);

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Properties of the FUSE session itself: request size and concurrency.
 #include <dirent.h>
 #include <fcntl.h>

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The smallest end-to-end check: a mounted view shows origin's file and a write
 // through the view lands on origin.
 #include <gtest/gtest.h>

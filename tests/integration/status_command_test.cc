@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // `wtcachefs status VIEW` counts a scripted workload correctly, in every format,
 // and its counters persist across remounts.
 #include <fcntl.h>

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // DESIGN W1 through a real mount: a write(2) to VIEW submits the origin write and
 // the cache write in one batch, and returns only after both completions reached
 // the daemon. The daemon's IO backend withholds the batch's completion (the IO

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # The soak tool (also usable by hand on any mounted view) and its CI run.
 add_executable(wtcachefs_soak ${CMAKE_CURRENT_LIST_DIR}/soak_main.cc)
 target_compile_options(wtcachefs_soak PRIVATE ${WTCACHEFS_WARNINGS})

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // wtcachefs_soak: a load and soak tool. Client threads (16 by default) run mixed
 // data and namespace operations through a mounted VIEW, each in a directory of
 // its own with an in-memory model of what it wrote, and verify everything

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Load and soak on a real mount: 16 clients through the view of a cache small
 // enough to evict all the time, with periodic full verification through the
 // view and on origin (tests/soak/soak_main.cc). 60 seconds per CI run;

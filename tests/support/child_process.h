@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // ChildProcess: runs a program with stdin from /dev/null and stdout/stderr
 // captured, for tests that drive the wtcachefs binary and system tools.
 #pragma once

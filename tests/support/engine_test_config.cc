@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 #include "support/engine_test_config.h"
 
 #include <fcntl.h>

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The cache engine configuration engine tests start from: CACHE and ORIGIN are
 // the "cache" and "origin" directories of `dir` (created), the origin identity
 // is read from ORIGIN, and the cache holds `blocks` blocks of `block_size`.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 #include "support/fault_injecting_backend.h"
 
 #include <chrono>

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // FaultInjectingBackend: wraps the real io_uring backend for tests. It records
 // every batch, can fail chosen requests with an errno instead of doing them, and
 // can hold a batch's completion (the IO is done, the caller is not told) until

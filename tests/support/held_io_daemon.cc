@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // wtcachefs_held_io: the wtcachefs daemon with an IO backend that can hold a
 // batch's completion, for tests that prove what the FUSE reply waits for, and
 // fail the cache's or the origin's IO, for fault tests.

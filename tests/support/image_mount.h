@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // ImageMount: a real wtcachefs mount in image mode for integration tests. ORIGIN
 // is an image file in a fresh temporary directory, or a loop device attached to
 // such a file (LoopDevice); the daemon runs in the foreground and is unmounted

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 #include "support/mounted_view.h"
 
 #include <sys/mount.h>

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // MountedView: a real wtcachefs mount for integration tests. Creates ORIGIN, CACHE
 // and VIEW in a fresh temporary directory, runs the real binary in the foreground
 // (`wtcachefs ORIGIN CACHE VIEW -f [extra]`), waits until the mount is in place,

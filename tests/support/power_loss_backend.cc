@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 #include "support/power_loss_backend.h"
 
 #include <unistd.h>

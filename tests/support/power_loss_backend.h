@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // PowerLossBackend: wraps the real io_uring backend and models a volatile write
 // cache. Writes are kept in this process's memory (and served to reads from
 // there) until their file is synced, when they reach the file and are fsync'ed.

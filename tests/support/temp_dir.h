@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // TempDir: a fresh directory under $TMPDIR (or /tmp), removed with its contents on
 // destruction. Anything still mounted below it is lazily unmounted first, so a
 // failed test never leaves a mount or a tree behind.

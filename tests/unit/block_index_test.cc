@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The block index: sector validity, slot allocation, pins that keep slots from
 // reuse during IO, and stamps that stop a raced promotion from installing (W5).
 #include <gtest/gtest.h>

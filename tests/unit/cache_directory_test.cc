@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Owning a cache directory: one mount at a time, one origin per cache, one block
 // size per cache, and damaged metadata replaced rather than trusted.
 #include <gtest/gtest.h>

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The writethrough contract of the cache engine (DESIGN §2), on real files, the
 // real io_uring backend, and a fault-injecting wrapper for errors and forced
 // interleavings.

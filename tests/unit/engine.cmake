@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 wtcachefs_add_test(cache_engine_test SOURCES ${CMAKE_CURRENT_LIST_DIR}/cache_engine_test.cc LABELS unit)
 wtcachefs_add_test(cache_directory_test SOURCES ${CMAKE_CURRENT_LIST_DIR}/cache_directory_test.cc LABELS unit)
 wtcachefs_add_test(engine_persistence_test SOURCES ${CMAKE_CURRENT_LIST_DIR}/engine_persistence_test.cc LABELS unit TIMEOUT 600)

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // DESIGN W6, last sentence: a cached block is served only after its checksum
 // matches. The slot file is damaged behind the engine's back (single sectors,
 // whole blocks, the padding of a file's last sector, while running and while

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The engine across restarts: a clean restart comes back warm with its counters;
 // a killed engine comes back serving only origin's bytes (DESIGN W4), having
 // dropped what the intent log names.

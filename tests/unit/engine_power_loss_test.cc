@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // DESIGN W4 under power loss: a child process runs the engine over a backend
 // that loses every unsynced write when the process dies, and dies after a
 // random number of operations. After a restart, every byte read through the

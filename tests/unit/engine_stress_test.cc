@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Eight threads on the same files: overlapping reads, writes, truncates and
 // fsyncs. Each thread checks its own stripes exactly while the others race
 // promotions and invalidations around them; afterwards every byte read through

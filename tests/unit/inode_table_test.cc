@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The inode table closes the descriptors of idle inodes past its budget and
 // reopens them: by handle where origin has file handles, by parent and name
 // elsewhere. It answers ESTALE for an object that is gone or whose path leads

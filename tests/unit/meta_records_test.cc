@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Metadata records round-trip exactly, and any damaged encoding is rejected.
 #include <gtest/gtest.h>
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The RocksDB metadata store: what is committed is read back after reopening,
 // a synced commit survives the process being killed, damage is reported.
 #include <fcntl.h>

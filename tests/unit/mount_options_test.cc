@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // `-o` mount options and the command line, written the way users, fstab, mount(8)
 // and mount.fuse3 write them: every wtcachefs option with dashes or underscores,
 // the options mount.fuse3 adds, fstab-only options, and every kind of mistake.

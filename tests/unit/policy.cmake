@@ -1,2 +1,3 @@
+# SPDX-License-Identifier: Apache-2.0
 wtcachefs_add_test(policy_test SOURCES ${CMAKE_CURRENT_LIST_DIR}/policy_test.cc LABELS unit)
 target_link_libraries(policy_test PRIVATE wtcachefs_sim)

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The replacement policies, the promotion filter and the simulator that
 // compares them with Bélády's optimal policy (the figures of docs/policy.md).
 #include <gtest/gtest.h>

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Sizes and cache geometry options: suffixes, limits, and their flags.
 #include <gtest/gtest.h>
 

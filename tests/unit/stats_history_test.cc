@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Recent-window statistics: what happened in the last five minutes or hour, not
 // only since creation.
 #include <gtest/gtest.h>

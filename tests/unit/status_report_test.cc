@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // What `wtcachefs status` prints.
 #include <gtest/gtest.h>
 

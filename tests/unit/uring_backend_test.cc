@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The io_uring backend: batches complete fully, errors stay per request, short
 // transfers are finished, and every thread can submit at once.
 #include <fcntl.h>
