@@ -253,7 +253,6 @@ int LoadBench(const std::string& work, uint64_t blocks, uint32_t block_size) {
   const double open_s = Seconds(restart_start);
   wtcachefs::BlockIndex index(slots, sectors, bench_policy);
   const double index_s = Seconds(restart_start) - open_s;
-  const bool scan_only = std::getenv("BENCH_SCAN_ONLY") != nullptr;
   uint64_t refused = 0;
   std::vector<wtcachefs::BlockMapping> batch;
   const auto restore = [&] {
@@ -262,7 +261,6 @@ int LoadBench(const std::string& work, uint64_t blocks, uint32_t block_size) {
   };
   const wtcachefs::Status loaded =
       store.value()->ForEachMapping(sectors, [&](wtcachefs::BlockMapping&& m) {
-        if (scan_only) return;
         batch.push_back(std::move(m));
         if (batch.size() == wtcachefs::BlockIndex::kRestoreBatch) restore();
       });

@@ -140,8 +140,6 @@ class IndexTable {
     std::vector<uint32_t>().swap(homes_);
   }
 
-  void Clear() { std::fill(cells_.begin(), cells_.end(), kNone); }
-
  private:
   uint64_t Home(uint64_t hash) const {
     return static_cast<uint64_t>((static_cast<unsigned __int128>(hash) * cells_.size()) >> 64);

@@ -23,7 +23,6 @@ class SlotLists {
 
   explicit SlotLists(uint64_t slots) : links_(slots) {}
 
-  uint64_t slots() const { return links_.size(); }
   uint8_t ListOf(uint32_t slot) const { return links_[slot].list(); }
   bool Contains(uint8_t list, uint32_t slot) const { return ListOf(slot) == list; }
   uint64_t size(uint8_t list) const { return ends_[list].size; }
