@@ -30,6 +30,12 @@
 // slot is not cached (a bypass); it never waits. A PromotionFilter may require
 // several misses before a block is promoted.
 //
+// Space limit. An elastic cache (engine/space_guard.h) may hold data in fewer
+// slots than it has: at most space_limit() slots are in use or quarantined, the
+// policy evicting down to it when it is lowered. Free slots whose data nobody
+// needs any more are lent out once each by TakeFreeSlotsToDiscard, for the
+// caller to give their room back to the file system.
+//
 // Memory. Everything is in arrays indexed by slot, allocated at construction
 // (dm-cache smq's layout): per slot 8 bytes of key, 1 of state, the validity
 // bits (packed, a power of two per block), 4.5 of IndexTable; the policy adds 8
@@ -41,6 +47,7 @@
 // index and is never held across IO.
 #pragma once
 
+#include <algorithm>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -194,6 +201,22 @@ class BlockIndex {
   // Replaces the promotion filter (its counts start afresh).
   void SetPromoteAfter(uint32_t misses);
 
+  // Lets at most `slots` slots (capped at slot_count()) hold data; evicts
+  // victims until that many, less the reserve, are in use (evicted slots are
+  // quarantined as usual and become free after the next group commit).
+  void SetSpaceLimit(uint64_t slots);
+  uint64_t space_limit() const;
+  // Slots in use or quarantined: those whose data is still needed.
+  uint64_t occupied_slots() const;
+  // Free slots whose data has not been discarded since they were last
+  // allocated, taken off the free list so that none is allocated while the
+  // caller discards its data (gives its room back). Hand them back with
+  // ReturnDiscardedSlots. Slots past fresh_slots_from() are not included.
+  std::vector<uint32_t> TakeFreeSlotsToDiscard();
+  void ReturnDiscardedSlots(const std::vector<uint32_t>& slots);
+  // Every slot from this one on has never held data since the index was built.
+  uint64_t fresh_slots_from() const;
+
   uint64_t mapped_blocks() const;
   uint64_t free_slots() const;
   // Memory the index and its policy hold (heap, excluding transient change
@@ -238,6 +261,7 @@ class BlockIndex {
     kInUse = 2,        // mapped or still pinned: not free
     kQuarantined = 4,  // freed, but its unmapping is not durable yet
     kDirty = 8,        // on dirty_slots_: its mapping changed since TakeChanges
+    kDiscarded = 16,   // free, and its data discarded (TakeFreeSlotsToDiscard)
   };
   // What only a slot with IO in flight needs; kept for pinned slots only.
   struct Active {
@@ -279,6 +303,14 @@ class BlockIndex {
   void UnmapLocked(uint32_t slot, bool evicted = false);
   void ReleaseIfIdleLocked(uint32_t slot);
   uint64_t FreeCountLocked() const { return free_list_.size() + (slot_count_ - fresh_from_); }
+  uint64_t InUseLocked() const { return slot_count_ - FreeCountLocked() - quarantined_; }
+  // Slots free or on their way back (quarantined), within the space limit.
+  uint64_t AvailableLocked() const {
+    const uint64_t in_use = InUseLocked();
+    return limit_ > in_use ? limit_ - in_use : 0;
+  }
+  // Slots kept free ahead of allocations: 1/64 of the limit, at least one.
+  uint64_t ReserveLocked() const { return std::max<uint64_t>(1, limit_ / 64); }
   // Restore() marks slots used in bulk; the free list is rebuilt once, on demand.
   void RebuildFreeListIfStaleLocked() const;
 
@@ -305,7 +337,7 @@ class BlockIndex {
   std::unordered_map<BlockKey, uint32_t, BlockKeyHash> uncached_writes_;  // GUARDED_BY(mutex_)
   std::vector<uint64_t> quarantine_;  // freed since TakeChanges; GUARDED_BY(mutex_)
   uint64_t quarantined_ = 0;          // slots with kQuarantined; GUARDED_BY(mutex_)
-  const uint64_t reserve_;
+  uint64_t limit_;                    // GUARDED_BY(mutex_): the space limit
   std::unique_ptr<ReplacementPolicy> policy_;  // GUARDED_BY(mutex_)
   PromotionFilter promotion_filter_;           // GUARDED_BY(mutex_)
   std::function<void()> commit_listener_;    // set before use

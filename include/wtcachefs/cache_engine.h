@@ -24,6 +24,7 @@
 #include <string>
 #include <vector>
 
+#include "wtcachefs/cache_space.h"
 #include "wtcachefs/clock.h"
 #include "wtcachefs/data_engine.h"
 #include "wtcachefs/engine_stats.h"
@@ -53,6 +54,8 @@ struct CacheConfig {
   bool resize = false;
   // Discard the directory's cache and metadata and start afresh.
   bool reset = false;
+  // How the cache takes room on its file system (wtcachefs/cache_space.h).
+  CacheSpace space = CacheSpace::kReserved;
   // Milliseconds between group commits of mapping changes.
   uint32_t flush_interval_ms = 1000;
   // Write misses allocate a slot (true) or go around the cache (false).

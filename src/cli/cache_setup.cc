@@ -38,14 +38,15 @@ Result<CacheConfig> MakeCacheConfig(const Options& options) {
   config.reset = options.reset_cache;
   config.cache_bytes = options.cache_size;
   config.resize = options.cache_size != 0;
+  // A size asked for is reserved; the default one grows within the free space
+  // and gives it back when others need it (engine/space_guard.h).
+  config.space = options.cache_size != 0 ? CacheSpace::kReserved : CacheSpace::kElastic;
   if (config.cache_bytes == 0) {
     struct statvfs fs;
     if (::statvfs(options.cache.c_str(), &fs) != 0) {
       return Status::FromErrno("cannot measure the filesystem of cache '" + options.cache + "'");
     }
-    const uint64_t total = static_cast<uint64_t>(fs.f_blocks) * fs.f_frsize;
-    const uint64_t available = static_cast<uint64_t>(fs.f_bavail) * fs.f_frsize;
-    config.cache_bytes = std::min(total / 10, available / 2);
+    config.cache_bytes = static_cast<uint64_t>(fs.f_blocks) * fs.f_frsize / 10;
   }
   return config;
 }

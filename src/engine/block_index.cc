@@ -69,7 +69,7 @@ BlockIndex::BlockIndex(uint64_t slot_count, uint32_t sectors_per_block, PolicyKi
       state_(slot_count_, 0),
       valid_(std::make_unique<SectorBitmaps>(slot_count_, sectors_per_block)),
       slot_of_(slot_count_),
-      reserve_(std::max<uint64_t>(1, slot_count_ / 64)),
+      limit_(slot_count_),
       policy_(MakePolicy(policy, slot_count_)),
       promotion_filter_(promote_after, 4 * slot_count_) {}
 
@@ -320,7 +320,7 @@ bool BlockIndex::RestoreLocked(const BlockKey& key, uint64_t number, const Secto
   restored_any_ = true;
   const auto slot = static_cast<uint32_t>(number);
   keys_[slot] = PackedKey{static_cast<uint32_t>(key.object_id), static_cast<uint32_t>(key.block)};
-  state_[slot] |= kMapped | kInUse;
+  state_[slot] = static_cast<uint8_t>((state_[slot] & ~kDiscarded) | kMapped | kInUse);
   valid_->Assign(slot, valid);
   slot_of_.Insert(HashOf(key), slot, SlotHash());
   ++mapped_;
@@ -355,8 +355,57 @@ uint64_t BlockIndex::memory_bytes() const {
 bool BlockIndex::PrepareForAllocations(uint64_t count) {
   std::lock_guard lock(mutex_);
   RebuildFreeListIfStaleLocked();
-  if (FreeCountLocked() + quarantined_ < count + reserve_) EvictLocked(count + reserve_);
-  return FreeCountLocked() < count && quarantined_ > 0;
+  const uint64_t reserve = ReserveLocked();
+  if (AvailableLocked() < count + reserve) EvictLocked(count + reserve);
+  const uint64_t occupied = InUseLocked() + quarantined_;
+  const uint64_t allocatable =
+      std::min(FreeCountLocked(), limit_ > occupied ? limit_ - occupied : 0);
+  return allocatable < count && quarantined_ > 0;
+}
+
+void BlockIndex::SetSpaceLimit(uint64_t slots) {
+  std::lock_guard lock(mutex_);
+  RebuildFreeListIfStaleLocked();
+  limit_ = std::min(slots, slot_count_);
+  const uint64_t reserve = ReserveLocked();
+  if (AvailableLocked() < reserve) EvictLocked(reserve);
+}
+
+uint64_t BlockIndex::space_limit() const {
+  std::lock_guard lock(mutex_);
+  return limit_;
+}
+
+uint64_t BlockIndex::occupied_slots() const {
+  std::lock_guard lock(mutex_);
+  RebuildFreeListIfStaleLocked();
+  return InUseLocked() + quarantined_;
+}
+
+std::vector<uint32_t> BlockIndex::TakeFreeSlotsToDiscard() {
+  std::lock_guard lock(mutex_);
+  RebuildFreeListIfStaleLocked();
+  std::vector<uint32_t> taken;
+  const auto kept = std::partition(free_list_.begin(), free_list_.end(), [this](uint32_t slot) {
+    return (state_[slot] & kDiscarded) != 0;
+  });
+  taken.assign(kept, free_list_.end());
+  free_list_.erase(kept, free_list_.end());
+  return taken;
+}
+
+void BlockIndex::ReturnDiscardedSlots(const std::vector<uint32_t>& slots) {
+  std::lock_guard lock(mutex_);
+  for (const uint32_t slot : slots) {
+    state_[slot] |= kDiscarded;
+    free_list_.push_back(slot);
+  }
+}
+
+uint64_t BlockIndex::fresh_slots_from() const {
+  std::lock_guard lock(mutex_);
+  RebuildFreeListIfStaleLocked();
+  return fresh_from_;
 }
 
 void BlockIndex::SetPromoteAfter(uint32_t misses) {
@@ -378,7 +427,7 @@ void BlockIndex::EvictLocked(uint64_t target) {
   // A pinned slot has IO in flight (a read, a write or a promotion).
   const auto evictable = [this](uint32_t slot) { return IsMapped(slot) && !active_.contains(slot); };
   uint64_t evicted = 0;
-  while (FreeCountLocked() + quarantined_ < target) {
+  while (AvailableLocked() < target) {
     const std::optional<uint32_t> victim = policy_->Victim(evictable);
     if (!victim) break;
     policy_->OnEvict(*victim, keys_[*victim].Unpacked());
@@ -393,8 +442,13 @@ void BlockIndex::EvictLocked(uint64_t target) {
 std::optional<uint32_t> BlockIndex::AllocateLocked(const BlockKey& key) {
   RebuildFreeListIfStaleLocked();
   // Evict ahead, before this block is mapped, so that the reserve outlasts it.
-  if (FreeCountLocked() + quarantined_ <= reserve_) EvictLocked(reserve_ + 1);
+  const uint64_t reserve = ReserveLocked();
+  if (AvailableLocked() <= reserve) EvictLocked(reserve + 1);
   uint32_t slot;
+  if (InUseLocked() + quarantined_ >= limit_) {
+    ++full_bypasses_;
+    return std::nullopt;
+  }
   if (!free_list_.empty()) {
     slot = free_list_.back();
     free_list_.pop_back();
@@ -405,7 +459,7 @@ std::optional<uint32_t> BlockIndex::AllocateLocked(const BlockKey& key) {
     return std::nullopt;
   }
   keys_[slot] = PackedKey{static_cast<uint32_t>(key.object_id), static_cast<uint32_t>(key.block)};
-  state_[slot] |= kMapped | kInUse;
+  state_[slot] = static_cast<uint8_t>((state_[slot] & ~kDiscarded) | kMapped | kInUse);
   valid_->ClearAll(slot);
   slot_of_.Insert(HashOf(key), slot, SlotHash());
   ++mapped_;

@@ -210,13 +210,14 @@ Result<CacheCheckReport> CheckCache(const std::string& cache_dir, bool repair,
   }
   if (repair && checksummed_slots < sb.slot_count) {
     // Only after the mappings it did not cover are gone.
-    auto extended = ChecksumFile::Open(checksum_file, sb.slot_count, sectors_per_block);
+    auto extended = ChecksumFile::Open(checksum_file, sb.slot_count, sectors_per_block,
+                                       CacheSpace::kElastic);
     if (!extended.ok()) return extended.status();
     report.repairs.push_back("extended the checksum file to " + Count(sb.slot_count, "slots"));
   }
   if (repair && intact_slots < sb.slot_count) {
     // Only after the mappings into the lost part are gone.
-    auto extended = SlotFile::Open(slot_file, sb.slot_count, sb.block_size);
+    auto extended = SlotFile::Open(slot_file, sb.slot_count, sb.block_size, CacheSpace::kElastic);
     if (!extended.ok()) return extended.status();
     report.repairs.push_back(std::string(slot_file_missing ? "recreated" : "extended") +
                              " the slot file to " + Count(sb.slot_count, "slots"));

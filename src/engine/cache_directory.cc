@@ -151,12 +151,15 @@ Result<std::unique_ptr<CacheDirectory>> CacheDirectory::Open(
     sb.origin_ino = request.origin_ino;
     sb.origin_path = request.origin_path;
   }
-  // Until MarkClean(), a crash must be seen as one.
-  cache->superblock_.clean_shutdown = false;
-  MetaBatch batch;
-  batch.PutSuperblock(cache->superblock_);
-  if (Status s = cache->store_->Commit(batch, /*sync=*/true); !s.ok()) return s;
   return cache;
+}
+
+Status CacheDirectory::RecordMount() {
+  // Until MarkClean(), a crash must be seen as one.
+  superblock_.clean_shutdown = false;
+  MetaBatch batch;
+  batch.PutSuperblock(superblock_);
+  return store_->Commit(batch, /*sync=*/true);
 }
 
 Status CacheDirectory::MarkClean() {

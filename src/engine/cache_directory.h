@@ -71,6 +71,11 @@ class CacheDirectory {
   static constexpr char kChecksumFileName[] = "/checksums";
   static constexpr char kMetaDirName[] = "/meta";
 
+  // Records the superblock (a new cache's, or a resized one) as in use: until
+  // MarkClean, a crash is seen as one. Open records nothing, so a mount that
+  // fails before this call leaves the directory as it found it (a new cache's
+  // store then holds no superblock, and the next mount starts it afresh).
+  Status RecordMount();
   // Records a clean shutdown (call after every other change is committed).
   Status MarkClean();
 

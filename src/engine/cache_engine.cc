@@ -14,6 +14,8 @@
 #include "engine/cache_health.h"
 #include "engine/cached_file.h"
 #include "engine/engine_state.h"
+#include "engine/preallocated_file.h"
+#include "engine/space_guard.h"
 #include "wtcachefs/origin_stat.h"
 
 namespace wtcachefs {
@@ -83,6 +85,14 @@ void EngineState::CacheError(std::atomic<uint64_t>& counter) {
   }
   if (past_limit) {
     Degrade(std::to_string(config.error_limit) + " cache IO errors in quick succession");
+  }
+}
+
+void EngineState::CacheWriteFailed(int64_t result) {
+  if (result == -ENOSPC) {
+    EngineCounters::Add(counters.bypasses);
+  } else {
+    CacheError(counters.cache_write_errors);
   }
 }
 
@@ -239,7 +249,9 @@ void EngineState::StartFlusher() {
           Degrade(*fault);
         }
       }
+      if (space_guard) space_guard->BeforeCommit();
       (void)Flush();  // a failure degrades the engine; the next round retries
+      if (space_guard) space_guard->AfterCommit();
       history.Record(Stats());
       lock.lock();
     }
@@ -338,10 +350,30 @@ Result<std::unique_ptr<CacheEngine>> CacheEngine::Start(const CacheConfig& confi
         (checksummed_slots == 0 ? "missing" : "truncated") +
         ": cached blocks without checksums cannot be verified and are dropped from the cache");
   }
-  auto slots = SlotFile::Open(directory.value()->slot_file_path(), sb.slot_count, sb.block_size);
-  if (!slots.ok()) return slots.status();
-  auto checksums = ChecksumFile::Open(checksum_path, sb.slot_count, sectors_per_block);
+  const std::string slot_path = directory.value()->slot_file_path();
+  if (config.space == CacheSpace::kReserved) {
+    const uint64_t bytes = sb.slot_count * (uint64_t{sb.block_size} +
+                                            uint64_t{sectors_per_block} * kChecksumSize);
+    if (Status s = CheckRoomToReserve(config.cache_dir, bytes, {slot_path, checksum_path});
+        !s.ok()) {
+      return s;
+    }
+  }
+  // A failure from here to RecordMount gives back what it allocated.
+  struct stat checksums_before;
+  const bool checksums_existed = ::lstat(checksum_path.c_str(), &checksums_before) == 0;
+  auto checksums = ChecksumFile::Open(checksum_path, sb.slot_count, sectors_per_block, config.space);
   if (!checksums.ok()) return checksums.status();
+  auto slots = SlotFile::Open(slot_path, sb.slot_count, sb.block_size, config.space);
+  if (!slots.ok()) {
+    if (!checksums_existed) {
+      ::unlink(checksum_path.c_str());
+    } else {
+      (void)TrimTo(checksums.value().fd(), checksums_before.st_size, "the cache checksum file");
+    }
+    return slots.status();
+  }
+  if (Status s = directory.value()->RecordMount(); !s.ok()) return s;
   auto state = std::make_unique<EngineState>(config, io, std::move(directory).value(),
                                              std::move(slots).value(),
                                              std::move(checksums).value());
@@ -363,6 +395,10 @@ Result<std::unique_ptr<CacheEngine>> CacheEngine::Start(const CacheConfig& confi
   // committed their removal), so the file may shrink.
   if (Status s = state->slots.TrimToSize(); !s.ok()) return s;
   if (Status s = state->checksums.TrimToSize(); !s.ok()) return s;
+  if (config.space == CacheSpace::kElastic) {
+    state->space_guard = std::make_unique<SpaceGuard>(config.cache_dir, state->index, state->slots);
+    state->space_guard->Start();
+  }
   state->StartFlusher();
   return std::unique_ptr<CacheEngine>(new CacheEngine(std::move(state)));
 }

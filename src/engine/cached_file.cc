@@ -304,7 +304,8 @@ Result<size_t> CachedFile::Read(off_t offset, std::span<char> out) {
     const bool copied = data.result == static_cast<int64_t>(data.length) &&
                         sums.result == static_cast<int64_t>(sums.length);
     if (!copied && data.result != -ECANCELED) {
-      engine_.CacheError(engine_.counters.cache_write_errors);
+      engine_.CacheWriteFailed(data.result != static_cast<int64_t>(data.length) ? data.result
+                                                                                : sums.result);
     }
     const uint32_t sectors = static_cast<uint32_t>(data.length / kSectorSize);
     if (engine_.index.EndPromotion({object_->id, p.block}, *part.promotion,
@@ -412,14 +413,16 @@ Result<size_t> CachedFile::Write(off_t offset, std::span<const char> data) {
     }
     const BlockPiece& p = part.piece;
     const IoRequest& r = batch[request++];
+    int64_t cache_result = submitted.ok() ? r.result : -submitted.error();
     bool cache_complete = submitted.ok() && r.result == static_cast<int64_t>(p.length());
     if (!part.checksums.empty()) {
       const IoRequest& sums = batch[request++];
-      cache_complete = cache_complete && sums.result == static_cast<int64_t>(sums.length);
+      if (cache_complete && sums.result != static_cast<int64_t>(sums.length)) {
+        cache_complete = false;
+        cache_result = sums.result;
+      }
     }
-    if (origin_complete && !cache_complete) {
-      engine_.CacheError(engine_.counters.cache_write_errors);
-    }
+    if (origin_complete && !cache_complete) engine_.CacheWriteFailed(cache_result);
     const bool cached = origin_complete && cache_complete;
     if (!cached) EngineCounters::Add(engine_.counters.invalidations);
     EngineCounters::Add(part.was_cached ? engine_.counters.write_hits

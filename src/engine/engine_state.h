@@ -21,6 +21,7 @@
 #include "engine/object_table.h"
 #include "engine/sector_checksums.h"
 #include "engine/slot_file.h"
+#include "engine/space_guard.h"
 #include "engine/stats_history.h"
 #include "wtcachefs/block_index.h"
 #include "wtcachefs/cache_engine.h"
@@ -36,6 +37,11 @@ struct CacheEngine::State {
   // Counts a cache IO error; once the decayed count reaches config.error_limit
   // the engine is degraded and serves from origin only.
   void CacheError(std::atomic<uint64_t>& counter);
+  // A cache write (data or checksums) that ended with `result` (a negative
+  // errno, or a short count) instead of completing: ENOSPC, an elastic cache's
+  // file system out of room, leaves the block uncached as a bypass; anything
+  // else is a cache IO error (CacheError).
+  void CacheWriteFailed(int64_t result);
   // Switches to degraded mode (origin only) and tells the listener, once.
   void Degrade(const std::string& reason);
   // A hit's data failed its checksum and the block was dropped: counts it as a
@@ -102,6 +108,9 @@ struct CacheEngine::State {
   EngineCounters counters;
   EngineStats persisted;  // counters of earlier mounts; immutable after Load()
   StatsHistory history{SystemClock()};  // sampled by the flusher
+  // An elastic cache's guard of its file system's free-space floor; used by
+  // the flusher only (null for a reserved cache).
+  std::unique_ptr<SpaceGuard> space_guard;
   // Settings that `wtcachefs tune` changes while mounted (from config at start).
   std::atomic<uint64_t> sequential_cutoff;
   std::atomic<bool> write_allocate;

@@ -56,9 +56,9 @@ uint32_t FirstMismatch(const BlockKey& key, uint32_t first_sector, uint32_t coun
 }
 
 Result<ChecksumFile> ChecksumFile::Open(const std::string& path, uint64_t slot_count,
-                                        uint32_t sectors_per_block) {
+                                        uint32_t sectors_per_block, CacheSpace space) {
   auto fd = OpenPreallocated(path, static_cast<off_t>(slot_count * sectors_per_block * kChecksumSize),
-                             "the cache checksum file");
+                             "the cache checksum file", space);
   if (!fd.ok()) return fd.status();
   return ChecksumFile(std::move(fd).value(), slot_count, sectors_per_block);
 }

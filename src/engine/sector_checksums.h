@@ -22,6 +22,7 @@
 #include <vector>
 
 #include "wtcachefs/block_key.h"
+#include "wtcachefs/cache_space.h"
 #include "wtcachefs/meta_records.h"
 #include "wtcachefs/status.h"
 #include "wtcachefs/unique_fd.h"
@@ -47,9 +48,10 @@ uint32_t FirstMismatch(const BlockKey& key, uint32_t first_sector, uint32_t coun
 class ChecksumFile {
  public:
   // Opens or creates `path` (mode 0600) sized for slot_count slots of
-  // sectors_per_block sectors, allocating the space up front.
+  // sectors_per_block sectors, allocating the space up front when `space` is
+  // kReserved.
   static Result<ChecksumFile> Open(const std::string& path, uint64_t slot_count,
-                                   uint32_t sectors_per_block);
+                                   uint32_t sectors_per_block, CacheSpace space);
   // How many slots a checksum file of `file_size` bytes covers.
   static uint64_t SlotsCovered(uint64_t file_size, uint32_t sectors_per_block) {
     return file_size / (uint64_t{sectors_per_block} * kChecksumSize);

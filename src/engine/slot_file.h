@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
-// SlotFile: the preallocated file in CACHE that holds cached blocks, one fixed-size
-// slot each. Created mode 0600: it holds copies of other users' data.
+// SlotFile: the file in CACHE that holds cached blocks, one fixed-size slot
+// each. Created mode 0600: it holds copies of other users' data.
 //
 // Thread safety: immutable after Open(); fd() may be used from any thread.
 #pragma once
@@ -8,8 +8,10 @@
 #include <sys/types.h>
 
 #include <cstdint>
+#include <span>
 #include <string>
 
+#include "wtcachefs/cache_space.h"
 #include "wtcachefs/status.h"
 #include "wtcachefs/unique_fd.h"
 
@@ -17,10 +19,11 @@ namespace wtcachefs {
 
 class SlotFile {
  public:
-  // Opens or creates `path` sized slot_count * block_size, allocating the space
-  // up front so the cache never fails an operation for lack of room (DESIGN W7).
+  // Opens or creates `path` sized slot_count * block_size. A reserved cache
+  // allocates the space up front so that it never fails an operation for lack
+  // of room (DESIGN W7); an elastic one leaves the file sparse.
   static Result<SlotFile> Open(const std::string& path, uint64_t slot_count,
-                               uint32_t block_size);
+                               uint32_t block_size, CacheSpace space);
 
   int fd() const { return fd_.get(); }
   off_t OffsetOf(uint64_t slot) const { return static_cast<off_t>(slot * block_size_); }
@@ -28,6 +31,10 @@ class SlotFile {
   uint64_t slot_count() const { return slot_count_; }
   // Cuts the file to slot_count slots if it is longer (a cache made smaller).
   Status TrimToSize();
+  // Gives the room of free slots back to the file system: `slots` (sorted
+  // ascending), or every slot from `first` on. Their data is lost.
+  Status Discard(std::span<const uint32_t> slots);
+  Status DiscardFrom(uint64_t first);
 
  private:
   SlotFile(UniqueFd fd, uint64_t slot_count, uint32_t block_size)

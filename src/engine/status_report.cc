@@ -6,6 +6,7 @@
 #include <sstream>
 #include <string>
 
+#include "engine/human_bytes.h"
 #include "engine/stats_history.h"
 
 namespace wtcachefs {
@@ -20,21 +21,6 @@ std::string Percent(const EngineStats& s) {
 }
 
 std::string Mode(const EngineStats& s) { return s.degraded ? "degraded" : "normal"; }
-
-// "512 bytes", "31.2 MiB": binary units, one decimal past bytes.
-std::string HumanBytes(uint64_t bytes) {
-  static constexpr const char* kUnits[] = {"KiB", "MiB", "GiB", "TiB"};
-  if (bytes < 1024) return std::to_string(bytes) + " bytes";
-  double value = static_cast<double>(bytes) / 1024;
-  size_t unit = 0;
-  while (value >= 1024 && unit + 1 < std::size(kUnits)) {
-    value /= 1024;
-    ++unit;
-  }
-  char text[32];
-  std::snprintf(text, sizeof(text), "%.1f %s", value, kUnits[unit]);
-  return text;
-}
 
 // `bytes` / `count` with one decimal, "-" when `count` is 0.
 std::string PerItem(uint64_t bytes, uint64_t count) {

@@ -3,7 +3,9 @@
 // reuse during IO, and stamps that stop a raced promotion from installing (W5).
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <set>
+#include <vector>
 
 #include "wtcachefs/block_index.h"
 
@@ -316,6 +318,93 @@ TEST(BlockIndex, AMillionMappingsRestoreInOnePass) {
   for (uint64_t b = 0; b < kBlocks; ++b) ASSERT_TRUE(index.Restore({b / 1000, b % 1000}, b, valid));
   EXPECT_EQ(index.mapped_blocks(), kBlocks);
   EXPECT_EQ(index.free_slots(), 10u);
+}
+
+
+// Promotes `count` blocks of object 1 from block `first`; returns their slots.
+std::vector<uint64_t> Fill(BlockIndex& index, uint64_t first, uint64_t count) {
+  std::vector<uint64_t> slots;
+  for (uint64_t b = first; b < first + count; ++b) {
+    auto promotion = index.BeginPromotion({1, b});
+    if (!promotion) continue;
+    if (index.EndPromotion({1, b}, *promotion, 0, 1, true)) slots.push_back(promotion->slot);
+  }
+  return slots;
+}
+
+TEST(BlockIndexSpaceLimit, NoMoreSlotsThanTheLimitHoldData) {
+  BlockIndex index(128, 1);
+  index.SetSpaceLimit(10);
+  for (uint64_t b = 0; b < 100; ++b) {
+    Fill(index, b, 1);
+    Settle(index);  // a group commit after each: evicted slots come back
+  }
+  EXPECT_LE(index.occupied_slots(), 10u);
+  EXPECT_GE(index.mapped_blocks(), 9u) << "the cache still caches within its limit";
+  std::set<uint64_t> used;
+  for (uint64_t b = 0; b < 100; ++b) {
+    if (auto pinned = index.PinForRead({1, b})) {
+      used.insert(pinned->slot);
+      index.Unpin(pinned->slot);
+    }
+  }
+  EXPECT_LE(used.size(), 10u);
+}
+
+TEST(BlockIndexSpaceLimit, LoweringTheLimitEvictsAndRaisingItLetsTheCacheGrowAgain) {
+  BlockIndex index(128, 1);
+  Fill(index, 0, 100);
+  Settle(index);
+  ASSERT_EQ(index.mapped_blocks(), 100u);
+  index.SetSpaceLimit(40);
+  EXPECT_LE(index.mapped_blocks(), 40u - 1) << "the reserve is kept free below the limit";
+  EXPECT_GE(index.mapped_blocks(), 30u);
+  Settle(index);
+  EXPECT_LE(index.occupied_slots(), 40u);
+  index.SetSpaceLimit(0);
+  EXPECT_EQ(index.mapped_blocks(), 0u);
+  EXPECT_TRUE(Fill(index, 200, 5).empty()) << "a limit of 0 caches nothing";
+  Settle(index);
+  index.SetSpaceLimit(1000);
+  EXPECT_EQ(index.space_limit(), 128u) << "capped at the slot count";
+  EXPECT_EQ(Fill(index, 300, 50).size(), 50u);
+}
+
+TEST(BlockIndexSpaceLimit, FreeSlotsAreLentForDiscardOnceAndNeverAllocatedMeanwhile) {
+  BlockIndex index(16, 1);
+  const std::vector<uint64_t> slots = Fill(index, 0, 8);
+  ASSERT_EQ(slots.size(), 8u);
+  EXPECT_EQ(index.fresh_slots_from(), 8u);
+  for (uint64_t b = 0; b < 4; ++b) index.Drop({1, b});
+  Settle(index);
+  std::vector<uint32_t> lent = index.TakeFreeSlotsToDiscard();
+  EXPECT_EQ(lent.size(), 4u);
+  // While lent, the free slots are the 8 never used: 8 more promotions fill
+  // them, and none lands on a lent slot.
+  const std::vector<uint64_t> more = Fill(index, 100, 9);
+  for (const uint64_t slot : more) {
+    EXPECT_EQ(std::count(lent.begin(), lent.end(), slot), 0) << "slot " << slot << " was lent";
+  }
+  index.ReturnDiscardedSlots(lent);
+  Settle(index);
+  for (const uint32_t slot : index.TakeFreeSlotsToDiscard()) {
+    EXPECT_EQ(std::count(lent.begin(), lent.end(), slot), 0) << "slot " << slot << " lent twice";
+  }
+}
+
+TEST(BlockIndexSpaceLimit, ASlotAllocatedAgainAfterItsDiscardIsLentAgainWhenFree) {
+  BlockIndex index(4, 1);
+  ASSERT_EQ(Fill(index, 0, 2).size(), 2u);
+  index.Drop({1, 0});
+  Settle(index);
+  const std::vector<uint32_t> lent = index.TakeFreeSlotsToDiscard();
+  ASSERT_EQ(lent.size(), 1u);
+  index.ReturnDiscardedSlots(lent);
+  EXPECT_TRUE(index.TakeFreeSlotsToDiscard().empty());
+  ASSERT_EQ(Fill(index, 10, 1), std::vector<uint64_t>{lent[0]});
+  index.Drop({1, 10});
+  Settle(index);
+  EXPECT_EQ(index.TakeFreeSlotsToDiscard(), lent) << "it holds data again";
 }
 
 }  // namespace

@@ -28,7 +28,10 @@ class CacheDirectoryTest : public ::testing::Test {
   std::unique_ptr<CacheDirectory> OpenOk(const CacheDirectoryRequest& r) {
     auto opened = CacheDirectory::Open(r);
     EXPECT_TRUE(opened.ok()) << opened.status().message();
-    return opened.ok() ? std::move(opened).value() : nullptr;
+    if (!opened.ok()) return nullptr;
+    const Status recorded = opened.value()->RecordMount();
+    EXPECT_TRUE(recorded.ok()) << recorded.message();
+    return std::move(opened).value();
   }
   TempDir dir_;
 };
@@ -98,6 +101,29 @@ TEST_F(CacheDirectoryTest, DifferentBlockSizeOnRemountIsAClearError) {
   auto cache = OpenOk(r);
   ASSERT_TRUE(cache);
   EXPECT_EQ(cache->superblock().block_size, 128u * 1024) << "the stored size must be kept";
+}
+
+TEST_F(CacheDirectoryTest, AMountThatFailsBeforeRecordingLeavesNothingRecorded) {
+  {
+    auto opened = CacheDirectory::Open(Request());
+    ASSERT_TRUE(opened.ok()) << opened.status().message();
+    EXPECT_TRUE(opened.value()->created());
+  }
+  CacheDirectoryRequest bigger = Request();
+  bigger.slot_count = 1000;
+  {
+    auto opened = CacheDirectory::Open(bigger);
+    ASSERT_TRUE(opened.ok()) << opened.status().message();
+    EXPECT_TRUE(opened.value()->created()) << "nothing was recorded by the first open";
+    EXPECT_TRUE(opened.value()->warnings().empty());
+  }
+  { ASSERT_TRUE(OpenOk(Request())); }
+  bigger.resize = true;
+  { ASSERT_TRUE(CacheDirectory::Open(bigger).ok()); }  // resized, then failed
+  auto cache = OpenOk(Request());
+  ASSERT_TRUE(cache);
+  EXPECT_FALSE(cache->created());
+  EXPECT_EQ(cache->superblock().slot_count, 100u) << "an unrecorded resize must not stick";
 }
 
 TEST_F(CacheDirectoryTest, DamagedMetadataIsDiscardedWithAWarning) {
