@@ -31,8 +31,8 @@
 // several misses before a block is promoted.
 //
 // Space limit. An elastic cache (engine/space_guard.h) may hold data in fewer
-// slots than it has: at most space_limit() slots are in use or quarantined, the
-// policy evicting down to it when it is lowered. Free slots whose data nobody
+// slots than it has: at most space_limit() slots hold data, the policy
+// evicting down to it when it is lowered. Free slots whose data nobody
 // needs any more are lent out once each by TakeFreeSlotsToDiscard, for the
 // caller to give their room back to the file system.
 //
@@ -201,13 +201,17 @@ class BlockIndex {
   // Replaces the promotion filter (its counts start afresh).
   void SetPromoteAfter(uint32_t misses);
 
-  // Lets at most `slots` slots (capped at slot_count()) hold data; evicts
-  // victims until that many, less the reserve, are in use (evicted slots are
-  // quarantined as usual and become free after the next group commit).
+  // Lets at most `slots` slots (capped at slot_count()) hold data: a slot that
+  // would hold data anew (one never used, or one whose data was discarded) is
+  // not allocated while held_slots() is at the limit; a free slot still holding
+  // data may always be reused. Evicts victims until that many, less the
+  // reserve, are in use (evicted slots are quarantined as usual and become free
+  // after the next group commit).
   void SetSpaceLimit(uint64_t slots);
   uint64_t space_limit() const;
-  // Slots in use or quarantined: those whose data is still needed.
-  uint64_t occupied_slots() const;
+  // Slots that may hold data, and so room in the slot file: in use,
+  // quarantined, or free without their data discarded since they were used.
+  uint64_t held_slots() const;
   // Free slots whose data has not been discarded since they were last
   // allocated, taken off the free list so that none is allocated while the
   // caller discards its data (gives its room back). Hand them back with
@@ -304,6 +308,7 @@ class BlockIndex {
   void ReleaseIfIdleLocked(uint32_t slot);
   uint64_t FreeCountLocked() const { return free_list_.size() + (slot_count_ - fresh_from_); }
   uint64_t InUseLocked() const { return slot_count_ - FreeCountLocked() - quarantined_; }
+  uint64_t HeldLocked() const { return InUseLocked() + quarantined_ + undiscarded_free_; }
   // Slots free or on their way back (quarantined), within the space limit.
   uint64_t AvailableLocked() const {
     const uint64_t in_use = InUseLocked();
@@ -328,6 +333,8 @@ class BlockIndex {
   mutable std::vector<uint32_t> free_list_;       // GUARDED_BY(mutex_)
   mutable uint64_t fresh_from_ = 0;               // GUARDED_BY(mutex_)
   mutable bool free_list_stale_ = false;          // GUARDED_BY(mutex_)
+  // Slots on free_list_ without kDiscarded: free, but holding room.
+  mutable uint64_t undiscarded_free_ = 0;         // GUARDED_BY(mutex_)
   uint64_t last_stamp_ = 0;                       // GUARDED_BY(mutex_)
   bool restored_any_ = false;                     // GUARDED_BY(mutex_)
   std::pair<uint64_t, uint64_t> highest_restored_;  // GUARDED_BY(mutex_): object, block

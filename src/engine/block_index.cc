@@ -357,9 +357,10 @@ bool BlockIndex::PrepareForAllocations(uint64_t count) {
   RebuildFreeListIfStaleLocked();
   const uint64_t reserve = ReserveLocked();
   if (AvailableLocked() < count + reserve) EvictLocked(count + reserve);
-  const uint64_t occupied = InUseLocked() + quarantined_;
+  const uint64_t held = HeldLocked();
   const uint64_t allocatable =
-      std::min(FreeCountLocked(), limit_ > occupied ? limit_ - occupied : 0);
+      undiscarded_free_ +
+      std::min(FreeCountLocked() - undiscarded_free_, limit_ > held ? limit_ - held : 0);
   return allocatable < count && quarantined_ > 0;
 }
 
@@ -376,10 +377,10 @@ uint64_t BlockIndex::space_limit() const {
   return limit_;
 }
 
-uint64_t BlockIndex::occupied_slots() const {
+uint64_t BlockIndex::held_slots() const {
   std::lock_guard lock(mutex_);
   RebuildFreeListIfStaleLocked();
-  return InUseLocked() + quarantined_;
+  return HeldLocked();
 }
 
 std::vector<uint32_t> BlockIndex::TakeFreeSlotsToDiscard() {
@@ -391,6 +392,7 @@ std::vector<uint32_t> BlockIndex::TakeFreeSlotsToDiscard() {
   });
   taken.assign(kept, free_list_.end());
   free_list_.erase(kept, free_list_.end());
+  undiscarded_free_ -= taken.size();  // lent: counted as in use until returned
   return taken;
 }
 
@@ -445,13 +447,16 @@ std::optional<uint32_t> BlockIndex::AllocateLocked(const BlockKey& key) {
   const uint64_t reserve = ReserveLocked();
   if (AvailableLocked() <= reserve) EvictLocked(reserve + 1);
   uint32_t slot;
-  if (InUseLocked() + quarantined_ >= limit_) {
+  // A free slot whose data was not discarded costs no room; any other slot may.
+  const bool takes_room = free_list_.empty() || (state_[free_list_.back()] & kDiscarded);
+  if (takes_room && HeldLocked() >= limit_) {
     ++full_bypasses_;
     return std::nullopt;
   }
   if (!free_list_.empty()) {
     slot = free_list_.back();
     free_list_.pop_back();
+    if (!takes_room) --undiscarded_free_;
   } else if (fresh_from_ < slot_count_) {
     slot = static_cast<uint32_t>(fresh_from_++);
   } else {
@@ -516,8 +521,12 @@ void BlockIndex::RebuildFreeListIfStaleLocked() const {
   while (end > 0 && !(state_[end - 1] & (kInUse | kQuarantined))) --end;
   fresh_from_ = end;
   free_list_.clear();
+  undiscarded_free_ = 0;
   for (uint64_t s = end; s > 0; --s) {
-    if (!(state_[s - 1] & (kInUse | kQuarantined))) free_list_.push_back(static_cast<uint32_t>(s - 1));
+    if (!(state_[s - 1] & (kInUse | kQuarantined))) {
+      free_list_.push_back(static_cast<uint32_t>(s - 1));
+      if (!(state_[s - 1] & kDiscarded)) ++undiscarded_free_;
+    }
   }
   free_list_.shrink_to_fit();
   free_list_stale_ = false;
@@ -553,7 +562,10 @@ void BlockIndex::ReleaseQuarantined(const std::vector<uint64_t>& numbers) {
     if (!(state_[slot] & kQuarantined)) continue;
     state_[slot] &= static_cast<uint8_t>(~kQuarantined);
     --quarantined_;
-    if (!(state_[slot] & kInUse) && !free_list_stale_) free_list_.push_back(slot);
+    if (!(state_[slot] & kInUse) && !free_list_stale_) {
+      free_list_.push_back(slot);
+      ++undiscarded_free_;  // it held a block until now
+    }
   }
 }
 

@@ -352,9 +352,10 @@ Result<std::unique_ptr<CacheEngine>> CacheEngine::Start(const CacheConfig& confi
   }
   const std::string slot_path = directory.value()->slot_file_path();
   if (config.space == CacheSpace::kReserved) {
-    const uint64_t bytes = sb.slot_count * (uint64_t{sb.block_size} +
-                                            uint64_t{sectors_per_block} * kChecksumSize);
-    if (Status s = CheckRoomToReserve(config.cache_dir, bytes, {slot_path, checksum_path});
+    const uint64_t data_bytes = sb.slot_count * sb.block_size;
+    const uint64_t bytes = data_bytes + sb.slot_count * sectors_per_block * kChecksumSize;
+    if (Status s = CheckRoomToReserve(config.cache_dir, data_bytes, bytes,
+                                      {slot_path, checksum_path});
         !s.ok()) {
       return s;
     }

@@ -11,7 +11,7 @@
 
 namespace wtcachefs {
 
-Status CheckRoomToReserve(const std::string& cache_dir, uint64_t bytes,
+Status CheckRoomToReserve(const std::string& cache_dir, uint64_t data_bytes, uint64_t bytes,
                           const std::vector<std::string>& paths) {
   uint64_t held = 0;
   for (const std::string& path : paths) held += AllocatedBytes(path);
@@ -22,10 +22,10 @@ Status CheckRoomToReserve(const std::string& cache_dir, uint64_t bytes,
   const uint64_t available = static_cast<uint64_t>(fs.f_bavail) * fs.f_frsize;
   if (held >= bytes || bytes - held <= available) return Status::Ok();
   return Status::Error(
-      ENOSPC, "cache '" + cache_dir + "' of " + HumanBytes(bytes) + " (" + std::to_string(bytes) +
-                  " bytes with its checksums) needs " + HumanBytes(bytes - held) +
-                  " more, and its file system has " + HumanBytes(available) + " (" +
-                  std::to_string(available) +
+      ENOSPC, "cache size " + HumanBytes(data_bytes) + " (" + std::to_string(data_bytes) +
+                  " bytes) needs " + HumanBytes(bytes - held) +
+                  " more with its checksums, but the file system of cache '" + cache_dir +
+                  "' has " + HumanBytes(available) + " (" + std::to_string(available) +
                   " bytes) free: choose a smaller --cache-size, free space there, or leave "
                   "--cache-size out for a cache that grows within the free space");
 }
@@ -61,13 +61,13 @@ void SpaceGuard::BeforeCommit() {
   }
   below_floor_ = *headroom < 0;
   const uint64_t block_size = slots_.block_size();
-  const uint64_t occupied = index_.occupied_slots();
+  const uint64_t held = index_.held_slots();
   uint64_t limit;
   if (*headroom >= 0) {
-    limit = occupied + static_cast<uint64_t>(*headroom) / block_size;
+    limit = held + static_cast<uint64_t>(*headroom) / block_size;
   } else {
     const uint64_t deficit = (static_cast<uint64_t>(-*headroom) + block_size - 1) / block_size;
-    limit = occupied - std::min(occupied, deficit);
+    limit = held - std::min(held, deficit);
   }
   index_.SetSpaceLimit(limit);
 }

@@ -31,10 +31,11 @@
 
 namespace wtcachefs {
 
-// A reserved cache (CacheSpace::kReserved) of `bytes` in the files at `paths`:
-// fails with ENOSPC, naming the size asked for and the free space, when the
-// file system of `cache_dir` lacks the room the files do not hold yet.
-Status CheckRoomToReserve(const std::string& cache_dir, uint64_t bytes,
+// A reserved cache (CacheSpace::kReserved) of `data_bytes` of cached data,
+// `bytes` with its checksums, in the files at `paths`: fails with ENOSPC, naming
+// the size and the free space, when the file system of `cache_dir` lacks the
+// room those files do not hold yet.
+Status CheckRoomToReserve(const std::string& cache_dir, uint64_t data_bytes, uint64_t bytes,
                           const std::vector<std::string>& paths);
 
 class SpaceGuard {
