@@ -58,8 +58,9 @@ struct Options {
   // power of two from 4 KiB to 4 MiB. 0: keep an existing cache's size, 64 KiB
   // for a new one. A size different from an existing cache's is an error.
   uint32_t block_size = 0;
-  // Bytes of cache data for a new cache (-o cache_size=, --cache-size). 0: a
-  // tenth of the cache filesystem's size, at most half of its free space.
+  // Bytes of cache data (-o cache_size=, --cache-size), reserved at mount. 0:
+  // a tenth of the cache filesystem's size for a new cache, elastic (taken
+  // only while the filesystem keeps its free-space floor).
   uint64_t cache_size = 0;
   // Discard the cache in CACHE (another origin's, or an unusable one) and start
   // an empty one (-o reset_cache, --reset-cache). Loses no data: origin has it.

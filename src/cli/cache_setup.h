@@ -11,12 +11,12 @@
 
 namespace wtcachefs {
 
-// Default cache size: a tenth of the cache filesystem's size, at most half of
-// its free space.
+// A size given is reserved; the default one is a tenth of the cache
+// filesystem's size, elastic (wtcachefs/cache_space.h).
 Result<CacheConfig> MakeCacheConfig(const Options& options);
 
 // The exit code for a cache that cannot be started: 2 when the cache directory
-// is at fault (in use, another origin's, another block size, too small), else 4.
+// is at fault (in use, another origin's, another block size, too small, no room), else 4.
 int ExitCodeForCacheError(const Status& status);
 
 }  // namespace wtcachefs

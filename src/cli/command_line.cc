@@ -79,8 +79,8 @@ std::optional<int> ParseCommandLine(int argc, const char* const* argv, Options& 
                      "cache block size of a new cache: 4K to 4M, a power of two (default 64K)");
   CLI::Option* cache_size_option =
       app.add_option("--cache-size", cache_size_flag,
-                     "cache size of a new cache, e.g. 10G (default: a tenth of the cache "
-                     "filesystem, at most half its free space)");
+                     "cache size, reserved at mount, e.g. 10G (default: a tenth of the "
+                     "cache filesystem, taken only while it keeps 10% free)");
   std::string policy_flag, promote_after_flag, sequential_cutoff_flag, write_policy_flag;
   std::string read_ahead_flag;
   CLI::Option* read_ahead_option =
