@@ -126,8 +126,12 @@ class CacheEngine : public DataEngine {
   void set_corruption_listener(std::function<void(const std::string& message)> listener);
   // Totals since the cache was created (persisted across mounts).
   EngineStats stats() const;
-  // Counter increases over the last `window` (5 min, 1 h, 1 day in status).
-  EngineStats recent_stats(std::chrono::seconds window) const;
+  // Counter increases over the last `window` (5 min, 1 h, 1 day in status) up
+  // to `now`, a stats() just taken: never more than `now` holds, and never
+  // more than a longer window's. A window reaches back to this mount's start
+  // at the most, so on a mount younger than the window it holds all that this
+  // mount counted (all of stats() for a new cache).
+  EngineStats recent_stats(const EngineStats& now, std::chrono::seconds window) const;
   // The cache block size in bytes.
   uint32_t block_size() const;
   // The slot file's fd and its checksum file's (tests tell origin IO from cache

@@ -26,9 +26,10 @@ ViewControl MakeViewControl(CacheEngine& cache, Logger& log) {
   control.read = [&cache](std::string_view name) -> std::optional<std::string> {
     StatusSnapshot snapshot;
     snapshot.total = cache.stats();
-    snapshot.last_5_min = cache.recent_stats(std::chrono::minutes(5));
-    snapshot.last_hour = cache.recent_stats(std::chrono::hours(1));
-    snapshot.last_day = cache.recent_stats(std::chrono::hours(24));
+    // One reading of the totals for every window, so that none exceeds them.
+    snapshot.last_5_min = cache.recent_stats(snapshot.total, std::chrono::minutes(5));
+    snapshot.last_hour = cache.recent_stats(snapshot.total, std::chrono::hours(1));
+    snapshot.last_day = cache.recent_stats(snapshot.total, std::chrono::hours(24));
     snapshot.block_size = cache.block_size();
     if (name == "wtcachefs.status") return RenderStatusTable(snapshot);
     if (name == "wtcachefs.status.json") return RenderStatusJson(snapshot);

@@ -58,6 +58,7 @@ EngineState::State(const CacheConfig& c, IoBackend& backend,
       checksums(std::move(checksum_file)),
       index(slots.slot_count(), slots.block_size() / kSectorSize, c.policy, c.promote_after),
       intents(directory->store()),
+      history(*c.clock),
       sequential_cutoff(c.sequential_cutoff),
       write_allocate(c.write_allocate) {
   index.set_commit_listener([this] { RequestFlush(); });
@@ -396,6 +397,9 @@ Result<std::unique_ptr<CacheEngine>> CacheEngine::Start(const CacheConfig& confi
   // committed their removal), so the file may shrink.
   if (Status s = state->slots.TrimToSize(); !s.ok()) return s;
   if (Status s = state->checksums.TrimToSize(); !s.ok()) return s;
+  // Every window starts at the mount at the latest: on a mount younger than a
+  // window, the window holds everything this mount counted.
+  state->history.Record(state->Stats());
   if (config.space == CacheSpace::kElastic) {
     state->space_guard = std::make_unique<SpaceGuard>(config.cache_dir, state->index, state->slots);
     state->space_guard->Start();
@@ -504,8 +508,8 @@ void CacheEngine::SetPromoteAfter(uint32_t misses) { state_->index.SetPromoteAft
 
 EngineStats CacheEngine::stats() const { return state_->Stats(); }
 
-EngineStats CacheEngine::recent_stats(std::chrono::seconds window) const {
-  return state_->history.Delta(state_->Stats(), window);
+EngineStats CacheEngine::recent_stats(const EngineStats& now, std::chrono::seconds window) const {
+  return state_->history.Delta(now, window);
 }
 
 int CacheEngine::slot_fd() const { return state_->slots.fd(); }

@@ -107,7 +107,8 @@ struct CacheEngine::State {
   IntentLog intents;
   EngineCounters counters;
   EngineStats persisted;  // counters of earlier mounts; immutable after Load()
-  StatsHistory history{SystemClock()};  // sampled by the flusher
+  // Sampled at mount (the start of every window) and by the flusher.
+  StatsHistory history;
   // An elastic cache's guard of its file system's free-space floor; used by
   // the flusher only (null for a reserved cache).
   std::unique_ptr<SpaceGuard> space_guard;

@@ -104,6 +104,77 @@ TEST_F(CacheEngineTest, FirstReadMissesAndPromotesSecondReadHitsTheCache) {
   EXPECT_EQ(second.bytes_read_from_origin, first.bytes_read_from_origin);
 }
 
+// Every counter of `shorter` is at most that of `longer`.
+void ExpectWithin(const EngineStats& shorter, const EngineStats& longer, const std::string& what) {
+  EngineStats copy = shorter;
+  ForEachCounter(copy, [&](std::string_view name, uint64_t& value) {
+    EXPECT_LE(value, *CounterByName(const_cast<EngineStats&>(longer), name)) << name << ": " << what;
+  });
+}
+
+TEST_F(CacheEngineTest, StatusWindowsOfAYoungMountHoldItAllAndNeverExceedALongerWindow) {
+  using namespace std::chrono_literals;
+  WriteFile(Origin("f"), Pattern(4 * kBlock, 1));
+  {
+    auto file = Open("f");
+    ASSERT_TRUE(file);
+    Read(*file, 0, 4 * kBlock);  // misses
+    Read(*file, 0, 4 * kBlock);  // hits
+  }
+  const EngineStats total = engine_->stats();
+  ASSERT_GT(total.read_misses, 0u);
+  ASSERT_GT(total.read_hits, 0u);
+  for (const std::chrono::seconds window : {std::chrono::seconds(5min), std::chrono::seconds(1h),
+                                            std::chrono::seconds(24h)}) {
+    EngineStats recent = engine_->recent_stats(total, window);
+    ForEachCounter(recent, [&](std::string_view name, uint64_t& value) {
+      EXPECT_EQ(value, *CounterByName(const_cast<EngineStats&>(total), name))
+          << name << " in the " << window.count() << " s window of a mount younger than it";
+    });
+  }
+
+  // Ten minutes on, once the flusher has taken a sample (a window of 0 s then
+  // holds nothing), ten more minutes and more reads: the last five minutes hold
+  // only these, the hour and the day everything.
+  clock_.Advance(10min);
+  const auto deadline = std::chrono::steady_clock::now() + 20s;
+  while (engine_->recent_stats(engine_->stats(), 0s).read_misses != 0) {
+    ASSERT_LT(std::chrono::steady_clock::now(), deadline) << "the flusher took no sample";
+    std::this_thread::sleep_for(50ms);
+  }
+  clock_.Advance(10min);
+  {
+    auto file = Open("f");
+    ASSERT_TRUE(file);
+    Read(*file, 0, 4 * kBlock);
+  }
+  const EngineStats later = engine_->stats();
+  const EngineStats last5 = engine_->recent_stats(later, 5min);
+  const EngineStats hour = engine_->recent_stats(later, 1h);
+  const EngineStats day = engine_->recent_stats(later, 24h);
+  EXPECT_EQ(last5.read_misses, 0u);
+  EXPECT_EQ(last5.read_hits, later.read_hits - total.read_hits);
+  EXPECT_EQ(hour.read_misses, later.read_misses);
+  EXPECT_EQ(hour.read_hits, later.read_hits);
+  ExpectWithin(last5, hour, "5 min within the hour");
+  ExpectWithin(hour, day, "the hour within the day");
+  ExpectWithin(day, later, "the day within the totals");
+
+  // A remount: the totals carry the earlier mount's counts, the windows start
+  // at the new mount.
+  engine_.reset();
+  CacheConfig again = Config(64);
+  again.reset = false;
+  auto restarted = CacheEngine::Start(again, *faults_);
+  ASSERT_TRUE(restarted.ok()) << restarted.status().message();
+  engine_ = std::move(restarted).value();
+  const EngineStats remounted = engine_->stats();
+  EXPECT_EQ(remounted.read_hits, later.read_hits) << "totals are kept across mounts";
+  const EngineStats fresh_day = engine_->recent_stats(remounted, 24h);
+  EXPECT_EQ(fresh_day.read_hits, 0u);
+  EXPECT_EQ(fresh_day.read_misses, 0u);
+}
+
 TEST_F(CacheEngineTest, SlotFileIsReadableByItsOwnerOnly) {
   struct stat st;
   ASSERT_EQ(::stat((dir_.Sub("cache") + "/slots").c_str(), &st), 0);
