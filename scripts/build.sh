@@ -3,6 +3,7 @@
 # Configures and builds wtcachefs with CMake.
 #
 #   bash scripts/build.sh              RelWithDebInfo build in build/
+#   bash scripts/build.sh --demo       only the wtcachefs binary (what scripts/demo.sh runs)
 #   bash scripts/build.sh --sanitize   AddressSanitizer + UBSan build in build-asan/
 #
 # Environment:
@@ -13,10 +14,12 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 sanitize=${SANITIZE:-0}
+targets=()
 for arg in "$@"; do
   case $arg in
     --sanitize) sanitize=1 ;;
-    -h|--help) sed -n '2,10p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    --demo) targets=(--target wtcachefs) ;;
+    -h|--help) sed -n '3,12p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) echo "build.sh: unknown argument '$arg' (try --help)" >&2; exit 1 ;;
   esac
 done
@@ -40,5 +43,5 @@ cmake -S . -B "$build_dir" \
   -DCMAKE_BUILD_TYPE=RelWithDebInfo \
   -DWTCACHEFS_SANITIZE="$sanitize_flag" \
   -DWTCACHEFS_WERROR=ON
-cmake --build "$build_dir" --parallel "$jobs"
+cmake --build "$build_dir" --parallel "$jobs" "${targets[@]}"
 echo "build.sh: built $build_dir/wtcachefs"
