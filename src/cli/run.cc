@@ -80,6 +80,7 @@ int MountAndServe(const Options& options, const IoBackendFactory& make_io, Logge
     }
     image = std::move(opened).value();
   }
+  config.value().on_lock_wait = [&log](const std::string& message) { log.Warn(message); };
   auto engine = CacheEngine::Start(config.value(), *io.value());
   if (!engine.ok()) {
     log.Error(engine.status().message());
