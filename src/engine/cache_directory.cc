@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <map>
 #include <random>
 
 namespace wtcachefs {
@@ -77,10 +78,17 @@ Result<std::unique_ptr<CacheDirectory>> CacheDirectory::Open(
   } else {
     problem = opened.status();
   }
+  // The statistics of the store about to be discarded, carried over: a failing
+  // cache device that damaged the store (and degraded the last mount) must not
+  // also reset the counters of every earlier mount.
+  std::map<std::string, uint64_t> salvaged_counters;
   if (!store) {
+    salvaged_counters = MetaStore::SalvageCounters(meta_dir);
     cache->warnings_.push_back("cache metadata in '" + meta_dir + "' is unreadable (" +
                                problem.message() +
-                               "): discarding it and starting a new, empty cache");
+                               "): discarding it and starting a new, empty cache" +
+                               (salvaged_counters.empty() ? ""
+                                                          : " (its statistics are kept)"));
     if (Status s = MetaStore::Destroy(meta_dir); !s.ok()) return s;
     RemoveCacheData(request.cache_dir);
     auto reopened = MetaStore::Open(meta_dir);
@@ -131,6 +139,7 @@ Result<std::unique_ptr<CacheDirectory>> CacheDirectory::Open(
   cache->superblock_.clean_shutdown = false;
   MetaBatch batch;
   batch.PutSuperblock(cache->superblock_);
+  for (const auto& [name, value] : salvaged_counters) batch.PutCounter(name, value);
   if (Status s = cache->store_->Commit(batch, /*sync=*/true); !s.ok()) return s;
   return cache;
 }

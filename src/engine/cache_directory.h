@@ -10,6 +10,7 @@
 //    (when one was asked for explicitly), naming --reset-cache.
 //  - A damaged metadata store is discarded with a warning and recreated: a
 //    writethrough cache holds no data of its own, so this loses only warmth.
+//    The counters it still holds (the statistics) are carried over.
 //
 // Thread safety: single owner; Open() at mount, destruction at unmount.
 #pragma once
