@@ -82,6 +82,14 @@ struct CacheConfig {
   std::chrono::milliseconds error_half_life = std::chrono::minutes(1);
   // The source of time for the decay (tests pass a ManualClock).
   const Clock* clock = &SystemClock();
+  // The view this cache serves (recorded with the cache's lock; "" for none).
+  std::string view;
+  // A previous mount of this cache whose view is gone but which is still
+  // shutting down holds the lock: Start() waits up to this long for it,
+  // telling on_lock_wait (if set) once when it begins to wait. A holder whose
+  // view is still mounted is refused at once.
+  std::chrono::milliseconds lock_wait = std::chrono::seconds(30);
+  std::function<void(const std::string&)> on_lock_wait;
 };
 
 class CacheEngine : public DataEngine {

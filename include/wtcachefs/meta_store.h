@@ -55,6 +55,11 @@ class MetaStore {
   static Result<std::unique_ptr<MetaStore>> Open(const std::string& dir);
   // Deletes the store in `dir` (all metadata is lost; the cache becomes cold).
   static Status Destroy(const std::string& dir);
+  // The counters a store that Open() refuses still holds, read without trusting
+  // anything else in it (statistics only: nothing a read is served by). Best
+  // effort: empty when RocksDB itself cannot open the store; counters whose
+  // record does not decode are left out. Changes nothing in `dir`.
+  static std::map<std::string, uint64_t> SalvageCounters(const std::string& dir);
 
   ~MetaStore();
   MetaStore(const MetaStore&) = delete;

@@ -14,6 +14,7 @@ namespace wtcachefs {
 Result<CacheConfig> MakeCacheConfig(const Options& options) {
   CacheConfig config;
   config.cache_dir = options.cache;
+  config.view = options.view;
   config.origin_path = options.origin;
   struct stat origin;
   if (::stat(options.origin.c_str(), &origin) != 0) {

@@ -33,7 +33,11 @@ int RunCheckCommand(int argc, char** argv) {
     std::cerr << "wtcachefs check: " << e.what() << " (run 'wtcachefs check --help' for usage)\n";
     return kExitUsage;
   }
-  auto checked = CheckCache(cache, repair, verify_data);
+  CacheLockRequest lock;
+  lock.on_wait = [](const std::string& message) {
+    std::cerr << "wtcachefs check: " << message << "\n" << std::flush;
+  };
+  auto checked = CheckCache(cache, repair, verify_data, lock);
   if (!checked.ok()) {
     std::cerr << "wtcachefs check: " << checked.status().message() << "\n";
     return checked.status().error() == EBUSY || checked.status().error() == ENOENT ||

@@ -10,7 +10,10 @@
 #include <climits>
 #include <cstdlib>
 #include <cstring>
+#include <optional>
 #include <string>
+
+#include "engine/mount_table.h"
 
 namespace wtcachefs {
 namespace {
@@ -31,6 +34,12 @@ Result<Kind> CheckPath(const NamedPath& p, bool image_allowed) {
     if (error == ENOENT) {
       return Status::Error(error, std::string(p.role) + " '" + *p.path +
                                       "' does not exist: create it or correct the path");
+    }
+    if (error == ENOTCONN) {
+      // A FUSE mount whose daemon is gone.
+      return Status::Error(error, std::string(p.role) + " '" + *p.path +
+                                      "' is a FUSE mount whose daemon has exited: unmount it "
+                                      "first (fusermount3 -u '" + *p.path + "')");
     }
     return Status::Error(error, std::string("cannot access ") + p.role + " '" + *p.path +
                                     "': " + std::strerror(error));
@@ -87,6 +96,19 @@ Status CheckCacheWritable(const std::string& cache) {
   return Status::Ok();
 }
 
+// A second mount on VIEW would hide the first (and stack on it silently, as
+// mount(2) allows): refused, naming what is mounted there, as mount(8) does.
+Status CheckViewIsNotAMountPoint(const std::string& view) {
+  const std::optional<MountedFileSystem> mounted = FindMountAt(view);
+  if (!mounted) return Status::Ok();
+  const bool ours = mounted->type == "fuse.wtcachefs";
+  return Status::Error(EBUSY, "view '" + view + "' is already a mount point (" +
+                                  DescribeMount(*mounted) + " is mounted there): " +
+                                  (ours ? "unmount it first (fusermount3 -u '" + view + "')"
+                                        : "unmount it first (umount '" + view + "')") +
+                                  ", or give another directory");
+}
+
 // `given` with its directory made canonical and its last component kept.
 Result<std::string> PathAsNamed(const std::string& given) {
   std::string path = given;
@@ -135,6 +157,7 @@ Status CheckMountPaths(Options& options) {
       }
     }
   }
+  if (Status s = CheckViewIsNotAMountPoint(options.view); !s.ok()) return s;
   return CheckCacheWritable(options.cache);
 }
 

@@ -10,7 +10,8 @@
 
 namespace wtcachefs {
 
-// On success, replaces the three paths in `options` with their canonical absolute
+// Refuses a VIEW that is already a mount point (EBUSY, naming what is mounted
+// there). On success, replaces the three paths in `options` with their canonical absolute
 // forms (the daemon changes directory to /).
 Status CheckMountPaths(Options& options);
 

@@ -8,6 +8,7 @@
 
 #include <iostream>
 
+#include "cli/allow_other_check.h"
 #include "cli/cache_setup.h"
 #include "cli/check_command.h"
 #include "cli/command_line.h"
@@ -79,6 +80,7 @@ int MountAndServe(const Options& options, const IoBackendFactory& make_io, Logge
     }
     image = std::move(opened).value();
   }
+  config.value().on_lock_wait = [&log](const std::string& message) { log.Warn(message); };
   auto engine = CacheEngine::Start(config.value(), *io.value());
   if (!engine.ok()) {
     log.Error(engine.status().message());
@@ -181,6 +183,10 @@ int RunWtcachefs(int argc, char** argv, const IoBackendFactory& make_io) {
   Options options;
   if (auto exit_code = ParseCommandLine(argc, argv, options)) return *exit_code;
   if (Status s = options.Validate(); !s.ok()) {
+    std::cerr << "wtcachefs: " << s.message() << "\n";
+    return kExitUsage;
+  }
+  if (Status s = CheckAllowOtherPermitted(options, ::getuid(), ::geteuid()); !s.ok()) {
     std::cerr << "wtcachefs: " << s.message() << "\n";
     return kExitUsage;
   }

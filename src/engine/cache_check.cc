@@ -60,7 +60,7 @@ std::string SectorList(const std::vector<uint32_t>& sectors) {
 }  // namespace
 
 Result<CacheCheckReport> CheckCache(const std::string& cache_dir, bool repair,
-                                    bool verify_data) {
+                                    bool verify_data, const CacheLockRequest& lock_request) {
   CacheCheckReport report;
   const std::string meta_dir = cache_dir + CacheDirectory::kMetaDirName;
   const std::string slot_file = cache_dir + CacheDirectory::kSlotFileName;
@@ -70,7 +70,7 @@ Result<CacheCheckReport> CheckCache(const std::string& cache_dir, bool repair,
     return Status::Error(ENOENT, "'" + cache_dir + "' holds no wtcachefs cache (no metadata "
                                  "store): give the CACHE directory of a wtcachefs mount");
   }
-  auto lock = LockCacheDirectory(cache_dir);
+  auto lock = LockCacheDirectory(cache_dir, lock_request);
   if (!lock.ok()) return lock.status();
 
   // A store that cannot be read is reset: a writethrough cache holds no data of

@@ -16,6 +16,7 @@
 #include <string>
 #include <vector>
 
+#include "engine/cache_lock.h"
 #include "wtcachefs/status.h"
 
 namespace wtcachefs {
@@ -40,8 +41,10 @@ struct CacheCheckReport {
 };
 
 // Fails (EBUSY) while a mount holds the cache, and (ENOENT) when `cache_dir`
-// holds no wtcachefs cache.
+// holds no wtcachefs cache. A mount whose view is already unmounted but which
+// is still shutting down is waited for as `lock` says (engine/cache_lock.h).
 Result<CacheCheckReport> CheckCache(const std::string& cache_dir, bool repair,
-                                    bool verify_data = false);
+                                    bool verify_data = false,
+                                    const CacheLockRequest& lock = {});
 
 }  // namespace wtcachefs

@@ -2,18 +2,16 @@
 #include "engine/cache_directory.h"
 
 #include <fcntl.h>
-#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <cerrno>
-#include <fstream>
+#include <map>
 #include <random>
 
 namespace wtcachefs {
 namespace {
 
-constexpr char kLockFile[] = "/lock";
 constexpr const char* kMetaDir = CacheDirectory::kMetaDirName;
 constexpr const char* kSlotFile = CacheDirectory::kSlotFileName;
 constexpr const char* kChecksumFile = CacheDirectory::kChecksumFileName;
@@ -35,27 +33,6 @@ std::array<uint8_t, 16> NewUuid() {
 
 }  // namespace
 
-Result<UniqueFd> LockCacheDirectory(const std::string& dir) {
-  const std::string path = dir + kLockFile;
-  UniqueFd fd(::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600));
-  if (!fd.valid()) return Status::FromErrno("cannot create the lock file '" + path + "'");
-  if (::flock(fd.get(), LOCK_EX | LOCK_NB) != 0) {
-    if (errno == EWOULDBLOCK) {
-      std::string holder;
-      std::ifstream(path) >> holder;
-      return Status::Error(EBUSY, "cache '" + dir + "' is in use by another wtcachefs mount" +
-                                      (holder.empty() ? "" : " (pid " + holder + ")") +
-                                      ": unmount it first, or use another cache directory");
-    }
-    return Status::FromErrno("cannot lock cache '" + dir + "'");
-  }
-  const std::string pid = std::to_string(::getpid()) + "\n";
-  if (::ftruncate(fd.get(), 0) != 0 || ::pwrite(fd.get(), pid.data(), pid.size(), 0) < 0) {
-    // The pid is only a hint for the message above.
-  }
-  return fd;
-}
-
 CacheDirectory::~CacheDirectory() = default;
 
 Result<std::unique_ptr<CacheDirectory>> CacheDirectory::Open(
@@ -63,7 +40,7 @@ Result<std::unique_ptr<CacheDirectory>> CacheDirectory::Open(
   std::unique_ptr<CacheDirectory> cache(new CacheDirectory());
   cache->dir_ = request.cache_dir;
   ::chmod(request.cache_dir.c_str(), 0700);  // holds copies of other users' data
-  auto lock = LockCacheDirectory(request.cache_dir);
+  auto lock = LockCacheDirectory(request.cache_dir, request.lock);
   if (!lock.ok()) return lock.status();
   cache->lock_fd_ = std::move(lock).value();
 
@@ -101,10 +78,17 @@ Result<std::unique_ptr<CacheDirectory>> CacheDirectory::Open(
   } else {
     problem = opened.status();
   }
+  // The statistics of the store about to be discarded, carried over: a failing
+  // cache device that damaged the store (and degraded the last mount) must not
+  // also reset the counters of every earlier mount.
+  std::map<std::string, uint64_t> salvaged_counters;
   if (!store) {
+    salvaged_counters = MetaStore::SalvageCounters(meta_dir);
     cache->warnings_.push_back("cache metadata in '" + meta_dir + "' is unreadable (" +
                                problem.message() +
-                               "): discarding it and starting a new, empty cache");
+                               "): discarding it and starting a new, empty cache" +
+                               (salvaged_counters.empty() ? ""
+                                                          : " (its statistics are kept)"));
     if (Status s = MetaStore::Destroy(meta_dir); !s.ok()) return s;
     RemoveCacheData(request.cache_dir);
     auto reopened = MetaStore::Open(meta_dir);
@@ -151,6 +135,7 @@ Result<std::unique_ptr<CacheDirectory>> CacheDirectory::Open(
     sb.origin_ino = request.origin_ino;
     sb.origin_path = request.origin_path;
   }
+  cache->salvaged_counters_ = std::move(salvaged_counters);
   return cache;
 }
 
@@ -159,7 +144,10 @@ Status CacheDirectory::RecordMount() {
   superblock_.clean_shutdown = false;
   MetaBatch batch;
   batch.PutSuperblock(superblock_);
-  return store_->Commit(batch, /*sync=*/true);
+  for (const auto& [name, value] : salvaged_counters_) batch.PutCounter(name, value);
+  if (Status s = store_->Commit(batch, /*sync=*/true); !s.ok()) return s;
+  salvaged_counters_.clear();
+  return Status::Ok();
 }
 
 Status CacheDirectory::MarkClean() {

@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
 // CacheDirectory: takes ownership of a CACHE directory for one mount (DESIGN §1,
-// issue "ownership"): an exclusive lock (a second mount fails clearly), the
-// metadata store, and the superblock that records the origin and block size the
-// cache was created for.
+// issue "ownership"): an exclusive lock (engine/cache_lock.h: a second mount
+// fails clearly), the metadata store, and the superblock that records the
+// origin and block size the cache was created for.
 //
 //  - A new directory gets a superblock from the request.
 //  - An existing cache for another origin is refused, naming --reset-cache.
@@ -10,15 +10,18 @@
 //    (when one was asked for explicitly), naming --reset-cache.
 //  - A damaged metadata store is discarded with a warning and recreated: a
 //    writethrough cache holds no data of its own, so this loses only warmth.
+//    The counters it still holds (the statistics) are carried over.
 //
 // Thread safety: single owner; Open() at mount, destruction at unmount.
 #pragma once
 
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
 #include <vector>
 
+#include "engine/cache_lock.h"
 #include "wtcachefs/meta_store.h"
 #include "wtcachefs/status.h"
 #include "wtcachefs/unique_fd.h"
@@ -40,11 +43,10 @@ struct CacheDirectoryRequest {
   bool resize = false;
   // Discard whatever the directory holds and start a new cache.
   bool reset = false;
+  // The view this mount serves, and how a previous mount still shutting down is
+  // waited for (engine/cache_lock.h).
+  CacheLockRequest lock;
 };
-
-// Takes the lock of the cache directory `dir` (held while a mount uses it), or
-// fails with EBUSY and a message naming the holder's pid.
-Result<UniqueFd> LockCacheDirectory(const std::string& dir);
 
 class CacheDirectory {
  public:
@@ -90,6 +92,8 @@ class CacheDirectory {
   bool created_ = false;
   uint64_t previous_slot_count_ = 0;
   std::vector<std::string> warnings_;
+  // The counters of a discarded store, recorded with the superblock.
+  std::map<std::string, uint64_t> salvaged_counters_;
 };
 
 }  // namespace wtcachefs

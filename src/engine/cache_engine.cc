@@ -306,6 +306,9 @@ Result<std::unique_ptr<CacheEngine>> CacheEngine::Start(const CacheConfig& confi
   request.slot_count = config.cache_bytes / new_block_size;
   request.reset = config.reset;
   request.resize = config.resize;
+  request.lock.view = config.view;
+  request.lock.wait_for_leaving_holder = config.lock_wait;
+  request.lock.on_wait = config.on_lock_wait;
   if (request.slot_count == 0) {
     return Status::Error(EINVAL, "cache size " + std::to_string(config.cache_bytes) +
                                      " is smaller than one block of " +

@@ -292,6 +292,29 @@ Result<std::unique_ptr<MetaStore>> MetaStore::Open(const std::string& dir) {
   return std::unique_ptr<MetaStore>(new MetaStore(std::move(impl)));
 }
 
+std::map<std::string, uint64_t> MetaStore::SalvageCounters(const std::string& dir) {
+  std::map<std::string, uint64_t> counters;
+  std::unique_ptr<rocksdb::Env> env = NewPrivateEnv();
+  rocksdb::Options options;
+  options.env = env.get();
+  options.info_log = std::make_shared<SilentLogger>();
+  rocksdb::DB* opened = nullptr;
+  if (!rocksdb::DB::OpenForReadOnly(options, dir, &opened).ok()) return counters;
+  const std::unique_ptr<rocksdb::DB> db(opened);
+  rocksdb::ReadOptions read;
+  read.fill_cache = false;
+  std::unique_ptr<rocksdb::Iterator> it(db->NewIterator(read));
+  const std::string prefix(1, kCounterPrefix);
+  for (it->Seek(prefix); it->Valid() && it->key().starts_with(prefix); it->Next()) {
+    ByteReader r(std::string_view(it->value().data(), it->value().size()));
+    uint64_t count = 0;
+    if (r.U64(count) && r.AtEnd()) {
+      counters.emplace(std::string(it->key().data() + 1, it->key().size() - 1), count);
+    }
+  }
+  return counters;
+}
+
 Status MetaStore::Destroy(const std::string& dir) {
   // The directory is ours alone: removing it works even when RocksDB cannot
   // parse what is left of it.

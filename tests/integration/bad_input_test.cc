@@ -214,6 +214,70 @@ TEST_F(BadInputTest, CacheOnAReadOnlyTmpfsIsRefused) {
                 {kExitBadPath, cache_, "give a writable directory"});
 }
 
+// ---- VIEW that is already a mount point: exit 2, naming what is mounted there ----
+
+size_t MountsAt(const std::string& path) {
+  const std::vector<MountEntry> table = MountTable();
+  return static_cast<size_t>(std::count_if(table.begin(), table.end(),
+                                           [&](const MountEntry& m) { return m.mount_point == path; }));
+}
+
+// Runs wtcachefs `args` (a second mount on `view`, which holds one mount) and
+// checks the refusal: exit 2, one line naming the view and `mounted` (the
+// type and source there, or the start of it), and still exactly one mount at
+// `view`.
+void ExpectMountPointRefused(const std::vector<std::string>& args, const std::string& view,
+                             const std::string& mounted, const std::string& advice) {
+  ASSERT_EQ(MountsAt(view), 1u);
+  std::vector<std::string> argv = {WtcachefsBinary()};
+  argv.insert(argv.end(), args.begin(), args.end());
+  argv.insert(argv.end(), {"--cache-size", "64M"});
+  const CommandResult r = RunCommand(argv, std::chrono::seconds(30));
+  SCOPED_TRACE("wtcachefs " + Joined(args) + "-> exit " + std::to_string(r.exit_code) +
+               ", stderr: " + r.err);
+  EXPECT_EQ(r.exit_code, kExitBadPath);
+  EXPECT_EQ(r.err.rfind("wtcachefs: ", 0), 0u);
+  EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1) << "must be exactly one line";
+  EXPECT_NE(r.err.find("view '" + view + "' is already a mount point"), std::string::npos);
+  EXPECT_NE(r.err.find("(" + mounted), std::string::npos);
+  EXPECT_NE(r.err.find(" is mounted there): "), std::string::npos);
+  EXPECT_NE(r.err.find(advice), std::string::npos);
+  EXPECT_EQ(MountsAt(view), 1u) << "a second mount was stacked on " << view;
+}
+
+TEST_F(BadInputTest, ViewThatIsATmpfsMountPointIsRefusedNamingIt) {
+  ReadOnlyTmpfs tmpfs(view_);
+  ASSERT_TRUE(tmpfs.ok()) << "cannot mount a tmpfs at " << view_;
+  ExpectMountPointRefused({origin_, cache_, view_}, view_, "tmpfs 'wtcachefs-test-ro'",
+                          "unmount it first (umount '" + view_ + "'), or give another directory");
+}
+
+TEST_F(BadInputTest, ViewThatIsABindMountIsRefused) {
+  ReadOnlyBindMount bind(view_);
+  ASSERT_TRUE(bind.ok()) << "cannot bind-mount " << view_;
+  std::string type;
+  for (const MountEntry& m : MountTable()) {
+    if (m.mount_point == view_) type = m.fstype;
+  }
+  ExpectMountPointRefused({origin_, view_, "-o", "cache=" + cache_}, view_, type + " '",
+                          "unmount it first (umount '" + view_ + "')");
+}
+
+TEST_F(BadInputTest, ViewThatIsAlreadyAWtcachefsViewIsRefusedAndTheFirstKeepsServing) {
+  MountedView first;
+  ASSERT_TRUE(first.ok()) << first.failure();
+  WriteFile(first.OriginPath("f"), "first");
+  const std::string mounted = "fuse.wtcachefs '" + first.origin() + "'";
+  const std::string advice = "unmount it first (fusermount3 -u '" + first.view() + "')";
+  // Another origin and another cache, in the direct and in the helper form.
+  ExpectMountPointRefused({origin_, cache_, first.view()}, first.view(), mounted, advice);
+  ExpectMountPointRefused({origin_, first.view(), "-o", "cache=" + cache_}, first.view(),
+                          mounted, advice);
+  EXPECT_EQ(ReadFile(first.ViewPath("f")), "first");
+  EXPECT_FALSE(std::filesystem::exists(cache_ + "/lock")) << "the second cache was touched";
+  EXPECT_TRUE(first.Unmount());
+}
+
 TEST_F(BadInputTest, UnknownMountOptionIsAUsageErrorNamingIt) {
   ExpectFailure({origin_, cache_, view_, "-o", "rw,turbo,dev"}, {kExitUsage, "'turbo'", kHelp});
   ExpectFailure({origin_, view_, "-o", "rw,cache=" + cache_ + ",writeback=on"},

@@ -3,9 +3,12 @@
 
 #include <dirent.h>
 #include <fcntl.h>
+#include <grp.h>
+#include <sched.h>
 #include <signal.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -151,6 +154,41 @@ InstalledBinary::~InstalledBinary() {
   if (n > 0 && WtcachefsBinary() == std::string(target, static_cast<size_t>(n))) {
     ::unlink(kPath);
   }
+}
+
+bool EnterPrivateMountNamespace(std::string* why) {
+  if (::unshare(CLONE_NEWNS) != 0) {
+    *why = std::string("unshare(CLONE_NEWNS): ") + std::strerror(errno);
+    return false;
+  }
+  if (::mount(nullptr, "/", nullptr, MS_REC | MS_PRIVATE, nullptr) != 0) {
+    *why = std::string("making / private: ") + std::strerror(errno);
+    return false;
+  }
+  return true;
+}
+
+bool BindFuseDeviceOpenToAll(const std::string& dir, std::string* why) {
+  const std::string node = dir + "/fuse-device";
+  if (::mknod(node.c_str(), S_IFCHR | 0666, makedev(10, 229)) != 0 ||
+      ::chmod(node.c_str(), 0666) != 0) {
+    *why = "mknod " + node + ": " + std::strerror(errno);
+    return false;
+  }
+  return BindFileOver(node, "/dev/fuse", why);
+}
+
+bool BindFileOver(const std::string& file, const std::string& target, std::string* why) {
+  if (::mount(file.c_str(), target.c_str(), nullptr, MS_BIND, nullptr) != 0) {
+    *why = "bind-mounting " + file + " on " + target + ": " + std::strerror(errno);
+    return false;
+  }
+  return true;
+}
+
+bool BecomeNobody() {
+  return ::setgroups(0, nullptr) == 0 && ::setresgid(65534, 65534, 65534) == 0 &&
+         ::setresuid(65534, 65534, 65534) == 0;
 }
 
 CommandResult RunWithSetup(const std::function<bool()>& setup,

@@ -94,6 +94,21 @@ class InstalledBinary {
   std::string skip_reason_;
 };
 
+// Moves this process (which must be single-threaded) into a private mount
+// namespace of its own: mounts made from now on, by it and its children, are
+// seen by no other process and go away with the namespace.
+bool EnterPrivateMountNamespace(std::string* why);
+// In such a namespace: a FUSE device node open to all (0666, as udev makes it on
+// a stock system; a container's /dev/fuse may be root's alone) is made in `dir`
+// and bind-mounted over /dev/fuse.
+bool BindFuseDeviceOpenToAll(const std::string& dir, std::string* why);
+// In such a namespace: `file` bind-mounted over the file `target`.
+bool BindFileOver(const std::string& file, const std::string& target, std::string* why);
+
+// A `setup` for RunWithSetup: becomes uid and gid 65534 (nobody) with no
+// supplementary groups.
+bool BecomeNobody();
+
 // Forks, runs `setup` in the child (it returns false when it failed: exit 125),
 // then execs argv with stdin from /dev/null and stdout/stderr captured.
 CommandResult RunWithSetup(const std::function<bool()>& setup,

@@ -367,5 +367,38 @@ TEST(CacheDirectoryFaults, CacheFileSystemTurningReadOnlyNeverReachesTheCallerAn
   ExpectViewEqualsOrigin(mount, 35);
 }
 
+// The cache device failing degrades the mount and may leave its metadata store
+// damaged (here: a commit record never made durable), so that the next mount
+// discards the store: the counters the degraded mount recorded before the fault
+// are kept all the same.
+TEST(CacheDirectoryFaults, CountersSurviveADegradedSessionAndTheRepairOfTheCache) {
+  MountedView mount({"-o", "cache_size=32M"});
+  ASSERT_TRUE(mount.ok()) << mount.failure();
+  ASSERT_TRUE(mount.Unmount());
+  LoopExt4 cache_fs(mount.dir().Sub("cache.img", false), mount.cache());
+  if (!cache_fs.ok()) GTEST_SKIP() << "no loop device or ext4 here";
+  if (::access(cache_fs.error_trigger().c_str(), W_OK) != 0) {
+    GTEST_SKIP() << cache_fs.error_trigger() << " is missing: cannot make ext4 fail";
+  }
+  ASSERT_TRUE(mount.Remount()) << mount.failure();
+  ASSERT_TRUE(WriteFiles(mount.view(), 0, 10));
+  ExpectServedEqualsOrigin(mount, 10);  // hits
+  std::this_thread::sleep_for(std::chrono::milliseconds(2500));  // a group commit or two
+  const uint64_t writes = StatusCounter(mount.view(), "write_misses");
+  const uint64_t hits = StatusCounter(mount.view(), "read_hits");
+  ASSERT_GT(writes, 0u);
+  ASSERT_GT(hits, 0u);
+  ASSERT_TRUE(cache_fs.TriggerError());
+  ASSERT_TRUE(WriteFiles(mount.view(), 10, 10));
+  EXPECT_TRUE(WaitForMode(mount, "degraded")) << Mode(mount);
+  mount.Unmount();
+  ASSERT_TRUE(cache_fs.Repair());
+  ASSERT_TRUE(mount.Remount()) << mount.failure();
+  EXPECT_EQ(Mode(mount), "normal");
+  EXPECT_GE(StatusCounter(mount.view(), "write_misses"), writes) << mount.DaemonLog();
+  EXPECT_GE(StatusCounter(mount.view(), "read_hits"), hits) << mount.DaemonLog();
+  ExpectViewEqualsOrigin(mount, 20);
+}
+
 }  // namespace
 }  // namespace wtcachefs::testing

@@ -654,20 +654,7 @@ class security_user_mount : public ::testing::Test {
   // Moves this process into a private mount namespace and bind-mounts a 0666
   // FUSE device node over /dev/fuse there.
   bool BindOpenFuseDevice(std::string* why) {
-    const std::string node = dir_.Sub("fuse-device", false);
-    if (::unshare(CLONE_NEWNS) != 0) {
-      *why = "unshare(CLONE_NEWNS): " + ErrnoName(errno);
-    } else if (::mount(nullptr, "/", nullptr, MS_REC | MS_PRIVATE, nullptr) != 0) {
-      *why = "making / private: " + ErrnoName(errno);
-    } else if (::mknod(node.c_str(), S_IFCHR | 0666, makedev(10, 229)) != 0 ||
-               ::chmod(node.c_str(), 0666) != 0) {
-      *why = "mknod " + node + ": " + ErrnoName(errno);
-    } else if (::mount(node.c_str(), "/dev/fuse", nullptr, MS_BIND, nullptr) != 0) {
-      *why = "bind-mounting " + node + " on /dev/fuse: " + ErrnoName(errno);
-    } else {
-      return true;
-    }
-    return false;
+    return EnterPrivateMountNamespace(why) && BindFuseDeviceOpenToAll(dir_.path(), why);
   }
 
   // argv run as nobody, with no supplementary groups.

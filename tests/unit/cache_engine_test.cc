@@ -12,6 +12,7 @@
 #include <random>
 #include <thread>
 
+#include "engine/cache_directory.h"
 #include "support/fault_injecting_backend.h"
 #include "support/engine_test_config.h"
 #include "support/temp_dir.h"
@@ -329,6 +330,55 @@ TEST_F(CacheEngineTest, RepeatedCacheErrorsDegradeToOriginOnlyAndKeepServing) {
     for (const auto& r : batch) EXPECT_NE(r.fd, engine_->slot_fd()) << "degraded mode used the cache";
   }
   EXPECT_EQ(ReadFile(Origin("f")).substr(0, kBlock), data);
+}
+
+// A failing cache device degrades the mount and may leave the metadata store
+// damaged; the next mount discards the store (losing warmth), but the counters
+// of the earlier mounts and of the degraded one, as far as it recorded them,
+// are carried over.
+TEST_F(CacheEngineTest, CountersOfEarlierAndDegradedSessionsSurviveADiscardedStore) {
+  CreateEngine(64, /*error_limit=*/3);
+  WriteFile(Origin("f"), Pattern(4 * kBlock, 60));
+  {
+    auto file = Open("f");
+    ASSERT_EQ(Read(*file, 0, 4 * kBlock), ReadFile(Origin("f")));  // misses, promoted
+  }
+  ASSERT_TRUE(engine_->Close().ok());
+  const EngineStats first = engine_->stats();
+  ASSERT_GT(first.read_misses, 0u);
+  ASSERT_GT(first.promotions, 0u);
+  engine_.reset();
+
+  CacheConfig again = Config(64, /*error_limit=*/3);
+  again.reset = false;
+  auto second = CacheEngine::Start(again, *faults_);
+  ASSERT_TRUE(second.ok()) << second.status().message();
+  {
+    auto file = testing::OpenThrough(*second.value(), Origin("f"));
+    faults_->FailWhen(WritesTo(second.value()->slot_fd()), EIO);
+    for (int i = 0; i < 3; ++i) Write(*file, i * kBlock, Pattern(kBlock, 70 + i));
+    faults_->ClearFaults();
+  }
+  ASSERT_TRUE(second.value()->stats().degraded);
+  ASSERT_TRUE(second.value()->Close().ok());
+  const EngineStats degraded = second.value()->stats();
+  second.value().reset();
+  // What the failing device left of the store: a damaged commit record.
+  WriteFile(dir_.Sub("cache", false) + CacheDirectory::kMetaDirName + ".commit", "garbage");
+
+  auto third = CacheEngine::Start(again, *faults_);
+  ASSERT_TRUE(third.ok()) << third.status().message();
+  const std::vector<std::string>& warnings = third.value()->warnings();
+  ASSERT_EQ(warnings.size(), 1u);
+  EXPECT_NE(warnings[0].find("its statistics are kept"), std::string::npos) << warnings[0];
+  const EngineStats after = third.value()->stats();
+  EXPECT_EQ(after.used_blocks, 0u) << "the store was discarded: the cache starts cold";
+  EXPECT_FALSE(after.degraded);
+  EXPECT_EQ(after.read_misses, degraded.read_misses);
+  EXPECT_EQ(after.promotions, degraded.promotions);
+  EXPECT_EQ(after.write_hits + after.write_misses, degraded.write_hits + degraded.write_misses);
+  EXPECT_EQ(after.cache_write_errors, 3u) << "the degraded session's errors";
+  EXPECT_EQ(after.bytes_read_from_origin, first.bytes_read_from_origin);
 }
 
 TEST_F(CacheEngineTest, CacheErrorsSpreadOverTimeDecayAndDoNotDegrade) {

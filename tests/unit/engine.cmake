@@ -7,3 +7,5 @@ wtcachefs_add_test(engine_stress_test SOURCES ${CMAKE_CURRENT_LIST_DIR}/engine_s
 wtcachefs_add_test(engine_power_loss_test SOURCES ${CMAKE_CURRENT_LIST_DIR}/engine_power_loss_test.cc LABELS unit TIMEOUT 600)
 wtcachefs_add_test(status_report_test SOURCES ${CMAKE_CURRENT_LIST_DIR}/status_report_test.cc LABELS unit)
 wtcachefs_add_test(engine_checksum_test SOURCES ${CMAKE_CURRENT_LIST_DIR}/engine_checksum_test.cc LABELS unit)
+wtcachefs_add_test(cache_lock_test SOURCES ${CMAKE_CURRENT_LIST_DIR}/cache_lock_test.cc LABELS unit)
+wtcachefs_add_test(mount_table_test SOURCES ${CMAKE_CURRENT_LIST_DIR}/mount_table_test.cc LABELS unit)

@@ -1,0 +1,104 @@
+// SPDX-License-Identifier: Apache-2.0
+#include "engine/cache_lock.h"
+
+#include <fcntl.h>
+#include <sys/file.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <charconv>
+#include <fstream>
+#include <iterator>
+#include <thread>
+
+#include "engine/mount_table.h"
+
+namespace wtcachefs {
+namespace {
+
+constexpr char kLockFile[] = "/lock";
+constexpr std::chrono::milliseconds kPollEvery{50};
+// A holder that took the lock an instant ago may not have named itself yet.
+constexpr std::chrono::milliseconds kUnnamedHolderGrace{1000};
+
+// "pid N" and, when it has one, " serving 'VIEW'", for messages.
+std::string Describe(const CacheLockHolder& holder) {
+  std::string text = holder.pid > 0 ? "pid " + std::to_string(holder.pid) : "pid unknown";
+  if (!holder.view.empty()) text += ", view '" + holder.view + "'";
+  return text;
+}
+
+Status InUse(const std::string& dir, const std::optional<CacheLockHolder>& holder) {
+  return Status::Error(EBUSY, "cache '" + dir + "' is in use by another wtcachefs mount" +
+                                  (holder && holder->pid > 0 ? " (" + Describe(*holder) + ")"
+                                                             : std::string()) +
+                                  ": unmount it first, or use another cache directory");
+}
+
+// True when the holder's view is mounted, as the holder's own mount namespace
+// sees it.
+bool ViewStillMounted(const CacheLockHolder& holder) {
+  return FindMountAt(holder.view, MountinfoOf(holder.pid)).has_value();
+}
+
+}  // namespace
+
+std::optional<CacheLockHolder> ReadCacheLockHolder(const std::string& dir) {
+  std::ifstream file(dir + kLockFile);
+  const std::string text((std::istreambuf_iterator<char>(file)), std::istreambuf_iterator<char>());
+  const size_t end_of_pid = text.find('\n');
+  if (end_of_pid == std::string::npos) return std::nullopt;
+  CacheLockHolder holder;
+  const auto [rest, ec] = std::from_chars(text.data(), text.data() + end_of_pid, holder.pid);
+  if (ec != std::errc() || rest != text.data() + end_of_pid) return std::nullopt;
+  // The view, which may hold newlines itself, ends with the file's last one.
+  if (text.size() > end_of_pid + 1 && text.back() == '\n') {
+    holder.view = text.substr(end_of_pid + 1, text.size() - end_of_pid - 2);
+  }
+  return holder;
+}
+
+Result<UniqueFd> LockCacheDirectory(const std::string& dir, const CacheLockRequest& request) {
+  const std::string path = dir + kLockFile;
+  UniqueFd fd(::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600));
+  if (!fd.valid()) return Status::FromErrno("cannot create the lock file '" + path + "'");
+  const auto started = std::chrono::steady_clock::now();
+  bool announced = false;
+  while (::flock(fd.get(), LOCK_EX | LOCK_NB) != 0) {
+    if (errno != EWOULDBLOCK) return Status::FromErrno("cannot lock cache '" + dir + "'");
+    const std::optional<CacheLockHolder> holder = ReadCacheLockHolder(dir);
+    const auto waited = std::chrono::steady_clock::now() - started;
+    if (!holder) {
+      if (waited >= kUnnamedHolderGrace) return InUse(dir, holder);
+    } else if (holder->view.empty() || ViewStillMounted(*holder)) {
+      return InUse(dir, holder);
+    } else if (waited >= request.wait_for_leaving_holder) {
+      return Status::Error(
+          EBUSY, "cache '" + dir + "' is still held by the wtcachefs that served '" +
+                     holder->view + "' (pid " + std::to_string(holder->pid) + ") " +
+                     std::to_string(std::chrono::duration_cast<std::chrono::seconds>(waited)
+                                        .count()) +
+                     " s after that view was unmounted: wait until that process has exited, "
+                     "then mount again");
+    } else if (!announced) {
+      announced = true;
+      if (request.on_wait) {
+        request.on_wait("waiting for the previous wtcachefs (pid " +
+                        std::to_string(holder->pid) + ") to release cache '" + dir +
+                        "': its view '" + holder->view + "' is unmounted and it is still "
+                        "shutting down");
+      }
+    }
+    std::this_thread::sleep_for(kPollEvery);
+  }
+  // Written over the old contents, then cut to length: the file never looks
+  // empty to a reader.
+  const std::string holder = std::to_string(::getpid()) + "\n" + request.view + "\n";
+  if (::pwrite(fd.get(), holder.data(), holder.size(), 0) < 0 ||
+      ::ftruncate(fd.get(), static_cast<off_t>(holder.size())) != 0) {
+    // The holder is only a hint for the messages above.
+  }
+  return fd;
+}
+
+}  // namespace wtcachefs

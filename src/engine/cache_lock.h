@@ -1,0 +1,49 @@
+// SPDX-License-Identifier: Apache-2.0
+// The lock of a CACHE directory: an exclusive flock on CACHE/lock, held while a
+// mount (or `wtcachefs check`) uses the cache. The file names the holder, one
+// line each: its pid, then the view it serves ("" for a tool such as check).
+//
+// A mount whose view was just unmounted still holds the lock while it shuts
+// the cache down (`umount` returns before the daemon exits). A new mount or
+// check finding the lock taken by such a holder waits for it (bounded); a
+// holder whose view is still mounted (or that serves no view) is refused at
+// once.
+//
+// Thread safety: pure functions over the file system.
+#pragma once
+
+#include <sys/types.h>
+
+#include <chrono>
+#include <functional>
+#include <optional>
+#include <string>
+
+#include "wtcachefs/status.h"
+#include "wtcachefs/unique_fd.h"
+
+namespace wtcachefs {
+
+struct CacheLockRequest {
+  // The view the new holder serves, recorded in the lock file ("" for none).
+  std::string view;
+  // Longest wait for a holder whose view is no longer mounted.
+  std::chrono::milliseconds wait_for_leaving_holder{std::chrono::seconds(30)};
+  // Told once, with a message to show, when such a wait begins.
+  std::function<void(const std::string&)> on_wait;
+};
+
+struct CacheLockHolder {
+  pid_t pid = 0;     // 0 when the file does not name one
+  std::string view;  // "" when it serves no view
+};
+
+// The holder the lock file `dir`/lock names (what it last wrote).
+std::optional<CacheLockHolder> ReadCacheLockHolder(const std::string& dir);
+
+// Takes the lock of the cache directory `dir`, waiting as described above, or
+// fails with EBUSY and a message naming the holder's pid (and view).
+Result<UniqueFd> LockCacheDirectory(const std::string& dir,
+                                    const CacheLockRequest& request = {});
+
+}  // namespace wtcachefs
