@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
 // EngineStats: what the cache engine has done (DESIGN §3 statistics). Counters
-// only grow; gauges (used_blocks, total_blocks, index_memory_bytes, degraded)
+// only grow; gauges (used_blocks, total_blocks, index_memory_bytes, space_limit_blocks, degraded)
 // describe the present: they are neither persisted nor summed over windows. A
 // snapshot is a plain value.
 //
@@ -35,6 +35,9 @@ struct EngineStats {
   uint64_t used_blocks = 0;
   uint64_t total_blocks = 0;
   uint64_t index_memory_bytes = 0;  // RAM of the block index and its policy
+  // Blocks the cache may hold data in now: total_blocks, or fewer while an
+  // elastic cache's file system is near its free-space floor.
+  uint64_t space_limit_blocks = 0;
   bool degraded = false;
 };
 

@@ -21,7 +21,7 @@ struct StatusSnapshot {
 
 std::string RenderStatusTable(const StatusSnapshot& s);
 // "mode=normal block_size=65536 used_blocks=12 total_blocks=1024
-// index_memory_bytes=25088 read_hits=... " on one line; the field names are
+// index_memory_bytes=25088 space_limit_blocks=1024 read_hits=... " on one line; the field names are
 // the counter names (documented in wtcachefs(8)).
 std::string RenderStatusLine(const StatusSnapshot& s);
 std::string RenderStatusJson(const StatusSnapshot& s);

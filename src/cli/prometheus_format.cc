@@ -51,6 +51,9 @@ constexpr Metric kMetrics[] = {
     {"block_size", "wtcachefs_cache_block_size_bytes", "gauge", "Size of one cache block."},
     {"index_memory_bytes", "wtcachefs_index_memory_bytes", "gauge",
      "RAM the block index and its replacement policy hold."},
+    {"space_limit_blocks", "wtcachefs_cache_space_limit_blocks", "gauge",
+     "Cache blocks that may hold data now: fewer than all while a default-sized cache's "
+     "file system is near its free-space floor."},
 };
 
 // A label value with \, " and newline escaped.

@@ -279,6 +279,7 @@ EngineStats EngineState::Stats() const {
   total.total_blocks = index.slot_count();
   total.used_blocks = index.mapped_blocks();
   total.index_memory_bytes = index.memory_bytes();
+  total.space_limit_blocks = index.space_limit();
   total.degraded = degraded.load();
   return total;
 }

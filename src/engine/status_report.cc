@@ -48,7 +48,11 @@ std::string RenderStatusTable(const StatusSnapshot& s) {
   const EngineStats& t = s.total;
   out << "mode            " << Mode(t) << "\n";
   out << "cache blocks    " << t.used_blocks << " used of " << t.total_blocks << " ("
-      << s.block_size / 1024 << " KiB each)\n";
+      << s.block_size / 1024 << " KiB each)";
+  if (t.space_limit_blocks < t.total_blocks) {
+    out << "; room for " << t.space_limit_blocks << " above the free-space floor";
+  }
+  out << "\n";
   out << "index memory    " << HumanBytes(t.index_memory_bytes) << " ("
       << PerItem(t.index_memory_bytes, t.used_blocks) << " bytes per cached block, "
       << PerItem(t.index_memory_bytes, t.total_blocks) << " per slot)\n";
@@ -74,7 +78,8 @@ std::string RenderStatusLine(const StatusSnapshot& s) {
   std::ostringstream out;
   out << "mode=" << Mode(s.total) << " block_size=" << s.block_size
       << " used_blocks=" << s.total.used_blocks << " total_blocks=" << s.total.total_blocks
-      << " index_memory_bytes=" << s.total.index_memory_bytes;
+      << " index_memory_bytes=" << s.total.index_memory_bytes
+      << " space_limit_blocks=" << s.total.space_limit_blocks;
   ForEachCounter(s.total, [&](std::string_view name, uint64_t value) {
     out << " " << name << "=" << value;
   });
@@ -87,7 +92,8 @@ std::string RenderStatusJson(const StatusSnapshot& s) {
   out << "{\"mode\":\"" << Mode(s.total) << "\",\"block_size\":" << s.block_size
       << ",\"used_blocks\":" << s.total.used_blocks
       << ",\"total_blocks\":" << s.total.total_blocks
-      << ",\"index_memory_bytes\":" << s.total.index_memory_bytes << ",\"total\":";
+      << ",\"index_memory_bytes\":" << s.total.index_memory_bytes
+      << ",\"space_limit_blocks\":" << s.total.space_limit_blocks << ",\"total\":";
   JsonCounters(out, s.total);
   out << ",\"last_5_min\":";
   JsonCounters(out, s.last_5_min);

@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <cstdlib>
 #include <functional>
 #include <random>
 #include <thread>
@@ -162,6 +163,13 @@ TEST_F(CacheSpaceTest, DefaultCacheStaysAboveTheFloorAndGivesRoomBackWhenOthersN
   EXPECT_EQ(ReadFile(origin_ + "/written"), written);
   EXPECT_EQ(ReadFile(view_ + "/written"), written);
   EXPECT_LE(SlotFileBytes(cache_), 256 * 1024) << "the cache grew below the floor";
+  const testing::CommandResult status =
+      testing::RunCommand({testing::WtcachefsBinary(), "status", view_, "--line"});
+  const size_t limit_at = status.out.find(" space_limit_blocks=");
+  ASSERT_NE(limit_at, std::string::npos) << status.out;
+  EXPECT_LT(std::strtoull(status.out.c_str() + limit_at + 20, nullptr, 10), 16u)
+      << "status does not show the limit: " << status.out;
+  EXPECT_NE(status.out.find(" total_blocks=409 "), std::string::npos) << status.out;
 
   // The other program leaves: the cache grows again.
   LeaveFree(cache_, filler, floor + 64 * kMiB);

@@ -15,6 +15,7 @@ StatusSnapshot Sample() {
   s.total.used_blocks = 12;
   s.total.total_blocks = 1024;
   s.total.index_memory_bytes = 25088;  // 24.5 bytes per slot
+  s.total.space_limit_blocks = 1024;
   s.last_hour.read_hits = 9;
   s.last_hour.read_misses = 1;
   s.last_5_min.read_hits = 1;
@@ -46,6 +47,18 @@ TEST(StatusReport, TableShowsIndexMemoryPerCachedBlockAndPerSlot) {
                 "index memory    31.0 MiB (32.5 bytes per cached block, 24.1 per slot)\n"),
             std::string::npos)
       << RenderStatusTable(large);
+}
+
+TEST(StatusReport, TableSaysWhenTheFreeSpaceFloorLimitsTheCache) {
+  EXPECT_EQ(RenderStatusTable(Sample()).find("room for"), std::string::npos);
+  StatusSnapshot s = Sample();
+  s.total.space_limit_blocks = 300;
+  const std::string table = RenderStatusTable(s);
+  EXPECT_NE(table.find("12 used of 1024 (64 KiB each); room for 300 above the free-space floor\n"),
+            std::string::npos)
+      << table;
+  EXPECT_NE(RenderStatusLine(s).find(" space_limit_blocks=300 "), std::string::npos);
+  EXPECT_NE(RenderStatusJson(s).find("\"space_limit_blocks\":300,"), std::string::npos);
 }
 
 TEST(StatusReport, EmptyCacheHasNoIndexMemoryPerCachedBlock) {
@@ -80,7 +93,8 @@ TEST(StatusReport, JsonCarriesTotalsAndWindows) {
   EXPECT_NE(json.find("\"last_hour\":{\"read_hits\":9,"), std::string::npos) << json;
   EXPECT_NE(json.find("\"read_hit_ratio\":0.75"), std::string::npos) << json;
   // The index's RAM is a gauge: once, beside the block counts, not in the windows.
-  EXPECT_NE(json.find(",\"total_blocks\":1024,\"index_memory_bytes\":25088,\"total\":{"),
+  EXPECT_NE(json.find(",\"total_blocks\":1024,\"index_memory_bytes\":25088,"
+                      "\"space_limit_blocks\":1024,\"total\":{"),
             std::string::npos)
       << json;
   EXPECT_EQ(json.find("index_memory_bytes"), json.rfind("index_memory_bytes")) << json;
