@@ -212,12 +212,14 @@ class BlockIndex {
   // Slots that may hold data, and so room in the slot file: in use,
   // quarantined, or free without their data discarded since they were used.
   uint64_t held_slots() const;
-  // Free slots whose data has not been discarded since they were last
-  // allocated, taken off the free list so that none is allocated while the
-  // caller discards its data (gives its room back). Hand them back with
-  // ReturnDiscardedSlots. Slots past fresh_slots_from() are not included.
+  // Lends the free slots whose data has not been discarded since they were
+  // last allocated: none of them is allocated while the caller discards its
+  // data (gives its room back). Slots past fresh_slots_from() are not
+  // included. Hand every one back with ReturnLentSlots: the first `discarded`
+  // of `slots` had their data discarded, the others still hold it.
+  // Call after the index is restored (a lent slot is free in its state).
   std::vector<uint32_t> TakeFreeSlotsToDiscard();
-  void ReturnDiscardedSlots(const std::vector<uint32_t>& slots);
+  void ReturnLentSlots(std::span<const uint32_t> slots, size_t discarded);
   // Every slot from this one on has never held data since the index was built.
   uint64_t fresh_slots_from() const;
 
@@ -306,9 +308,11 @@ class BlockIndex {
   // `evicted`: the policy chose it (OnEvict was called), else it is told OnRemove.
   void UnmapLocked(uint32_t slot, bool evicted = false);
   void ReleaseIfIdleLocked(uint32_t slot);
-  uint64_t FreeCountLocked() const { return free_list_.size() + (slot_count_ - fresh_from_); }
+  uint64_t FreeCountLocked() const {
+    return free_list_.size() + discarded_list_.size() + (slot_count_ - fresh_from_);
+  }
   uint64_t InUseLocked() const { return slot_count_ - FreeCountLocked() - quarantined_; }
-  uint64_t HeldLocked() const { return InUseLocked() + quarantined_ + undiscarded_free_; }
+  uint64_t HeldLocked() const { return InUseLocked() + quarantined_ + free_list_.size(); }
   // Slots free or on their way back (quarantined), within the space limit.
   uint64_t AvailableLocked() const {
     const uint64_t in_use = InUseLocked();
@@ -329,12 +333,12 @@ class BlockIndex {
   IndexTable slot_of_;                            // GUARDED_BY(mutex_): key -> mapped slot
   uint64_t mapped_ = 0;                           // GUARDED_BY(mutex_)
   std::unordered_map<uint32_t, Active> active_;   // GUARDED_BY(mutex_): pinned slots
-  // Free slots: every slot from fresh_from_ on, and those on free_list_.
+  // Free slots: every slot from fresh_from_ on, those still holding data on
+  // free_list_ (reused first: they cost no room), and discarded ones.
   mutable std::vector<uint32_t> free_list_;       // GUARDED_BY(mutex_)
+  mutable std::vector<uint32_t> discarded_list_;  // GUARDED_BY(mutex_): kDiscarded
   mutable uint64_t fresh_from_ = 0;               // GUARDED_BY(mutex_)
   mutable bool free_list_stale_ = false;          // GUARDED_BY(mutex_)
-  // Slots on free_list_ without kDiscarded: free, but holding room.
-  mutable uint64_t undiscarded_free_ = 0;         // GUARDED_BY(mutex_)
   uint64_t last_stamp_ = 0;                       // GUARDED_BY(mutex_)
   bool restored_any_ = false;                     // GUARDED_BY(mutex_)
   std::pair<uint64_t, uint64_t> highest_restored_;  // GUARDED_BY(mutex_): object, block

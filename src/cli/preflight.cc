@@ -97,10 +97,12 @@ Status CheckCacheWritable(const std::string& cache) {
 }
 
 // A second mount on VIEW would hide the first (and stack on it silently, as
-// mount(2) allows): refused, naming what is mounted there, as mount(8) does.
+// mount(2) allows): refused, naming what is mounted there. An autofs mount is
+// the exception: with x-systemd.automount in fstab, the first access to VIEW
+// runs the mount over it, as intended.
 Status CheckViewIsNotAMountPoint(const std::string& view) {
   const std::optional<MountedFileSystem> mounted = FindMountAt(view);
-  if (!mounted) return Status::Ok();
+  if (!mounted || mounted->type == "autofs") return Status::Ok();
   const bool ours = mounted->type == "fuse.wtcachefs";
   return Status::Error(EBUSY, "view '" + view + "' is already a mount point (" +
                                   DescribeMount(*mounted) + " is mounted there): " +

@@ -348,7 +348,8 @@ uint64_t BlockIndex::free_slots() const {
 uint64_t BlockIndex::memory_bytes() const {
   std::lock_guard lock(mutex_);
   return keys_.capacity() * sizeof(PackedKey) + state_.capacity() + valid_->memory_bytes() +
-         slot_of_.memory_bytes() + free_list_.capacity() * sizeof(uint32_t) +
+         slot_of_.memory_bytes() +
+         (free_list_.capacity() + discarded_list_.capacity()) * sizeof(uint32_t) +
          policy_->memory_bytes();
 }
 
@@ -359,8 +360,8 @@ bool BlockIndex::PrepareForAllocations(uint64_t count) {
   if (AvailableLocked() < count + reserve) EvictLocked(count + reserve);
   const uint64_t held = HeldLocked();
   const uint64_t allocatable =
-      undiscarded_free_ +
-      std::min(FreeCountLocked() - undiscarded_free_, limit_ > held ? limit_ - held : 0);
+      free_list_.size() +
+      std::min(FreeCountLocked() - free_list_.size(), limit_ > held ? limit_ - held : 0);
   return allocatable < count && quarantined_ > 0;
 }
 
@@ -387,20 +388,19 @@ std::vector<uint32_t> BlockIndex::TakeFreeSlotsToDiscard() {
   std::lock_guard lock(mutex_);
   RebuildFreeListIfStaleLocked();
   std::vector<uint32_t> taken;
-  const auto kept = std::partition(free_list_.begin(), free_list_.end(), [this](uint32_t slot) {
-    return (state_[slot] & kDiscarded) != 0;
-  });
-  taken.assign(kept, free_list_.end());
-  free_list_.erase(kept, free_list_.end());
-  undiscarded_free_ -= taken.size();  // lent: counted as in use until returned
+  taken.swap(free_list_);  // lent: counted as in use until returned
   return taken;
 }
 
-void BlockIndex::ReturnDiscardedSlots(const std::vector<uint32_t>& slots) {
+void BlockIndex::ReturnLentSlots(std::span<const uint32_t> slots, size_t discarded) {
   std::lock_guard lock(mutex_);
-  for (const uint32_t slot : slots) {
-    state_[slot] |= kDiscarded;
-    free_list_.push_back(slot);
+  for (size_t i = 0; i < slots.size(); ++i) {
+    if (i < discarded) {
+      state_[slots[i]] |= kDiscarded;
+      discarded_list_.push_back(slots[i]);
+    } else {
+      free_list_.push_back(slots[i]);
+    }
   }
 }
 
@@ -447,16 +447,16 @@ std::optional<uint32_t> BlockIndex::AllocateLocked(const BlockKey& key) {
   const uint64_t reserve = ReserveLocked();
   if (AvailableLocked() <= reserve) EvictLocked(reserve + 1);
   uint32_t slot;
-  // A free slot whose data was not discarded costs no room; any other slot may.
-  const bool takes_room = free_list_.empty() || (state_[free_list_.back()] & kDiscarded);
-  if (takes_room && HeldLocked() >= limit_) {
-    ++full_bypasses_;
-    return std::nullopt;
-  }
+  // A free slot still holding data costs no room; any other slot may.
   if (!free_list_.empty()) {
     slot = free_list_.back();
     free_list_.pop_back();
-    if (!takes_room) --undiscarded_free_;
+  } else if (HeldLocked() >= limit_) {
+    ++full_bypasses_;
+    return std::nullopt;
+  } else if (!discarded_list_.empty()) {
+    slot = discarded_list_.back();
+    discarded_list_.pop_back();
   } else if (fresh_from_ < slot_count_) {
     slot = static_cast<uint32_t>(fresh_from_++);
   } else {
@@ -521,14 +521,15 @@ void BlockIndex::RebuildFreeListIfStaleLocked() const {
   while (end > 0 && !(state_[end - 1] & (kInUse | kQuarantined))) --end;
   fresh_from_ = end;
   free_list_.clear();
-  undiscarded_free_ = 0;
+  discarded_list_.clear();
   for (uint64_t s = end; s > 0; --s) {
     if (!(state_[s - 1] & (kInUse | kQuarantined))) {
-      free_list_.push_back(static_cast<uint32_t>(s - 1));
-      if (!(state_[s - 1] & kDiscarded)) ++undiscarded_free_;
+      (state_[s - 1] & kDiscarded ? discarded_list_ : free_list_)
+          .push_back(static_cast<uint32_t>(s - 1));
     }
   }
   free_list_.shrink_to_fit();
+  discarded_list_.shrink_to_fit();
   free_list_stale_ = false;
 }
 
@@ -562,10 +563,7 @@ void BlockIndex::ReleaseQuarantined(const std::vector<uint64_t>& numbers) {
     if (!(state_[slot] & kQuarantined)) continue;
     state_[slot] &= static_cast<uint8_t>(~kQuarantined);
     --quarantined_;
-    if (!(state_[slot] & kInUse) && !free_list_stale_) {
-      free_list_.push_back(slot);
-      ++undiscarded_free_;  // it held a block until now
-    }
+    if (!(state_[slot] & kInUse) && !free_list_stale_) free_list_.push_back(slot);
   }
 }
 

@@ -90,7 +90,7 @@ void EngineState::CacheError(std::atomic<uint64_t>& counter) {
 }
 
 void EngineState::CacheWriteFailed(int64_t result) {
-  if (result == -ENOSPC) {
+  if (result == -ENOSPC && config.space == CacheSpace::kElastic) {
     EngineCounters::Add(counters.bypasses);
   } else {
     CacheError(counters.cache_write_errors);
@@ -359,38 +359,40 @@ Result<std::unique_ptr<CacheEngine>> CacheEngine::Start(const CacheConfig& confi
   if (config.space == CacheSpace::kReserved) {
     const uint64_t data_bytes = sb.slot_count * sb.block_size;
     const uint64_t bytes = data_bytes + sb.slot_count * sectors_per_block * kChecksumSize;
-    if (Status s = CheckRoomToReserve(config.cache_dir, data_bytes, bytes,
+    if (Status s = CheckRoomToReserve(config.cache_dir, data_bytes, bytes + kMetadataRoom,
                                       {slot_path, checksum_path});
         !s.ok()) {
       return s;
     }
   }
-  // A failure from here to RecordMount gives back what it allocated.
-  struct stat checksums_before;
-  const bool checksums_existed = ::lstat(checksum_path.c_str(), &checksums_before) == 0;
-  auto checksums = ChecksumFile::Open(checksum_path, sb.slot_count, sectors_per_block, config.space);
-  if (!checksums.ok()) return checksums.status();
+  // A failure from here to RecordMount gives back what the files grew by.
+  const FileExtent slots_before = FileExtent::Of(slot_path);
+  const FileExtent checksums_before = FileExtent::Of(checksum_path);
+  const auto undo = [&](Status failure) {
+    slots_before.Restore(slot_path);
+    checksums_before.Restore(checksum_path);
+    return failure;
+  };
+  auto checksums =
+      ChecksumFile::Open(checksum_path, sb.slot_count, sectors_per_block, config.space);
+  if (!checksums.ok()) return undo(checksums.status());
   auto slots = SlotFile::Open(slot_path, sb.slot_count, sb.block_size, config.space);
-  if (!slots.ok()) {
-    if (!checksums_existed) {
-      ::unlink(checksum_path.c_str());
-    } else {
-      (void)TrimTo(checksums.value().fd(), checksums_before.st_size, "the cache checksum file");
-    }
-    return slots.status();
-  }
-  if (Status s = directory.value()->RecordMount(); !s.ok()) return s;
+  if (!slots.ok()) return undo(slots.status());
+  if (Status s = directory.value()->RecordMount(); !s.ok()) return undo(s);
   auto state = std::make_unique<EngineState>(config, io, std::move(directory).value(),
                                              std::move(slots).value(),
                                              std::move(checksums).value());
   if (Status s = state->Load(verifiable_slots); !s.ok()) {
     if (s.error() != EUCLEAN || config.reset) return s;
-    // A record that does not decode: the store cannot be trusted. Start afresh.
+    // A record that does not decode: the store cannot be trusted. Start afresh,
+    // keeping the counters it loaded (they decoded, and only they are kept).
+    const EngineStats counters = state->persisted;
     state.reset();
     CacheConfig fresh = config;
     fresh.reset = true;
     auto restarted = Start(fresh, io);
     if (restarted.ok()) {
+      restarted.value()->state_->persisted = counters;  // the next commit records them
       restarted.value()->state_->directory->AddWarning(
           "cache metadata in '" + config.cache_dir + "' was damaged (" + s.message() +
           "): discarded it and started a new, empty cache");
@@ -405,7 +407,7 @@ Result<std::unique_ptr<CacheEngine>> CacheEngine::Start(const CacheConfig& confi
   // window, the window holds everything this mount counted.
   state->history.Record(state->Stats());
   if (config.space == CacheSpace::kElastic) {
-    state->space_guard = std::make_unique<SpaceGuard>(config.cache_dir, state->index, state->slots);
+    state->space_guard = std::make_unique<SpaceGuard>(state->index, state->slots);
     state->space_guard->Start();
   }
   state->StartFlusher();

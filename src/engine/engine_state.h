@@ -38,9 +38,10 @@ struct CacheEngine::State {
   // the engine is degraded and serves from origin only.
   void CacheError(std::atomic<uint64_t>& counter);
   // A cache write (data or checksums) that ended with `result` (a negative
-  // errno, or a short count) instead of completing: ENOSPC, an elastic cache's
-  // file system out of room, leaves the block uncached as a bypass; anything
-  // else is a cache IO error (CacheError).
+  // errno, or a short count) instead of completing: ENOSPC in an elastic
+  // cache, whose file system ran out of room, leaves the block uncached as a
+  // bypass; anything else (ENOSPC in a reserved cache too: its room was
+  // allocated) is a cache IO error (CacheError).
   void CacheWriteFailed(int64_t result);
   // Switches to degraded mode (origin only) and tells the listener, once.
   void Degrade(const std::string& reason);

@@ -11,6 +11,7 @@
 #include <cstdint>
 #include <span>
 #include <string>
+#include <vector>
 
 #include "wtcachefs/cache_space.h"
 #include "wtcachefs/status.h"
@@ -25,14 +26,34 @@ namespace wtcachefs {
 // errors ("the cache slot file").
 Result<UniqueFd> OpenPreallocated(const std::string& path, off_t size, const std::string& what,
                                   CacheSpace space);
+// A reserved cache (CacheSpace::kReserved) of `data_bytes` of cached data,
+// `bytes` with its checksums and metadata room, in the files at `paths`: fails with ENOSPC, naming
+// the size and the free space, when the file system of `cache_dir` lacks the
+// room those files do not hold yet.
+Status CheckRoomToReserve(const std::string& cache_dir, uint64_t data_bytes, uint64_t bytes,
+                          const std::vector<std::string>& paths);
+
+// Room kept for the metadata store beside a reserved cache's files.
+inline constexpr uint64_t kMetadataRoom = uint64_t{32} << 20;
+
+// A file's size before a mount grew it, to give the growth back.
+struct FileExtent {
+  bool existed = false;
+  off_t size = 0;
+  static FileExtent Of(const std::string& path);
+  // Removes the file when it did not exist, else cuts it back to its size.
+  void Restore(const std::string& path) const;
+};
+
 // Cuts the file at `fd` to `size` bytes if it is longer (a cache made smaller).
 Status TrimTo(int fd, off_t size, const std::string& what);
 // Bytes of the file system the file at `path` takes (0 when it does not exist).
 uint64_t AllocatedBytes(const std::string& path);
 // Gives back the room of `units` (sorted ascending) of `unit_size` bytes each,
 // unit i at byte i * unit_size, keeping the file's size; a run of adjacent
-// units goes in one call.
+// units goes in one call. Sets `punched` to how many leading units had their
+// room given back (all of them when it succeeds).
 Status PunchUnits(int fd, std::span<const uint32_t> units, uint64_t unit_size,
-                  const std::string& what);
+                  const std::string& what, size_t* punched);
 
 }  // namespace wtcachefs

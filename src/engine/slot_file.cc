@@ -19,8 +19,9 @@ Status SlotFile::TrimToSize() {
   return TrimTo(fd_.get(), static_cast<off_t>(slot_count_ * block_size_), "the cache slot file");
 }
 
-Status SlotFile::Discard(std::span<const uint32_t> slots) {
-  return PunchUnits(fd_.get(), slots, block_size_, "free slots of the cache slot file");
+Status SlotFile::Discard(std::span<const uint32_t> slots, size_t* discarded) {
+  return PunchUnits(fd_.get(), slots, block_size_, "free slots of the cache slot file",
+                    discarded);
 }
 
 Status SlotFile::DiscardFrom(uint64_t first) {

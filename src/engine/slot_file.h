@@ -32,8 +32,9 @@ class SlotFile {
   // Cuts the file to slot_count slots if it is longer (a cache made smaller).
   Status TrimToSize();
   // Gives the room of free slots back to the file system: `slots` (sorted
-  // ascending), or every slot from `first` on. Their data is lost.
-  Status Discard(std::span<const uint32_t> slots);
+  // ascending; `discarded` is set to how many leading ones lost their data),
+  // or every slot from `first` on.
+  Status Discard(std::span<const uint32_t> slots, size_t* discarded);
   Status DiscardFrom(uint64_t first);
 
  private:

@@ -14,7 +14,8 @@
 //
 // The floor is kFloorPercent of the file system's size, measured in the space
 // unprivileged programs may still use (statvfs f_bavail). The checksum file
-// (1/1024 of the data) and the metadata are not counted.
+// (1/1024 of the data) and the metadata are not counted. When the file system
+// cannot be measured, the cache does not grow.
 //
 // Thread safety: the flusher thread calls BeforeCommit and AfterCommit around
 // each group commit; Start runs before it starts.
@@ -23,27 +24,17 @@
 #include <cstdint>
 #include <optional>
 #include <string>
-#include <vector>
 
 #include "engine/slot_file.h"
 #include "wtcachefs/block_index.h"
-#include "wtcachefs/status.h"
 
 namespace wtcachefs {
-
-// A reserved cache (CacheSpace::kReserved) of `data_bytes` of cached data,
-// `bytes` with its checksums, in the files at `paths`: fails with ENOSPC, naming
-// the size and the free space, when the file system of `cache_dir` lacks the
-// room those files do not hold yet.
-Status CheckRoomToReserve(const std::string& cache_dir, uint64_t data_bytes, uint64_t bytes,
-                          const std::vector<std::string>& paths);
 
 class SpaceGuard {
  public:
   static constexpr uint64_t kFloorPercent = 10;
 
-  SpaceGuard(std::string cache_dir, BlockIndex& index, SlotFile& slots)
-      : cache_dir_(std::move(cache_dir)), index_(index), slots_(slots) {}
+  SpaceGuard(BlockIndex& index, SlotFile& slots) : index_(index), slots_(slots) {}
 
   // At mount, after the index is loaded: gives back the room of slots past the
   // highest one in use (a cache preallocated by an earlier mount) and sets the
@@ -58,12 +49,16 @@ class SpaceGuard {
   // Bytes above (positive) or below (negative) the floor; nullopt when the
   // file system cannot be measured (the limit is then left as it is).
   std::optional<int64_t> Headroom() const;
+  // Lends the index's free slots that hold data, punches them out of the slot
+  // file and hands them back. A punch that fails (a file system without
+  // hole punching) sets cannot_discard_: below the floor the cache then stops
+  // growing rather than evicting, which would give no room back.
   void DiscardFreeSlots();
 
-  const std::string cache_dir_;
   BlockIndex& index_;
   SlotFile& slots_;
   bool below_floor_ = false;
+  bool cannot_discard_ = false;
 };
 
 }  // namespace wtcachefs

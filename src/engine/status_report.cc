@@ -50,7 +50,7 @@ std::string RenderStatusTable(const StatusSnapshot& s) {
   out << "cache blocks    " << t.used_blocks << " used of " << t.total_blocks << " ("
       << s.block_size / 1024 << " KiB each)";
   if (t.space_limit_blocks < t.total_blocks) {
-    out << "; room for " << t.space_limit_blocks << " above the free-space floor";
+    out << "; limited to " << t.space_limit_blocks << " by the free-space floor";
   }
   out << "\n";
   out << "index memory    " << HumanBytes(t.index_memory_bytes) << " ("

@@ -361,7 +361,10 @@ TEST(BlockIndexSpaceLimit, LoweringTheLimitEvictsAndRaisingItLetsTheCacheGrowAga
   EXPECT_GE(index.mapped_blocks(), 30u);
   Settle(index);
   EXPECT_EQ(index.held_slots(), 100u) << "evicted slots hold their room until discarded";
-  index.ReturnDiscardedSlots(index.TakeFreeSlotsToDiscard());
+  {
+    const std::vector<uint32_t> lent = index.TakeFreeSlotsToDiscard();
+    index.ReturnLentSlots(lent, lent.size());
+  }
   EXPECT_LE(index.held_slots(), 40u);
   index.SetSpaceLimit(0);
   EXPECT_EQ(index.mapped_blocks(), 0u);
@@ -387,11 +390,46 @@ TEST(BlockIndexSpaceLimit, FreeSlotsAreLentForDiscardOnceAndNeverAllocatedMeanwh
   for (const uint64_t slot : more) {
     EXPECT_EQ(std::count(lent.begin(), lent.end(), slot), 0) << "slot " << slot << " was lent";
   }
-  index.ReturnDiscardedSlots(lent);
+  index.ReturnLentSlots(lent, lent.size());
   Settle(index);
   for (const uint32_t slot : index.TakeFreeSlotsToDiscard()) {
     EXPECT_EQ(std::count(lent.begin(), lent.end(), slot), 0) << "slot " << slot << " lent twice";
   }
+}
+
+TEST(BlockIndexSpaceLimit, AtTheLimitSlotsStillHoldingDataAreReusedBeforeDiscardedOnes) {
+  BlockIndex index(16, 1);
+  const std::vector<uint64_t> slots = Fill(index, 0, 8);
+  ASSERT_EQ(slots.size(), 8u);
+  index.Drop({1, 0});
+  index.Drop({1, 1});
+  Settle(index);
+  const std::vector<uint32_t> lent = index.TakeFreeSlotsToDiscard();
+  ASSERT_EQ(lent.size(), 2u);
+  index.ReturnLentSlots(lent, lent.size());
+  index.Drop({1, 2});
+  index.Drop({1, 3});
+  Settle(index);  // blocks 2 and 3 free their slots, which still hold data
+  EXPECT_EQ(index.held_slots(), 6u);
+  index.SetSpaceLimit(6);  // no new room
+  const std::vector<uint64_t> reused = Fill(index, 100, 2);
+  ASSERT_EQ(reused.size(), 2u) << "slots holding data cost no room and must be reused";
+  for (const uint64_t slot : reused) {
+    EXPECT_TRUE(slot == slots[2] || slot == slots[3]) << "slot " << slot << " takes new room";
+  }
+}
+
+TEST(BlockIndexSpaceLimit, SlotsWhoseDiscardFailedStillCountAsHoldingRoom) {
+  BlockIndex index(16, 1);
+  ASSERT_EQ(Fill(index, 0, 4).size(), 4u);
+  for (uint64_t b = 0; b < 4; ++b) index.Drop({1, b});
+  Settle(index);
+  const std::vector<uint32_t> lent = index.TakeFreeSlotsToDiscard();
+  ASSERT_EQ(lent.size(), 4u);
+  EXPECT_EQ(index.held_slots(), 4u) << "lent slots hold their room until returned";
+  index.ReturnLentSlots(lent, 1);  // the punch failed after the first
+  EXPECT_EQ(index.held_slots(), 3u);
+  EXPECT_EQ(index.TakeFreeSlotsToDiscard().size(), 3u) << "the others are lent again";
 }
 
 TEST(BlockIndexSpaceLimit, ASlotAllocatedAgainAfterItsDiscardIsLentAgainWhenFree) {
@@ -401,7 +439,7 @@ TEST(BlockIndexSpaceLimit, ASlotAllocatedAgainAfterItsDiscardIsLentAgainWhenFree
   Settle(index);
   const std::vector<uint32_t> lent = index.TakeFreeSlotsToDiscard();
   ASSERT_EQ(lent.size(), 1u);
-  index.ReturnDiscardedSlots(lent);
+  index.ReturnLentSlots(lent, lent.size());
   EXPECT_TRUE(index.TakeFreeSlotsToDiscard().empty());
   ASSERT_EQ(Fill(index, 10, 1), std::vector<uint64_t>{lent[0]});
   index.Drop({1, 10});

@@ -50,11 +50,11 @@ TEST(StatusReport, TableShowsIndexMemoryPerCachedBlockAndPerSlot) {
 }
 
 TEST(StatusReport, TableSaysWhenTheFreeSpaceFloorLimitsTheCache) {
-  EXPECT_EQ(RenderStatusTable(Sample()).find("room for"), std::string::npos);
+  EXPECT_EQ(RenderStatusTable(Sample()).find("limited to"), std::string::npos);
   StatusSnapshot s = Sample();
   s.total.space_limit_blocks = 300;
   const std::string table = RenderStatusTable(s);
-  EXPECT_NE(table.find("12 used of 1024 (64 KiB each); room for 300 above the free-space floor\n"),
+  EXPECT_NE(table.find("12 used of 1024 (64 KiB each); limited to 300 by the free-space floor\n"),
             std::string::npos)
       << table;
   EXPECT_NE(RenderStatusLine(s).find(" space_limit_blocks=300 "), std::string::npos);
