@@ -106,6 +106,15 @@ ReadOnlyBindMount::~ReadOnlyBindMount() {
   if (mounted_) ::umount2(dir_.c_str(), MNT_DETACH);
 }
 
+std::string UserMountsUnavailable() {
+  struct stat helper;
+  if (::stat("/usr/bin/fusermount3", &helper) != 0 || helper.st_uid != 0 ||
+      !(helper.st_mode & S_ISUID)) {
+    return "/usr/bin/fusermount3 is not setuid root: this system does not allow user mounts";
+  }
+  return "";
+}
+
 ReadOnlyTmpfs::ReadOnlyTmpfs(std::string dir) : dir_(std::move(dir)) {
   mounted_ = ::mount("wtcachefs-test-ro", dir_.c_str(), "tmpfs", MS_RDONLY, "size=1m") == 0;
 }

@@ -33,6 +33,10 @@ bool WaitForNoLiveDaemon(const std::string& view,
 // or "" when nothing is mounted there.
 std::string SuperOptionsOf(const std::string& view);
 
+// Why this system does not allow user mounts ("" when it does): fusermount3
+// must be setuid root.
+std::string UserMountsUnavailable();
+
 // On destruction: unmounts whatever is mounted at `view` (lazily if it must) and
 // kills any daemon still serving it, so a failed test leaves nothing behind.
 class ViewTeardown {

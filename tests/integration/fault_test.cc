@@ -296,6 +296,14 @@ class LoopExt4 {
     device_ = loop.out.substr(0, loop.out.find('\n'));
     ok_ = Mount();
   }
+  // Why this ext4 cannot be made to fail here ("" when it can).
+  std::string CannotFail() const {
+    if (!ok_) return "no loop device or ext4 here";
+    if (::access(error_trigger().c_str(), W_OK) != 0) {
+      return error_trigger() + " is missing: cannot make ext4 fail";
+    }
+    return "";
+  }
   ~LoopExt4() {
     if (mounted_) ::umount2(path_.c_str(), MNT_DETACH);
     if (!device_.empty()) RunCommand({"losetup", "-d", device_});
@@ -338,10 +346,7 @@ TEST(CacheDirectoryFaults, CacheFileSystemTurningReadOnlyNeverReachesTheCallerAn
   ASSERT_TRUE(mount.ok()) << mount.failure();
   ASSERT_TRUE(mount.Unmount());
   LoopExt4 cache_fs(mount.dir().Sub("cache.img", false), mount.cache());
-  if (!cache_fs.ok()) GTEST_SKIP() << "no loop device or ext4 here";
-  if (::access(cache_fs.error_trigger().c_str(), W_OK) != 0) {
-    GTEST_SKIP() << cache_fs.error_trigger() << " is missing: cannot make ext4 fail";
-  }
+  if (const std::string why = cache_fs.CannotFail(); !why.empty()) GTEST_SKIP() << why;
   ASSERT_TRUE(mount.Remount()) << mount.failure();
   ASSERT_TRUE(WriteFiles(mount.view(), 0, 10));
   ExpectServedEqualsOrigin(mount, 10);  // cached now
@@ -376,10 +381,7 @@ TEST(CacheDirectoryFaults, CountersSurviveADegradedSessionAndTheRepairOfTheCache
   ASSERT_TRUE(mount.ok()) << mount.failure();
   ASSERT_TRUE(mount.Unmount());
   LoopExt4 cache_fs(mount.dir().Sub("cache.img", false), mount.cache());
-  if (!cache_fs.ok()) GTEST_SKIP() << "no loop device or ext4 here";
-  if (::access(cache_fs.error_trigger().c_str(), W_OK) != 0) {
-    GTEST_SKIP() << cache_fs.error_trigger() << " is missing: cannot make ext4 fail";
-  }
+  if (const std::string why = cache_fs.CannotFail(); !why.empty()) GTEST_SKIP() << why;
   ASSERT_TRUE(mount.Remount()) << mount.failure();
   ASSERT_TRUE(WriteFiles(mount.view(), 0, 10));
   ExpectServedEqualsOrigin(mount, 10);  // hits

@@ -626,12 +626,7 @@ TEST_F(security_links, FileReplacedByALinkBehindTheMountIsNeverFollowedByTheDaem
 class security_user_mount : public ::testing::Test {
  protected:
   void SetUp() override {
-    struct stat helper;
-    if (::stat("/usr/bin/fusermount3", &helper) != 0 || helper.st_uid != 0 ||
-        !(helper.st_mode & S_ISUID)) {
-      GTEST_SKIP() << "/usr/bin/fusermount3 is not setuid root: this system does not "
-                      "allow user mounts";
-    }
+    if (const std::string why = UserMountsUnavailable(); !why.empty()) GTEST_SKIP() << why;
     ASSERT_EQ(::chmod(dir_.path().c_str(), 0755), 0);
     if (ErrnoAs(Nobody(), [] { return OpenClose("/dev/fuse", O_RDWR); }) != 0) {
       // fusermount3 opens /dev/fuse with the caller's own file-system uid: user

@@ -36,12 +36,7 @@ bool HasToken(const std::string& options, const std::string& token) {
 class UserMountTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    struct stat helper;
-    if (::stat("/usr/bin/fusermount3", &helper) != 0 || helper.st_uid != 0 ||
-        !(helper.st_mode & S_ISUID)) {
-      GTEST_SKIP() << "/usr/bin/fusermount3 is not setuid root: this system does not "
-                      "allow user mounts";
-    }
+    if (const std::string why = UserMountsUnavailable(); !why.empty()) GTEST_SKIP() << why;
     std::string why;
     ASSERT_TRUE(EnterPrivateMountNamespace(&why)) << why;
     ASSERT_TRUE(BindFuseDeviceOpenToAll(dir_.path(), &why)) << why;
