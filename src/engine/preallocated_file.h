@@ -33,8 +33,9 @@ Result<UniqueFd> OpenPreallocated(const std::string& path, off_t size, const std
 Status CheckRoomToReserve(const std::string& cache_dir, uint64_t data_bytes, uint64_t bytes,
                           const std::vector<std::string>& paths);
 
-// Room kept for the metadata store beside a reserved cache's files.
-inline constexpr uint64_t kMetadataRoom = uint64_t{32} << 20;
+// Room kept for the metadata store beside a reserved cache of `slots` slots:
+// its log and memtable files (a few MiB) and some 40 bytes a mapping.
+inline constexpr uint64_t MetadataRoom(uint64_t slots) { return (uint64_t{4} << 20) + 64 * slots; }
 
 // A file's size before a mount grew it, to give the growth back.
 struct FileExtent {
