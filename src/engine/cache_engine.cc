@@ -359,7 +359,8 @@ Result<std::unique_ptr<CacheEngine>> CacheEngine::Start(const CacheConfig& confi
   if (config.space == CacheSpace::kReserved) {
     const uint64_t data_bytes = sb.slot_count * sb.block_size;
     const uint64_t bytes = data_bytes + sb.slot_count * sectors_per_block * kChecksumSize;
-    if (Status s = CheckRoomToReserve(config.cache_dir, data_bytes, bytes + MetadataRoom(sb.slot_count),
+    if (Status s = CheckRoomToReserve(config.cache_dir, data_bytes,
+                                      bytes + MetadataRoom(sb.slot_count),
                                       {slot_path, checksum_path});
         !s.ok()) {
       return s;

@@ -208,7 +208,7 @@ TEST_F(BadInputTest, CacheOnAReadOnlyBindMountIsRefused) {
 }
 
 TEST_F(BadInputTest, CacheOnAReadOnlyTmpfsIsRefused) {
-  ReadOnlyTmpfs read_only(cache_);
+  TmpfsMount read_only(cache_, "size=1m", MS_RDONLY);
   ASSERT_TRUE(read_only.ok()) << "cannot mount a read-only tmpfs at " << cache_;
   ExpectFailure({origin_, view_, "-o", "cache=" + cache_},
                 {kExitBadPath, cache_, "give a writable directory"});
@@ -246,7 +246,7 @@ void ExpectMountPointRefused(const std::vector<std::string>& args, const std::st
 }
 
 TEST_F(BadInputTest, ViewThatIsATmpfsMountPointIsRefusedNamingIt) {
-  ReadOnlyTmpfs tmpfs(view_);
+  TmpfsMount tmpfs(view_, "size=1m", MS_RDONLY);
   ASSERT_TRUE(tmpfs.ok()) << "cannot mount a tmpfs at " << view_;
   ExpectMountPointRefused({origin_, cache_, view_}, view_, "tmpfs 'wtcachefs-test-ro'",
                           "unmount it first (umount '" + view_ + "'), or give another directory");

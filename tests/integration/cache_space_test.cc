@@ -37,25 +37,6 @@ using testing::WriteFile;
 
 constexpr uint64_t kMiB = 1 << 20;
 
-// A tmpfs of `size` bytes at `dir`, unmounted on destruction.
-class SmallTmpfs {
- public:
-  SmallTmpfs(std::string dir, uint64_t size) : dir_(std::move(dir)) {
-    const std::string options = "size=" + std::to_string(size) + ",mode=0700";
-    mounted_ = ::mount("wtcachefs-test-space", dir_.c_str(), "tmpfs", 0, options.c_str()) == 0;
-  }
-  ~SmallTmpfs() {
-    if (mounted_) ::umount2(dir_.c_str(), MNT_DETACH);
-  }
-  SmallTmpfs(const SmallTmpfs&) = delete;
-  SmallTmpfs& operator=(const SmallTmpfs&) = delete;
-  bool ok() const { return mounted_; }
-
- private:
-  std::string dir_;
-  bool mounted_ = false;
-};
-
 uint64_t FreeBytes(const std::string& dir) {
   struct statvfs fs {};
   EXPECT_EQ(::statvfs(dir.c_str(), &fs), 0);
@@ -108,7 +89,7 @@ class CacheSpaceTest : public ::testing::Test {
   }
   // Mounts a tmpfs of `size` at CACHE; skips the test when that is not allowed.
   bool MountCacheFileSystem(uint64_t size) {
-    tmpfs_ = std::make_unique<SmallTmpfs>(cache_, size);
+    tmpfs_ = std::make_unique<testing::TmpfsMount>(cache_, "size=" + std::to_string(size) + ",mode=0700");
     return tmpfs_->ok();
   }
   std::unique_ptr<ChildProcess> Mount(const std::vector<std::string>& extra, std::string* failure) {
@@ -123,7 +104,7 @@ class CacheSpaceTest : public ::testing::Test {
 
   TempDir dir_;
   std::string cache_, origin_, view_;
-  std::unique_ptr<SmallTmpfs> tmpfs_;
+  std::unique_ptr<testing::TmpfsMount> tmpfs_;
   std::unique_ptr<ChildProcess> daemon_;
 };
 

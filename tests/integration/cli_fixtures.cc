@@ -115,14 +115,6 @@ std::string UserMountsUnavailable() {
   return "";
 }
 
-ReadOnlyTmpfs::ReadOnlyTmpfs(std::string dir) : dir_(std::move(dir)) {
-  mounted_ = ::mount("wtcachefs-test-ro", dir_.c_str(), "tmpfs", MS_RDONLY, "size=1m") == 0;
-}
-
-ReadOnlyTmpfs::~ReadOnlyTmpfs() {
-  if (mounted_) ::umount2(dir_.c_str(), MNT_DETACH);
-}
-
 InstalledBinary::InstalledBinary() {
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
   while (true) {

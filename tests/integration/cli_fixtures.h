@@ -65,20 +65,6 @@ class ReadOnlyBindMount {
   bool mounted_ = false;
 };
 
-// A read-only tmpfs mounted at `dir`, unmounted on destruction.
-class ReadOnlyTmpfs {
- public:
-  explicit ReadOnlyTmpfs(std::string dir);
-  ~ReadOnlyTmpfs();
-  ReadOnlyTmpfs(const ReadOnlyTmpfs&) = delete;
-  ReadOnlyTmpfs& operator=(const ReadOnlyTmpfs&) = delete;
-  bool ok() const { return mounted_; }
-
- private:
-  std::string dir_;
-  bool mounted_ = false;
-};
-
 // /usr/local/bin/wtcachefs -> the binary under test, for mount(8), which runs
 // mount.fuse3 with a sanitized PATH. Created only if nothing is there and removed
 // only if this guard created it. Waits a while for another test's link to go.

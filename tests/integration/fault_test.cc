@@ -30,21 +30,6 @@ constexpr size_t kKiB = 1024;
 constexpr size_t kMiB = 1024 * kKiB;
 
 // A tmpfs of `size` mounted at `path` for the test's life.
-class Tmpfs {
- public:
-  Tmpfs(const std::string& path, const std::string& size) : path_(path) {
-    ok_ = ::mount("tmpfs", path.c_str(), "tmpfs", 0, ("size=" + size).c_str()) == 0;
-  }
-  ~Tmpfs() {
-    if (ok_) ::umount2(path_.c_str(), MNT_DETACH);
-  }
-  bool ok() const { return ok_; }
-
- private:
-  std::string path_;
-  bool ok_ = false;
-};
-
 // Writes `files` files of 256 KiB through the view, each fsync'ed; every call
 // must succeed. Returns false at the first failure (reported).
 bool WriteFiles(const std::string& view, int first, int files) {
@@ -87,7 +72,7 @@ std::string Mode(const MountedView& mount) {
 
 TEST(OriginFaults, FullOriginReturnsEnospcAndLeavesNothingStale) {
   TempDir dir;
-  Tmpfs origin(dir.Sub("origin"), "2M");
+  TmpfsMount origin(dir.Sub("origin"), "size=2M");
   ASSERT_TRUE(origin.ok());
   MountedView mount;  // its own origin: rebuilt below on the small tmpfs
   ASSERT_TRUE(mount.ok()) << mount.failure();
@@ -129,7 +114,7 @@ class CacheFaultTest : public ::testing::Test {
     ASSERT_TRUE(mount_->ok()) << mount_->failure();
     ASSERT_TRUE(mount_->Unmount());
     cache_ = mount_->cache();
-    cache_fs_ = std::make_unique<Tmpfs>(cache_, "24M");
+    cache_fs_ = std::make_unique<TmpfsMount>(cache_, "size=24M");
     ASSERT_TRUE(cache_fs_->ok());
     ASSERT_TRUE(mount_->Remount()) << mount_->failure();
   }
@@ -153,7 +138,7 @@ class CacheFaultTest : public ::testing::Test {
 
   std::unique_ptr<MountedView> mount_;
   std::string cache_;
-  std::unique_ptr<Tmpfs> cache_fs_;
+  std::unique_ptr<TmpfsMount> cache_fs_;
 };
 
 TEST_F(CacheFaultTest, CacheFileSystemFillingUpNeverReachesTheCaller) {

@@ -70,6 +70,16 @@ TempDir::~TempDir() {
   ::nftw(path_.c_str(), RemoveEntry, 64, FTW_DEPTH | FTW_PHYS);
 }
 
+TmpfsMount::TmpfsMount(std::string dir, const std::string& options, unsigned long flags)
+    : dir_(std::move(dir)) {
+  const char* source = (flags & MS_RDONLY) ? "wtcachefs-test-ro" : "wtcachefs-test";
+  mounted_ = ::mount(source, dir_.c_str(), "tmpfs", flags, options.c_str()) == 0;
+}
+
+TmpfsMount::~TmpfsMount() {
+  if (mounted_) ::umount2(dir_.c_str(), MNT_DETACH);
+}
+
 std::string TempDir::Sub(const std::string& name, bool create) const {
   const std::string sub = path_ + "/" + name;
   if (create) ::mkdir(sub.c_str(), 0755);

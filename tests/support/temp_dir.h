@@ -26,6 +26,22 @@ class TempDir {
   std::string path_;
 };
 
+// A tmpfs mounted at `dir` with `options` ("size=24M") and mount `flags`
+// (MS_RDONLY), unmounted on destruction; its source reads "wtcachefs-test",
+// or "wtcachefs-test-ro" when read-only. Mounting needs root: check ok().
+class TmpfsMount {
+ public:
+  TmpfsMount(std::string dir, const std::string& options, unsigned long flags = 0);
+  ~TmpfsMount();
+  TmpfsMount(const TmpfsMount&) = delete;
+  TmpfsMount& operator=(const TmpfsMount&) = delete;
+  bool ok() const { return mounted_; }
+
+ private:
+  std::string dir_;
+  bool mounted_ = false;
+};
+
 // One line of /proc/self/mountinfo, with octal escapes (\040) decoded.
 struct MountEntry {
   std::string mount_point;

@@ -432,6 +432,28 @@ TEST(BlockIndexSpaceLimit, SlotsWhoseDiscardFailedStillCountAsHoldingRoom) {
   EXPECT_EQ(index.TakeFreeSlotsToDiscard().size(), 3u) << "the others are lent again";
 }
 
+// DESIGN W4 and the pins: a slot whose unmapping is not durable yet, or that
+// IO still uses, is never lent for its data to be discarded.
+TEST(BlockIndexSpaceLimit, QuarantinedAndPinnedSlotsAreNeverLentForDiscard) {
+  BlockIndex index(8, 1);
+  const std::vector<uint64_t> slots = Fill(index, 0, 2);
+  ASSERT_EQ(slots.size(), 2u);
+  auto pinned = index.PinForRead({1, 1});
+  ASSERT_TRUE(pinned);
+  index.Drop({1, 0});
+  index.Drop({1, 1});
+  BlockIndex::Changes changes = index.TakeChanges();
+  EXPECT_TRUE(index.TakeFreeSlotsToDiscard().empty()) << "lent before the unmapping was durable";
+  index.ReleaseQuarantined(changes.quarantined_slots);
+  const std::vector<uint32_t> lent = index.TakeFreeSlotsToDiscard();
+  EXPECT_EQ(lent, std::vector<uint32_t>{static_cast<uint32_t>(slots[0])})
+      << "only the durable, unpinned slot";
+  index.ReturnLentSlots(lent, lent.size());
+  index.Unpin(pinned->slot);
+  Settle(index);
+  EXPECT_EQ(index.TakeFreeSlotsToDiscard(), std::vector<uint32_t>{static_cast<uint32_t>(slots[1])});
+}
+
 TEST(BlockIndexSpaceLimit, ASlotAllocatedAgainAfterItsDiscardIsLentAgainWhenFree) {
   BlockIndex index(4, 1);
   ASSERT_EQ(Fill(index, 0, 2).size(), 2u);
