@@ -267,7 +267,6 @@ class BlockIndex {
     kInUse = 2,        // mapped or still pinned: not free
     kQuarantined = 4,  // freed, but its unmapping is not durable yet
     kDirty = 8,        // on dirty_slots_: its mapping changed since TakeChanges
-    kDiscarded = 16,   // free, and its data discarded (TakeFreeSlotsToDiscard)
   };
   // What only a slot with IO in flight needs; kept for pinned slots only.
   struct Active {
@@ -336,7 +335,7 @@ class BlockIndex {
   // Free slots: every slot from fresh_from_ on, those still holding data on
   // free_list_ (reused first: they cost no room), and discarded ones.
   mutable std::vector<uint32_t> free_list_;       // GUARDED_BY(mutex_)
-  mutable std::vector<uint32_t> discarded_list_;  // GUARDED_BY(mutex_): kDiscarded
+  mutable std::vector<uint32_t> discarded_list_;  // GUARDED_BY(mutex_)
   mutable uint64_t fresh_from_ = 0;               // GUARDED_BY(mutex_)
   mutable bool free_list_stale_ = false;          // GUARDED_BY(mutex_)
   uint64_t last_stamp_ = 0;                       // GUARDED_BY(mutex_)

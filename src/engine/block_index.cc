@@ -320,7 +320,7 @@ bool BlockIndex::RestoreLocked(const BlockKey& key, uint64_t number, const Secto
   restored_any_ = true;
   const auto slot = static_cast<uint32_t>(number);
   keys_[slot] = PackedKey{static_cast<uint32_t>(key.object_id), static_cast<uint32_t>(key.block)};
-  state_[slot] = static_cast<uint8_t>((state_[slot] & ~kDiscarded) | kMapped | kInUse);
+  state_[slot] |= kMapped | kInUse;
   valid_->Assign(slot, valid);
   slot_of_.Insert(HashOf(key), slot, SlotHash());
   ++mapped_;
@@ -394,14 +394,8 @@ std::vector<uint32_t> BlockIndex::TakeFreeSlotsToDiscard() {
 
 void BlockIndex::ReturnLentSlots(std::span<const uint32_t> slots, size_t discarded) {
   std::lock_guard lock(mutex_);
-  for (size_t i = 0; i < slots.size(); ++i) {
-    if (i < discarded) {
-      state_[slots[i]] |= kDiscarded;
-      discarded_list_.push_back(slots[i]);
-    } else {
-      free_list_.push_back(slots[i]);
-    }
-  }
+  discarded_list_.insert(discarded_list_.end(), slots.begin(), slots.begin() + discarded);
+  free_list_.insert(free_list_.end(), slots.begin() + discarded, slots.end());
 }
 
 uint64_t BlockIndex::fresh_slots_from() const {
@@ -464,7 +458,7 @@ std::optional<uint32_t> BlockIndex::AllocateLocked(const BlockKey& key) {
     return std::nullopt;
   }
   keys_[slot] = PackedKey{static_cast<uint32_t>(key.object_id), static_cast<uint32_t>(key.block)};
-  state_[slot] = static_cast<uint8_t>((state_[slot] & ~kDiscarded) | kMapped | kInUse);
+  state_[slot] |= kMapped | kInUse;
   valid_->ClearAll(slot);
   slot_of_.Insert(HashOf(key), slot, SlotHash());
   ++mapped_;
@@ -520,16 +514,14 @@ void BlockIndex::RebuildFreeListIfStaleLocked() const {
   uint64_t end = slot_count_;
   while (end > 0 && !(state_[end - 1] & (kInUse | kQuarantined))) --end;
   fresh_from_ = end;
+  // Only a restore makes the list stale, before any slot was discarded: every
+  // free slot may hold data.
   free_list_.clear();
   discarded_list_.clear();
   for (uint64_t s = end; s > 0; --s) {
-    if (!(state_[s - 1] & (kInUse | kQuarantined))) {
-      (state_[s - 1] & kDiscarded ? discarded_list_ : free_list_)
-          .push_back(static_cast<uint32_t>(s - 1));
-    }
+    if (!(state_[s - 1] & (kInUse | kQuarantined))) free_list_.push_back(static_cast<uint32_t>(s - 1));
   }
   free_list_.shrink_to_fit();
-  discarded_list_.shrink_to_fit();
   free_list_stale_ = false;
 }
 
