@@ -24,6 +24,9 @@ packages=(
   libfuse3-dev liburing-dev librocksdb-dev libcli11-dev
   # Intel ISA-L: the CRC32C (crc32_iscsi) that checksums every cached sector
   libisal-dev
+  # libfuse 3.17 from Debian 13's source package (scripts/install-libfuse.sh):
+  # dpkg-source (dpkg-dev, below), meson and ninja
+  meson ninja-build
   # test framework
   libgtest-dev libgmock-dev
   # run time: fusermount3 and mount.fuse3 (fuse3); mount, umount, mountpoint
@@ -45,6 +48,8 @@ packages=(
 
 apt_get update
 apt_get install --no-install-recommends "${packages[@]}"
+
+bash "$(dirname "$0")/install-libfuse.sh"
 
 if [ ! -e /dev/fuse ]; then
   echo "install-deps.sh: note: /dev/fuse is missing; load the fuse kernel module" \

@@ -175,6 +175,15 @@ void NegotiateDataPath(fuse_conn_info* conn) {
   conn->want &= ~FUSE_CAP_WRITEBACK_CACHE;
   if (conn->capable & FUSE_CAP_ATOMIC_O_TRUNC) conn->want |= FUSE_CAP_ATOMIC_O_TRUNC;
   if (conn->capable & FUSE_CAP_AUTO_INVAL_DATA) conn->want |= FUSE_CAP_AUTO_INVAL_DATA;
+#ifdef FUSE_CAP_HANDLE_KILLPRIV_V2
+  // Without it the kernel asks GETXATTR(security.capability) before every write
+  // to decide what the write must clear: a round trip that costs more than the
+  // write (docs/benchmarks.md). With it the filesystem clears, and does:
+  // origin's own write clears security.capability, and the daemon clears the
+  // setuid and setgid bits for callers without CAP_FSETID after every data
+  // change (DropPrivilegeBitsAfterDataChange).
+  if (conn->capable & FUSE_CAP_HANDLE_KILLPRIV_V2) conn->want |= FUSE_CAP_HANDLE_KILLPRIV_V2;
+#endif
 }
 
 void Init(void* userdata, fuse_conn_info* conn) {

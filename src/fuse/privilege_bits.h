@@ -8,7 +8,8 @@
 //  - setgid when the file is group-executable, or when the caller is in neither
 //    the file's group by its fsgid nor by a supplementary group.
 // The daemon runs as root and so never loses the bits itself: it applies this
-// rule for its callers where the kernel does not (fallocate through FUSE).
+// rule for its callers where the kernel does not (fallocate through FUSE, and
+// every write and truncate once FUSE_HANDLE_KILLPRIV_V2 is negotiated).
 //
 // Thread safety: a pure function.
 #pragma once

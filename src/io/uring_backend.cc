@@ -205,7 +205,7 @@ class UringBackend final : public IoBackend {
           ++next;
           ++in_flight;
         }
-        const int submitted = io_uring_submit_and_wait(ring->get(), 1);
+        const int submitted = io_uring_submit_and_wait(ring->get(), static_cast<unsigned>(in_flight));
         if (submitted < 0 && submitted != -EINTR && submitted != -EAGAIN) {
           return Status::Error(-submitted, std::string("io_uring submit failed: ") +
                                                std::strerror(-submitted));
