@@ -126,50 +126,65 @@ def report(tsv, facts_file, out_dir):
         targets.append((name, fmt(num), fmt(den),
                         "—" if r is None else f"{r:.2f}", f"{op} {bound}", verdict, note))
 
-    s = "slow"
-    for peer in ("mergerfs", "bindfs"):
-        target(f"cache hit, O_DIRECT random 4 KiB read: wtcachefs / {peer} (IOPS)",
-               get(s, "randread_direct", "wtcachefs", "iops"),
-               get(s, "randread_direct", peer, "iops"), ">=", 1.2)
-    target("cache hit, O_DIRECT random 4 KiB read: wtcachefs / cache fs directly (IOPS)",
+    def best_peer(origin, workload, metric):
+        """The better of bindfs and mergerfs: (figure, name), or (None, "")."""
+        figures = [(get(origin, workload, p, metric), p) for p in ("bindfs", "mergerfs")]
+        figures = [(v, p) for v, p in figures if v is not None]
+        if not figures:
+            return None, ""
+        pick = min if metric in LOWER_IS_BETTER else max
+        return pick(figures, key=lambda f: f[0])
+
+    def against_best_peer(label, origin, workload, metric, op, bound):
+        v, peer = best_peer(origin, workload, metric)
+        target(f"{label}: wtcachefs / best of bindfs and mergerfs"
+               + (f" ({peer})" if peer else ""),
+               get(origin, workload, "wtcachefs", metric), v, op, bound)
+
+    # The targets of the per-request cost work: never slower than a plain FUSE
+    # layer, and VM images at the cache's speed. Write targets compare with the
+    # origin's own rate, which a writethrough cache cannot beat.
+    f, s = "fast", "slow"
+    against_best_peer("fast origin: random 4 KiB write (IOPS)", f, "randwrite", "iops",
+                      ">=", 1.0)
+    against_best_peer("fast origin: 70/30 Zipf 4 KiB (IOPS)", f, "mixed_zipf", "iops",
+                      ">=", 1.0)
+    against_best_peer("fast origin: cold sequential read 1 MiB (MB/s)", f, "seqread_cold",
+                      "MBps", ">=", 1.0)
+    target("fast origin: metadata (create, stat, readdir, unlink): wtcachefs / mergerfs (time)",
+           get(f, "metadata", "wtcachefs", "seconds"),
+           get(f, "metadata", "mergerfs", "seconds"), "<=", 1.0)
+    target("fast origin: VM image 70/30 O_DIRECT: wtcachefs / origin directly (IOPS)",
+           get(f, "vm_image", "wtcachefs", "iops"), get(f, "vm_image", "origin", "iops"),
+           ">=", 0.7)
+    against_best_peer("fast origin: VM image 70/30 O_DIRECT (IOPS)", f, "vm_image", "iops",
+                      ">=", 1.0)
+    target("slow origin: VM image 70/30 O_DIRECT: wtcachefs / origin directly (IOPS)",
+           get(s, "vm_image", "wtcachefs", "iops"), get(s, "vm_image", "origin", "iops"),
+           ">=", 3)
+    target("slow origin: cache hit, O_DIRECT random 4 KiB read: wtcachefs / cache fs "
+           "directly (IOPS)",
            get(s, "randread_direct", "wtcachefs", "iops"),
-           get(s, "randread_direct", "cachefs", "iops"), ">=", 0.45)
-    target("cache hit, sequential read, one pass: wtcachefs / cache fs directly (MB/s)",
+           get(s, "randread_direct", "cachefs", "iops"), ">=", 0.8)
+    target("slow origin: cache hit, sequential read, one pass: wtcachefs / cache fs "
+           "directly (MB/s)",
            get(s, "seqread_warm", "wtcachefs", "MBps"),
            get(s, "seqread_warm", "cachefs", "MBps"), ">=", 0.9)
-    target("cache hit, sequential read, repeated passes (page cache): wtcachefs / cache fs "
-           "directly (MB/s)",
-           get(s, "seqread_again", "wtcachefs", "MBps"),
-           get(s, "seqread_again", "cachefs", "MBps"), ">=", 0.9)
-    target("write latency, origin and cache equally slow: parallel / serial writethrough",
+    target("slow origin: random 4 KiB write: wtcachefs / origin directly (IOPS)",
+           get(s, "randwrite", "wtcachefs", "iops"), get(s, "randwrite", "origin", "iops"),
+           ">=", 0.95)
+    target("origin and cache equally slow: write latency: wtcachefs / origin directly",
+           get("equal", "write_latency", "wtcachefs", "lat_us"),
+           get("equal", "write_latency", "origin", "lat_us"), "<=", 1.05)
+    # Measured by the full run only.
+    target("origin and cache equally slow: write latency: parallel / serial writethrough",
            get("equal", "write_latency", "wtcachefs", "lat_us"),
            get("equal", "write_latency", "wtcachefs-serial", "lat_us"), "<=", 0.6)
-    target("write latency, origin and cache equally slow: wtcachefs / origin directly",
-           get("equal", "write_latency", "wtcachefs", "lat_us"),
-           get("equal", "write_latency", "origin", "lat_us"), "<=", 1.1)
-    target("read miss, sequential 1 MiB: wtcachefs / origin directly (MB/s)",
+    target("slow origin: read miss, sequential 1 MiB: wtcachefs / origin directly (MB/s)",
            get(s, "seqread_cold", "wtcachefs", "MBps"),
            get(s, "seqread_cold", "origin", "MBps"), ">=", 0.9)
-    target("random 4 KiB read (buffered, warm): wtcachefs / rclone VFS cache (IOPS)",
-           get(s, "randread_buf", "wtcachefs", "iops"),
-           get(s, "randread_buf", "rclone", "iops"), ">=", 2)
-    target("random 4 KiB read (O_DIRECT, warm): wtcachefs / rclone VFS cache (IOPS)",
-           get(s, "randread_direct", "wtcachefs", "iops"),
-           get(s, "randread_direct", "rclone", "iops"), ">=", 2)
-    target("random 4 KiB write: wtcachefs / rclone VFS cache (IOPS)",
-           get(s, "randwrite", "wtcachefs", "iops"),
-           get(s, "randwrite", "rclone", "iops"), ">=", 2)
-    target("metadata (create, stat, readdir, unlink): wtcachefs / mergerfs (time)",
-           get(s, "metadata", "wtcachefs", "seconds"),
-           get(s, "metadata", "mergerfs", "seconds"), "<=", 1.2)
-    # The slow fixture delays data only: both rows take the same metadata path,
-    # reopening idle inodes by path over the slow origin (a FUSE file system)
-    # and by file handle over the fast one.
-    target("metadata, fast origin (plain disk): wtcachefs / mergerfs (time)",
-           get("fast", "metadata", "wtcachefs", "seconds"),
-           get("fast", "metadata", "mergerfs", "seconds"), "<=", 1.2)
 
-    out.append("## Targets (slow origin unless the row says otherwise)\n")
+    out.append("## Targets\n")
     out.append("| target | wtcachefs | compared with | ratio | bound | verdict |")
     out.append("|---|---|---|---|---|---|")
     for name, a, b, r, bound, verdict, _ in targets:

@@ -98,8 +98,7 @@ namespace ops {
 namespace {
 
 void InitImage(void* userdata, fuse_conn_info* conn) {
-  (void)userdata;
-  NegotiateDataPath(conn);
+  NegotiateDataPath(conn, static_cast<ImageFs&>(*static_cast<ViewState*>(userdata)).options());
 }
 
 void LookupImage(fuse_req_t req, fuse_ino_t parent, const char* name) {

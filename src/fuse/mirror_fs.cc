@@ -167,8 +167,14 @@ CallerCredentials::~CallerCredentials() {
 
 namespace ops {
 
-void NegotiateDataPath(fuse_conn_info* conn) {
+void NegotiateDataPath(fuse_conn_info* conn, const Options& options) {
   conn->max_write = kMaxWrite;
+  // Asynchronous requests (O_DIRECT reads and writes of libaio or io_uring, as
+  // qemu's cache=none makes them, and read-ahead) in flight at once: the
+  // kernel's default of 12 would leave workers idle and hold a VM's queue depth
+  // of 16 to 12 slow origin writes at a time.
+  conn->max_background = std::max(options.max_threads, 12u);
+  conn->congestion_threshold = conn->max_background * 3 / 4;
   // Splice measured slower here; the page cache path is the read lever.
   conn->want &= ~(FUSE_CAP_SPLICE_READ | FUSE_CAP_SPLICE_WRITE | FUSE_CAP_SPLICE_MOVE);
   // The writeback cache would delay origin writes until flush: never by default.
@@ -188,7 +194,7 @@ void NegotiateDataPath(fuse_conn_info* conn) {
 
 void Init(void* userdata, fuse_conn_info* conn) {
   MirrorFs& fs = static_cast<MirrorFs&>(*static_cast<ViewState*>(userdata));
-  NegotiateDataPath(conn);
+  NegotiateDataPath(conn, fs.options());
   // With default_permissions the kernel checks access itself; it honours origin's
   // POSIX ACLs only with FUSE_CAP_POSIX_ACL (it then reads them as xattrs). It
   // also stops applying the umask where a parent's default ACL replaces it, so

@@ -228,8 +228,9 @@ void Removexattr(fuse_req_t req, fuse_ino_t ino, const char* name);
 // The callbacks of an open file's data (read, write, flush, release, fsync,
 // fallocate, lseek, copy_file_range): they use only the OpenFile in fi->fh.
 void AddDataOperations(fuse_lowlevel_ops& o);
-// Connection settings of every view: 1 MiB writes, no splice, no writeback cache.
-void NegotiateDataPath(fuse_conn_info* conn);
+// Connection settings of every view: 1 MiB writes, no splice, no writeback cache,
+// as many asynchronous requests in flight as there are workers.
+void NegotiateDataPath(fuse_conn_info* conn, const Options& options);
 // Flags for an origin fd opened for the kernel's open `flags`: offsets are
 // always explicit (the kernel resolves O_APPEND), payloads are not aligned for
 // O_DIRECT (DESIGN §4), and O_TRUNC goes through the engine.
