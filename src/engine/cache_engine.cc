@@ -236,6 +236,10 @@ Status EngineState::Flush(const CachedObject* clear_intents_of, bool clear_all_i
 }
 
 void EngineState::StartFlusher() {
+  open_files.StartSweeping(config.revalidate,
+                           [this](const std::shared_ptr<CachedObject>& object, int fd) {
+                             RevalidateIfOlder(object, fd, 0);
+                           });
   flusher_ = std::thread([this] {
     std::unique_lock lock(flusher_mutex_);
     while (!flusher_stop_) {
@@ -260,6 +264,7 @@ void EngineState::StartFlusher() {
 }
 
 void EngineState::StopFlusher() {
+  open_files.StopSweeping();
   {
     std::lock_guard lock(flusher_mutex_);
     flusher_stop_ = true;

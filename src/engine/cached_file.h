@@ -24,7 +24,12 @@ class CachedFile final : public OpenFile {
       : engine_(engine),
         fd_(std::move(origin_fd)),
         object_(std::move(object)),
-        page_cache_valid_(page_cache_valid) {}
+        page_cache_valid_(page_cache_valid) {
+    engine_.open_files.Add(this, object_, fd_.get());
+  }
+  ~CachedFile() override { engine_.open_files.Remove(this); }
+  CachedFile(const CachedFile&) = delete;
+  CachedFile& operator=(const CachedFile&) = delete;
 
   Result<size_t> Read(off_t offset, std::span<char> out) override;
   Result<size_t> Write(off_t offset, std::span<const char> data) override;

@@ -19,6 +19,7 @@
 #include "engine/cache_directory.h"
 #include "engine/intent_log.h"
 #include "engine/object_table.h"
+#include "engine/open_files.h"
 #include "engine/sector_checksums.h"
 #include "engine/slot_file.h"
 #include "engine/space_guard.h"
@@ -78,6 +79,10 @@ struct CacheEngine::State {
   // On reads of an open file: compares again once config.revalidate has passed
   // since the last comparison (never when it is zero).
   void Revalidate(const std::shared_ptr<CachedObject>& object, int fd);
+  // Compares again when the last comparison is at least `min_age_ns` old (the
+  // sweep of open files, whose reads the kernel may serve without the engine).
+  void RevalidateIfOlder(const std::shared_ptr<CachedObject>& object, int fd,
+                         int64_t min_age_ns);
 
   // Loads files and mappings; after an unclean shutdown drops every block in a
   // region the intent log names. Call once, before serving.
@@ -105,6 +110,8 @@ struct CacheEngine::State {
   ChecksumFile checksums;  // of the slot file's sectors, slot for slot
   BlockIndex index;
   ObjectTable objects;
+  // Every open CachedFile, swept every config.revalidate (DESIGN W6).
+  OpenFiles open_files;
   IntentLog intents;
   EngineCounters counters;
   EngineStats persisted;  // counters of earlier mounts; immutable after Load()

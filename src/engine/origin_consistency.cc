@@ -87,11 +87,16 @@ void EngineState::EndChange(const std::shared_ptr<CachedObject>& object, int fd)
 
 void EngineState::Revalidate(const std::shared_ptr<CachedObject>& object, int fd) {
   const int64_t interval_ns = static_cast<int64_t>(config.revalidate.count()) * 1'000'000;
-  if (interval_ns <= 0 || MonotonicNs() - object->checked_ns.load() < interval_ns) return;
+  if (interval_ns > 0) RevalidateIfOlder(object, fd, interval_ns);
+}
+
+void EngineState::RevalidateIfOlder(const std::shared_ptr<CachedObject>& object, int fd,
+                                    int64_t min_age_ns) {
+  if (MonotonicNs() - object->checked_ns.load() < min_age_ns) return;
   std::lock_guard guard(object->fingerprint_mutex);
   // Another reader compared meanwhile, or a change is under way (its end records
   // origin's attributes; the next read after it compares).
-  if (object->changes_in_flight > 0 || MonotonicNs() - object->checked_ns.load() < interval_ns) {
+  if (object->changes_in_flight > 0 || MonotonicNs() - object->checked_ns.load() < min_age_ns) {
     return;
   }
   struct stat st;

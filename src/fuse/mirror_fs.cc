@@ -180,7 +180,12 @@ void NegotiateDataPath(fuse_conn_info* conn, const Options& options) {
   // The writeback cache would delay origin writes until flush: never by default.
   conn->want &= ~FUSE_CAP_WRITEBACK_CACHE;
   if (conn->capable & FUSE_CAP_ATOMIC_O_TRUNC) conn->want |= FUSE_CAP_ATOMIC_O_TRUNC;
-  if (conn->capable & FUSE_CAP_AUTO_INVAL_DATA) conn->want |= FUSE_CAP_AUTO_INVAL_DATA;
+  // The kernel would drop a file's page cache whenever origin's mtime differs
+  // from its own idea of it, which the view's own writes make it do after
+  // every write. The engine tells the view's changes from those behind the
+  // mount, and has the kernel drop what changed behind it (DESIGN W6: at open,
+  // and for files held open, its sweep every --revalidate seconds).
+  conn->want &= ~FUSE_CAP_AUTO_INVAL_DATA;
 #ifdef FUSE_CAP_HANDLE_KILLPRIV_V2
   // Without it the kernel asks GETXATTR(security.capability) before every write
   // to decide what the write must clear: a round trip that costs more than the
