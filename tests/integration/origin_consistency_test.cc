@@ -306,6 +306,39 @@ TEST_P(OwnRenames, W6ARenameThroughTheViewKeepsTheCache) {
   EXPECT_EQ(StatusCounter(rig.view(), "invalidations"), invalidations);
 }
 
+// The view's own buffered writes leave the kernel's page cache of the file in
+// place, also once the kernel has fetched the attributes they changed: the
+// file is read again from memory, not through the daemon.
+TEST_P(OwnChanges, W6WritesThroughTheViewKeepTheKernelsPageCache) {
+  const auto [mode, origin] = GetParam();
+  Rig rig(mode, origin);
+  ASSERT_TRUE(rig.ok()) << rig.failure();
+  const int fd = ::open(rig.view_file().c_str(), O_RDWR | O_CLOEXEC);
+  ASSERT_GE(fd, 0);
+  std::string got(kFileSize, '\0');
+  ASSERT_EQ(::pread(fd, got.data(), kFileSize, 0), static_cast<ssize_t>(kFileSize));
+  const auto read_by_daemon = [&] {
+    return StatusCounter(rig.view(), "bytes_read_from_cache") +
+           StatusCounter(rig.view(), "bytes_read_from_origin");
+  };
+  const uint64_t before = read_by_daemon();
+  std::string expected = ReadFile(rig.backing_file());
+  for (int i = 0; i < 8; ++i) {
+    const std::string bytes = Pattern(4096, 40 + i);
+    const off_t offset = static_cast<off_t>(i) * 24576;
+    ASSERT_EQ(::pwrite(fd, bytes.data(), bytes.size(), offset), 4096);
+    expected.replace(static_cast<size_t>(offset), bytes.size(), bytes);
+    struct stat st;
+    ASSERT_EQ(::fstat(fd, &st), 0);  // the kernel fetches the changed attributes
+    std::this_thread::sleep_for(milliseconds(5));
+  }
+  ASSERT_EQ(::pread(fd, got.data(), kFileSize, 0), static_cast<ssize_t>(kFileSize));
+  EXPECT_TRUE(got == expected);
+  EXPECT_EQ(read_by_daemon(), before) << "the kernel dropped its page cache of the file";
+  ::close(fd);
+  EXPECT_TRUE(ReadFile(rig.backing_file()) == expected);
+}
+
 INSTANTIATE_TEST_SUITE_P(EverySetup, OwnChanges, kEverySetup, SetupName);
 INSTANTIATE_TEST_SUITE_P(
     DirectoryMode, OwnRenames, ::testing::Values(Origin::kLocal, Origin::kAttributeCaching),
@@ -414,6 +447,25 @@ TEST_P(Revalidation, W6AFileHeldOpenSeesAnExternalChangeAfterTheInterval) {
   std::free(aligned);
   ::close(buffered);
   ::close(direct);
+}
+
+// Reads the kernel serves from its page cache never reach the daemon: the
+// sweep of open files finds the change all the same.
+TEST_P(Revalidation, W6AFileReadOnlyFromThePageCacheSeesAnExternalChangeAfterTheInterval) {
+  const auto [mode, origin] = GetParam();
+  Rig rig(mode, origin);
+  ASSERT_TRUE(rig.ok()) << rig.failure();
+  const int buffered = ::open(rig.view_file().c_str(), O_RDONLY | O_CLOEXEC);
+  ASSERT_GE(buffered, 0);
+  std::string got(kFileSize, '\0');
+  for (int pass = 0; pass < 2; ++pass) {
+    ASSERT_EQ(::pread(buffered, got.data(), kFileSize, 0), static_cast<ssize_t>(kFileSize));
+  }
+  ChangeBehindTheMount(rig.backing_file());
+  std::this_thread::sleep_for(milliseconds(1300));
+  ASSERT_EQ(::pread(buffered, got.data(), kFileSize, 0), static_cast<ssize_t>(kFileSize));
+  EXPECT_TRUE(got == ReadFile(rig.backing_file()));
+  ::close(buffered);
 }
 
 // --revalidate 0 keeps close-to-open: the held file keeps serving what it
