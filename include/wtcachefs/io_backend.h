@@ -45,11 +45,11 @@ struct IoRequest {
   size_t length;
   // Filled by Submit(): bytes transferred (0 for a sync) or -errno.
   int64_t result = 0;
-  // A read or write expected to be done in the page cache (a few bytes of
-  // cache metadata read with every hit, written with every cache write): the
-  // backend may do it with a plain system call, rather than add it to a ring
-  // submission that a worker thread would then serve. Completion is unchanged:
-  // Submit() still returns after every request.
+  // A read expected to be served from the page cache (a few bytes of cache
+  // metadata read with every hit): the backend may do it with a plain system
+  // call before submitting the rest, rather than add it to a ring submission
+  // that a worker thread would then serve. Completion is unchanged: Submit()
+  // still returns after every request.
   bool from_memory = false;
 };
 

@@ -389,10 +389,10 @@ Result<size_t> CachedFile::Write(off_t offset, std::span<const char> data) {
     part.was_cached = !part.pinned->valid.None();
     batch.push_back(IoRequest::Write(slot_fd, engine_.slots.OffsetOf(part.pinned->slot) + p.begin,
                                      data.subspan(p.buffer_offset, p.length())));
-    // The checksums of the sectors it writes whole, with the same submission; the
-    // partly written ones become invalid (EndWrite below). A few bytes into the
-    // page cache: a plain call while the ring's workers write the data costs no
-    // hand-off (docs/benchmarks.md, "Per-request cost").
+    // The checksums of the sectors it writes whole, in the same submission; the
+    // partly written ones become invalid (EndWrite below). Not a plain call
+    // beside the ring: a cache device as slow as the origin then makes the
+    // write take two latencies (bench/run's equally slow write latency).
     if (p.full_sectors() > 0) {
       part.checksums = SectorChecksums(
           key, p.first_full_sector(), p.full_sectors(),
@@ -401,7 +401,6 @@ Result<size_t> CachedFile::Write(off_t offset, std::span<const char> data) {
           engine_.checksums.fd(),
           engine_.checksums.OffsetOf(part.pinned->slot, p.first_full_sector()),
           BytesOf(std::as_const(part.checksums))));
-      batch.back().from_memory = true;
     }
   }
   Status submitted = SubmitWrite(batch);
