@@ -21,13 +21,15 @@ set -euo pipefail
 prefix=${WTCACHEFS_FUSE3_PREFIX:-/opt/wtcachefs/fuse3}
 suite=trixie
 want_series=3.17
+# Changes when the build options below change: an older build is then redone.
+recipe=3
 
 if [ "$(id -u)" -ne 0 ]; then
   echo "install-libfuse.sh: run this as root" >&2
   exit 1
 fi
-if [ -f "$prefix/VERSION" ] && grep -q "^$want_series\." "$prefix/VERSION"; then
-  echo "install-libfuse.sh: libfuse $(cat "$prefix/VERSION") already in $prefix"
+if [ -f "$prefix/VERSION" ] && grep -q "^$want_series\..* recipe=$recipe\$" "$prefix/VERSION"; then
+  echo "install-libfuse.sh: libfuse $(cut -d' ' -f1 "$prefix/VERSION") already in $prefix"
   exit 0
 fi
 
@@ -61,15 +63,21 @@ esac
 
 # The library only (no utilities, examples or tests): fusermount3 and
 # mount.fuse3 stay Debian 12's (package fuse3), which libfuse 3.17 runs.
+# IGNORE_MTAB: /etc/mtab is a link to /proc/self/mounts on Debian, but 3.17
+# would still fork `mount -f` after every mount and `umount` after every
+# unmount as root to update it, and its child closes every descriptor up to
+# the daemon's open-file limit one by one before it runs them: for that long a
+# second daemon seems to serve the view. (The meson option disable-mtab is
+# not wired up in 3.17.)
 if ! (cd "$source_dir" &&
       meson setup build --prefix="$prefix" --libdir=lib --buildtype=release \
         -Ddefault_library=static -Dutils=false -Dexamples=false -Dtests=false \
-        -Duseroot=false >"$work/build.log" 2>&1 &&
+        -Duseroot=false -Dc_args=-DIGNORE_MTAB >"$work/build.log" 2>&1 &&
       ninja -C build >>"$work/build.log" 2>&1); then
   give_up "building libfuse $version failed ($(tail -1 "$work/build.log"))"
 fi
 rm -rf "$prefix"
 ninja -C "$source_dir/build" install >>"$work/build.log" 2>&1 ||
   give_up "installing libfuse $version into $prefix failed ($(tail -1 "$work/build.log"))"
-echo "$version" >"$prefix/VERSION"
+echo "$version recipe=$recipe" >"$prefix/VERSION"
 echo "install-libfuse.sh: libfuse $version installed in $prefix (static, for wtcachefs only)"

@@ -149,24 +149,27 @@ std::optional<OriginHandle> InodeTable::HandleOf(int fd, const struct stat& st) 
   return handle;
 }
 
-uint64_t InodeTable::AddLookup(uint64_t parent_id, std::string_view name, UniqueFd fd,
-                               const struct stat& st) {
+uint64_t InodeTable::AddLookupOfOpen(uint64_t parent_id, std::string_view name,
+                                     const struct stat& st) {
   if (st.st_dev == root_.dev && st.st_ino == root_.ino) return kRootId;
   // "." and ".." are no way back to an entry.
   Inode* const parent = name == "." || name == ".." ? nullptr : &Get(parent_id);
+  // A known entry whose descriptor is open pins its object: the same one.
+  std::lock_guard lock(mutex_);
+  const auto known = inodes_.find(Key{st.st_dev, st.st_ino});
+  if (known == inodes_.end() || !known->second->fd.valid()) return 0;
+  Inode& inode = *known->second;
+  ++inode.nlookup;
+  if (parent != nullptr) MaybeFreeLocked(SetPathLocked(inode, parent, name));
+  CloseOverBudgetLocked();  // a path makes an open entry closable
+  return reinterpret_cast<uint64_t>(&inode);
+}
+
+uint64_t InodeTable::AddLookup(uint64_t parent_id, std::string_view name, UniqueFd fd,
+                               const struct stat& st) {
+  if (const uint64_t id = AddLookupOfOpen(parent_id, name, st)) return id;
+  Inode* const parent = name == "." || name == ".." ? nullptr : &Get(parent_id);
   const Key key{st.st_dev, st.st_ino};
-  {
-    // A known entry whose descriptor is open pins its object: the same one.
-    std::lock_guard lock(mutex_);
-    const auto known = inodes_.find(key);
-    if (known != inodes_.end() && known->second->fd.valid()) {
-      Inode& inode = *known->second;
-      ++inode.nlookup;
-      if (parent != nullptr) MaybeFreeLocked(SetPathLocked(inode, parent, name));
-      CloseOverBudgetLocked();  // a path makes an open entry closable
-      return reinterpret_cast<uint64_t>(&inode);
-    }
-  }
   std::optional<OriginHandle> handle;
   if (handles_ == Handles::kWhereKept) handle = HandleOf(fd.get(), st);
   const mode_t type = st.st_mode & S_IFMT;

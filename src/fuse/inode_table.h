@@ -115,6 +115,11 @@ class InodeTable {
   // when the object is gone or its path leads elsewhere).
   InodeFd Open(uint64_t id);
 
+  // Records one kernel lookup of `name` in `parent`, stat'ed by name as `st`,
+  // when that object is known with its descriptor open (which pins it: the
+  // number cannot name another object meanwhile), and returns its node id;
+  // returns 0 (records nothing) otherwise: the caller then opens it.
+  uint64_t AddLookupOfOpen(uint64_t parent, std::string_view name, const struct stat& st);
   // Records one kernel lookup of `name` in `parent`, the object open at `fd`
   // (stat'ed as `st`), and returns its node id. If the object is already known,
   // `fd` is closed or takes the place of the entry's closed one.

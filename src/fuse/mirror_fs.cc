@@ -44,16 +44,22 @@ int MirrorFs::Lookup(fuse_ino_t parent, const char* name, fuse_entry_param* entr
 
   // ".." of the root must not leave ORIGIN.
   const bool at_root_parent = parent == FUSE_ROOT_ID && std::strcmp(name, "..") == 0;
+  const char* const entry_name = at_root_parent ? "." : name;
   const InodeFd parent_fd = FdOf(parent);
   if (parent_fd.error() != 0) return parent_fd.error();
-  UniqueFd fd(::openat(parent_fd.get(), at_root_parent ? "." : name,
-                       O_PATH | O_NOFOLLOW | O_CLOEXEC));
+  // Most lookups find a known object (the kernel revalidating a name): one stat
+  // by name then does, without opening a descriptor only to close it.
+  if (::fstatat(parent_fd.get(), entry_name, &entry->attr, AT_SYMLINK_NOFOLLOW) != 0) {
+    return errno;
+  }
+  entry->ino = inodes_.AddLookupOfOpen(parent, entry_name, entry->attr);
+  if (entry->ino != 0) return 0;
+  UniqueFd fd(::openat(parent_fd.get(), entry_name, O_PATH | O_NOFOLLOW | O_CLOEXEC));
   if (!fd.valid()) return errno;
   if (::fstatat(fd.get(), "", &entry->attr, AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW) != 0) {
     return errno;
   }
-  entry->ino =
-      inodes_.AddLookup(parent, at_root_parent ? "." : name, std::move(fd), entry->attr);
+  entry->ino = inodes_.AddLookup(parent, entry_name, std::move(fd), entry->attr);
   return 0;
 }
 
