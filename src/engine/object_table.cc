@@ -1,9 +1,17 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "engine/object_table.h"
 
+#include <time.h>
+
 #include <algorithm>
 
 namespace wtcachefs {
+
+int64_t CheckClockNs() {
+  timespec ts;
+  ::clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
+  return int64_t{ts.tv_sec} * 1'000'000'000 + ts.tv_nsec;
+}
 
 Fingerprint FingerprintOf(const struct stat& st) {
   constexpr int64_t kNs = 1'000'000'000;

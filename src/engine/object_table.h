@@ -23,6 +23,8 @@
 namespace wtcachefs {
 
 Fingerprint FingerprintOf(const struct stat& st);
+// The clock of CachedObject::checked_ns: CLOCK_MONOTONIC_COARSE in nanoseconds.
+int64_t CheckClockNs();
 
 struct CachedObject {
   explicit CachedObject(uint64_t object_id) : id(object_id) {}

@@ -2,7 +2,6 @@
 #include "engine/open_files.h"
 
 #include <fcntl.h>
-#include <time.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -13,16 +12,6 @@
 #include "wtcachefs/unique_fd.h"
 
 namespace wtcachefs {
-namespace {
-
-int64_t CoarseMonotonicNs() {
-  timespec ts;
-  ::clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
-  return int64_t{ts.tv_sec} * 1'000'000'000 + ts.tv_nsec;
-}
-
-}  // namespace
-
 void OpenFiles::Add(const void* file, std::shared_ptr<CachedObject> object, int fd) {
   std::lock_guard lock(mutex_);
   files_.insert_or_assign(file, Entry{std::move(object), fd});
@@ -60,7 +49,7 @@ void OpenFiles::StartSweeping(std::chrono::milliseconds interval, Check check) {
       sweep_wake_.wait_for(lock, period, [this] { return sweep_stop_; });
       if (sweep_stop_) break;
       lock.unlock();
-      CheckDue(CoarseMonotonicNs(), min_age_ns, check);
+      CheckDue(CheckClockNs(), min_age_ns, check);
       lock.lock();
     }
   });

@@ -2,27 +2,16 @@
 // Weak cache consistency (DESIGN W6): how the engine tells a change made behind
 // the mount from its own, at open, around every change it makes to origin, and
 // on reads of files held open (EngineState's contract in engine_state.h).
-#include <time.h>
-
 #include <algorithm>
 
 #include "engine/engine_state.h"
 #include "wtcachefs/origin_stat.h"
 
 namespace wtcachefs {
-namespace {
-
-int64_t MonotonicNs() {
-  timespec ts;
-  ::clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
-  return int64_t{ts.tv_sec} * 1'000'000'000 + ts.tv_nsec;
-}
-
-}  // namespace
 
 bool EngineState::CompareLocked(const std::shared_ptr<CachedObject>& object,
                                 const struct stat* fresh) {
-  object->checked_ns = MonotonicNs();
+  object->checked_ns = CheckClockNs();
   // A stat that failed proves nothing: the object counts as changed, and the
   // empty fingerprint it gets matches no real file, so the next comparison
   // fails too until a stat succeeds.
@@ -80,7 +69,7 @@ void EngineState::EndChange(const std::shared_ptr<CachedObject>& object, int fd)
     if (--object->changes_in_flight > 0) return;
     struct stat st;
     object->fingerprint = StatOrigin(fd, &st) == 0 ? FingerprintOf(st) : Fingerprint{};
-    object->checked_ns = MonotonicNs();
+    object->checked_ns = CheckClockNs();
   }
   objects.MarkDirty(object);
 }
@@ -92,11 +81,11 @@ void EngineState::Revalidate(const std::shared_ptr<CachedObject>& object, int fd
 
 void EngineState::RevalidateIfOlder(const std::shared_ptr<CachedObject>& object, int fd,
                                     int64_t min_age_ns) {
-  if (MonotonicNs() - object->checked_ns.load() < min_age_ns) return;
+  if (CheckClockNs() - object->checked_ns.load() < min_age_ns) return;
   std::lock_guard guard(object->fingerprint_mutex);
   // Another reader compared meanwhile, or a change is under way (its end records
   // origin's attributes; the next read after it compares).
-  if (object->changes_in_flight > 0 || MonotonicNs() - object->checked_ns.load() < min_age_ns) {
+  if (object->changes_in_flight > 0 || CheckClockNs() - object->checked_ns.load() < min_age_ns) {
     return;
   }
   struct stat st;
