@@ -12,6 +12,7 @@
 #include "wtcachefs/unique_fd.h"
 
 namespace wtcachefs {
+
 void OpenFiles::Add(const void* file, std::shared_ptr<CachedObject> object, int fd) {
   std::lock_guard lock(mutex_);
   files_.insert_or_assign(file, Entry{std::move(object), fd});

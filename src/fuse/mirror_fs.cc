@@ -197,8 +197,8 @@ void NegotiateDataPath(fuse_conn_info* conn, const Options& options) {
   // to decide what the write must clear: a round trip that costs more than the
   // write (docs/benchmarks.md). With it the filesystem clears, and does:
   // origin's own write clears security.capability, and the daemon clears the
-  // setuid and setgid bits for callers without CAP_FSETID after every data
-  // change (DropPrivilegeBitsAfterDataChange).
+  // setuid and setgid bits for callers other than root after every data change
+  // (DropPrivilegeBitsAfterDataChange; it cannot see a caller's CAP_FSETID).
   if (conn->capable & FUSE_CAP_HANDLE_KILLPRIV_V2) conn->want |= FUSE_CAP_HANDLE_KILLPRIV_V2;
 #endif
 }
