@@ -244,20 +244,26 @@ def report(tsv, facts_file, out_dir):
         # Plot data: one bar chart per origin, figures normalized to the origin.
         os.makedirs(os.path.join(out_dir, "plots"), exist_ok=True)
         dat = os.path.join(out_dir, "plots", f"{origin}.dat")
+
+        def relative(key, metric, sy):
+            base = baseline(origin, key, metric)
+            v = get(origin, key, sy, metric)
+            if v is None or not base:
+                return "NaN"
+            if metric in LOWER_IS_BETTER:
+                return f"{base / v:.4f}" if v else "NaN"
+            return f"{v / base:.4f}"
+
+        # A system without one figure relative to the origin (the quick mode
+        # measures the origin for few rows) has no bars: gnuplot refuses it.
+        plotted = [sy for sy in systems
+                   if any(relative(k, m, sy) != "NaN" for k, _, m in present)]
+        if not plotted:
+            continue
         with open(dat, "w") as f:
-            f.write("workload " + " ".join(systems) + "\n")
+            f.write("workload " + " ".join(plotted) + "\n")
             for key, label, metric in present:
-                base = baseline(origin, key, metric)
-                vals = []
-                for sy in systems:
-                    v = get(origin, key, sy, metric)
-                    if v is None or not base:
-                        vals.append("NaN")
-                    elif metric in LOWER_IS_BETTER:
-                        vals.append(f"{base / v:.4f}" if v else "NaN")
-                    else:
-                        vals.append(f"{v / base:.4f}")
-                f.write(key + " " + " ".join(vals) + "\n")
+                f.write(key + " " + " ".join(relative(key, metric, sy) for sy in plotted) + "\n")
         with open(os.path.join(out_dir, "plots", f"{origin}.gp"), "w") as f:
             f.write(f"""set terminal pngcairo size 1200,600 font ",10"
 set output "{out_dir}/{origin}.png"
@@ -272,7 +278,7 @@ set xtics rotate by -25 noenhanced
 set key outside right top noenhanced
 set ylabel "x origin"
 set format y "%g"
-plot for [i=2:{len(systems) + 1}] "{dat}" using i:xtic(1) title columnheader(i)
+plot for [i=2:{len(plotted) + 1}] "{dat}" using i:xtic(1) title columnheader(i)
 """)
     with open(os.path.join(out_dir, "results.md"), "w") as f:
         f.write("\n".join(out) + "\n")
