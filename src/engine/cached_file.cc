@@ -32,6 +32,7 @@ struct ReadPart {
   size_t run = 0;
   size_t run_offset = 0;
   size_t request = 0;                    // index in the first batch
+  size_t request_offset = 0;             // a hit: where its bytes start in that request
   bool fallback = false;                 // hit failed: re-read from origin
 };
 
@@ -142,6 +143,7 @@ Result<size_t> CachedFile::Read(off_t offset, std::span<char> out) {
   first.reserve(2 * parts.size());
   std::vector<ChecksumRun> runs;
   const uint32_t sectors_per_block = engine_.index.sectors_per_block();
+  bool hits_in_last_request = false;  // the last request reads aligned hits only
   for (ReadPart& part : parts) {
     const BlockPiece& p = part.piece;
     const BlockKey key{object_->id, p.block};
@@ -152,11 +154,23 @@ Result<size_t> CachedFile::Read(off_t offset, std::span<char> out) {
       const uint32_t sectors = p.touched_sectors();
       const bool aligned = p.begin % kSectorSize == 0 && p.end % kSectorSize == 0;
       if (!aligned) part.bounce.resize(size_t{sectors} * kSectorSize);
-      first.push_back(IoRequest::Read(
-          slot_fd,
+      const off_t slot_offset =
           engine_.slots.OffsetOf(part.hit->slot) +
-              static_cast<off_t>(aligned ? p.begin : p.first_sector() * kSectorSize),
-          aligned ? out.subspan(p.buffer_offset, p.length()) : std::span<char>(part.bounce)));
+          static_cast<off_t>(aligned ? p.begin : p.first_sector() * kSectorSize);
+      // Aligned hits in consecutive slots (a file cached in order) are one read:
+      // a plain call the kernel reads ahead for, not a ring request per block.
+      if (aligned && !first.empty() && first.back().fd == slot_fd && hits_in_last_request &&
+          first.back().offset + static_cast<off_t>(first.back().length) == slot_offset &&
+          first.back().buffer + first.back().length == out.data() + p.buffer_offset) {
+        part.request = first.size() - 1;
+        part.request_offset = first.back().length;
+        first.back().length += p.length();
+      } else {
+        first.push_back(IoRequest::Read(
+            slot_fd, slot_offset,
+            aligned ? out.subspan(p.buffer_offset, p.length()) : std::span<char>(part.bounce)));
+        hits_in_last_request = aligned;
+      }
       const uint64_t first_sum = part.hit->slot * sectors_per_block + p.first_sector();
       if (runs.empty() || runs.back().first + runs.back().count != first_sum) {
         runs.push_back(ChecksumRun{.first = first_sum, .count = 0, .sums = {}, .request = 0});
@@ -166,6 +180,7 @@ Result<size_t> CachedFile::Read(off_t offset, std::span<char> out) {
       runs.back().count += sectors;
       continue;
     }
+    hits_in_last_request = false;
     if (sequential) {
       EngineCounters::Add(engine_.counters.bypasses);
     } else {
@@ -208,11 +223,12 @@ Result<size_t> CachedFile::Read(off_t offset, std::span<char> out) {
       const BlockKey key{object_->id, p.block};
       const ChecksumRun& run = runs[part.run];
       const IoRequest& sums = first[run.request];
-      if (r.result == static_cast<int64_t>(r.length) &&
+      const size_t part_bytes = part.bounce.empty() ? p.length() : part.bounce.size();
+      if (r.result >= static_cast<int64_t>(part.request_offset + part_bytes) &&
           sums.result == static_cast<int64_t>(sums.length)) {
         // DESIGN W6: served only once every touched sector's checksum matches.
         const uint32_t sectors = p.touched_sectors();
-        if (FirstMismatch(key, p.first_sector(), sectors, r.buffer,
+        if (FirstMismatch(key, p.first_sector(), sectors, r.buffer + part.request_offset,
                           run.sums.data() + part.run_offset) == sectors) {
           if (!part.bounce.empty()) {
             std::memcpy(out.data() + p.buffer_offset,
