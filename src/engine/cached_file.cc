@@ -159,7 +159,7 @@ Result<size_t> CachedFile::Read(off_t offset, std::span<char> out) {
           static_cast<off_t>(aligned ? p.begin : p.first_sector() * kSectorSize);
       // Aligned hits in consecutive slots (a file cached in order) are one read:
       // a plain call the kernel reads ahead for, not a ring request per block.
-      if (aligned && !first.empty() && first.back().fd == slot_fd && hits_in_last_request &&
+      if (aligned && hits_in_last_request &&
           first.back().offset + static_cast<off_t>(first.back().length) == slot_offset &&
           first.back().buffer + first.back().length == out.data() + p.buffer_offset) {
         part.request = first.size() - 1;
