@@ -2,7 +2,8 @@
 // slow_origin_fs: a FUSE pass-through that makes a directory look like slow storage.
 //
 //   slow_origin_fs BACKING MOUNTPOINT [-o latency_us=N,bandwidth=BYTES_PER_S,
-//                                        meta_latency_us=N,page_cache] [fuse options]
+//                                        meta_latency_us=N,page_cache,
+//                                        coarse_timestamps] [fuse options]
 //
 // Every data request (read, write, fsync, fallocate) waits `latency_us` and its
 // transfer time at `bandwidth` bytes per second before it is served from BACKING.
@@ -12,6 +13,8 @@
 // direct_io unless `page_cache` is given, so the kernel never caches the slow
 // storage's data above this layer and every read of it pays the delay. O_DIRECT is
 // dropped when BACKING files are opened (FUSE payloads are not aligned).
+// With `coarse_timestamps` every timestamp it reports is cut to whole seconds,
+// as an SFTP server's are (sshfs), and FAT's and ext3's.
 //
 // It is a benchmark fixture, not a file system to keep data on: it serves what
 // the benchmark workloads and the systems under test need (files, directories,
@@ -48,6 +51,7 @@ struct FixtureOptions {
   unsigned meta_latency_us = 0;
   unsigned long bandwidth = 0;  // bytes per second; 0: unlimited
   int page_cache = 0;
+  int coarse_timestamps = 0;
 };
 
 #define FIXTURE_OPT(t, p) {t, offsetof(FixtureOptions, p), 1}
@@ -56,6 +60,7 @@ const struct fuse_opt kFixtureOpts[] = {
     FIXTURE_OPT("meta_latency_us=%u", meta_latency_us),
     FIXTURE_OPT("bandwidth=%lu", bandwidth),
     FIXTURE_OPT("page_cache", page_cache),
+    FIXTURE_OPT("coarse_timestamps", coarse_timestamps),
     FUSE_OPT_END,
 };
 
@@ -125,8 +130,14 @@ void* Init(struct fuse_conn_info* conn, struct fuse_config* cfg) {
 
 int GetAttr(const char* path, struct stat* st, struct fuse_file_info* fi) {
   MetaDelay();
-  if (fi != nullptr) return Errno(fstat(static_cast<int>(fi->fh), st));
-  return Errno(lstat(Backing(path).c_str(), st));
+  const int rc = fi != nullptr ? Errno(fstat(static_cast<int>(fi->fh), st))
+                               : Errno(lstat(Backing(path).c_str(), st));
+  if (rc == 0 && g_options.coarse_timestamps) {
+    st->st_atim.tv_nsec = 0;
+    st->st_mtim.tv_nsec = 0;
+    st->st_ctim.tv_nsec = 0;
+  }
+  return rc;
 }
 
 int ReadLink(const char* path, char* buf, size_t size) {
@@ -309,7 +320,8 @@ int main(int argc, char* argv[]) {
   if (g_options.backing == nullptr) {
     fprintf(stderr,
             "usage: slow_origin_fs BACKING MOUNTPOINT "
-            "[-o latency_us=N,bandwidth=BYTES_PER_S,meta_latency_us=N,page_cache]\n");
+            "[-o latency_us=N,bandwidth=BYTES_PER_S,meta_latency_us=N,page_cache,"
+            "coarse_timestamps]\n");
     return 1;
   }
   struct fuse_cmdline_opts cmdline{};

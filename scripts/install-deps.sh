@@ -38,6 +38,10 @@ packages=(
   qemu-utils fio
   # the cache fault tests put CACHE on an ext4 loop device: mkfs.ext4, e2fsck
   e2fsprogs
+  # origins as users have them: a network origin (sshfs over OpenSSH's sftp
+  # server on 127.0.0.1, with ssh for the client) and btrfs with subvolumes
+  # and snapshots on a loop device (mkfs.btrfs, btrfs subvolume)
+  openssh-server openssh-client sshfs btrfs-progs
   # the Debian package and its checks: dpkg-shlibdeps (dpkg-dev), lintian,
   # gzip and groff for the manual page
   dpkg-dev lintian gzip groff-base

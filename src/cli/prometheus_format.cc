@@ -34,6 +34,9 @@ constexpr Metric kMetrics[] = {
      "Cached blocks dropped because their data changed or was discarded."},
     {"corrupt_blocks", "wtcachefs_corrupt_blocks_total", "counter",
      "Cached blocks whose data failed its checksum: served from the origin and dropped."},
+    {"racy_drops", "wtcachefs_racy_drops_total", "counter",
+     "Files whose cached blocks were dropped: captured within one tick of coarse origin "
+     "timestamps, which cannot show a change made in the same tick."},
     {"cache_read_errors", "wtcachefs_cache_read_errors_total", "counter",
      "Failed reads of the cache device."},
     {"cache_write_errors", "wtcachefs_cache_write_errors_total", "counter",

@@ -15,6 +15,7 @@
 #include "engine/cached_file.h"
 #include "engine/engine_state.h"
 #include "engine/preallocated_file.h"
+#include "engine/racy_fingerprint.h"
 #include "engine/space_guard.h"
 #include "wtcachefs/origin_stat.h"
 
@@ -31,6 +32,7 @@ EngineStats EngineCounters::Snapshot() const {
   s.bypasses = bypasses.load();
   s.invalidations = invalidations.load();
   s.corrupt_blocks = corrupt_blocks.load();
+  s.racy_drops = racy_drops.load();
   s.cache_read_errors = cache_read_errors.load();
   s.cache_write_errors = cache_write_errors.load();
   s.origin_read_errors = origin_read_errors.load();
@@ -446,6 +448,7 @@ const std::vector<std::string>& CacheEngine::warnings() const {
 Result<std::unique_ptr<OpenFile>> CacheEngine::Open(UniqueFd origin_fd) {
   // Read before the stat: CheckAtOpen knows then whether a change ended after it.
   const uint64_t sequence = state_->objects.change_sequence();
+  const int64_t taken_ns = OriginClockNs();
   struct stat st;
   if (const int error = StatOrigin(origin_fd.get(), &st)) {
     return Status::Error(error, "stat origin file");
@@ -453,8 +456,9 @@ Result<std::unique_ptr<OpenFile>> CacheEngine::Open(UniqueFd origin_fd) {
   ObjectTable::Found found = state_->objects.FindOrCreate(st);
   // A file new to the cache has nothing cached, but the kernel keeps no page
   // cache of it either: it may be a new file under a number the kernel knew.
-  const bool unchanged = state_->CheckAtOpen(found.object, origin_fd.get(), st, sequence) &&
-                         !found.created;
+  const bool unchanged =
+      state_->CheckAtOpen(found.object, origin_fd.get(), st, taken_ns, sequence) &&
+      !found.created;
   return std::unique_ptr<OpenFile>(
       new CachedFile(*state_, std::move(origin_fd), std::move(found.object), unchanged));
 }

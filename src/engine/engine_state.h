@@ -67,11 +67,18 @@ struct CacheEngine::State {
   // attributes after them all. While changes overlap there is no moment at
   // which origin's attributes are known, so none is compared.
   //
+  // Racy fingerprints (engine/racy_fingerprint.h): content captured under a
+  // fingerprint whose coarse timestamps' tick had not ended is unvouched
+  // (CachedObject::unvouched); a comparison at open or revalidation that finds
+  // the fingerprint unchanged drops it all the same, as if origin had changed.
+  // A change through the view keeps it, and ends unvouched itself.
+  //
   // At open: `st` is a stat of `fd` taken after reading `sequence` from
-  // objects.change_sequence(). Returns true when nothing changed behind the
-  // mount, so the kernel may keep its page cache of the file.
+  // objects.change_sequence(), at `st_taken_ns` (OriginClockNs() before it).
+  // Returns true when nothing changed behind the mount, so the kernel may keep
+  // its page cache of the file.
   bool CheckAtOpen(const std::shared_ptr<CachedObject>& object, int fd, const struct stat& st,
-                   uint64_t sequence);
+                   int64_t st_taken_ns, uint64_t sequence);
   // Around every change made through the view to the origin object at `fd`
   // (write, truncate, fallocate, copy into it, attribute changes).
   void BeginChange(const std::shared_ptr<CachedObject>& object, int fd);
@@ -139,10 +146,18 @@ struct CacheEngine::State {
   bool closed = false;  // owner only
 
  private:
-  // With object->fingerprint_mutex held: compares `fresh` (nullptr: origin
-  // could not be stat'ed) with the fingerprint and, on a mismatch, drops the
-  // object's blocks before recording it. Returns true on a mismatch.
-  bool CompareLocked(const std::shared_ptr<CachedObject>& object, const struct stat* fresh);
+  // What a comparison that finds the fingerprint unchanged does with
+  // unvouched content: drops it (open, revalidation) or keeps it unvouched
+  // (the start of a change through the view).
+  enum class Unvouched { kDrop, kKeep };
+  // With object->fingerprint_mutex held: compares `fresh`, a stat of origin's
+  // `fd` (nullptr: it failed; taken at `taken_ns`, OriginClockNs() before the
+  // stat) with the fingerprint and, on a mismatch, drops the object's blocks
+  // and origin's page cache of `fd` before recording it; unvouched content is
+  // dropped as on a mismatch, or kept, as `unvouched` says. Returns true when
+  // blocks were dropped.
+  bool CompareLocked(const std::shared_ptr<CachedObject>& object, int fd,
+                     const struct stat* fresh, int64_t taken_ns, Unvouched unvouched);
 
   std::mutex flush_mutex_;
   std::mutex flusher_mutex_;

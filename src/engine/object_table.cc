@@ -5,6 +5,8 @@
 
 #include <algorithm>
 
+#include "engine/racy_fingerprint.h"
+
 namespace wtcachefs {
 
 int64_t CheckClockNs() {
@@ -71,7 +73,8 @@ std::vector<FileRecord> ObjectTable::TakeDirty() {
   records.reserve(dirty.size());
   for (const auto& [id, object] : dirty) {
     std::lock_guard guard(object->fingerprint_mutex);
-    records.push_back(FileRecord{id, object->fingerprint});
+    records.push_back(FileRecord{
+        id, object->unvouched ? Smudged(object->fingerprint) : object->fingerprint});
   }
   return records;
 }

@@ -51,6 +51,12 @@ struct CachedObject {
   bool kernel_cache_stale = false;  // GUARDED_BY(fingerprint_mutex)
   // ObjectTable::change_sequence() when the last change of this object ended.
   uint64_t last_change_end = 0;     // GUARDED_BY(fingerprint_mutex)
+  // The cache (and the kernel's page cache) may hold bytes that origin changed
+  // afterwards without changing `fingerprint`: content was captured under a
+  // racy fingerprint (engine/racy_fingerprint.h). The next comparison at open
+  // or revalidation drops it; a change through the view keeps it set. A record
+  // written while it is set is persisted smudged.
+  bool unvouched = false;           // GUARDED_BY(fingerprint_mutex)
   // Monotonic nanoseconds when origin's attributes were last compared with
   // the fingerprint (at open, a change or a revalidation).
   std::atomic<int64_t> checked_ns{0};

@@ -2,21 +2,33 @@
 // Weak cache consistency (DESIGN W6): how the engine tells a change made behind
 // the mount from its own, at open, around every change it makes to origin, and
 // on reads of files held open (EngineState's contract in engine_state.h).
+#include <fcntl.h>
+
 #include <algorithm>
 
 #include "engine/engine_state.h"
+#include "engine/racy_fingerprint.h"
 #include "wtcachefs/origin_stat.h"
 
 namespace wtcachefs {
 
-bool EngineState::CompareLocked(const std::shared_ptr<CachedObject>& object,
-                                const struct stat* fresh) {
+bool EngineState::CompareLocked(const std::shared_ptr<CachedObject>& object, int fd,
+                                const struct stat* fresh, int64_t taken_ns,
+                                Unvouched unvouched) {
   object->checked_ns = CheckClockNs();
   // A stat that failed proves nothing: the object counts as changed, and the
   // empty fingerprint it gets matches no real file, so the next comparison
   // fails too until a stat succeeds.
   const Fingerprint now = fresh != nullptr ? FingerprintOf(*fresh) : Fingerprint{};
-  if (fresh != nullptr && now == object->fingerprint) return false;
+  const bool matches = fresh != nullptr && now == object->fingerprint;
+  const bool was_unvouched = object->unvouched;
+  if (matches && (!was_unvouched || unvouched == Unvouched::kKeep)) {
+    // Content captured from now on is vouched for once the fingerprint's tick
+    // is over; what is unvouched stays so until a comparison drops it.
+    object->unvouched = was_unvouched || IsRacy(now, taken_ns);
+    if (object->unvouched != was_unvouched) objects.MarkDirty(object);
+    return false;
+  }
   const Fingerprint before = object->fingerprint;
   const uint64_t block_size = slots.block_size();
   const uint64_t known_size = std::max(before.size, object->size.load());
@@ -26,9 +38,18 @@ bool EngineState::CompareLocked(const std::shared_ptr<CachedObject>& object,
   DropBlocksFrom(object->id, 0,
                  before.ino != 0 ? (std::max(known_size, now.size) + block_size - 1) / block_size
                                  : 0);
+  // Origin's own page cache of the file may hold the old bytes too: a FUSE
+  // origin (sshfs) keeps it while the attributes it sees are unchanged, and a
+  // descriptor held open is not reopened. A hint: an O_PATH descriptor takes
+  // none, and then the next open of the file on origin drops it.
+  (void)::posix_fadvise(fd, 0, 0, POSIX_FADV_DONTNEED);
+  if (matches) EngineCounters::Add(counters.racy_drops);
   object->fingerprint = now;
   object->size = now.size;
   object->kernel_cache_stale = true;
+  // Emptied at `taken_ns`: what is captured later is vouched for once the
+  // new fingerprint's tick is over.
+  object->unvouched = IsRacy(now, taken_ns);
   objects.MarkDirty(object);
   if (before.ino != 0) {
     std::lock_guard lock(external_change_listener_mutex);
@@ -38,16 +59,21 @@ bool EngineState::CompareLocked(const std::shared_ptr<CachedObject>& object,
 }
 
 bool EngineState::CheckAtOpen(const std::shared_ptr<CachedObject>& object, int fd,
-                              const struct stat& st, uint64_t sequence) {
+                              const struct stat& st, int64_t st_taken_ns, uint64_t sequence) {
   std::lock_guard guard(object->fingerprint_mutex);
   // A change through another open file is under way: origin's attributes are
   // not known, and the kernel must not keep a page cache that may predate it.
   if (object->changes_in_flight > 0) return false;
-  struct stat again;
+  bool changed;
   // A change that ended after `st` was taken may be missing from it.
-  const bool changed = object->last_change_end < sequence
-                           ? CompareLocked(object, &st)
-                           : CompareLocked(object, StatOrigin(fd, &again) == 0 ? &again : nullptr);
+  if (object->last_change_end < sequence) {
+    changed = CompareLocked(object, fd, &st, st_taken_ns, Unvouched::kDrop);
+  } else {
+    struct stat again;
+    const int64_t taken_ns = OriginClockNs();
+    changed = CompareLocked(object, fd, StatOrigin(fd, &again) == 0 ? &again : nullptr, taken_ns,
+                            Unvouched::kDrop);
+  }
   const bool kernel_cache_valid = !changed && !object->kernel_cache_stale;
   object->kernel_cache_stale = false;
   return kernel_cache_valid;
@@ -58,8 +84,12 @@ void EngineState::BeginChange(const std::shared_ptr<CachedObject>& object, int f
   if (object->changes_in_flight++ > 0) return;
   // The only change in flight: origin must still be as the view left it. The
   // stat is taken under the lock, so no other change can reach origin before it.
+  // Unvouched content is kept: the change ends unvouched as well, and the next
+  // open or revalidation drops it (one drop per interval, not one per write).
   struct stat st;
-  (void)CompareLocked(object, StatOrigin(fd, &st) == 0 ? &st : nullptr);
+  const int64_t taken_ns = OriginClockNs();
+  (void)CompareLocked(object, fd, StatOrigin(fd, &st) == 0 ? &st : nullptr, taken_ns,
+                      Unvouched::kKeep);
 }
 
 void EngineState::EndChange(const std::shared_ptr<CachedObject>& object, int fd) {
@@ -68,7 +98,10 @@ void EngineState::EndChange(const std::shared_ptr<CachedObject>& object, int fd)
     object->last_change_end = objects.AdvanceChangeSequence();
     if (--object->changes_in_flight > 0) return;
     struct stat st;
+    const int64_t taken_ns = OriginClockNs();
     object->fingerprint = StatOrigin(fd, &st) == 0 ? FingerprintOf(st) : Fingerprint{};
+    // The change's bytes were captured in the tick the new fingerprint carries.
+    object->unvouched = object->unvouched || IsRacy(object->fingerprint, taken_ns);
     object->checked_ns = CheckClockNs();
   }
   objects.MarkDirty(object);
@@ -89,7 +122,9 @@ void EngineState::RevalidateIfOlder(const std::shared_ptr<CachedObject>& object,
     return;
   }
   struct stat st;
-  (void)CompareLocked(object, StatOrigin(fd, &st) == 0 ? &st : nullptr);
+  const int64_t taken_ns = OriginClockNs();
+  (void)CompareLocked(object, fd, StatOrigin(fd, &st) == 0 ? &st : nullptr, taken_ns,
+                      Unvouched::kDrop);
 }
 
 }  // namespace wtcachefs

@@ -1,21 +1,76 @@
 // SPDX-License-Identifier: Apache-2.0
 // Data paths other than read/write: copy_file_range(2) and shared mmap through
 // VIEW change origin's bytes, and reads through VIEW then see exactly origin's.
+// Each runs over a local origin (against a reference directory beside it) and
+// over an sshfs origin through OpenSSH's sftp server on 127.0.0.1 (against a
+// reference directory on a second sshfs mount of the same server).
 #include <fcntl.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <cstring>
+#include <functional>
+#include <memory>
 #include <string>
 #include <tuple>
+#include <vector>
 
 #include "integration/posix_helpers.h"
+#include "support/sftp_origin.h"
+#include "support/temp_dir.h"
 
 namespace wtcachefs::testing {
 namespace {
 
-using posix_data = PosixViewTest;
+enum class DataOrigin { kLocal, kSftp };
+
+class posix_data : public ::testing::TestWithParam<DataOrigin> {
+ protected:
+  void SetUp() override {
+    if (GetParam() == DataOrigin::kLocal) {
+      mount_ = std::make_unique<MountedView>(std::vector<std::string>{"-o", "allow_other"});
+      reference_ = mount_->dir().Sub("reference");
+    } else {
+      server_ = std::make_unique<SftpServer>();
+      if (!server_->ok()) GTEST_SKIP() << server_->skip_reason();
+      origin_ = std::make_unique<SshfsMount>(*server_, dir_.Sub("served"), dir_.Sub("origin"));
+      ASSERT_TRUE(origin_->ok()) << origin_->failure();
+      reference_mount_ = std::make_unique<SshfsMount>(*server_, dir_.Sub("served-reference"),
+                                                      dir_.Sub("reference"));
+      ASSERT_TRUE(reference_mount_->ok()) << reference_mount_->failure();
+      reference_ = reference_mount_->path();
+      mount_ = std::make_unique<MountedView>(ExistingOrigin{origin_->path()},
+                                             std::vector<std::string>{"-o", "allow_other"});
+    }
+    ASSERT_TRUE(mount_->ok()) << mount_->failure();
+  }
+  void TearDown() override {
+    mount_.reset();  // the view goes before the sshfs mounts under it
+    origin_.reset();
+    reference_mount_.reset();
+  }
+
+  std::string V(const std::string& rel) const { return mount_->ViewPath(rel); }
+  std::string O(const std::string& rel) const { return mount_->OriginPath(rel); }
+  std::string R(const std::string& rel) const { return reference_ + "/" + rel; }
+  const std::string& view_root() const { return mount_->view(); }
+  // Runs op(V(rel)) and op(R(rel)), expects the same errno and returns the view's.
+  int ExpectSameErrno(const std::function<long(const std::string&)>& op,
+                      const std::string& rel) {
+    const int view_errno = ErrnoOf([&] { return op(V(rel)); });
+    const int reference_errno = ErrnoOf([&] { return op(R(rel)); });
+    EXPECT_EQ(ErrnoName(view_errno), ErrnoName(reference_errno))
+        << "'" << rel << "': the view and the reference directory disagree";
+    return view_errno;
+  }
+
+  TempDir dir_;
+  std::unique_ptr<SftpServer> server_;
+  std::unique_ptr<SshfsMount> origin_, reference_mount_;
+  std::unique_ptr<MountedView> mount_;
+  std::string reference_;
+};
 
 // copy_file_range between two files under `base`; returns the count or -1.
 long CopyRange(const std::string& base, off_t in_offset, off_t out_offset, size_t length) {
@@ -32,10 +87,10 @@ long CopyRange(const std::string& base, off_t in_offset, off_t out_offset, size_
   return n;
 }
 
-TEST_F(posix_data, CopyFileRangeCopiesOriginBytesAndCountsAsOnOrigin) {
+TEST_P(posix_data, CopyFileRangeCopiesOriginBytesAndCountsAsOnOrigin) {
   std::string source(300 * 1024, '\0');
   for (size_t i = 0; i < source.size(); ++i) source[i] = static_cast<char>('a' + i % 23);
-  for (const std::string& base : {mount_.view(), reference_}) {
+  for (const std::string& base : {view_root(), reference_}) {
     WriteFile(base + "/src", source);
     WriteFile(base + "/dst", std::string(1000, '-'));
   }
@@ -43,7 +98,7 @@ TEST_F(posix_data, CopyFileRangeCopiesOriginBytesAndCountsAsOnOrigin) {
   for (const auto& [in_offset, out_offset, length] :
        {std::tuple<off_t, off_t, size_t>{2, 0, 5}, {100, 500, 200 * 1024},
         {290 * 1024, 10, 64 * 1024}, {400 * 1024, 0, 10}}) {
-    const long view_count = CopyRange(mount_.view(), in_offset, out_offset, length);
+    const long view_count = CopyRange(view_root(), in_offset, out_offset, length);
     const long reference_count = CopyRange(reference_, in_offset, out_offset, length);
     EXPECT_EQ(view_count, reference_count) << in_offset << " " << out_offset << " " << length;
   }
@@ -62,13 +117,13 @@ TEST_F(posix_data, CopyFileRangeCopiesOriginBytesAndCountsAsOnOrigin) {
             }, "src"), EINVAL);
 }
 
-TEST_F(posix_data, CopyFileRangeOverDataAlreadyReadIsSeenThroughTheView) {
+TEST_P(posix_data, CopyFileRangeOverDataAlreadyReadIsSeenThroughTheView) {
   WriteFile(V("src"), std::string(128 * 1024, 'n'));
   WriteFile(V("dst"), std::string(128 * 1024, 'o'));
   // Reading first lets the page cache and the cache engine hold the old bytes.
   EXPECT_EQ(ReadFile(V("dst")), std::string(128 * 1024, 'o'));
   EXPECT_EQ(ReadFile(V("dst")), std::string(128 * 1024, 'o'));
-  ASSERT_EQ(CopyRange(mount_.view(), 0, 4096, 64 * 1024), 64 * 1024);
+  ASSERT_EQ(CopyRange(view_root(), 0, 4096, 64 * 1024), 64 * 1024);
   const std::string expected =
       std::string(4096, 'o') + std::string(64 * 1024, 'n') + std::string(60 * 1024, 'o');
   EXPECT_TRUE(ReadFile(O("dst")) == expected) << "origin bytes differ";
@@ -81,7 +136,7 @@ TEST_F(posix_data, CopyFileRangeOverDataAlreadyReadIsSeenThroughTheView) {
   ::close(fd);
 }
 
-TEST_F(posix_data, SharedMmapWriteReachesOriginAfterMsync) {
+TEST_P(posix_data, SharedMmapWriteReachesOriginAfterMsync) {
   WriteFile(V("m"), std::string(3 * 4096, '-'));
   const int fd = ::open(V("m").c_str(), O_RDWR);
   ASSERT_GE(fd, 0);
@@ -106,7 +161,7 @@ TEST_F(posix_data, SharedMmapWriteReachesOriginAfterMsync) {
   EXPECT_EQ(LstatOf(V("m")).st_size, 3 * 4096);
 }
 
-TEST_F(posix_data, PrivateMmapWritesNeverReachOrigin) {
+TEST_P(posix_data, PrivateMmapWritesNeverReachOrigin) {
   WriteFile(V("m"), std::string(4096, '-'));
   const int fd = ::open(V("m").c_str(), O_RDONLY);
   ASSERT_GE(fd, 0);
@@ -117,6 +172,12 @@ TEST_F(posix_data, PrivateMmapWritesNeverReachOrigin) {
   ::close(fd);
   EXPECT_EQ(ReadFile(O("m")), std::string(4096, '-'));
 }
+
+INSTANTIATE_TEST_SUITE_P(Origins, posix_data,
+                         ::testing::Values(DataOrigin::kLocal, DataOrigin::kSftp),
+                         [](const ::testing::TestParamInfo<DataOrigin>& param_info) {
+                           return param_info.param == DataOrigin::kLocal ? "Local" : "Sftp";
+                         });
 
 }  // namespace
 }  // namespace wtcachefs::testing

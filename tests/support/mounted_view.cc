@@ -25,6 +25,15 @@ MountedView::MountedView(std::vector<std::string> extra_args, std::string binary
   Mount();
 }
 
+MountedView::MountedView(ExistingOrigin origin, std::vector<std::string> extra_args)
+    : origin_(std::move(origin.path)),
+      cache_(dir_.Sub("cache")),
+      view_(dir_.Sub("view")),
+      extra_args_(std::move(extra_args)),
+      binary_(WtcachefsBinary()) {
+  Mount();
+}
+
 MountedView::~MountedView() { Unmount(); }
 
 std::unique_ptr<ChildProcess> StartForegroundMount(const std::vector<std::string>& argv,

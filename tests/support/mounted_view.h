@@ -19,12 +19,20 @@ inline std::string WtcachefsBinary() { return WTCACHEFS_BINARY; }
 // The daemon whose IO backend holds completions on request (support/held_io_daemon.cc).
 inline std::string HeldIoBinary() { return WTCACHEFS_HELD_IO_BINARY; }
 
+// An ORIGIN that the test made (an sshfs mount, say) instead of the fresh
+// directory MountedView creates.
+struct ExistingOrigin {
+  std::string path;
+};
+
 class MountedView {
  public:
   // `extra_args` are appended to the command line (e.g. {"-o", "allow_other"}).
   // Check ok() after construction: the mount may have failed.
   explicit MountedView(std::vector<std::string> extra_args = {},
                        std::string binary = WtcachefsBinary());
+  // The same over `origin`; OriginPath() then names paths in it.
+  MountedView(ExistingOrigin origin, std::vector<std::string> extra_args);
   ~MountedView();
   MountedView(const MountedView&) = delete;
   MountedView& operator=(const MountedView&) = delete;

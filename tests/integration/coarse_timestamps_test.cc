@@ -1,0 +1,202 @@
+// SPDX-License-Identifier: Apache-2.0
+// Racily clean fingerprints (DESIGN W6, engine/racy_fingerprint.h): over an
+// origin whose timestamps carry whole seconds (SFTP, FAT, ext3), two changes
+// in one second at one size look alike to a fingerprint. The view is never
+// staler than the origin read directly: what was read or written in the tick
+// of the file's last change is not served once another look at the file (an
+// open, a revalidation, a remount) could not tell a later change from none.
+// Each case runs over the slow-origin fixture reporting whole seconds and over
+// sshfs, in directory and image mode.
+#include <fcntl.h>
+#include <gtest/gtest.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdlib>
+#include <cstring>
+#include <string>
+#include <thread>
+#include <tuple>
+
+#include "integration/origin_rig.h"
+#include "support/image_mount.h"
+#include "support/mounted_view.h"
+
+namespace wtcachefs::testing {
+namespace {
+
+using std::chrono::milliseconds;
+
+int64_t WallSecond() {
+  timespec ts;
+  ::clock_gettime(CLOCK_REALTIME, &ts);
+  return ts.tv_sec;
+}
+
+// Waits for the start of the next wall-clock second, so that what follows
+// (well under half a second of work) lands in one second of origin's clock.
+void WaitForNextSecond() {
+  timespec ts;
+  ::clock_gettime(CLOCK_REALTIME, &ts);
+  std::this_thread::sleep_for(std::chrono::nanoseconds(1'000'000'000 - ts.tv_nsec + 5'000'000));
+}
+
+// Rewrites `length` bytes at 0 of `path` in place (the size stays), as another
+// program writing origin directly.
+void Rewrite(const std::string& path, size_t length, uint32_t seed) {
+  const int fd = ::open(path.c_str(), O_WRONLY | O_CLOEXEC);
+  ASSERT_GE(fd, 0) << path << ": " << std::strerror(errno);
+  const std::string bytes = Pattern(length, seed);
+  ASSERT_EQ(::pwrite(fd, bytes.data(), bytes.size(), 0), static_cast<ssize_t>(bytes.size()));
+  ASSERT_EQ(::fsync(fd), 0);
+  ::close(fd);
+}
+
+using Param = std::tuple<Mode, Origin>;
+std::string ParamName(const ::testing::TestParamInfo<Param>& param_info) {
+  return ModeName(std::get<0>(param_info.param)) + OriginName(std::get<1>(param_info.param));
+}
+
+class CoarseTimestamps : public ::testing::TestWithParam<Param> {
+ protected:
+  // Runs `round` until it ran within one wall-clock second (a slow machine
+  // may cross a second boundary, and then the case proves nothing), at most
+  // five times; returns false when it never did.
+  template <typename Round>
+  bool InOneSecond(Round&& round) {
+    for (int attempt = 0; attempt < 5; ++attempt) {
+      WaitForNextSecond();
+      const int64_t second = WallSecond();
+      round();
+      if (::testing::Test::HasFatalFailure()) return true;
+      if (WallSecond() == second) return true;
+    }
+    return false;
+  }
+};
+
+// Another program changes the file twice in one second; the view read it in
+// between. A fresh open must not serve the first change's bytes.
+TEST_P(CoarseTimestamps, W6TwoChangesBehindTheMountInOneSecondAreBothSeen) {
+  const auto [mode, origin] = GetParam();
+  OriginRig rig(mode, origin);
+  ASSERT_RIG_READY(rig);
+  bool served_first = false;
+  ASSERT_TRUE(InOneSecond([&] {
+    Rewrite(rig.backing_file(), 4096, 10);
+    served_first = ReadFileDirect(rig.view_file()) == ReadFile(rig.backing_file());
+    Rewrite(rig.backing_file(), 4096, 11);
+  })) << "the machine never ran the case within one second";
+  ASSERT_TRUE(served_first);
+  const std::string expected = ReadFile(rig.backing_file());
+  EXPECT_TRUE(ReadFileDirect(rig.view_file()) == expected) << "fresh open, from the daemon";
+  EXPECT_TRUE(ReadFile(rig.view_file()) == expected) << "fresh open, buffered";
+  EXPECT_GT(StatusCounter(rig.view(), "racy_drops"), 0u);
+}
+
+// The view writes the file, and another program changes it in the same
+// second: the view's own write must not vouch for the bytes it cached.
+TEST_P(CoarseTimestamps, W6AWriteThroughTheViewThenOneBehindItInOneSecond) {
+  const auto [mode, origin] = GetParam();
+  OriginRig rig(mode, origin);
+  ASSERT_RIG_READY(rig);
+  ASSERT_EQ(ReadFileDirect(rig.view_file()).size(), kFileSize);
+  ASSERT_TRUE(InOneSecond([&] {
+    const int fd = ::open(rig.view_file().c_str(), O_WRONLY | O_CLOEXEC);
+    ASSERT_GE(fd, 0);
+    const std::string own = Pattern(64 << 10, 20);
+    ASSERT_EQ(::pwrite(fd, own.data(), own.size(), 0), static_cast<ssize_t>(own.size()));
+    ::close(fd);
+    Rewrite(rig.backing_file(), 64 << 10, 21);
+  })) << "the machine never ran the case within one second";
+  const std::string expected = ReadFile(rig.backing_file());
+  EXPECT_TRUE(ReadFileDirect(rig.view_file()) == expected) << "fresh open, from the daemon";
+  EXPECT_TRUE(ReadFile(rig.view_file()) == expected) << "fresh open, buffered";
+}
+
+// A descriptor held open: after the revalidation interval (1 s) it serves the
+// second change, buffered and O_DIRECT alike.
+TEST_P(CoarseTimestamps, W6AHeldFileSeesASecondChangeInOneSecondAfterTheInterval) {
+  const auto [mode, origin] = GetParam();
+  OriginRig rig(mode, origin);
+  ASSERT_RIG_READY(rig);
+  int buffered = -1;
+  int direct = -1;
+  void* aligned = nullptr;
+  ASSERT_EQ(::posix_memalign(&aligned, 4096, kFileSize), 0);
+  std::string got(kFileSize, '\0');
+  ASSERT_TRUE(InOneSecond([&] {
+    if (buffered >= 0) ::close(buffered);
+    if (direct >= 0) ::close(direct);
+    Rewrite(rig.backing_file(), 4096, 30);
+    buffered = ::open(rig.view_file().c_str(), O_RDONLY | O_CLOEXEC);
+    direct = ::open(rig.view_file().c_str(), O_RDONLY | O_DIRECT | O_CLOEXEC);
+    ASSERT_GE(buffered, 0);
+    ASSERT_GE(direct, 0);
+    ASSERT_EQ(::pread(buffered, got.data(), kFileSize, 0), static_cast<ssize_t>(kFileSize));
+    ASSERT_EQ(::pread(direct, aligned, kFileSize, 0), static_cast<ssize_t>(kFileSize));
+    Rewrite(rig.backing_file(), 4096, 31);
+  })) << "the machine never ran the case within one second";
+  std::this_thread::sleep_for(milliseconds(1600));
+  const std::string expected = ReadFile(rig.backing_file());
+  ASSERT_EQ(::pread(direct, aligned, kFileSize, 0), static_cast<ssize_t>(kFileSize));
+  EXPECT_TRUE(std::memcmp(aligned, expected.data(), kFileSize) == 0) << "O_DIRECT";
+  ASSERT_EQ(::pread(buffered, got.data(), kFileSize, 0), static_cast<ssize_t>(kFileSize));
+  EXPECT_TRUE(got == expected) << "buffered";
+  std::free(aligned);
+  ::close(buffered);
+  ::close(direct);
+}
+
+// What the view cached in the racy second does not come back vouched for
+// after a remount: the file's record was persisted smudged.
+TEST_P(CoarseTimestamps, W6RacyContentIsNotServedAfterARemount) {
+  const auto [mode, origin] = GetParam();
+  OriginRig rig(mode, origin);
+  ASSERT_RIG_READY(rig);
+  ASSERT_TRUE(InOneSecond([&] {
+    const int fd = ::open(rig.view_file().c_str(), O_RDWR | O_CLOEXEC);
+    ASSERT_GE(fd, 0);
+    std::string all(kFileSize, '\0');
+    ASSERT_EQ(::pread(fd, all.data(), kFileSize, 0), static_cast<ssize_t>(kFileSize));
+    const std::string own = Pattern(4096, 40);
+    ASSERT_EQ(::pwrite(fd, own.data(), own.size(), 8192), 4096);
+    ::close(fd);
+    Rewrite(rig.backing_file(), 4096, 41);
+  })) << "the machine never ran the case within one second";
+  ASSERT_TRUE(rig.Unmount());
+  ASSERT_TRUE(rig.Remount()) << rig.failure();
+  EXPECT_TRUE(ReadFileDirect(rig.view_file()) == ReadFile(rig.backing_file()));
+}
+
+// The rule costs nothing for files whose last change is over: a file last
+// changed seconds ago stays cached across opens.
+TEST_P(CoarseTimestamps, W6AFileChangedSecondsAgoStaysCached) {
+  const auto [mode, origin] = GetParam();
+  OriginRig rig(mode, origin);
+  ASSERT_RIG_READY(rig);
+  // Past the file's tick (two seconds) and the allowed clock skew (one).
+  std::this_thread::sleep_for(milliseconds(3200));
+  const std::string expected = ReadFile(rig.backing_file());
+  ASSERT_TRUE(ReadFileDirect(rig.view_file()) == expected);  // promoted
+  const uint64_t misses = StatusCounter(rig.view(), "read_misses");
+  const uint64_t racy = StatusCounter(rig.view(), "racy_drops");
+  for (int i = 0; i < 3; ++i) EXPECT_TRUE(ReadFileDirect(rig.view_file()) == expected);
+  EXPECT_EQ(StatusCounter(rig.view(), "read_misses"), misses) << "reopening missed the cache";
+  EXPECT_EQ(StatusCounter(rig.view(), "racy_drops"), racy);
+  ASSERT_TRUE(rig.Remount()) << rig.failure();
+  const uint64_t misses_after_remount = StatusCounter(rig.view(), "read_misses");
+  EXPECT_TRUE(ReadFileDirect(rig.view_file()) == expected);
+  EXPECT_EQ(StatusCounter(rig.view(), "read_misses"), misses_after_remount)
+      << "the remount came back cold";
+}
+
+INSTANTIATE_TEST_SUITE_P(EveryCoarseOrigin, CoarseTimestamps,
+                         ::testing::Combine(::testing::Values(Mode::kDirectory, Mode::kImage),
+                                            ::testing::Values(Origin::kCoarseTimestamps,
+                                                              Origin::kSftp)),
+                         ParamName);
+
+}  // namespace
+}  // namespace wtcachefs::testing
