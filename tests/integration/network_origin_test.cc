@@ -139,8 +139,9 @@ TEST_F(TwoHosts, W6AFreshOpenOnTheOtherHostIsNoStalerThanPlainSshfs) {
 
 // A descriptor held open on the reading host serves the other host's write
 // once --revalidate (1 s) and the origin's attribute timeout (sshfs's kernel
-// attribute timeout, 1 s) have passed. 200 rounds: 5 batches of 40 files.
-TEST_F(TwoHosts, W6AHeldDescriptorOnTheOtherHostIsNoStalerThanPlainSshfs) {
+// attribute timeout, 1 s) have passed: every time, where sshfs alone may not.
+// 200 rounds: 5 batches of 40 files.
+TEST_F(TwoHosts, W6AHeldDescriptorOnTheOtherHostSeesEveryWriteAfterTheInterval) {
   constexpr int kFiles = 40;
   constexpr int kBatches = 5;
   const auto name = [](const std::string& kind, int f) { return kind + std::to_string(f); };
@@ -183,9 +184,11 @@ TEST_F(TwoHosts, W6AHeldDescriptorOnTheOtherHostIsNoStalerThanPlainSshfs) {
   RecordProperty("stale_plain_sshfs", stale_plain);
   std::printf("stale held descriptors of %d: wtcachefs %d, plain sshfs %d\n", kFiles * kBatches,
               stale_cached, stale_plain);
-  EXPECT_LE(stale_cached, stale_plain)
-      << "of " << kFiles * kBatches << " held descriptors after 2.5 s: wtcachefs " << stale_cached
-      << ", sshfs " << stale_plain;
+  // sshfs alone keeps its page cache of a file held open when the write left
+  // the whole-second mtime as it was; the view drops it with the cache.
+  EXPECT_EQ(stale_cached, 0) << "of " << kFiles * kBatches
+                             << " held descriptors after 2.5 s (sshfs alone: " << stale_plain
+                             << ")";
 }
 
 // The operations SFTP lacks: through the view they fail as on the sshfs mount
