@@ -13,7 +13,7 @@
 #include <unistd.h>
 
 #include <chrono>
-#include <cstdlib>
+#include <memory>
 #include <cstring>
 #include <string>
 #include <thread>
@@ -121,32 +121,16 @@ TEST_P(CoarseTimestamps, W6AHeldFileSeesASecondChangeInOneSecondAfterTheInterval
   const auto [mode, origin] = GetParam();
   OriginRig rig(mode, origin);
   ASSERT_RIG_READY(rig);
-  int buffered = -1;
-  int direct = -1;
-  void* aligned = nullptr;
-  ASSERT_EQ(::posix_memalign(&aligned, 4096, kFileSize), 0);
-  std::string got(kFileSize, '\0');
+  std::unique_ptr<HeldViewFile> held;
   ASSERT_TRUE(InOneSecond([&] {
-    if (buffered >= 0) ::close(buffered);
-    if (direct >= 0) ::close(direct);
     Rewrite(rig.backing_file(), 4096, 30);
-    buffered = ::open(rig.view_file().c_str(), O_RDONLY | O_CLOEXEC);
-    direct = ::open(rig.view_file().c_str(), O_RDONLY | O_DIRECT | O_CLOEXEC);
-    ASSERT_GE(buffered, 0);
-    ASSERT_GE(direct, 0);
-    ASSERT_EQ(::pread(buffered, got.data(), kFileSize, 0), static_cast<ssize_t>(kFileSize));
-    ASSERT_EQ(::pread(direct, aligned, kFileSize, 0), static_cast<ssize_t>(kFileSize));
+    held = std::make_unique<HeldViewFile>(rig.view_file());
+    ASSERT_TRUE(held->ok());
+    ASSERT_TRUE(held->ReadBoth());
     Rewrite(rig.backing_file(), 4096, 31);
   })) << "the machine never ran the case within one second";
   std::this_thread::sleep_for(milliseconds(1600));
-  const std::string expected = ReadFile(rig.backing_file());
-  ASSERT_EQ(::pread(direct, aligned, kFileSize, 0), static_cast<ssize_t>(kFileSize));
-  EXPECT_TRUE(std::memcmp(aligned, expected.data(), kFileSize) == 0) << "O_DIRECT";
-  ASSERT_EQ(::pread(buffered, got.data(), kFileSize, 0), static_cast<ssize_t>(kFileSize));
-  EXPECT_TRUE(got == expected) << "buffered";
-  std::free(aligned);
-  ::close(buffered);
-  ::close(direct);
+  held->ExpectBothServe(ReadFile(rig.backing_file()));
 }
 
 // What the view cached in the racy second does not come back vouched for

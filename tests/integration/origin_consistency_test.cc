@@ -377,26 +377,13 @@ TEST_P(Revalidation, W6AFileHeldOpenSeesAnExternalChangeAfterTheInterval) {
   const auto [mode, origin] = GetParam();
   OriginRig rig(mode, origin);
   ASSERT_RIG_READY(rig);
-  const int buffered = ::open(rig.view_file().c_str(), O_RDONLY | O_CLOEXEC);
-  const int direct = ::open(rig.view_file().c_str(), O_RDONLY | O_DIRECT | O_CLOEXEC);
-  ASSERT_GE(buffered, 0);
-  ASSERT_GE(direct, 0);
-  void* aligned = nullptr;
-  ASSERT_EQ(::posix_memalign(&aligned, 4096, kFileSize), 0);
-  std::string got(kFileSize, '\0');
-  ASSERT_EQ(::pread(buffered, got.data(), kFileSize, 0), static_cast<ssize_t>(kFileSize));
-  ASSERT_EQ(::pread(direct, aligned, kFileSize, 0), static_cast<ssize_t>(kFileSize));
+  HeldViewFile held(rig.view_file());
+  ASSERT_TRUE(held.ok());
+  ASSERT_TRUE(held.ReadBoth());
 
   ChangeBehindTheMount(rig.backing_file());
   std::this_thread::sleep_for(milliseconds(1300));
-  const std::string expected = ReadFile(rig.backing_file());
-  ASSERT_EQ(::pread(direct, aligned, kFileSize, 0), static_cast<ssize_t>(kFileSize));
-  EXPECT_TRUE(std::memcmp(aligned, expected.data(), kFileSize) == 0) << "O_DIRECT";
-  ASSERT_EQ(::pread(buffered, got.data(), kFileSize, 0), static_cast<ssize_t>(kFileSize));
-  EXPECT_TRUE(got == expected) << "buffered";
-  std::free(aligned);
-  ::close(buffered);
-  ::close(direct);
+  held.ExpectBothServe(ReadFile(rig.backing_file()));
 }
 
 // Reads the kernel serves from its page cache never reach the daemon: the

@@ -1,9 +1,14 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "integration/origin_rig.h"
 
+#include <fcntl.h>
+#include <gtest/gtest.h>
 #include <sys/mount.h>
+#include <unistd.h>
 
 #include <chrono>
+#include <cstdlib>
+#include <cstring>
 #include <thread>
 
 #include "support/image_mount.h"
@@ -84,6 +89,34 @@ void OriginRig::Abandon() {
   if (IsMountPoint(view_)) ::umount2(view_.c_str(), MNT_DETACH);
   if (daemon_) daemon_->Wait(std::chrono::seconds(10));
   daemon_.reset();
+}
+
+HeldViewFile::HeldViewFile(const std::string& path)
+    : buffered_(::open(path.c_str(), O_RDONLY | O_CLOEXEC)),
+      direct_(::open(path.c_str(), O_RDONLY | O_DIRECT | O_CLOEXEC)),
+      got_(kFileSize, '\0') {
+  if (::posix_memalign(&aligned_, 4096, kFileSize) != 0) aligned_ = nullptr;
+}
+
+HeldViewFile::~HeldViewFile() {
+  std::free(aligned_);
+  if (buffered_ >= 0) ::close(buffered_);
+  if (direct_ >= 0) ::close(direct_);
+}
+
+bool HeldViewFile::ReadBoth() {
+  const auto full = static_cast<ssize_t>(kFileSize);
+  return ::pread(buffered_, got_.data(), kFileSize, 0) == full &&
+         ::pread(direct_, aligned_, kFileSize, 0) == full;
+}
+
+void HeldViewFile::ExpectBothServe(const std::string& expected) {
+  ASSERT_EQ(expected.size(), kFileSize);
+  const auto full = static_cast<ssize_t>(kFileSize);
+  ASSERT_EQ(::pread(direct_, aligned_, kFileSize, 0), full);
+  EXPECT_TRUE(std::memcmp(aligned_, expected.data(), kFileSize) == 0) << "O_DIRECT";
+  ASSERT_EQ(::pread(buffered_, got_.data(), kFileSize, 0), full);
+  EXPECT_TRUE(got_ == expected) << "buffered";
 }
 
 bool OriginRig::Mount() {

@@ -77,6 +77,28 @@ class OriginRig {
   std::string failure_;
 };
 
+// The view's file held open twice, buffered and O_DIRECT, as a long-running
+// reader holds it; closed on destruction.
+class HeldViewFile {
+ public:
+  explicit HeldViewFile(const std::string& path);
+  ~HeldViewFile();
+  HeldViewFile(const HeldViewFile&) = delete;
+  HeldViewFile& operator=(const HeldViewFile&) = delete;
+
+  bool ok() const { return buffered_ >= 0 && direct_ >= 0 && aligned_ != nullptr; }
+  // Reads the whole file through both; false when either read fell short.
+  bool ReadBoth();
+  // Reads through both and expects `expected` from each.
+  void ExpectBothServe(const std::string& expected);
+
+ private:
+  int buffered_ = -1;
+  int direct_ = -1;
+  void* aligned_ = nullptr;
+  std::string got_;
+};
+
 }  // namespace wtcachefs::testing
 
 // Skips the test when the rig's origin cannot exist here (sshd would not

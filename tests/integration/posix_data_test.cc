@@ -55,14 +55,9 @@ class posix_data : public ::testing::TestWithParam<DataOrigin> {
   std::string O(const std::string& rel) const { return mount_->OriginPath(rel); }
   std::string R(const std::string& rel) const { return reference_ + "/" + rel; }
   const std::string& view_root() const { return mount_->view(); }
-  // Runs op(V(rel)) and op(R(rel)), expects the same errno and returns the view's.
   int ExpectSameErrno(const std::function<long(const std::string&)>& op,
                       const std::string& rel) {
-    const int view_errno = ErrnoOf([&] { return op(V(rel)); });
-    const int reference_errno = ErrnoOf([&] { return op(R(rel)); });
-    EXPECT_EQ(ErrnoName(view_errno), ErrnoName(reference_errno))
-        << "'" << rel << "': the view and the reference directory disagree";
-    return view_errno;
+    return ExpectSameErrnoIn(op, view_root(), reference_, rel);
   }
 
   TempDir dir_;

@@ -42,6 +42,12 @@ inline constexpr int kChildFailed = -1;
 // and sends ErrnoOf(op) back through a pipe. Returns that errno, or kChildFailed.
 int ErrnoAs(const Identity& who, const std::function<long()>& op);
 
+// Runs op(view/rel) and op(reference/rel), expects the same errno and returns
+// the view's, so the caller can also state which errno the promise is about.
+int ExpectSameErrnoIn(const std::function<long(const std::string&)>& op,
+                      const std::string& view, const std::string& reference,
+                      const std::string& rel);
+
 // open(2) then close(2): 0, or -1 with the open's errno. Tests never leave a
 // descriptor open on VIEW by accident (it would keep the view busy at unmount).
 long OpenClose(const std::string& path, int flags, mode_t mode = 0644);
