@@ -16,6 +16,7 @@
 #include "engine/engine_state.h"
 #include "engine/preallocated_file.h"
 #include "engine/space_guard.h"
+#include "engine/stored_device_numbers.h"
 #include "wtcachefs/origin_stat.h"
 
 namespace wtcachefs {
@@ -289,7 +290,10 @@ EngineStats EngineState::Stats() const {
   return total;
 }
 
-CacheEngine::CacheEngine(std::unique_ptr<State> state) : state_(std::move(state)) {}
+CacheEngine::CacheEngine(std::unique_ptr<State> state)
+    : state_(std::move(state)),
+      device_numbers_(
+          std::make_unique<StoredDeviceNumbers>(state_->directory->store(), state_->degraded)) {}
 
 CacheEngine::~CacheEngine() {
   if (!state_->closed) (void)Close();
