@@ -4,6 +4,7 @@
 #include <sys/sysmacros.h>
 
 #include <algorithm>
+#include <cerrno>
 
 namespace wtcachefs {
 namespace {
@@ -54,7 +55,8 @@ ViewInodeNumbers::ViewInodeNumbers(uint64_t root_dev, DeviceNumberStore* store,
   if (!loaded.ok()) {
     Warn("cannot read the view's device numbers from the cache's metadata (" +
          loaded.status().message() + "): " + kHashedConsequence +
-         " this mount, which may differ from the last mount's");
+         " this mount, which may differ from the last mount's" +
+         (loaded.status().error() == EUCLEAN ? "; --reset-cache starts the table afresh" : ""));
     return;
   }
   std::unordered_map<uint32_t, uint64_t> device_of_number;
@@ -64,7 +66,7 @@ ViewInodeNumbers::ViewInodeNumbers(uint64_t root_dev, DeviceNumberStore* store,
     if (!added || record.number == 0 || record.number > kMaxDeviceNumber) {
       Warn("the view's device numbers in the cache's metadata are damaged (number " +
            std::to_string(record.number) + " of device " + DeviceName(record.dev) +
-           "): " + kHashedConsequence + " this mount");
+           "): " + kHashedConsequence + " this mount; --reset-cache starts the table afresh");
       return;
     }
     highest = std::max(highest, record.number);
