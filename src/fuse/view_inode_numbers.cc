@@ -62,8 +62,8 @@ ViewInodeNumbers::ViewInodeNumbers(uint64_t root_dev, DeviceNumberStore* store,
   std::unordered_map<uint32_t, uint64_t> device_of_number;
   uint32_t highest = 0;
   for (const DeviceNumberRecord& record : loaded.value()) {
-    const auto [at, added] = device_of_number.emplace(record.number, record.dev);
-    if (!added || record.number == 0 || record.number > kMaxDeviceNumber) {
+    const bool unique = device_of_number.emplace(record.number, record.dev).second;
+    if (!unique || record.number == 0 || record.number > kMaxDeviceNumber) {
       Warn("the view's device numbers in the cache's metadata are damaged (number " +
            std::to_string(record.number) + " of device " + DeviceName(record.dev) +
            "): " + kHashedConsequence + " this mount; --reset-cache starts the table afresh");
