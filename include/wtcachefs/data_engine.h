@@ -21,6 +21,7 @@
 #include <memory>
 #include <span>
 
+#include "wtcachefs/device_number_store.h"
 #include "wtcachefs/status.h"
 #include "wtcachefs/unique_fd.h"
 
@@ -73,6 +74,11 @@ class DataEngine {
       std::function<void(uint64_t dev, uint64_t ino)> listener) {
     (void)listener;
   }
+  // Where the view keeps the numbers it gives origin's file systems, so that
+  // its inode numbers outlive a remount (src/fuse/view_inode_numbers.h); null
+  // when the engine keeps none (every file system but ORIGIN root's is then
+  // numbered by hash). Lives as long as the engine.
+  virtual DeviceNumberStore* device_numbers() { return nullptr; }
 };
 
 }  // namespace wtcachefs

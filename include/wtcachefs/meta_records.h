@@ -71,6 +71,18 @@ struct BlockMapping {
   bool operator==(const BlockMapping&) const = default;
 };
 
+// The number the view gave an origin file system other than ORIGIN root's own
+// (by its st_dev), for the view's inode numbers (src/fuse/view_inode_numbers.h).
+inline constexpr uint32_t kMaxDeviceNumber = (1u << 15) - 1;
+// The encoding of a DeviceNumberRecord's value; a newer one is refused (EPROTO).
+inline constexpr uint8_t kDeviceNumberRecordVersion = 1;
+struct DeviceNumberRecord {
+  uint64_t dev = 0;
+  uint32_t number = 0;  // 1 to kMaxDeviceNumber
+
+  bool operator==(const DeviceNumberRecord&) const = default;
+};
+
 std::string EncodeSuperblock(const Superblock& sb);
 Result<Superblock> DecodeSuperblock(std::string_view bytes);
 
@@ -83,5 +95,11 @@ std::string EncodeMappingValue(const BlockMapping& mapping);
 // `sectors_per_block` bounds the bitmap: a value with another length is corrupt.
 Result<BlockMapping> DecodeMapping(std::string_view key, std::string_view value,
                                    uint32_t sectors_per_block);
+
+// Key (the device) and value (version, number) of a device number record.
+std::string EncodeDeviceNumberKey(uint64_t dev);
+std::string EncodeDeviceNumberValue(const DeviceNumberRecord& record);
+// A number outside 1..kMaxDeviceNumber is corrupt.
+Result<DeviceNumberRecord> DecodeDeviceNumber(std::string_view key, std::string_view value);
 
 }  // namespace wtcachefs

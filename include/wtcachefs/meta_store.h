@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
 // MetaStore: the cache's persistent metadata (superblock, file records, block
-// mapping, intent log, counters) in a RocksDB database inside CACHE. RocksDB stays
-// behind this interface; nothing else includes it.
+// mapping, intent log, counters, the view's device numbers) in a RocksDB
+// database inside CACHE. RocksDB stays behind this interface; nothing else
+// includes it.
 //
 // Durability: Commit(batch, /*sync=*/true) returns only once the batch is on
 // stable storage (WAL fsync); a batch is applied atomically or not at all.
@@ -35,6 +36,8 @@ class MetaBatch {
   void PutIntent(uint64_t object_id, uint64_t region);
   void DeleteIntent(uint64_t object_id, uint64_t region);
   void PutCounter(std::string_view name, uint64_t value);
+  // The view's number of origin file system `record.dev` (DeviceNumberStore).
+  void PutDeviceNumber(const DeviceNumberRecord& record);
 
   bool empty() const { return changes_.empty(); }
   size_t size() const { return changes_.size(); }
@@ -75,6 +78,7 @@ class MetaStore {
                         const std::function<void(BlockMapping&&)>& visit);
   Status ForEachIntent(const std::function<void(uint64_t object_id, uint64_t region)>& visit);
   Result<std::map<std::string, uint64_t>> LoadCounters();
+  Status ForEachDeviceNumber(const std::function<void(DeviceNumberRecord&&)>& visit);
 
  private:
   struct Impl;

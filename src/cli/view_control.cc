@@ -55,6 +55,7 @@ ViewControl MakeViewControl(CacheEngine& cache, Logger& log) {
     }
     return ENOTSUP;
   };
+  control.warn = [&log](const std::string& message) { log.Warn(message); };
   return control;
 }
 

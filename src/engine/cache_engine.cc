@@ -17,6 +17,7 @@
 #include "engine/preallocated_file.h"
 #include "engine/racy_fingerprint.h"
 #include "engine/space_guard.h"
+#include "engine/stored_device_numbers.h"
 #include "wtcachefs/origin_stat.h"
 
 namespace wtcachefs {
@@ -291,7 +292,10 @@ EngineStats EngineState::Stats() const {
   return total;
 }
 
-CacheEngine::CacheEngine(std::unique_ptr<State> state) : state_(std::move(state)) {}
+CacheEngine::CacheEngine(std::unique_ptr<State> state)
+    : state_(std::move(state)),
+      device_numbers_(
+          std::make_unique<StoredDeviceNumbers>(state_->directory->store(), state_->degraded)) {}
 
 CacheEngine::~CacheEngine() {
   if (!state_->closed) (void)Close();

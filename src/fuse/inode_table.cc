@@ -2,9 +2,13 @@
 #include "fuse/inode_table.h"
 
 #include <fcntl.h>
+#include <sys/sysmacros.h>
+#include <unistd.h>
 
 #include <cerrno>
 #include <utility>
+
+#include "fuse/view_inode_numbers.h"
 
 namespace wtcachefs {
 namespace {
@@ -30,6 +34,20 @@ UniqueFd ReopenByPath(int dir_fd, const std::string& name, const Inode& inode, i
   return fd;
 }
 
+// "'PATH' (device MAJOR:MINOR, inode N)" for a message; the path where `fd`
+// (-1: none known) is open.
+std::string Describe(const Inode& inode, int fd) {
+  std::string path;
+  if (fd >= 0) {
+    char target[4096];
+    const std::string link = "/proc/self/fd/" + std::to_string(fd);
+    const ssize_t n = ::readlink(link.c_str(), target, sizeof(target));
+    if (n > 0) path = "'" + std::string(target, static_cast<size_t>(n)) + "' ";
+  }
+  return path + "(device " + std::to_string(major(inode.dev)) + ":" +
+         std::to_string(minor(inode.dev)) + ", inode " + std::to_string(inode.ino) + ")";
+}
+
 }  // namespace
 
 InodeFd::InodeFd(InodeFd&& other) noexcept
@@ -43,13 +61,17 @@ InodeFd::~InodeFd() {
 }
 
 InodeTable::InodeTable(UniqueFd root_fd, const struct stat& root_stat, size_t fd_budget,
-                       Handles handles)
-    : fd_budget_(fd_budget), handles_(handles) {
+                       Handles handles, Numbering numbering)
+    : fd_budget_(fd_budget), handles_(handles), numbering_(std::move(numbering)) {
   root_.fd = std::move(root_fd);
   root_.dev = root_stat.st_dev;
   root_.ino = root_stat.st_ino;
   root_.type = root_stat.st_mode & S_IFMT;
+  root_.view_ino = numbering_.number_of ? numbering_.number_of(root_.dev, root_.ino) : root_.ino;
   root_.nlookup = 1;  // never forgotten
+  if (numbering_.on_collision && IsHashedViewInodeNumber(root_.view_ino)) {
+    hashed_numbers_.emplace(root_.view_ino, &root_);
+  }
   if (handles_ == Handles::kWhereKept) {
     (void)HandleOf(root_.fd.get(), root_stat);  // meets ORIGIN's mount before its files
   }
@@ -173,7 +195,10 @@ uint64_t InodeTable::AddLookup(uint64_t parent_id, std::string_view name, Unique
   std::optional<OriginHandle> handle;
   if (handles_ == Handles::kWhereKept) handle = HandleOf(fd.get(), st);
   const mode_t type = st.st_mode & S_IFMT;
-  std::lock_guard lock(mutex_);
+  const uint64_t view_ino =
+      numbering_.number_of ? numbering_.number_of(st.st_dev, st.st_ino) : st.st_ino;
+  std::string collision;
+  Lock lock(mutex_);
   auto& slot = inodes_[key];
   if (slot && !slot->fd.valid() &&
       (slot->type != type || (slot->handle && handle && *slot->handle != *handle))) {
@@ -186,10 +211,12 @@ uint64_t InodeTable::AddLookup(uint64_t parent_id, std::string_view name, Unique
   }
   if (!slot) {
     slot = std::make_unique<Inode>();
-    slot->dev = st.st_dev;
-    slot->ino = st.st_ino;
+    slot->dev = key.dev;
+    slot->ino = key.ino;
     slot->type = type;
+    slot->view_ino = view_ino;
     slot->handle = std::move(handle);
+    collision = NoteHashedNumberLocked(*slot, fd.get(), name);
   }
   Inode& inode = *slot;
   ++inode.nlookup;
@@ -198,7 +225,10 @@ uint64_t InodeTable::AddLookup(uint64_t parent_id, std::string_view name, Unique
   SyncLocked(inode);
   MaybeFreeLocked(former);
   CloseOverBudgetLocked();
-  return reinterpret_cast<uint64_t>(&inode);
+  const uint64_t id = reinterpret_cast<uint64_t>(&inode);
+  lock.unlock();
+  if (!collision.empty()) numbering_.on_collision(collision);
+  return id;
 }
 
 InodeFd InodeTable::KeepOpen(uint64_t parent, std::string_view name) {
@@ -312,6 +342,10 @@ void InodeTable::MaybeFreeLocked(Inode* inode) {
     inode->fd.reset();
     Inode* const parent = ClearPathLocked(*inode);
     SyncLocked(*inode);
+    if (!hashed_numbers_.empty()) {
+      const auto held = hashed_numbers_.find(inode->view_ino);
+      if (held != hashed_numbers_.end() && held->second == inode) hashed_numbers_.erase(held);
+    }
     if (inode->detached) {
       detached_.erase(inode);
     } else {
@@ -319,6 +353,27 @@ void InodeTable::MaybeFreeLocked(Inode* inode) {
     }
     inode = parent;  // it may have been kept only for this entry
   }
+}
+
+std::string InodeTable::NoteHashedNumberLocked(Inode& inode, int fd, std::string_view name) {
+  if (!numbering_.on_collision || !IsHashedViewInodeNumber(inode.view_ino)) return "";
+  const auto [held, added] = hashed_numbers_.try_emplace(inode.view_ino, &inode);
+  if (added) return "";
+  Inode& other = *held->second;
+  if (other.dev == inode.dev && other.ino == inode.ino) {
+    held->second = &inode;  // the same object, newer: `other` is detached
+    return "";
+  }
+  if (collision_reported_) return "";
+  collision_reported_ = true;
+  // Rare (a hash collision): reading the two paths under the lock costs nothing
+  // that matters.
+  return "origin objects " + Describe(other, other.fd.valid() ? other.fd.get() : -1) + " and " +
+         Describe(inode, fd) + " (looked up as '" + std::string(name) +
+         "') show the same inode number " + std::to_string(inode.view_ino) +
+         " in the view, a collision of its hashed numbers (used where a file system or an "
+         "inode number does not fit the device table): tools that tell files apart by "
+         "inode number (tar, du, find) may take them for one file";
 }
 
 void InodeTable::CloseOverBudgetLocked() {

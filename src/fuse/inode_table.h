@@ -20,6 +20,11 @@
 // An entry with neither (the root, one met only by "..") keeps its descriptor.
 // A parent lives as long as an entry that is reopened through it.
 //
+// Each entry also has the inode number the view shows for it (Numbering, see
+// fuse/view_inode_numbers.h), fixed when it is added. Two entries known at once
+// can share a number only in that scheme's hashed space: the first time they
+// do, the table says so (Numbering::on_collision) naming both.
+//
 // An entry whose descriptor was closed no longer pins its origin inode: if that
 // is deleted and its number reused, a lookup of the new object (another handle,
 // or another file type) gets an entry of its own; the old one answers ESTALE
@@ -35,6 +40,7 @@
 
 #include <atomic>
 #include <cstdint>
+#include <functional>
 #include <list>
 #include <memory>
 #include <mutex>
@@ -52,6 +58,7 @@ struct Inode {
   dev_t dev = 0;                       // immutable after insert
   ino_t ino = 0;                       // immutable after insert
   mode_t type = 0;                     // S_IFMT bits; immutable after insert
+  uint64_t view_ino = 0;               // the number the view shows; immutable after insert
   std::optional<OriginHandle> handle;  // immutable after insert
   // The kernel may hold page cache of this file: it was read other than with
   // O_DIRECT through the view (see ViewState::PageCacheUsed).
@@ -103,9 +110,20 @@ class InodeTable {
   // (kNever: by path only, as on a file system without lasting handles).
   enum class Handles { kWhereKept, kNever };
 
+  // How entries are numbered in the view.
+  struct Numbering {
+    // The view's number of origin object (dev, ino); empty: origin's st_ino.
+    // Called without the table's lock held (it may record a device met for
+    // the first time).
+    std::function<uint64_t(uint64_t dev, uint64_t ino)> number_of;
+    // Told once, the first time two objects known at once share a number of
+    // the hashed space (IsHashedViewInodeNumber); empty: not looked for.
+    std::function<void(const std::string& message)> on_collision;
+  };
+
   // `root_fd` is an O_PATH fd of ORIGIN's root directory; it is never closed.
   InodeTable(UniqueFd root_fd, const struct stat& root_stat, size_t fd_budget,
-             Handles handles = Handles::kWhereKept);
+             Handles handles = Handles::kWhereKept, Numbering numbering = {});
   InodeTable(const InodeTable&) = delete;
   InodeTable& operator=(const InodeTable&) = delete;
 
@@ -198,9 +216,14 @@ class InodeTable {
   void SyncLocked(Inode& inode);
   void MaybeFreeLocked(Inode* inode);
   void CloseOverBudgetLocked();
+  // Notes new entry `inode` (open at `fd`, looked up as `name`) as holder of its
+  // view number when that is hashed; returns the collision message to report
+  // (once per table) when another object holds it, else "".
+  std::string NoteHashedNumberLocked(Inode& inode, int fd, std::string_view name);
 
   const size_t fd_budget_;
   const Handles handles_;
+  const Numbering numbering_;
   Inode root_;
   mutable std::mutex mutex_;  // guards everything below and each Inode's mutable part
   std::unordered_map<Key, std::unique_ptr<Inode>, KeyHash> inodes_;
@@ -211,6 +234,9 @@ class InodeTable {
   std::unordered_map<dev_t, bool> keeps_handles_;  // by device: its file system keeps handles
   std::list<Inode*> idle_;                 // most recently used first
   size_t open_closable_ = 0;
+  // Entries by their view number, where that is hashed (with on_collision only).
+  std::unordered_map<uint64_t, Inode*> hashed_numbers_;
+  bool collision_reported_ = false;
 };
 
 }  // namespace wtcachefs

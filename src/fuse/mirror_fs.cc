@@ -33,7 +33,11 @@ MirrorFs::MirrorFs(const Options& options, DataEngine& engine, UniqueFd root_fd,
                    const struct stat& root_stat, ViewControl control)
     : ViewState(engine, std::move(control)),
       options_(options),
-      inodes_(std::move(root_fd), root_stat, PathFdBudget()) {}
+      numbers_(root_stat.st_dev, engine.device_numbers(), this->control().warn),
+      inodes_(std::move(root_fd), root_stat, PathFdBudget(), InodeTable::Handles::kWhereKept,
+              InodeTable::Numbering{
+                  [this](uint64_t dev, uint64_t ino) { return numbers_.Of(dev, ino); },
+                  this->control().warn}) {}
 
 std::string ProcFdPath(int fd) { return "/proc/self/fd/" + std::to_string(fd); }
 
@@ -53,13 +57,15 @@ int MirrorFs::Lookup(fuse_ino_t parent, const char* name, fuse_entry_param* entr
     return errno;
   }
   entry->ino = inodes_.AddLookupOfOpen(parent, entry_name, entry->attr);
-  if (entry->ino != 0) return 0;
-  UniqueFd fd(::openat(parent_fd.get(), entry_name, O_PATH | O_NOFOLLOW | O_CLOEXEC));
-  if (!fd.valid()) return errno;
-  if (::fstatat(fd.get(), "", &entry->attr, AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW) != 0) {
-    return errno;
+  if (entry->ino == 0) {
+    UniqueFd fd(::openat(parent_fd.get(), entry_name, O_PATH | O_NOFOLLOW | O_CLOEXEC));
+    if (!fd.valid()) return errno;
+    if (::fstatat(fd.get(), "", &entry->attr, AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW) != 0) {
+      return errno;
+    }
+    entry->ino = inodes_.AddLookup(parent, entry_name, std::move(fd), entry->attr);
   }
-  entry->ino = inodes_.AddLookup(parent, entry_name, std::move(fd), entry->attr);
+  ToViewAttributes(entry->ino, &entry->attr);
   return 0;
 }
 

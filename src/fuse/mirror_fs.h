@@ -24,6 +24,7 @@
 #include "fuse/handle_registry.h"
 #include "fuse/inode_table.h"
 #include "fuse/kernel_cache_invalidator.h"
+#include "fuse/view_inode_numbers.h"
 #include "wtcachefs/data_engine.h"
 #include "wtcachefs/options.h"
 
@@ -43,6 +44,9 @@ struct ViewControl {
   // Run once, on the first open of a file: the kernel has processed the INIT
   // reply by then (view settings INIT would undo, such as read-ahead).
   std::function<void()> first_open;
+  // Logs a warning from the view (inode numbers it cannot keep unique or
+  // stable); may be empty.
+  std::function<void(const std::string& message)> warn;
 };
 inline constexpr std::string_view kControlPrefix = "wtcachefs.";
 
@@ -93,6 +97,12 @@ class MirrorFs : public ViewState {
 
   const Options& options() const { return options_; }
   InodeTable& inodes() { return inodes_; }
+  ViewInodeNumbers& inode_numbers() { return numbers_; }
+  // Makes `st`, origin's attributes of node `ino`, those the view shows: its
+  // inode number in the view (fuse/view_inode_numbers.h).
+  void ToViewAttributes(fuse_ino_t ino, struct stat* st) {
+    st->st_ino = static_cast<ino_t>(inodes_.Get(ino).view_ino);
+  }
   std::optional<fuse_ino_t> NodeOf(uint64_t dev, uint64_t ino) const override {
     return inodes_.IdOf(static_cast<dev_t>(dev), static_cast<ino_t>(ino));
   }
@@ -116,6 +126,7 @@ class MirrorFs : public ViewState {
 
  private:
   const Options& options_;
+  ViewInodeNumbers numbers_;  // before inodes_, which numbers its entries with it
   InodeTable inodes_;
   bool kernel_leaves_umask_ = false;  // written by Init only, before other requests
 };

@@ -19,15 +19,17 @@ DirHandle* DirOf(fuse_file_info* fi) { return reinterpret_cast<DirHandle*>(fi->f
 
 void Opendir(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi) {
   Serve(req, [&] {
-    const InodeFd dir = MirrorFs::From(req).FdOf(ino);
+    MirrorFs& fs = MirrorFs::From(req);
+    const InodeFd dir = fs.FdOf(ino);
     if (dir.error() != 0) return dir.error();
+    const ViewDevice device = fs.inode_numbers().Device(fs.inodes().Get(ino).dev);
     UniqueFd fd(::openat(dir.get(), ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC));
     if (!fd.valid()) return errno;
     DIR* stream = ::fdopendir(fd.get());
     if (stream == nullptr) return errno;
     fd.release();
     ViewState& view = ViewState::From(req);
-    fi->fh = view.open_dirs().Add(std::make_unique<DirHandle>(stream));
+    fi->fh = view.open_dirs().Add(std::make_unique<DirHandle>(stream, device));
     if (fuse_reply_open(req, fi) == -ENOENT) view.open_dirs().Free(fi->fh);
     return 0;
   });
@@ -58,7 +60,7 @@ void Readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, fuse_file_i
           break;
         }
         struct stat st {};
-        st.st_ino = entry->d_ino;
+        st.st_ino = static_cast<ino_t>(dir.device.InodeNumber(entry->d_ino));
         st.st_mode = static_cast<mode_t>(DTTOIF(entry->d_type));
         const size_t need = fuse_add_direntry(req, buffer.data() + used, size - used,
                                               entry->d_name, &st, entry->d_off);

@@ -100,12 +100,14 @@ void Getattr(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi) {
     // origin file, which stays reachable after an unlink.
     if (fi != nullptr && fi->fh != 0) {
       if (::fstat(reinterpret_cast<OpenFile*>(fi->fh)->origin_fd(), &st) != 0) return errno;
+      fs.ToViewAttributes(ino, &st);
       fuse_reply_attr(req, &st, fs.options().attr_timeout);
       return 0;
     }
     const InodeFd path = fs.FdOf(ino);
     if (path.error() != 0) return path.error();
     if (const int error = StatFd(path.get(), &st)) return error;
+    fs.ToViewAttributes(ino, &st);
     fuse_reply_attr(req, &st, fs.options().attr_timeout);
     return 0;
   });
@@ -124,6 +126,7 @@ void Setattr(fuse_req_t req, fuse_ino_t ino, struct stat* attr, int valid,
     }
     struct stat st;
     if (const int error = StatFd(path_fd, &st)) return error;
+    fs.ToViewAttributes(ino, &st);
     fuse_reply_attr(req, &st, fs.options().attr_timeout);
     return 0;
   });

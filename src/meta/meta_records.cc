@@ -118,4 +118,34 @@ Result<BlockMapping> DecodeMapping(std::string_view key, std::string_view value,
   return mapping;
 }
 
+std::string EncodeDeviceNumberKey(uint64_t dev) {
+  ByteWriter w;
+  w.U64(dev);
+  return w.Take();
+}
+
+std::string EncodeDeviceNumberValue(const DeviceNumberRecord& record) {
+  ByteWriter w;
+  w.U8(kDeviceNumberRecordVersion);
+  w.U32(record.number);
+  return w.Take();
+}
+
+Result<DeviceNumberRecord> DecodeDeviceNumber(std::string_view key, std::string_view value) {
+  DeviceNumberRecord record;
+  ByteReader k(key);
+  if (!k.U64(record.dev) || !k.AtEnd()) return Corrupt("device number key length");
+  ByteReader v(value);
+  uint8_t version = 0;
+  if (!v.U8(version)) return Corrupt("device number record length");
+  if (version != kDeviceNumberRecordVersion) {
+    return Status::Error(EPROTO, "device number record version " + std::to_string(version) +
+                                     " is not supported (this wtcachefs writes version " +
+                                     std::to_string(kDeviceNumberRecordVersion) + ")");
+  }
+  if (!v.U32(record.number) || !v.AtEnd()) return Corrupt("device number record length");
+  if (record.number == 0 || record.number > kMaxDeviceNumber) return Corrupt("device number");
+  return record;
+}
+
 }  // namespace wtcachefs

@@ -32,6 +32,7 @@ constexpr char kFilePrefix = 'F';
 constexpr char kMappingPrefix = 'M';
 constexpr char kIntentPrefix = 'I';
 constexpr char kCounterPrefix = 'C';
+constexpr char kDevicePrefix = 'D';
 constexpr char kCommitKey[] = "G";  // the number of the last commit
 
 // The guard of the store in `dir`: beside it, not inside RocksDB's directory.
@@ -94,6 +95,11 @@ void MetaBatch::PutCounter(std::string_view name, uint64_t value) {
   ByteWriter w;
   w.U64(value);
   changes_.push_back({PrefixedKey(kCounterPrefix, name), w.Take()});
+}
+
+void MetaBatch::PutDeviceNumber(const DeviceNumberRecord& record) {
+  changes_.push_back({PrefixedKey(kDevicePrefix, EncodeDeviceNumberKey(record.dev)),
+                      EncodeDeviceNumberValue(record)});
 }
 
 struct MetaStore::Impl {
@@ -413,6 +419,16 @@ Result<std::map<std::string, uint64_t>> MetaStore::LoadCounters() {
   });
   if (!s.ok()) return s;
   return counters;
+}
+
+Status MetaStore::ForEachDeviceNumber(
+    const std::function<void(DeviceNumberRecord&&)>& visit) {
+  return impl_->Scan(kDevicePrefix, [&](std::string_view key, std::string_view value) {
+    auto record = DecodeDeviceNumber(key, value);
+    if (!record.ok()) return record.status();
+    visit(std::move(record).value());
+    return Status::Ok();
+  });
 }
 
 }  // namespace wtcachefs

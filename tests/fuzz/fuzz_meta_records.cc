@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 // Fuzzes the decoding of every metadata record read back from the cache's store:
-// the superblock, file records, block mappings (key and value), and the
+// the superblock, file records, block mappings (key and value), the view's
+// device numbers (key and value), and the
 // ByteReader that the intent-log keys and the persisted counters are decoded
 // with (src/meta/meta_store.cc). The first input byte picks what is fuzzed; the
 // rest is the record (see meta_record_input.h, which the seed generator shares).
@@ -11,7 +12,8 @@
 //  - a record that does not decode fails with EUCLEAN (damaged) or EPROTO (a
 //    format version this build does not read) and a message;
 //  - a record built from fuzzed fields encodes, and decodes back to itself
-//    exactly when its fields are valid (block size, path length, version);
+//    exactly when its fields are valid (block size, path length, version,
+//    device number range);
 //  - ByteReader reads big-endian fixed widths, consumes nothing on a short
 //    read, and ByteWriter writes back exactly the bytes it read.
 #include <fuzzer/FuzzedDataProvider.h>
@@ -70,6 +72,21 @@ void FuzzMapping(std::string_view rest) {
   const Result<BlockMapping> again = DecodeMapping(EncodeMappingKey(m.object_id, m.block),
                                                    EncodeMappingValue(m), input.sectors_per_block);
   FUZZ_CHECK(again.ok() && again.value() == m, "mapping round trip");
+}
+
+void FuzzDeviceNumber(std::string_view rest) {
+  const KeyValueInput input = SplitDeviceNumberInput(rest);
+  const Result<DeviceNumberRecord> record = DecodeDeviceNumber(input.key, input.value);
+  if (!record.ok()) return CheckFailure(record.status(), "device number");
+  const DeviceNumberRecord& r = record.value();
+  FUZZ_CHECK(r.number >= 1 && r.number <= kMaxDeviceNumber, "device number out of range");
+  FUZZ_CHECK(EncodeDeviceNumberKey(r.dev) == input.key,
+             "device number key does not re-encode to its bytes");
+  FUZZ_CHECK(EncodeDeviceNumberValue(r) == input.value,
+             "device number value does not re-encode to its bytes");
+  const Result<DeviceNumberRecord> again =
+      DecodeDeviceNumber(EncodeDeviceNumberKey(r.dev), EncodeDeviceNumberValue(r));
+  FUZZ_CHECK(again.ok() && again.value() == r, "device number round trip");
 }
 
 // A script of reads (U8, U32, U64, Bytes(n)) run over the data after it.
@@ -188,6 +205,20 @@ void FuzzEncodeDecode(std::string_view rest) {
   } else {
     CheckFailure(decoded_mapping.status(), "encoded mapping");
   }
+
+  DeviceNumberRecord device;
+  device.dev = in.ConsumeIntegral<uint64_t>();
+  device.number = in.ConsumeBool() ? in.ConsumeIntegralInRange<uint32_t>(1, kMaxDeviceNumber)
+                                   : in.ConsumeIntegral<uint32_t>();
+  const Result<DeviceNumberRecord> decoded_device =
+      DecodeDeviceNumber(EncodeDeviceNumberKey(device.dev), EncodeDeviceNumberValue(device));
+  FUZZ_CHECK(decoded_device.ok() == (device.number >= 1 && device.number <= kMaxDeviceNumber),
+             "device number acceptance after encoding");
+  if (decoded_device.ok()) {
+    FUZZ_CHECK(decoded_device.value() == device, "device number encode-decode");
+  } else {
+    CheckFailure(decoded_device.status(), "encoded device number");
+  }
 }
 
 }  // namespace
@@ -212,6 +243,9 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
       break;
     case MetaRecordKind::kEncodeDecode:
       FuzzEncodeDecode(rest);
+      break;
+    case MetaRecordKind::kDeviceNumber:
+      FuzzDeviceNumber(rest);
       break;
   }
   return 0;

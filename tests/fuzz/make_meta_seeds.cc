@@ -100,6 +100,14 @@ int main(int argc, char** argv) {
               Script({1, 16 << 2 | 3, 1, 2, 2, 2, 1, 9 << 2 | 3, 0},
                      EncodeSuperblock(SampleSuperblock(64 << 10, "/srv/slow"))));
 
+  for (const DeviceNumberRecord& device :
+       {DeviceNumberRecord{0x2d, 1}, DeviceNumberRecord{0xfd00000001ull, kMaxDeviceNumber}}) {
+    ok &= Write(dir, "device_number_" + std::to_string(device.number),
+                MetaRecordKind::kDeviceNumber,
+                JoinDeviceNumberInput(EncodeDeviceNumberKey(device.dev),
+                                      EncodeDeviceNumberValue(device)));
+  }
+
   std::string fields;
   for (int i = 0; i < 160; ++i) fields.push_back(static_cast<char>(i * 37 + 11));
   ok &= Write(dir, "encode_decode", MetaRecordKind::kEncodeDecode, fields);

@@ -1,3 +1,4 @@
 # SPDX-License-Identifier: Apache-2.0
 wtcachefs_add_test(uring_backend_test SOURCES ${CMAKE_CURRENT_LIST_DIR}/uring_backend_test.cc LABELS unit)
 wtcachefs_add_test(inode_table_test SOURCES ${CMAKE_CURRENT_LIST_DIR}/inode_table_test.cc LABELS unit)
+wtcachefs_add_test(view_inode_numbering_test SOURCES ${CMAKE_CURRENT_LIST_DIR}/view_inode_numbering_test.cc LABELS unit)

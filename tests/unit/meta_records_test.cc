@@ -87,5 +87,38 @@ TEST(MetaRecords, MappingKeysSortByObjectThenBlockNumerically) {
   EXPECT_LT(EncodeMappingKey(1, ~0ull), EncodeMappingKey(2, 0));
 }
 
+TEST(MetaRecords, DeviceNumberRoundTripsAndEveryTruncatedOrExtendedOneIsRejected) {
+  const DeviceNumberRecord record{0xfd000000002aull, kMaxDeviceNumber};
+  const std::string key = EncodeDeviceNumberKey(record.dev);
+  const std::string value = EncodeDeviceNumberValue(record);
+  auto decoded = DecodeDeviceNumber(key, value);
+  ASSERT_TRUE(decoded.ok()) << decoded.status().message();
+  EXPECT_EQ(decoded.value(), record);
+  for (size_t n = 0; n < value.size(); ++n) {
+    EXPECT_EQ(DecodeDeviceNumber(key, value.substr(0, n)).status().error(), EUCLEAN) << n;
+  }
+  EXPECT_EQ(DecodeDeviceNumber(key, value + "x").status().error(), EUCLEAN);
+  EXPECT_EQ(DecodeDeviceNumber(key.substr(1), value).status().error(), EUCLEAN);
+  EXPECT_EQ(DecodeDeviceNumber(key + "x", value).status().error(), EUCLEAN);
+}
+
+TEST(MetaRecords, DeviceNumberOutsideTheDeviceSpaceIsCorrupt) {
+  for (uint32_t bad : {0u, kMaxDeviceNumber + 1, ~0u}) {
+    const DeviceNumberRecord record{7, bad};
+    auto decoded =
+        DecodeDeviceNumber(EncodeDeviceNumberKey(record.dev), EncodeDeviceNumberValue(record));
+    EXPECT_EQ(decoded.status().error(), EUCLEAN) << bad;
+  }
+}
+
+TEST(MetaRecords, DeviceNumberOfAnotherVersionIsRefusedByName) {
+  std::string value = EncodeDeviceNumberValue(DeviceNumberRecord{7, 1});
+  value[0] = 9;
+  auto decoded = DecodeDeviceNumber(EncodeDeviceNumberKey(7), value);
+  ASSERT_FALSE(decoded.ok());
+  EXPECT_EQ(decoded.status().error(), EPROTO);
+  EXPECT_NE(decoded.status().message().find("version 9"), std::string::npos);
+}
+
 }  // namespace
 }  // namespace wtcachefs

@@ -49,6 +49,8 @@ TEST(MetaStore, CommittedRecordsAreReadBackAfterReopen) {
     }
     batch.PutIntent(2, 7);
     batch.PutCounter("read_hits", 41);
+    batch.PutDeviceNumber(DeviceNumberRecord{0x2c, 2});
+    batch.PutDeviceNumber(DeviceNumberRecord{0x2b, 1});
     ASSERT_TRUE(store->Commit(batch, true).ok());
     MetaBatch second;
     second.DeleteMapping(1, 5);
@@ -84,6 +86,11 @@ TEST(MetaStore, CommittedRecordsAreReadBackAfterReopen) {
   auto counters = store->LoadCounters();
   ASSERT_TRUE(counters.ok());
   EXPECT_EQ(counters.value().at("read_hits"), 42u);
+
+  std::vector<DeviceNumberRecord> devices;
+  ASSERT_TRUE(
+      store->ForEachDeviceNumber([&](DeviceNumberRecord&& r) { devices.push_back(r); }).ok());
+  EXPECT_EQ(devices, (std::vector<DeviceNumberRecord>{{0x2b, 1}, {0x2c, 2}}));
 }
 
 TEST(MetaStore, SyncedCommitSurvivesTheProcessBeingKilled) {
