@@ -11,6 +11,7 @@
 #include <signal.h>
 #include <sys/stat.h>
 #include <sys/xattr.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <atomic>
@@ -288,6 +289,40 @@ TEST_F(SftpLacks, HardLinksAsOnSshfs) {
     EXPECT_TRUE(ReadFileDirect(V()) == Server());
   }
   EXPECT_TRUE(ReadFileDirect(V()) == Server());
+}
+
+// Racy fingerprints with the other writer a second sshfs client: it changes
+// the file twice in one second (whole-second mtimes both times), the view read
+// it in between; a fresh open, and a descriptor held open after the interval,
+// serve the second change.
+TEST(SecondSshfsClient, W6TwoChangesInOneSecondThroughAnotherClientAreBothSeen) {
+  OriginRig rig(Mode::kDirectory, Origin::kSftp);
+  ASSERT_RIG_READY(rig);
+  SshfsMount other(*rig.sftp_server(), rig.backing(), rig.dir().Sub("other-client"));
+  ASSERT_TRUE(other.ok()) << other.failure();
+  const std::string through_other = other.path() + "/f";
+  int rounds_in_one_second = 0;
+  for (int round = 0; round < 10; ++round) {
+    SCOPED_TRACE("round " + std::to_string(round));
+    // From the start of a second, so that both changes fall in it.
+    timespec now;
+    ::clock_gettime(CLOCK_REALTIME, &now);
+    std::this_thread::sleep_for(std::chrono::nanoseconds(1'000'000'000 - now.tv_nsec + 5'000'000));
+    const time_t second = now.tv_sec + 1;
+    RewriteThrough(through_other, 0, 4096, static_cast<uint32_t>(2 * round));
+    HeldViewFile held(rig.view_file());
+    ASSERT_TRUE(held.ok());
+    ASSERT_TRUE(held.ReadBoth());
+    RewriteThrough(through_other, 0, 4096, static_cast<uint32_t>(2 * round + 1));
+    ::clock_gettime(CLOCK_REALTIME, &now);
+    if (now.tv_sec == second) ++rounds_in_one_second;
+    const std::string expected = ReadFile(rig.backing_file());
+    EXPECT_TRUE(ReadFileDirect(rig.view_file()) == expected) << "fresh open, from the daemon";
+    EXPECT_TRUE(ReadFile(rig.view_file()) == expected) << "fresh open, buffered";
+    std::this_thread::sleep_for(milliseconds(1600));
+    held.ExpectBothServe(expected);
+  }
+  EXPECT_GT(rounds_in_one_second, 0) << "no round fell within one second: the case was not run";
 }
 
 // DESIGN W4 over sshfs: SIGKILL while four threads write and read through the
