@@ -44,25 +44,19 @@ class Host {
   Host(const SftpServer& server, const TempDir& dir, const std::string& name,
        const std::string& server_dir, bool with_view)
       : sshfs_(server, server_dir, dir.Sub(name + "-sshfs")) {
-    if (!sshfs_.ok() || !with_view) return;
-    view_ = dir.Sub(name + "-view");
-    daemon_ = StartForegroundMount({WtcachefsBinary(), sshfs_.path(), dir.Sub(name + "-cache"),
-                                    view_, "-f", "--cache-size", "32M"},
-                                   view_, &failure_);
+    if (sshfs_.ok() && with_view) {
+      view_ = std::make_unique<MountedView>(ExistingOrigin{sshfs_.path()},
+                                            std::vector<std::string>{});
+    }
   }
-  ~Host() {
-    if (daemon_) StopForegroundMount(daemon_, view_, std::chrono::seconds(30));
-  }
-  bool ok() const { return sshfs_.ok() && (view_.empty() || daemon_ != nullptr); }
-  std::string failure() const { return sshfs_.ok() ? failure_ : sshfs_.failure(); }
+  bool ok() const { return sshfs_.ok() && (!view_ || view_->ok()); }
+  std::string failure() const { return sshfs_.ok() ? view_->failure() : sshfs_.failure(); }
   // Where this host's programs see the tree: the view, or the plain mount.
-  const std::string& root() const { return view_.empty() ? sshfs_.path() : view_; }
+  const std::string& root() const { return view_ ? view_->view() : sshfs_.path(); }
 
  private:
   SshfsMount sshfs_;
-  std::string view_;
-  std::unique_ptr<ChildProcess> daemon_;
-  std::string failure_;
+  std::unique_ptr<MountedView> view_;  // after sshfs_: unmounted before it
 };
 
 // Four hosts over one server directory: A and B run wtcachefs, C and D use

@@ -33,37 +33,6 @@ namespace {
 
 using std::chrono::seconds;
 
-// `wtcachefs ORIGIN CACHE VIEW -f --cache-size 64M` over an ORIGIN the test
-// prepared; unmounted on destruction.
-class ViewOver {
- public:
-  ViewOver(std::string origin, std::string cache, std::string view)
-      : origin_(std::move(origin)), cache_(std::move(cache)), view_(std::move(view)) {}
-  ~ViewOver() { Unmount(); }
-  ViewOver(const ViewOver&) = delete;
-  ViewOver& operator=(const ViewOver&) = delete;
-
-  bool Mount() {
-    daemon_ = StartForegroundMount(
-        {WtcachefsBinary(), origin_, cache_, view_, "-f", "--cache-size", "64M"}, view_, &failure_);
-    return daemon_ != nullptr;
-  }
-  bool Unmount() {
-    if (daemon_) log_ = daemon_->StderrSoFar();
-    return StopForegroundMount(daemon_, view_, seconds(20));
-  }
-  const std::string& failure() const { return failure_; }
-  // What the daemon said (up to its unmount, once unmounted).
-  std::string Log() const { return daemon_ ? daemon_->StderrSoFar() : log_; }
-  const std::string& view() const { return view_; }
-
- private:
-  std::string origin_, cache_, view_;
-  std::unique_ptr<ChildProcess> daemon_;
-  std::string failure_;
-  std::string log_;
-};
-
 // A fresh btrfs on a loop device over a sparse image file, mounted at `dir`;
 // unmounted and detached on destruction.
 class LoopBtrfs {
@@ -234,10 +203,10 @@ void ExpectToolsSeeOrigin(const std::string& origin, const std::string& view,
 
 // The numbers after a remount are those before it, whatever file system the
 // remounted view meets first: `first_seen` are stat'ed before the walk.
-void ExpectNumbersSurviveRemount(ViewOver& view, const std::vector<std::string>& first_seen) {
+void ExpectNumbersSurviveRemount(MountedView& view, const std::vector<std::string>& first_seen) {
   const std::map<std::string, ino_t> before = InodeNumbers(view.view());
   ASSERT_TRUE(view.Unmount());
-  ASSERT_TRUE(view.Mount()) << view.failure();
+  ASSERT_TRUE(view.Remount()) << view.failure();
   struct stat st;
   for (const std::string& rel : first_seen) {
     ASSERT_EQ(::lstat((view.view() + "/" + rel).c_str(), &st), 0) << rel;
@@ -284,8 +253,8 @@ class BtrfsOriginTest : public ::testing::Test {
     // The snapshot's copies now differ (written in place: their links stay).
     WriteFile(O("snap/a"), Pattern(3 << 20, 4));
     WriteFile(O("snap/link1"), "the snapshot's own\n");
-    view_ = std::make_unique<ViewOver>(origin_, dir_.Sub("cache"), dir_.Sub("view"));
-    ASSERT_TRUE(view_->Mount()) << view_->failure();
+    view_ = std::make_unique<MountedView>(ExistingOrigin{origin_}, std::vector<std::string>{});
+    ASSERT_TRUE(view_->ok()) << view_->failure();
   }
   void TearDown() override {
     view_.reset();   // the view first: the daemon holds the btrfs open
@@ -298,7 +267,7 @@ class BtrfsOriginTest : public ::testing::Test {
   TempDir dir_;
   std::string origin_ = dir_.Sub("origin");
   std::unique_ptr<LoopBtrfs> btrfs_;
-  std::unique_ptr<ViewOver> view_;
+  std::unique_ptr<MountedView> view_;
 };
 
 TEST_F(BtrfsOriginTest, DistinctObjectsOnSubvolumesAndSnapshotsShowDistinctNumbers) {
@@ -318,7 +287,7 @@ TEST_F(BtrfsOriginTest, DistinctObjectsOnSubvolumesAndSnapshotsShowDistinctNumbe
   for (const char* path : {"sub", "sub/a", "sub2/b", "snap/a"}) {
     EXPECT_FALSE(IsHashedViewInodeNumber(ViewIno(V(path)))) << path;
   }
-  EXPECT_EQ(view_->Log().find("hashed"), std::string::npos) << view_->Log();
+  EXPECT_EQ(view_->DaemonLog().find("hashed"), std::string::npos) << view_->DaemonLog();
 }
 
 TEST_F(BtrfsOriginTest, FindDuAndTarOfTheViewSeeEveryFileOnce) {
@@ -350,8 +319,8 @@ class MountInsideOriginTest : public ::testing::Test {
     WriteFile(O("inner/e/g2"), Pattern(768 << 10, 8));
     WriteFile(O("inner/hl1"), "inner link\n");
     ASSERT_EQ(::link(O("inner/hl1").c_str(), O("inner/hl2").c_str()), 0);
-    view_ = std::make_unique<ViewOver>(origin_, dir_.Sub("cache"), dir_.Sub("view"));
-    ASSERT_TRUE(view_->Mount()) << view_->failure();
+    view_ = std::make_unique<MountedView>(ExistingOrigin{origin_}, std::vector<std::string>{});
+    ASSERT_TRUE(view_->ok()) << view_->failure();
   }
   void TearDown() override {
     view_.reset();
@@ -366,7 +335,7 @@ class MountInsideOriginTest : public ::testing::Test {
   std::string origin_ = dir_.Sub("origin");
   std::unique_ptr<TmpfsMount> outer_;
   std::unique_ptr<TmpfsMount> inner_;
-  std::unique_ptr<ViewOver> view_;
+  std::unique_ptr<MountedView> view_;
 };
 
 TEST_F(MountInsideOriginTest, ObjectsOfTheInnerFileSystemShowNumbersOfTheirOwn) {
@@ -394,8 +363,8 @@ TEST(SingleFileSystemOriginTest, ViewShowsOriginsOwnInodeNumbers) {
   WriteFile(origin + "/dir/nested", "nested\n");
   ASSERT_EQ(::symlink("file", (origin + "/symlink").c_str()), 0);
   ASSERT_EQ(::link((origin + "/file").c_str(), (origin + "/hardlink").c_str()), 0);
-  ViewOver view(origin, dir.Sub("cache"), dir.Sub("view"));
-  ASSERT_TRUE(view.Mount()) << view.failure();
+  MountedView view(ExistingOrigin{origin}, {});
+  ASSERT_TRUE(view.ok()) << view.failure();
 
   EXPECT_EQ(InodeNumbers(view.view()), InodeNumbers(origin));
   // readdir's d_ino too.
