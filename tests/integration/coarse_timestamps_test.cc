@@ -8,6 +8,7 @@
 // Each case runs over the slow-origin fixture reporting whole seconds and over
 // sshfs, in directory and image mode.
 #include <fcntl.h>
+#include <signal.h>
 #include <gtest/gtest.h>
 #include <time.h>
 #include <unistd.h>
@@ -150,6 +151,24 @@ TEST_P(CoarseTimestamps, W6RacyContentIsNotServedAfterARemount) {
     Rewrite(rig.backing_file(), 4096, 41);
   })) << "the machine never ran the case within one second";
   ASSERT_TRUE(rig.Unmount());
+  ASSERT_TRUE(rig.Remount()) << rig.failure();
+  EXPECT_TRUE(ReadFileDirect(rig.view_file()) == ReadFile(rig.backing_file()));
+}
+
+// The same after SIGKILL, once a group commit has made the read blocks'
+// mappings durable: only the smudged record keeps them from being served.
+TEST_P(CoarseTimestamps, W6RacyContentIsNotServedAfterACrash) {
+  const auto [mode, origin] = GetParam();
+  OriginRig rig(mode, origin);
+  ASSERT_RIG_READY(rig);
+  ASSERT_TRUE(InOneSecond([&] {
+    Rewrite(rig.backing_file(), 4096, 50);
+    ASSERT_EQ(ReadFileDirect(rig.view_file()).size(), kFileSize);
+    Rewrite(rig.backing_file(), 4096, 51);
+  })) << "the machine never ran the case within one second";
+  std::this_thread::sleep_for(milliseconds(1500));  // a group commit (every second)
+  ASSERT_EQ(::kill(rig.daemon_pid(), SIGKILL), 0);
+  rig.Abandon();
   ASSERT_TRUE(rig.Remount()) << rig.failure();
   EXPECT_TRUE(ReadFileDirect(rig.view_file()) == ReadFile(rig.backing_file()));
 }
