@@ -33,6 +33,10 @@ install(FILES packaging/wtcachefs.bash-completion
         DESTINATION ${CMAKE_INSTALL_DATAROOTDIR}/bash-completion/completions
         RENAME wtcachefs)
 install(FILES packaging/systemd/wtcachefs@.service DESTINATION lib/systemd/system)
+# Turns on FUSE over io_uring for the host; installed, not enabled (wtcachefs(8),
+# TRANSPORT).
+install(FILES packaging/systemd/wtcachefs-fuse-uring.conf
+        DESTINATION ${CMAKE_INSTALL_DATADIR}/wtcachefs)
 
 set(CPACK_GENERATOR DEB)
 set(CPACK_PACKAGE_NAME wtcachefs)

@@ -24,9 +24,11 @@ packages=(
   libfuse3-dev liburing-dev librocksdb-dev libcli11-dev
   # Intel ISA-L: the CRC32C (crc32_iscsi) that checksums every cached sector
   libisal-dev
-  # libfuse 3.17 from Debian 13's source package (scripts/install-libfuse.sh):
-  # dpkg-source (dpkg-dev, below), meson and ninja
-  meson ninja-build
+  # libfuse 3.18 from Debian's next release, or 3.17 from Debian 13, built from
+  # its source package (scripts/install-libfuse.sh): dpkg-source (dpkg-dev,
+  # below), meson and ninja; FUSE over io_uring needs liburing (above) and
+  # libnuma
+  meson ninja-build libnuma-dev
   # test framework
   libgtest-dev libgmock-dev
   # run time: fusermount3 and mount.fuse3 (fuse3); mount, umount, mountpoint

@@ -11,6 +11,7 @@
 
 #include "wtcachefs/policy.h"
 #include "wtcachefs/status.h"
+#include "wtcachefs/transport.h"
 
 namespace wtcachefs {
 
@@ -90,8 +91,14 @@ struct Options {
   // -o log_level=, --log-level: error, warning (default), info or debug.
   LogLevel log_level = LogLevel::kWarning;
 
-  // Upper bound on FUSE worker threads (-o max_threads=). Default 16.
+  // Upper bound on FUSE worker threads (-o max_threads=). Default 16. Over
+  // io_uring: the request pool's threads, and the ring's depth per CPU.
   unsigned max_threads = 16;
+
+  // How requests travel between kernel and daemon (-o transport=, --transport;
+  // wtcachefs/transport.h): auto (io_uring where the kernel offers it, else
+  // /dev/fuse), io_uring (refuse to mount without it) or dev_fuse.
+  TransportChoice transport = TransportChoice::kAuto;
 
   // The kernel checks permissions against the origin's mode and ownership (on by
   // default; -o no_default_permissions turns it off and leaves checks to origin).

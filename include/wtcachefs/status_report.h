@@ -8,6 +8,7 @@
 #include <string>
 
 #include "wtcachefs/engine_stats.h"
+#include "wtcachefs/transport.h"
 
 namespace wtcachefs {
 
@@ -17,6 +18,10 @@ struct StatusSnapshot {
   EngineStats last_hour;
   EngineStats last_day;
   uint32_t block_size = 0;
+  // What the status request travelled over: the view's transport.
+  Transport transport = Transport::kDevFuse;
+  // Over /dev/fuse: why not io_uring and what to do (shown by the table).
+  std::string transport_note;
 };
 
 std::string RenderStatusTable(const StatusSnapshot& s);

@@ -71,6 +71,11 @@ std::optional<int> ParseCommandLine(int argc, const char* const* argv, Options& 
       app.add_option("--revalidate", revalidate_flag,
                      "seconds after which open files compare origin's attributes again "
                      "(default: the attribute timeout; 0: only at open)");
+  std::string transport_flag;
+  CLI::Option* transport_option =
+      app.add_option("--transport", transport_flag,
+                     "auto, io_uring or dev_fuse: how FUSE requests travel (default auto: "
+                     "io_uring where the kernel offers it)");
   CLI::Option* max_threads_option =
       app.add_option("--max-threads", options.max_threads, "most FUSE worker threads (default 16)");
   std::string block_size_flag, cache_size_flag;
@@ -120,6 +125,7 @@ std::optional<int> ParseCommandLine(int argc, const char* const* argv, Options& 
       {"entry_timeout", entry_timeout_option},
       {"revalidate", revalidate_option},
       {"max_threads", max_threads_option},
+      {"transport", transport_option},
       {"block_size", block_size_option},
       {"cache_size", cache_size_option},
       {"read_ahead", read_ahead_option},

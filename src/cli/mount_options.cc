@@ -83,6 +83,7 @@ constexpr std::pair<std::string_view, ValueHint> kValueHints[] = {
     {"log_level", {"error, warning, info or debug", "info"}},
     {"write_policy", {"allocate or around", "around"}},
     {"max_threads", {"a whole number from 1 to 1024", "16"}},
+    {"transport", {"auto, io_uring or dev_fuse", "io_uring"}},
     {"fsname", {"a name", "slowdisk"}},
 };
 
@@ -248,6 +249,20 @@ Status ApplyOne(const std::string& option, Options& options) {
   }
   if (name == "reset_cache" && !has_value) {
     options.reset_cache = true;
+    return Status::Ok();
+  }
+  if (name == "transport") {
+    if (Status s = require_value(); !s.ok()) return s;
+    if (value == "auto") {
+      options.transport = TransportChoice::kAuto;
+    } else if (value == "io_uring") {
+      options.transport = TransportChoice::kIoUring;
+    } else if (value == "dev_fuse") {
+      options.transport = TransportChoice::kDevFuse;
+    } else {
+      return Status::Error(EINVAL, "option transport=" + value +
+                                       " is not a transport: give auto, io_uring or dev_fuse");
+    }
     return Status::Ok();
   }
   if (name == "max_threads") {

@@ -103,6 +103,13 @@ std::string RenderPrometheus(const std::map<std::string, std::string>& fields,
         << "# TYPE wtcachefs_degraded gauge\n"
         << "wtcachefs_degraded" << label << " " << (mode->second == "degraded" ? 1 : 0) << "\n";
   }
+  if (const auto transport = fields.find("transport"); transport != fields.end()) {
+    out << "# HELP wtcachefs_transport_info How FUSE requests reach the view: io_uring or "
+           "dev_fuse.\n"
+        << "# TYPE wtcachefs_transport_info gauge\n"
+        << "wtcachefs_transport_info{view=\"" << Escape(view) << "\",transport=\""
+        << Escape(transport->second) << "\"} 1\n";
+  }
   return out.str();
 }
 

@@ -94,15 +94,23 @@ int MountAndServe(const Options& options, const IoBackendFactory& make_io, Logge
               "then remount");
   });
   cache.set_corruption_listener([&log](const std::string& message) { log.Warn(message); });
+  const auto transport = ResolveTransport(options.transport, UringAvailability());
+  if (!transport.ok()) {
+    log.Error(transport.status().message());
+    (void)engine.value()->Close();
+    return kExitUsage;
+  }
+  if (!transport.value().note.empty()) log.Info(transport.value().note);
   const ServeResult result =
-      ServeView(options, cache, std::move(image),
+      ServeView(options, transport.value().transport, cache, std::move(image),
                 [&] {
                   on_mounted();
                   log.Info("serving " + options.view + ": " + options.origin +
                            " cached in " + options.cache + " (" +
                            std::to_string(cache.stats().total_blocks) + " blocks of " +
                            std::to_string(cache.block_size() / 1024) + " KiB, policy " +
-                           std::string(PolicyName(options.policy)) + ")");
+                           std::string(PolicyName(options.policy)) + ", over " +
+                           std::string(TransportName(transport.value().transport)) + ")");
                   if (!NotifyServiceReady("serving " + options.view)) {
                     log.Warn("cannot report readiness to $NOTIFY_SOCKET");
                   }
@@ -184,6 +192,11 @@ int RunWtcachefs(int argc, char** argv, const IoBackendFactory& make_io) {
   if (auto exit_code = ParseCommandLine(argc, argv, options)) return *exit_code;
   if (Status s = options.Validate(); !s.ok()) {
     std::cerr << "wtcachefs: " << s.message() << "\n";
+    return kExitUsage;
+  }
+  if (auto transport = ResolveTransport(options.transport, UringAvailability());
+      !transport.ok()) {
+    std::cerr << "wtcachefs: " << transport.status().message() << "\n";
     return kExitUsage;
   }
   if (Status s = CheckAllowOtherPermitted(options, ::getuid(), ::geteuid()); !s.ok()) {

@@ -23,8 +23,17 @@ bool ParseRange(std::string_view text, uint64_t& offset, uint64_t& length) {
 
 ViewControl MakeViewControl(CacheEngine& cache, Logger& log) {
   ViewControl control;
-  control.read = [&cache](std::string_view name) -> std::optional<std::string> {
+  control.read = [&cache](std::string_view name,
+                          Transport transport) -> std::optional<std::string> {
     StatusSnapshot snapshot;
+    snapshot.transport = transport;
+    if (transport == Transport::kDevFuse) {
+      const TransportAvailability uring = UringAvailability();
+      snapshot.transport_note =
+          uring.io_uring ? "io_uring is available on this host (it was off at mount, or -o "
+                           "transport=dev_fuse asked for /dev/fuse): remount to use it"
+                         : uring.reason;
+    }
     snapshot.total = cache.stats();
     // One reading of the totals for every window, so that none exceeds them.
     snapshot.last_5_min = cache.recent_stats(snapshot.total, std::chrono::minutes(5));

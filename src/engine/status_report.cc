@@ -47,6 +47,9 @@ std::string RenderStatusTable(const StatusSnapshot& s) {
   std::ostringstream out;
   const EngineStats& t = s.total;
   out << "mode            " << Mode(t) << "\n";
+  out << "transport       " << TransportName(s.transport);
+  if (!s.transport_note.empty()) out << " (" << s.transport_note << ")";
+  out << "\n";
   out << "cache blocks    " << t.used_blocks << " used of " << t.total_blocks << " ("
       << s.block_size / 1024 << " KiB each)";
   if (t.space_limit_blocks < t.total_blocks) {
@@ -76,7 +79,8 @@ std::string RenderStatusTable(const StatusSnapshot& s) {
 
 std::string RenderStatusLine(const StatusSnapshot& s) {
   std::ostringstream out;
-  out << "mode=" << Mode(s.total) << " block_size=" << s.block_size
+  out << "mode=" << Mode(s.total) << " transport=" << TransportName(s.transport)
+      << " block_size=" << s.block_size
       << " used_blocks=" << s.total.used_blocks << " total_blocks=" << s.total.total_blocks
       << " index_memory_bytes=" << s.total.index_memory_bytes
       << " space_limit_blocks=" << s.total.space_limit_blocks;
@@ -89,7 +93,8 @@ std::string RenderStatusLine(const StatusSnapshot& s) {
 
 std::string RenderStatusJson(const StatusSnapshot& s) {
   std::ostringstream out;
-  out << "{\"mode\":\"" << Mode(s.total) << "\",\"block_size\":" << s.block_size
+  out << "{\"mode\":\"" << Mode(s.total) << "\",\"transport\":\""
+      << TransportName(s.transport) << "\",\"block_size\":" << s.block_size
       << ",\"used_blocks\":" << s.total.used_blocks
       << ",\"total_blocks\":" << s.total.total_blocks
       << ",\"index_memory_bytes\":" << s.total.index_memory_bytes

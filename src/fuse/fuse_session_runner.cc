@@ -13,7 +13,9 @@
 
 #include "fuse/image_fs.h"
 #include "fuse/mirror_fs.h"
+#include "fuse/request_pool.h"
 #include "fuse/stop_signals.h"
+#include "fuse/uring_operations.h"
 #include "wtcachefs/unique_fd.h"
 
 namespace wtcachefs {
@@ -116,13 +118,26 @@ struct SessionDeleter {
 };
 
 // Mounts a session of `operations` over `view` at VIEW and serves it.
-ServeResult ServeSession(const Options& options, const fuse_lowlevel_ops& operations,
-                         ViewState& view, DataEngine& engine,
-                         const std::function<void()>& on_mounted) {
+ServeResult ServeSession(const Options& options, Transport transport,
+                         const fuse_lowlevel_ops& view_operations, ViewState& view,
+                         DataEngine& engine, const std::function<void()>& on_mounted) {
   void* const userdata = &view;
   const std::string option_string = KernelOptionString(options);
   std::vector<std::string> argv_storage = {"wtcachefs", "-o", option_string};
   if (options.debug) argv_storage.push_back("-d");
+  // Over io_uring the ring threads hand requests to the pool; at most
+  // max_threads of them wait in each CPU's queue.
+  std::optional<RequestPool> pool;
+  std::optional<UringOffload> offload;
+  fuse_lowlevel_ops operations = view_operations;
+  if (transport == Transport::kIoUring) {
+    argv_storage.push_back("-o");
+    argv_storage.push_back("io_uring,io_uring_q_depth=" + std::to_string(options.max_threads));
+    pool.emplace(options.max_threads);
+    offload.emplace(UringOffload{view_operations, &*pool});
+    view.set_uring_offload(&*offload);
+    operations = OffloadedOperations(view_operations);
+  }
   std::vector<char*> argv;
   for (std::string& arg : argv_storage) argv.push_back(arg.data());
   fuse_args args = FUSE_ARGS_INIT(static_cast<int>(argv.size()), argv.data());
@@ -163,6 +178,9 @@ ServeResult ServeSession(const Options& options, const fuse_lowlevel_ops& operat
   fuse_loop_cfg_set_idle_threads(loop_config, options.max_threads);
   const int rc = fuse_session_loop_mt(session.get(), loop_config);
   fuse_loop_cfg_destroy(loop_config);
+  // Requests the pool still holds get their replies (the kernel has gone, so
+  // they fail harmlessly) before the view they use goes away.
+  if (pool) pool->Stop();
   engine.set_external_change_listener(nullptr);
   view.kernel_cache().Stop();
 
@@ -177,12 +195,31 @@ ServeResult ServeSession(const Options& options, const fuse_lowlevel_ops& operat
 
 }  // namespace
 
-ServeResult ServeView(const Options& options, DataEngine& engine,
+Result<ResolvedTransport> ResolveTransport(TransportChoice choice,
+                                           const TransportAvailability& available) {
+  switch (choice) {
+    case TransportChoice::kDevFuse:
+      return ResolvedTransport{Transport::kDevFuse, {}};
+    case TransportChoice::kIoUring:
+      if (!available.io_uring) {
+        return Status::Error(ENOTSUP, "option transport=io_uring cannot be honoured: " +
+                                          available.reason +
+                                          "; or mount with -o transport=auto");
+      }
+      return ResolvedTransport{Transport::kIoUring, {}};
+    case TransportChoice::kAuto:
+      break;
+  }
+  if (available.io_uring) return ResolvedTransport{Transport::kIoUring, {}};
+  return ResolvedTransport{Transport::kDevFuse, "serving over /dev/fuse: " + available.reason};
+}
+
+ServeResult ServeView(const Options& options, Transport transport, DataEngine& engine,
                       std::optional<ImageOrigin> image, const std::function<void()>& on_mounted,
                       ViewControl control) {
   if (image) {
     ImageFs fs(options, engine, std::move(*image), std::move(control));
-    return ServeSession(options, ImageFs::Operations(), fs, engine, on_mounted);
+    return ServeSession(options, transport, ImageFs::Operations(), fs, engine, on_mounted);
   }
   UniqueFd root_fd(::open(options.origin.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
   if (!root_fd.valid()) {
@@ -195,7 +232,7 @@ ServeResult ServeView(const Options& options, DataEngine& engine,
                                                     "'")};
   }
   MirrorFs fs(options, engine, std::move(root_fd), root_stat, std::move(control));
-  return ServeSession(options, MirrorFs::Operations(), fs, engine, on_mounted);
+  return ServeSession(options, transport, MirrorFs::Operations(), fs, engine, on_mounted);
 }
 
 }  // namespace wtcachefs

@@ -27,12 +27,17 @@
 #include "fuse/view_inode_numbers.h"
 #include "wtcachefs/data_engine.h"
 #include "wtcachefs/options.h"
+#include "wtcachefs/transport.h"
 
 namespace wtcachefs {
 
+struct UringOffload;
+
 // Answers reads of the view root's reserved "wtcachefs.*" extended attributes
 // (status reports); nullopt for an unknown name.
-using ControlAttributes = std::function<std::optional<std::string>(std::string_view name)>;
+// `transport`: what the request that asks travelled over.
+using ControlAttributes =
+    std::function<std::optional<std::string>(std::string_view name, Transport transport)>;
 // Runs a write of a "wtcachefs.*" attribute: a command (invalidate, warm) for one
 // file, given as an fd of its origin opened for reading, or for the whole cache
 // (origin_fd -1, the attribute written on the view's root). 0 or an errno.
@@ -75,6 +80,10 @@ class ViewState {
   // not leave behind older than itself (the Write callback).
   virtual std::atomic<bool>& PageCacheUsed(fuse_ino_t ino) = 0;
   KernelCacheInvalidator& kernel_cache() { return kernel_cache_; }
+  // Where requests that arrive over io_uring are served (fuse/uring_operations.h);
+  // null over /dev/fuse. Set before the session starts.
+  const UringOffload* uring_offload() const { return uring_offload_; }
+  void set_uring_offload(const UringOffload* offload) { uring_offload_ = offload; }
 
  private:
   DataEngine& engine_;
@@ -83,6 +92,7 @@ class ViewState {
   HandleRegistry<OpenFile> open_files_;
   HandleRegistry<DirHandle> open_dirs_;
   std::once_flag first_open_once_;
+  const UringOffload* uring_offload_ = nullptr;
 };
 
 class MirrorFs : public ViewState {

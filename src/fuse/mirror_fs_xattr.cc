@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "fuse/mirror_fs.h"
+#include "fuse/uring_operations.h"
 
 namespace wtcachefs::ops {
 
@@ -49,7 +50,7 @@ int RunControlCommand(fuse_req_t req, const ViewControl& control, const char* na
 
 int ReplyControlAttribute(fuse_req_t req, const ControlAttributes& control, const char* name,
                           size_t size) {
-  const std::optional<std::string> value = control ? control(name) : std::nullopt;
+  const std::optional<std::string> value = control ? control(name, TransportOf(req)) : std::nullopt;
   if (!value) return ENODATA;
   if (size == 0) {
     fuse_reply_xattr(req, value->size());
