@@ -33,7 +33,7 @@ set -euo pipefail
 prefix=${WTCACHEFS_FUSE3_PREFIX:-/opt/wtcachefs/fuse3}
 newest=${WTCACHEFS_FUSE3_SERIES:-3.18}
 # Changes when the build options below change: an older build is then redone.
-recipe=4
+recipe=5
 # series:minimum version:suites to try, newest first.
 candidates=("3.18:3.18.2:forky sid" "3.17:3.17.0:trixie")
 
@@ -149,6 +149,19 @@ case $version in
   3.17.*) ;;
   *) uring_option=(-Denable-io-uring=true) ;;
 esac
+# Fixes of the series' own bugs that Debian's package does not carry yet
+# (scripts/libfuse-patches/SERIES-*.patch; each says what it fixes). One that
+# no longer applies was taken upstream.
+for fix in "$(dirname "$0")/libfuse-patches/${version%.*}"-*.patch; do
+  [ -f "$fix" ] || continue
+  if patch -d "$source_dir" -p1 --forward --dry-run -s <"$fix" >/dev/null 2>&1; then
+    patch -d "$source_dir" -p1 --forward -s <"$fix" >>"$work/build.log" 2>&1 ||
+      give_up "cannot apply ${fix##*/} to libfuse $version"
+  else
+    echo "install-libfuse.sh: note: ${fix##*/} does not apply to libfuse $version" \
+         "(fixed there already?); building without it" >&2
+  fi
+done
 if ! (cd "$source_dir" &&
       meson setup build --prefix="$prefix" --libdir=lib --buildtype=release \
         -Ddefault_library=static -Dutils=false -Dexamples=false -Dtests=false \

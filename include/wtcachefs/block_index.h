@@ -118,8 +118,13 @@ class BlockIndex {
   uint64_t slot_count() const { return slot_count_; }
   uint32_t sectors_per_block() const { return sectors_per_block_; }
 
-  // Read hits: pins a mapped block. End with Unpin().
-  std::optional<PinnedBlock> PinForRead(const BlockKey& key);
+  // Read hits: pins a mapped block. End with Unpin(). With kLater the policy
+  // learns of the hit only from a later Touch(), once the read is sure to be
+  // served (a read that gives up leaves no trace in the policy).
+  enum class PolicyHit { kNow, kLater };
+  std::optional<PinnedBlock> PinForRead(const BlockKey& key, PolicyHit hit = PolicyHit::kNow);
+  // Tells the policy of the hits on pinned `slots` (PolicyHit::kLater).
+  void Touch(std::span<const uint32_t> slots);
   void Unpin(uint64_t slot);
 
   // Read misses: pins the block for copying origin bytes into it, mapping it to

@@ -19,6 +19,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <span>
 
 #include "wtcachefs/device_number_store.h"
@@ -34,6 +35,15 @@ class OpenFile {
 
   // Reads up to out.size() bytes at `offset`; returns the count (short at EOF only).
   virtual Result<size_t> Read(off_t offset, std::span<char> out) = 0;
+  // Read() when every byte is in the cache and nothing would wait for origin
+  // (no revalidation due, no miss, not degraded); nullopt, with nothing done,
+  // otherwise. Lets a thread that must not wait for origin (a FUSE ring thread,
+  // DESIGN 2b) serve cache hits itself.
+  virtual std::optional<Result<size_t>> ReadIfCached(off_t offset, std::span<char> out) {
+    (void)offset;
+    (void)out;
+    return std::nullopt;
+  }
   // Writes all of `data` at `offset`; returns data.size() or an error.
   virtual Result<size_t> Write(off_t offset, std::span<const char> data) = 0;
   virtual Status Truncate(off_t size) = 0;

@@ -103,12 +103,17 @@ void BlockIndex::ChangedLocked(uint32_t slot) {
   if (Active* active = ActiveOf(slot)) active->stamp = ++last_stamp_;
 }
 
-std::optional<PinnedBlock> BlockIndex::PinForRead(const BlockKey& key) {
+std::optional<PinnedBlock> BlockIndex::PinForRead(const BlockKey& key, PolicyHit hit) {
   std::lock_guard lock(mutex_);
   const uint32_t slot = FindLocked(key);
   if (slot == IndexTable::kNone) return std::nullopt;
-  policy_->OnHit(slot);
+  if (hit == PolicyHit::kNow) policy_->OnHit(slot);
   return PinLocked(slot);
+}
+
+void BlockIndex::Touch(std::span<const uint32_t> slots) {
+  std::lock_guard lock(mutex_);
+  for (const uint32_t slot : slots) policy_->OnHit(slot);
 }
 
 void BlockIndex::Unpin(uint64_t slot) {

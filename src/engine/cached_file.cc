@@ -99,13 +99,24 @@ bool CachedFile::PastSequentialCutoff(uint64_t offset, uint64_t length) {
 
 Result<size_t> CachedFile::Read(off_t offset, std::span<char> out) {
   engine_.Revalidate(object_, fd_.get());
+  return *ReadRevalidated(offset, out, /*cached_only=*/false);
+}
+
+std::optional<Result<size_t>> CachedFile::ReadIfCached(off_t offset, std::span<char> out) {
+  if (engine_.RevalidationDue(*object_)) return std::nullopt;
+  return ReadRevalidated(offset, out, /*cached_only=*/true);
+}
+
+std::optional<Result<size_t>> CachedFile::ReadRevalidated(off_t offset, std::span<char> out,
+                                                          bool cached_only) {
   const uint64_t size = object_->size.load();
   if (offset < 0) return Status::Error(EINVAL, "negative read offset");
   if (static_cast<uint64_t>(offset) >= size || out.empty()) return size_t{0};
   const size_t length = std::min<uint64_t>(out.size(), size - static_cast<uint64_t>(offset));
-  if (engine_.degraded) return ReadOrigin(offset, out.first(length));
-  const bool sequential =
-      !warming_ && PastSequentialCutoff(static_cast<uint64_t>(offset), length);
+  if (engine_.degraded) {
+    if (cached_only) return std::nullopt;
+    return ReadOrigin(offset, out.first(length));
+  }
 
   const uint32_t block_size = engine_.slots.block_size();
   const int slot_fd = engine_.slots.fd();
@@ -122,7 +133,9 @@ Result<size_t> CachedFile::Read(off_t offset, std::span<char> out) {
   size_t misses = 0;
   for (ReadPart& part : parts) {
     const BlockPiece& p = part.piece;
-    part.hit = engine_.index.PinForRead({object_->id, p.block});
+    part.hit = engine_.index.PinForRead(
+        {object_->id, p.block},
+        cached_only ? BlockIndex::PolicyHit::kLater : BlockIndex::PolicyHit::kNow);
     if (part.hit && !part.hit->valid.All(p.first_sector(), p.touched_sectors())) {
       engine_.index.Unpin(part.hit->slot);
       part.hit.reset();
@@ -133,6 +146,19 @@ Result<size_t> CachedFile::Read(off_t offset, std::span<char> out) {
       ++misses;
     }
   }
+  if (cached_only) {
+    std::vector<uint32_t> slots;
+    for (ReadPart& part : parts) {
+      if (part.hit) slots.push_back(static_cast<uint32_t>(part.hit->slot));
+    }
+    if (misses > 0) {
+      for (const uint32_t slot : slots) engine_.index.Unpin(slot);
+      return std::nullopt;
+    }
+    engine_.index.Touch(slots);
+  }
+  const bool sequential =
+      !warming_ && PastSequentialCutoff(static_cast<uint64_t>(offset), length);
   if (misses > 0 && !sequential && engine_.index.PrepareForAllocations(misses)) {
     (void)engine_.Flush();  // a failure degrades the engine; the read goes on
   }

@@ -32,6 +32,7 @@ class CachedFile final : public OpenFile {
   CachedFile& operator=(const CachedFile&) = delete;
 
   Result<size_t> Read(off_t offset, std::span<char> out) override;
+  std::optional<Result<size_t>> ReadIfCached(off_t offset, std::span<char> out) override;
   Result<size_t> Write(off_t offset, std::span<const char> data) override;
   Status Truncate(off_t size) override;
   Status Sync(bool data_only) override;
@@ -56,6 +57,10 @@ class CachedFile final : public OpenFile {
   // all under the diagnostic serial_writethrough; cache requests not submitted
   // then carry -ECANCELED.
   Status SubmitWrite(std::span<IoRequest> batch);
+  // Read() after revalidation; with `cached_only`, nullopt (nothing done) as
+  // soon as a block turns out to need origin.
+  std::optional<Result<size_t>> ReadRevalidated(off_t offset, std::span<char> out,
+                                                bool cached_only);
   // Origin-only read of [offset, offset + out.size()) (no cache involvement).
   Result<size_t> ReadOrigin(off_t offset, std::span<char> out);
   // Sequential cutoff (bcache's sequential_cutoff): true when the request

@@ -86,6 +86,8 @@ struct CacheEngine::State {
   // On reads of an open file: compares again once config.revalidate has passed
   // since the last comparison (never when it is zero).
   void Revalidate(const std::shared_ptr<CachedObject>& object, int fd);
+  // True when the next Revalidate() of `object` would stat origin.
+  bool RevalidationDue(const CachedObject& object) const;
   // Compares again when the last comparison is at least `min_age_ns` old (the
   // sweep of open files, whose reads the kernel may serve without the engine).
   void RevalidateIfOlder(const std::shared_ptr<CachedObject>& object, int fd,

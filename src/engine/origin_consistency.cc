@@ -112,6 +112,11 @@ void EngineState::Revalidate(const std::shared_ptr<CachedObject>& object, int fd
   if (interval_ns > 0) RevalidateIfOlder(object, fd, interval_ns);
 }
 
+bool EngineState::RevalidationDue(const CachedObject& object) const {
+  const int64_t interval_ns = static_cast<int64_t>(config.revalidate.count()) * 1'000'000;
+  return interval_ns > 0 && CheckClockNs() - object.checked_ns.load() >= interval_ns;
+}
+
 void EngineState::RevalidateIfOlder(const std::shared_ptr<CachedObject>& object, int fd,
                                     int64_t min_age_ns) {
   if (CheckClockNs() - object->checked_ns.load() < min_age_ns) return;

@@ -134,7 +134,8 @@ ServeResult ServeSession(const Options& options, Transport transport,
     argv_storage.push_back("-o");
     argv_storage.push_back("io_uring,io_uring_q_depth=" + std::to_string(options.max_threads));
     pool.emplace(options.max_threads);
-    offload.emplace(UringOffload{view_operations, &*pool});
+    offload.emplace(UringOffload{view_operations, &*pool, nullptr});
+    if (view_operations.read == &ops::Read) offload->read_in_place = &ops::ReadIfCached;
     view.set_uring_offload(&*offload);
     operations = OffloadedOperations(view_operations);
   }

@@ -249,6 +249,11 @@ void Removexattr(fuse_req_t req, fuse_ino_t ino, const char* name);
 // The callbacks of an open file's data (read, write, flush, release, fsync,
 // fallocate, lseek, copy_file_range): they use only the OpenFile in fi->fh.
 void AddDataOperations(fuse_lowlevel_ops& o);
+// Serves a read over io_uring in the ring thread itself when every byte is in
+// the cache (OpenFile::ReadIfCached) and replies; false, with nothing done,
+// when it needs origin.
+bool ReadIfCached(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
+                  fuse_file_info* fi) noexcept;
 // Connection settings of every view: 1 MiB writes, no splice, no writeback cache,
 // as many asynchronous requests in flight as there are workers.
 void NegotiateDataPath(fuse_conn_info* conn, const Options& options);

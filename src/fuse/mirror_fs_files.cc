@@ -130,6 +130,30 @@ void Read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, fuse_file_info
   });
 }
 
+bool ReadIfCached(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
+                  fuse_file_info* fi) noexcept {
+  try {
+    // The reply's bytes go straight into the ring entry's payload buffer.
+    char* payload = nullptr;
+    size_t payload_size = 0;
+#ifdef WTCACHEFS_FUSE_HAS_URING
+    if (fuse_req_get_payload(req, &payload, &payload_size, nullptr) != 0) payload = nullptr;
+#endif
+    if (payload == nullptr || payload_size < size) return false;
+    auto n = FileOf(fi)->ReadIfCached(off, std::span<char>(payload, size));
+    if (!n) return false;
+    NotePageCacheUse(ViewState::From(req), ino, fi);
+    if (n->ok()) {
+      fuse_reply_buf(req, payload, n->value());
+    } else {
+      fuse_reply_err(req, n->status().error());
+    }
+  } catch (...) {
+    fuse_reply_err(req, EIO);  // as Serve() would
+  }
+  return true;
+}
+
 void Write(fuse_req_t req, fuse_ino_t ino, const char* buf, size_t size, off_t off,
            fuse_file_info* fi) {
   Serve(req, [&] {

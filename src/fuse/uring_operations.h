@@ -12,6 +12,9 @@ namespace wtcachefs {
 struct UringOffload {
   fuse_lowlevel_ops inner;  // the view's own callbacks
   RequestPool* pool;
+  // Serves a read in the ring thread when it waits for no origin; false when
+  // the read must go to the pool. May be null.
+  bool (*read_in_place)(fuse_req_t, fuse_ino_t, size_t, off_t, fuse_file_info*) = nullptr;
 };
 
 // Returns the callbacks of `offload.inner` with each one that may wait for IO
