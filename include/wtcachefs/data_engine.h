@@ -46,6 +46,20 @@ class OpenFile {
   }
   // Writes all of `data` at `offset`; returns data.size() or an error.
   virtual Result<size_t> Write(off_t offset, std::span<const char> data) = 0;
+  // Write() for a thread that must not wait (a FUSE ring thread, DESIGN 2b):
+  // false, with nothing done, when the write would wait before its IO is
+  // submitted (another change holds the file or its blocks, an intent must be
+  // committed, origin's stats are slow). Otherwise true: the IO is submitted,
+  // and `done` runs with Write()'s result once it has completed, on the
+  // engine's IO completion thread (or before WriteAsync returns). `data` must
+  // stay alive until then; `done` must not wait for other IO.
+  virtual bool WriteAsync(off_t offset, std::span<const char> data,
+                          std::function<void(Result<size_t>)> done) {
+    (void)offset;
+    (void)data;
+    (void)done;
+    return false;
+  }
   virtual Status Truncate(off_t size) = 0;
   // fsync(2) / fdatasync(2) semantics on origin (and on the cache, once there is one).
   virtual Status Sync(bool data_only) = 0;

@@ -18,6 +18,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <span>
 
@@ -59,9 +60,24 @@ class IoBackend {
   // Submits all `requests` at once and waits for all of them. Returns non-OK only
   // when the backend itself failed (no ring); per-request errors are in `result`.
   virtual Status Submit(std::span<IoRequest> requests) = 0;
+  // Submits all `requests` at once (the same contract as Submit()) and returns
+  // without waiting for them: `done` runs once every request has completed,
+  // with its `result` filled, on the backend's completion thread, or on the
+  // calling thread before SubmitAsync() returns for a backend that completes
+  // at once (this default). The requests and their buffers must stay alive
+  // until `done` has run. Non-OK when nothing was submitted: `done` then
+  // never runs. `done` must not wait for other IO of this backend.
+  virtual Status SubmitAsync(std::span<IoRequest> requests, std::function<void()> done) {
+    if (Status s = Submit(requests); !s.ok()) return s;
+    done();
+    return Status::Ok();
+  }
 };
 
-// io_uring backend: one ring per calling thread, created on first use.
+// io_uring backend: one ring per calling thread for Submit(), created on first
+// use, and one ring shared by every SubmitAsync() caller, whose completions a
+// thread of the backend's reaps (started on first use, stopped with the
+// backend, which must outlive every batch submitted).
 // Fails with a clear Status when io_uring is unavailable (kernel, seccomp).
 Result<std::unique_ptr<IoBackend>> MakeUringBackend(unsigned queue_depth = 64);
 

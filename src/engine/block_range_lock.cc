@@ -17,7 +17,16 @@ BlockRangeLock::Held::Held(BlockRangeLock& lock, uint64_t first, uint64_t end)
   lock_.held_.push_back({first_, end_});
 }
 
+BlockRangeLock::Held::Held(BlockRangeLock& lock, uint64_t first, uint64_t end,
+                           std::try_to_lock_t)
+    : lock_(lock), first_(first), end_(std::max(end, first + 1)) {
+  std::lock_guard guard(lock_.mutex_);
+  held_ = !lock_.OverlapsLocked(first_, end_);
+  if (held_) lock_.held_.push_back({first_, end_});
+}
+
 BlockRangeLock::Held::~Held() {
+  if (!held_) return;
   {
     std::lock_guard guard(lock_.mutex_);
     auto it = std::find_if(lock_.held_.begin(), lock_.held_.end(),

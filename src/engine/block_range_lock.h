@@ -19,13 +19,18 @@ class BlockRangeLock {
   class Held {
    public:
     Held(BlockRangeLock& lock, uint64_t first, uint64_t end);
+    // Takes the blocks only when no one holds any of them: check held().
+    Held(BlockRangeLock& lock, uint64_t first, uint64_t end, std::try_to_lock_t);
+    // Lets go (of nothing when not held); may run on another thread.
     ~Held();
     Held(const Held&) = delete;
     Held& operator=(const Held&) = delete;
+    bool held() const { return held_; }
 
    private:
     BlockRangeLock& lock_;
     uint64_t first_, end_;
+    bool held_ = true;
   };
 
  private:

@@ -10,6 +10,7 @@
 #include <cerrno>
 #include <cstring>
 #include <optional>
+#include <shared_mutex>
 #include <utility>
 #include <vector>
 
@@ -385,37 +386,73 @@ Result<uint64_t> CachedFile::Warm(uint64_t offset, uint64_t length) {
   return done;
 }
 
-Result<size_t> CachedFile::Write(off_t offset, std::span<const char> data) {
-  if (offset < 0) return Status::Error(EINVAL, "negative write offset");
-  const uint32_t block_size = engine_.slots.block_size();
-  std::shared_lock change(object_->change_mutex);
-  const uint64_t first_block = static_cast<uint64_t>(offset) / block_size;
-  const BlockRangeLock::Held blocks(
-      object_->write_ranges, first_block,
-      (static_cast<uint64_t>(offset) + data.size() + block_size - 1) / block_size);
-  const OriginChange change_of_origin(engine_, object_, fd_.get());
-  const int slot_fd = engine_.slots.fd();
-  const bool degraded = !MarkIntent(static_cast<uint64_t>(offset), data.size());
-  // Past the sequential cutoff, write misses go around the cache.
-  const bool allocate = engine_.write_allocate.load() &&
-                        !PastSequentialCutoff(static_cast<uint64_t>(offset), data.size());
-  struct WritePart {
+// One write through the cache, from its holds to its acknowledgement: the
+// stages Write() runs in a row, and WriteAsync() on both sides of the IO's
+// completion. Its holds end with it, on whichever thread finishes it.
+struct CachedFile::WriteOp {
+  struct Part {
     BlockPiece piece;
     std::optional<PinnedBlock> pinned;  // else: origin only, promotions held off
     bool was_cached = false;
     std::vector<uint32_t> checksums;  // of the fully written sectors
   };
-  std::vector<WritePart> parts;
-  for (const BlockPiece& piece : SplitIntoBlocks(offset, data.size(), block_size)) {
-    parts.push_back(WritePart{.piece = piece, .pinned = {}, .checksums = {}});
-  }
 
+  WriteOp(std::shared_ptr<CachedObject> written, off_t at, std::span<const char> bytes)
+      : object(std::move(written)), offset(at), data(bytes) {}
+
+  const std::shared_ptr<CachedObject> object;  // kept alive until the end
+  const off_t offset;
+  const std::span<const char> data;
+  std::shared_lock<ChangeGate> change;  // the object's data changes
+  std::optional<BlockRangeLock::Held> blocks;
+  bool change_begun = false;  // EngineState::EndChange() is owed
+  bool degraded = false;      // origin only: the intent could not be marked
+  std::vector<Part> parts;
+  std::vector<IoRequest> batch;  // [0]: origin; then the cache's, part by part
+};
+
+bool CachedFile::HoldForWrite(WriteOp& op, bool wait) {
+  const uint64_t block_size = engine_.slots.block_size();
+  const uint64_t first_block = static_cast<uint64_t>(op.offset) / block_size;
+  const uint64_t end_block =
+      (static_cast<uint64_t>(op.offset) + op.data.size() + block_size - 1) / block_size;
+  if (wait) {
+    op.change = std::shared_lock(object_->change_gate);
+    op.blocks.emplace(object_->write_ranges, first_block, end_block);
+  } else {
+    op.change = std::shared_lock(object_->change_gate, std::try_to_lock);
+    if (!op.change.owns_lock()) return false;
+    op.blocks.emplace(object_->write_ranges, first_block, end_block, std::try_to_lock);
+    if (!op.blocks->held()) return false;
+    // Marking an intent commits to the metadata store; a stat of a slow
+    // origin is a round trip.
+    if (!engine_.degraded &&
+        !engine_.intents.AllMarkedNow(object_->id, first_block, end_block)) {
+      return false;
+    }
+    if (engine_.change_stat_ns() > kQuickOriginStatNs) return false;
+  }
+  engine_.BeginChange(object_, fd_.get());
+  op.change_begun = true;
+  op.degraded = !MarkIntent(static_cast<uint64_t>(op.offset), op.data.size());
+  return true;
+}
+
+void CachedFile::PlanWrite(WriteOp& op) {
+  const uint32_t block_size = engine_.slots.block_size();
+  const int slot_fd = engine_.slots.fd();
+  // Past the sequential cutoff, write misses go around the cache.
+  const bool allocate = engine_.write_allocate.load() &&
+                        !PastSequentialCutoff(static_cast<uint64_t>(op.offset), op.data.size());
+  for (const BlockPiece& piece : SplitIntoBlocks(op.offset, op.data.size(), block_size)) {
+    op.parts.push_back(WriteOp::Part{.piece = piece, .pinned = {}, .checksums = {}});
+  }
   // One submission: the origin write and every cache write (DESIGN W1).
-  std::vector<IoRequest> batch = {IoRequest::Write(fd_.get(), offset, data)};
-  for (WritePart& part : parts) {
+  op.batch = {IoRequest::Write(fd_.get(), op.offset, op.data)};
+  for (WriteOp::Part& part : op.parts) {
     const BlockPiece& p = part.piece;
     const BlockKey key{object_->id, p.block};
-    if (degraded) {
+    if (op.degraded) {
       if (engine_.index.Invalidate(key, p.first_sector(), p.touched_sectors())) {
         EngineCounters::Add(engine_.counters.invalidations);
       }
@@ -429,8 +466,9 @@ Result<size_t> CachedFile::Write(off_t offset, std::span<const char> data) {
       continue;
     }
     part.was_cached = !part.pinned->valid.None();
-    batch.push_back(IoRequest::Write(slot_fd, engine_.slots.OffsetOf(part.pinned->slot) + p.begin,
-                                     data.subspan(p.buffer_offset, p.length())));
+    op.batch.push_back(IoRequest::Write(slot_fd,
+                                        engine_.slots.OffsetOf(part.pinned->slot) + p.begin,
+                                        op.data.subspan(p.buffer_offset, p.length())));
     // The checksums of the sectors it writes whole, in the same submission; the
     // partly written ones become invalid (EndWrite below). Not a plain call
     // beside the ring: a cache device as slow as the origin then makes the
@@ -438,29 +476,30 @@ Result<size_t> CachedFile::Write(off_t offset, std::span<const char> data) {
     if (p.full_sectors() > 0) {
       part.checksums = SectorChecksums(
           key, p.first_full_sector(), p.full_sectors(),
-          data.data() + p.buffer_offset + (p.first_full_sector() * kSectorSize - p.begin));
-      batch.push_back(IoRequest::Write(
+          op.data.data() + p.buffer_offset + (p.first_full_sector() * kSectorSize - p.begin));
+      op.batch.push_back(IoRequest::Write(
           engine_.checksums.fd(),
           engine_.checksums.OffsetOf(part.pinned->slot, p.first_full_sector()),
           BytesOf(std::as_const(part.checksums))));
     }
   }
-  Status submitted = SubmitWrite(batch);
-  const int64_t origin_result = submitted.ok() ? batch[0].result : -submitted.error();
-  const bool origin_complete = origin_result == static_cast<int64_t>(data.size());
+}
 
+Result<size_t> CachedFile::FinishWrite(WriteOp& op, const Status& submitted) {
+  const int64_t origin_result = submitted.ok() ? op.batch[0].result : -submitted.error();
+  const bool origin_complete = origin_result == static_cast<int64_t>(op.data.size());
   size_t request = 1;
-  for (WritePart& part : parts) {
+  for (WriteOp::Part& part : op.parts) {
     if (!part.pinned) {
       engine_.index.EndUncachedWrite({object_->id, part.piece.block});
       continue;
     }
     const BlockPiece& p = part.piece;
-    const IoRequest& r = batch[request++];
+    const IoRequest& r = op.batch[request++];
     int64_t cache_result = submitted.ok() ? r.result : -submitted.error();
     bool cache_complete = submitted.ok() && r.result == static_cast<int64_t>(p.length());
     if (!part.checksums.empty()) {
-      const IoRequest& sums = batch[request++];
+      const IoRequest& sums = op.batch[request++];
       if (cache_complete && sums.result != static_cast<int64_t>(sums.length)) {
         cache_complete = false;
         cache_result = sums.result;
@@ -475,20 +514,52 @@ Result<size_t> CachedFile::Write(off_t offset, std::span<const char> data) {
                            p.touched_sectors(), p.first_full_sector(), p.full_sectors(),
                            cached, BlockIndex::PartialSectors::kInvalidate);
   }
+  if (origin_result >= 0) {
+    const uint64_t end = static_cast<uint64_t>(op.offset) + static_cast<uint64_t>(origin_result);
+    // Writes to other blocks may extend the file at the same time.
+    uint64_t size = object_->size.load();
+    while (end > size && !object_->size.compare_exchange_weak(size, end)) {
+    }
+  }
+  // Origin completed the change: its attributes after it are recorded before
+  // the blocks and the object are let go.
+  engine_.EndChange(object_, fd_.get());
+  op.change_begun = false;
+  op.blocks.reset();
+  op.change.unlock();
   if (origin_result < 0) {
     EngineCounters::Add(engine_.counters.origin_write_errors);
     return Status::Error(static_cast<int>(-origin_result), "write origin");
   }
-  const uint64_t end = static_cast<uint64_t>(offset) + static_cast<uint64_t>(origin_result);
-  // Writes to other blocks may extend the file at the same time.
-  uint64_t size = object_->size.load();
-  while (end > size && !object_->size.compare_exchange_weak(size, end)) {
-  }
   return static_cast<size_t>(origin_result);
 }
 
+Result<size_t> CachedFile::Write(off_t offset, std::span<const char> data) {
+  if (offset < 0) return Status::Error(EINVAL, "negative write offset");
+  WriteOp op(object_, offset, data);
+  (void)HoldForWrite(op, /*wait=*/true);
+  PlanWrite(op);
+  const Status submitted = SubmitWrite(op.batch);
+  return FinishWrite(op, submitted);
+}
+
+bool CachedFile::WriteAsync(off_t offset, std::span<const char> data,
+                            std::function<void(Result<size_t>)> done) {
+  if (offset < 0 || engine_.config.serial_writethrough) return false;
+  auto op = std::make_shared<WriteOp>(object_, offset, data);
+  if (!HoldForWrite(*op, /*wait=*/false)) {
+    // Nothing begun: the holds taken so far end with `op`.
+    return false;
+  }
+  PlanWrite(*op);
+  const Status submitted =
+      engine_.io.SubmitAsync(op->batch, [this, op, done] { done(FinishWrite(*op, Status::Ok())); });
+  if (!submitted.ok()) done(FinishWrite(*op, submitted));
+  return true;
+}
+
 Status CachedFile::Truncate(off_t new_size) {
-  std::lock_guard change(object_->change_mutex);
+  std::lock_guard change(object_->change_gate);
   const OriginChange change_of_origin(engine_, object_, fd_.get());
   const uint64_t current = object_->size.load();
   if (static_cast<uint64_t>(new_size) < current) {
@@ -520,7 +591,7 @@ Status CachedFile::Truncate(off_t new_size) {
 Status CachedFile::Sync(bool data_only) {
   // No write to this file may slip between the syncs and the clearing of its
   // intent marks.
-  std::lock_guard change(object_->change_mutex);
+  std::lock_guard change(object_->change_gate);
   // Origin and cache are made durable in parallel.
   std::vector<IoRequest> batch = {IoRequest::Sync(fd_.get(), data_only),
                                   IoRequest::Sync(engine_.slots.fd(), true)};
@@ -538,7 +609,7 @@ Status CachedFile::Sync(bool data_only) {
 }
 
 Status CachedFile::Allocate(int mode, off_t offset, off_t length) {
-  std::lock_guard change(object_->change_mutex);
+  std::lock_guard change(object_->change_gate);
   const OriginChange change_of_origin(engine_, object_, fd_.get());
   if (mode & (FALLOC_FL_COLLAPSE_RANGE | FALLOC_FL_INSERT_RANGE)) {
     const uint64_t end = std::max(object_->size.load(), static_cast<uint64_t>(offset));
@@ -566,7 +637,7 @@ Result<size_t> CachedFile::CopyTo(off_t offset, OpenFile& dest, off_t dest_offse
                                   size_t length, unsigned flags) {
   auto* target = dynamic_cast<CachedFile*>(&dest);
   if (target == nullptr) return Status::Error(EXDEV, "copy between different engines");
-  std::lock_guard change(target->object_->change_mutex);
+  std::lock_guard change(target->object_->change_gate);
   const OriginChange change_of_origin(engine_, target->object_, target->fd_.get());
   target->MarkIntent(static_cast<uint64_t>(dest_offset), length);
   loff_t in = offset;

@@ -5,7 +5,7 @@
 // Thread safety: every method may be called concurrently. Writes to different
 // blocks run at once, writes sharing a block one after the other; Truncate,
 // Allocate, Sync and being the target of CopyTo exclude every write of the
-// file (the object's change_mutex). Reads run in parallel with everything.
+// file (the object's change_gate). Reads run in parallel with everything.
 #pragma once
 
 #include <memory>
@@ -34,6 +34,8 @@ class CachedFile final : public OpenFile {
   Result<size_t> Read(off_t offset, std::span<char> out) override;
   std::optional<Result<size_t>> ReadIfCached(off_t offset, std::span<char> out) override;
   Result<size_t> Write(off_t offset, std::span<const char> data) override;
+  bool WriteAsync(off_t offset, std::span<const char> data,
+                  std::function<void(Result<size_t>)> done) override;
   Status Truncate(off_t size) override;
   Status Sync(bool data_only) override;
   Status Allocate(int mode, off_t offset, off_t length) override;
@@ -48,6 +50,21 @@ class CachedFile final : public OpenFile {
   bool page_cache_valid() const override { return page_cache_valid_; }
 
  private:
+  struct WriteOp;
+  // A write's stages. HoldForWrite takes what the write holds until it is
+  // acknowledged (the object's change gate, its blocks' range lock), begins
+  // the change of origin (W6) and marks the intent (W4). Without `wait` it
+  // takes nothing that would make it wait (held by another change, an intent
+  // to commit, a slow origin stat) and returns false instead, having begun
+  // nothing. PlanWrite pins the blocks and builds the one submission (W1);
+  // FinishWrite applies its outcome, ends the change and lets go.
+  bool HoldForWrite(WriteOp& op, bool wait);
+  void PlanWrite(WriteOp& op);
+  Result<size_t> FinishWrite(WriteOp& op, const Status& submitted);
+  // Origin stats at most this slow (on average) are taken by a thread that
+  // must not wait for origin: a local file system's, not a network's.
+  static constexpr int64_t kQuickOriginStatNs = 100'000;
+
   // Durably marks the blocks of [offset, offset + length) in the intent log before
   // a change to them is submitted. False when the engine is (now) degraded: the
   // change must then go to origin only, invalidating cached blocks.

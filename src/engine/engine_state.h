@@ -86,6 +86,11 @@ struct CacheEngine::State {
   // On reads of an open file: compares again once config.revalidate has passed
   // since the last comparison (never when it is zero).
   void Revalidate(const std::shared_ptr<CachedObject>& object, int fd);
+  // How long origin's stats around the view's own changes take: an average of
+  // the recent ones, in nanoseconds (0 before the first). A thread that must
+  // not wait for origin begins a change itself only while they are quick
+  // (CachedFile::WriteAsync).
+  int64_t change_stat_ns() const { return change_stat_ns_.load(std::memory_order_relaxed); }
   // True when the next Revalidate() of `object` would stat origin.
   bool RevalidationDue(const CachedObject& object) const;
   // Compares again when the last comparison is at least `min_age_ns` old (the
@@ -102,7 +107,7 @@ struct CacheEngine::State {
   // one submission), then one metadata batch
   // with every mapping and file record changed since the last flush, then hand
   // quarantined slots back. With `clear_intents_of`, that object's intent marks
-  // are cleared in the same batch: the caller holds its change_mutex and has
+  // are cleared in the same batch: the caller holds its change_gate and has
   // made its origin data durable. With `clear_all_intents`, every mark is.
   Status Flush(const CachedObject* clear_intents_of = nullptr, bool clear_all_intents = false);
   void StartFlusher();
@@ -112,6 +117,12 @@ struct CacheEngine::State {
   void RequestFlush();
   EngineStats Stats() const;
 
+ private:
+  // StatOrigin() of a change's begin or end, timed into change_stat_ns_.
+  int TimedChangeStat(int fd, struct stat* st);
+  std::atomic<int64_t> change_stat_ns_{0};
+
+ public:
   const CacheConfig config;
   IoBackend& io;
   std::unique_ptr<CacheDirectory> directory;

@@ -19,6 +19,17 @@ std::vector<std::pair<uint64_t, uint64_t>> IntentLog::Marks() const {
   return {marks_.begin(), marks_.end()};
 }
 
+bool IntentLog::AllMarkedNow(uint64_t object_id, uint64_t first_block,
+                             uint64_t end_block) const {
+  std::unique_lock lock(mutex_, std::try_to_lock);
+  if (!lock.owns_lock()) return false;
+  const uint64_t last_region = end_block == 0 ? 0 : (end_block - 1) / kBlocksPerRegion;
+  for (uint64_t region = first_block / kBlocksPerRegion; region <= last_region; ++region) {
+    if (!marks_.contains({object_id, region})) return false;
+  }
+  return true;
+}
+
 Status IntentLog::MarkForWrite(uint64_t object_id, uint64_t first_block, uint64_t end_block) {
   std::lock_guard lock(mutex_);
   MetaBatch batch;

@@ -31,6 +31,10 @@ class IntentLog {
   // Loads marks left by a previous mount (they name what recovery must drop).
   Status Load();
   bool IsMarked(uint64_t object_id, uint64_t block) const;
+  // True when blocks [first_block, end_block) are marked already, so that
+  // MarkForWrite() would commit nothing; false, without waiting, when another
+  // thread is committing marks.
+  bool AllMarkedNow(uint64_t object_id, uint64_t first_block, uint64_t end_block) const;
   // The marks as loaded or made, as (object, region) pairs.
   std::vector<std::pair<uint64_t, uint64_t>> Marks() const;
 

@@ -13,11 +13,11 @@
 #include <cstdint>
 #include <memory>
 #include <mutex>
-#include <shared_mutex>
 #include <unordered_map>
 #include <vector>
 
 #include "engine/block_range_lock.h"
+#include "engine/change_gate.h"
 #include "wtcachefs/meta_records.h"
 
 namespace wtcachefs {
@@ -34,8 +34,9 @@ struct CachedObject {
   // write_ranges, so writes to different blocks run at once and writes sharing
   // a block reach origin and cache in the same order; truncate, fallocate, copy
   // into it and fsync's clearing of its intents hold it exclusively.
-  // Lock order: change_mutex, write_ranges, fingerprint_mutex.
-  std::shared_mutex change_mutex;
+  // Lock order: change_gate, write_ranges, fingerprint_mutex. A write's holds
+  // may end on another thread (engine/change_gate.h).
+  ChangeGate change_gate;
   BlockRangeLock write_ranges;
   // The origin file's size as last seen or changed through the view; reads are
   // clipped to it.

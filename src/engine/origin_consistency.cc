@@ -5,6 +5,7 @@
 #include <fcntl.h>
 
 #include <algorithm>
+#include <chrono>
 
 #include "engine/engine_state.h"
 #include "engine/racy_fingerprint.h"
@@ -88,8 +89,22 @@ void EngineState::BeginChange(const std::shared_ptr<CachedObject>& object, int f
   // open or revalidation drops it (one drop per interval, not one per write).
   struct stat st;
   const int64_t taken_ns = OriginClockNs();
-  (void)CompareLocked(object, fd, StatOrigin(fd, &st) == 0 ? &st : nullptr, taken_ns,
+  (void)CompareLocked(object, fd, TimedChangeStat(fd, &st) == 0 ? &st : nullptr, taken_ns,
                       Unvouched::kKeep);
+}
+
+int EngineState::TimedChangeStat(int fd, struct stat* st) {
+  const auto start = std::chrono::steady_clock::now();
+  const int rc = StatOrigin(fd, st);
+  const int64_t took = std::chrono::duration_cast<std::chrono::nanoseconds>(
+                           std::chrono::steady_clock::now() - start)
+                           .count();
+  // An average over about the last eight; a lost update among racing changes
+  // only delays it.
+  const int64_t before = change_stat_ns_.load(std::memory_order_relaxed);
+  change_stat_ns_.store(before == 0 ? took : before + (took - before) / 8,
+                        std::memory_order_relaxed);
+  return rc;
 }
 
 void EngineState::EndChange(const std::shared_ptr<CachedObject>& object, int fd) {
@@ -99,7 +114,7 @@ void EngineState::EndChange(const std::shared_ptr<CachedObject>& object, int fd)
     if (--object->changes_in_flight > 0) return;
     struct stat st;
     const int64_t taken_ns = OriginClockNs();
-    object->fingerprint = StatOrigin(fd, &st) == 0 ? FingerprintOf(st) : Fingerprint{};
+    object->fingerprint = TimedChangeStat(fd, &st) == 0 ? FingerprintOf(st) : Fingerprint{};
     // The change's bytes were captured in the tick the new fingerprint carries.
     object->unvouched = object->unvouched || IsRacy(object->fingerprint, taken_ns);
     object->checked_ns = CheckClockNs();

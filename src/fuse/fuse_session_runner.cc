@@ -128,14 +128,18 @@ ServeResult ServeSession(const Options& options, Transport transport,
   // Over io_uring the ring threads hand requests to the pool; at most
   // max_threads of them wait in each CPU's queue.
   std::optional<RequestPool> pool;
+  RequestsInFlight in_flight;
   std::optional<UringOffload> offload;
   fuse_lowlevel_ops operations = view_operations;
   if (transport == Transport::kIoUring) {
     argv_storage.push_back("-o");
     argv_storage.push_back("io_uring,io_uring_q_depth=" + std::to_string(options.max_threads));
     pool.emplace(options.max_threads);
-    offload.emplace(UringOffload{view_operations, &*pool, nullptr});
+    offload.emplace(UringOffload{view_operations, &*pool, &in_flight, nullptr, nullptr});
     if (view_operations.read == &ops::Read) offload->read_in_place = &ops::ReadIfCached;
+    if (view_operations.write == &ops::Write) {
+      offload->write_in_place = &ops::WriteWithoutWaiting;
+    }
     view.set_uring_offload(&*offload);
     operations = OffloadedOperations(view_operations);
   }
@@ -179,9 +183,13 @@ ServeResult ServeSession(const Options& options, Transport transport,
   fuse_loop_cfg_set_idle_threads(loop_config, options.max_threads);
   const int rc = fuse_session_loop_mt(session.get(), loop_config);
   fuse_loop_cfg_destroy(loop_config);
-  // Requests the pool still holds get their replies (the kernel has gone, so
-  // they fail harmlessly) before the view they use goes away.
-  if (pool) pool->Stop();
+  // Requests still in flight get their replies (the kernel may have gone: they
+  // then fail harmlessly) before the view and the engine they use go away.
+  // Those that arrive until the session ends are served where they arrive.
+  if (pool) {
+    in_flight.CloseAndWait();
+    pool->Stop();
+  }
   engine.set_external_change_listener(nullptr);
   view.kernel_cache().Stop();
 

@@ -32,6 +32,7 @@
 namespace wtcachefs {
 
 struct UringOffload;
+class RequestsInFlight;
 
 // Answers reads of the view root's reserved "wtcachefs.*" extended attributes
 // (status reports); nullopt for an unknown name.
@@ -254,6 +255,11 @@ void AddDataOperations(fuse_lowlevel_ops& o);
 // when it needs origin.
 bool ReadIfCached(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
                   fuse_file_info* fi) noexcept;
+// Submits a write over io_uring from the ring thread itself when nothing makes
+// it wait first (OpenFile::WriteAsync); its IO's completion replies, counted in
+// `in_flight`. False, with nothing done, when it must be served by Write().
+bool WriteWithoutWaiting(fuse_req_t req, fuse_ino_t ino, const char* buf, size_t size, off_t off,
+                         fuse_file_info* fi, RequestsInFlight& in_flight) noexcept;
 // Connection settings of every view: 1 MiB writes, no splice, no writeback cache,
 // as many asynchronous requests in flight as there are workers.
 void NegotiateDataPath(fuse_conn_info* conn, const Options& options);

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "fuse/mirror_fs.h"
+#include "fuse/uring_operations.h"
 
 namespace wtcachefs::ops {
 namespace {
@@ -152,6 +153,39 @@ bool ReadIfCached(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
     fuse_reply_err(req, EIO);  // as Serve() would
   }
   return true;
+}
+
+bool WriteWithoutWaiting(fuse_req_t req, fuse_ino_t ino, const char* buf, size_t size, off_t off,
+                         fuse_file_info* fi, RequestsInFlight& in_flight) noexcept {
+  ViewState& view = ViewState::From(req);
+  // Such a write waits for the kernel to drop older page cache (Write()).
+  if ((fi->flags & O_DIRECT) && view.PageCacheUsed(ino).load(std::memory_order_relaxed)) {
+    return false;
+  }
+  if (!in_flight.Begin()) return false;
+  OpenFile& file = *FileOf(fi);
+  bool submitted = false;
+  try {
+    submitted = file.WriteAsync(
+        off, std::span<const char>(buf, size), [req, &view, &file, &in_flight](Result<size_t> n) {
+          // On the IO completion thread. The kernel releases the file only
+          // after this reply.
+          int error = n.ok() ? 0 : n.status().error();
+          if (error == 0) {
+            error = DropPrivilegeBitsAfterDataChange(req, view.engine(), file.origin_fd());
+          }
+          if (error == 0) {
+            fuse_reply_write(req, n.value());
+          } else {
+            fuse_reply_err(req, error);
+          }
+          in_flight.End();
+        });
+  } catch (...) {
+    submitted = false;  // nothing was submitted: Write() serves it
+  }
+  if (!submitted) in_flight.End();
+  return submitted;
 }
 
 void Write(fuse_req_t req, fuse_ino_t ino, const char* buf, size_t size, off_t off,

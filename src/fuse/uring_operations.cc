@@ -51,6 +51,24 @@ bool ArrivedOverUring(fuse_req_t req) {
 
 }  // namespace
 
+bool RequestsInFlight::Begin() {
+  std::lock_guard lock(mutex_);
+  if (closed_) return false;
+  ++count_;
+  return true;
+}
+
+void RequestsInFlight::End() {
+  std::lock_guard lock(mutex_);
+  if (--count_ == 0) ended_.notify_all();
+}
+
+void RequestsInFlight::CloseAndWait() {
+  std::unique_lock lock(mutex_);
+  closed_ = true;
+  ended_.wait(lock, [this] { return count_ == 0; });
+}
+
 Transport TransportOf(fuse_req_t req) {
   return ArrivedOverUring(req) ? Transport::kIoUring : Transport::kDevFuse;
 }
@@ -73,6 +91,19 @@ struct Offload<Member, void (*)(fuse_req_t, Args...)> {
     });
   }
 };
+
+// Writes are submitted by the ring thread when nothing makes it wait first;
+// the IO's completion sends the reply.
+void WriteInPlaceOrOffload(fuse_req_t req, fuse_ino_t ino, const char* buf, size_t size,
+                           off_t off, fuse_file_info* fi) {
+  const UringOffload& offload = *ViewState::From(req).uring_offload();
+  if (ArrivedOverUring(req) && offload.write_in_place != nullptr &&
+      offload.write_in_place(req, ino, buf, size, off, fi, *offload.in_flight)) {
+    return;
+  }
+  Offload<&fuse_lowlevel_ops::write, decltype(fuse_lowlevel_ops::write)>::Call(req, ino, buf,
+                                                                              size, off, fi);
+}
 
 // Reads that the cache serves without origin are answered by the ring thread:
 // handing them over costs more than serving them (docs/benchmarks.md).
@@ -112,7 +143,7 @@ fuse_lowlevel_ops OffloadedOperations(const fuse_lowlevel_ops& inner) {
   OffloadIfSet<&O::link>(inner, out);
   OffloadIfSet<&O::open>(inner, out);
   if (inner.read != nullptr) out.read = ReadInPlaceOrOffload;
-  OffloadIfSet<&O::write>(inner, out);
+  if (inner.write != nullptr) out.write = WriteInPlaceOrOffload;
   OffloadIfSet<&O::flush>(inner, out);
   OffloadIfSet<&O::release>(inner, out);
   OffloadIfSet<&O::fsync>(inner, out);

@@ -3,18 +3,44 @@
 // instead of the ring thread that received them (DESIGN 2b).
 #pragma once
 
+#include <condition_variable>
+#include <cstdint>
+#include <mutex>
+
 #include "fuse/mirror_fs.h"
 #include "fuse/request_pool.h"
 
 namespace wtcachefs {
 
+// Requests whose reply an IO completion sends (WriteWithoutWaiting): counted,
+// so that the session waits for their replies before the view and the engine
+// they use go away.
+class RequestsInFlight {
+ public:
+  // False once closed: the request must then be served in the calling thread.
+  bool Begin();
+  void End();
+  // Refuses new requests and waits until none is in flight.
+  void CloseAndWait();
+
+ private:
+  std::mutex mutex_;
+  std::condition_variable ended_;
+  uint64_t count_ = 0;   // GUARDED_BY(mutex_)
+  bool closed_ = false;  // GUARDED_BY(mutex_)
+};
+
 // The request callbacks of a view served over io_uring and where they run.
 struct UringOffload {
   fuse_lowlevel_ops inner;  // the view's own callbacks
   RequestPool* pool;
-  // Serves a read in the ring thread when it waits for no origin; false when
-  // the read must go to the pool. May be null.
+  RequestsInFlight* in_flight;
+  // Serve a read or a write in the ring thread when it waits for no origin,
+  // the write's reply coming from its IO's completion; false when the request
+  // must go to the pool. Either may be null.
   bool (*read_in_place)(fuse_req_t, fuse_ino_t, size_t, off_t, fuse_file_info*) = nullptr;
+  bool (*write_in_place)(fuse_req_t, fuse_ino_t, const char*, size_t, off_t, fuse_file_info*,
+                         RequestsInFlight&) = nullptr;
 };
 
 // Returns the callbacks of `offload.inner` with each one that may wait for IO

@@ -1,8 +1,10 @@
 // SPDX-License-Identifier: Apache-2.0
-// UringBackend: IoBackend on io_uring, one ring per thread (a ring has one owner).
-// A batch of one request is done with a plain system call instead: it has
-// nothing to run in parallel with, and io_uring would hand a read of data not
-// in memory to a worker thread, a wake-up more on every cache-hit read.
+// UringBackend: IoBackend on io_uring. Submit() uses one ring per thread (a
+// ring has one owner); a batch of one request is done with a plain system call
+// instead: it has nothing to run in parallel with, and io_uring would hand a
+// read of data not in memory to a worker thread, a wake-up more on every
+// cache-hit read. SubmitAsync() uses one ring that every caller submits to
+// under a mutex and one thread reaps (AsyncRing).
 #include <liburing.h>
 #include <pthread.h>
 #include <unistd.h>
@@ -12,6 +14,7 @@
 #include <cerrno>
 #include <cstring>
 #include <mutex>
+#include <thread>
 #include <vector>
 
 #include "wtcachefs/io_backend.h"
@@ -149,9 +152,168 @@ void RunAlone(IoRequest& r) {
   }
 }
 
+// A batch of SubmitAsync(): its requests' progress, and what runs once the
+// last of them has completed.
+struct AsyncBatch;
+struct AsyncPending {
+  Pending pending;
+  AsyncBatch* batch;
+};
+struct AsyncBatch {
+  std::vector<AsyncPending> requests;
+  std::function<void()> done;
+  std::atomic<size_t> unfinished{0};
+};
+
+// The ring of SubmitAsync(). Submissions take submit_mutex_ (the submission
+// queue has one owner at a time); the reaper thread alone consumes
+// completions, and its wait for them submits nothing, so it never touches the
+// submission queue. It resubmits short transfers and runs each batch's `done`.
+class AsyncRing {
+ public:
+  AsyncRing() {
+    io_uring_params params{};
+    params.flags = IORING_SETUP_CQSIZE;
+    params.cq_entries = kCompletionEntries;
+    init_error_ = -io_uring_queue_init_params(kSubmissionEntries, &ring_, &params);
+    if (init_error_ == 0) {
+      reaper_ = std::thread([this] { Reap(); });
+      ::pthread_setname_np(reaper_.native_handle(), "wtcachefs-io");
+    }
+  }
+  ~AsyncRing() {
+    if (init_error_ != 0) return;
+    {
+      std::lock_guard lock(submit_mutex_);
+      stopping_ = true;
+      // A completion tagged 0 wakes the reaper to see stopping_.
+      for (;;) {
+        io_uring_sqe* sqe = io_uring_get_sqe(&ring_);
+        if (sqe != nullptr) {
+          io_uring_prep_nop(sqe);
+          io_uring_sqe_set_data64(sqe, 0);
+          break;
+        }
+        io_uring_submit(&ring_);
+      }
+      while (io_uring_submit(&ring_) == -EINTR) {
+      }
+    }
+    reaper_.join();
+    io_uring_queue_exit(&ring_);
+  }
+  AsyncRing(const AsyncRing&) = delete;
+  AsyncRing& operator=(const AsyncRing&) = delete;
+
+  int init_error() const { return init_error_; }
+
+  // Takes `batch` (whose requests are all to be submitted); it is freed once
+  // its `done` has run.
+  void Submit(AsyncBatch* batch) {
+    batch->unfinished = batch->requests.size();
+    std::vector<AsyncPending*> unqueued;
+    {
+      std::lock_guard lock(submit_mutex_);
+      for (AsyncPending& request : batch->requests) {
+        if (!QueueLocked(request)) unqueued.push_back(&request);
+      }
+      FlushLocked();
+    }
+    // Outside the lock: the last of them runs `done`, which may submit.
+    for (AsyncPending* request : unqueued) Fail(*request, -EIO);
+  }
+
+ private:
+  static constexpr unsigned kSubmissionEntries = 256;
+  static constexpr unsigned kCompletionEntries = 4096;
+
+  // Queues `request`; false when no room can be made for it.
+  bool QueueLocked(AsyncPending& request) {
+    io_uring_sqe* sqe = io_uring_get_sqe(&ring_);
+    if (sqe == nullptr) {
+      FlushLocked();
+      sqe = io_uring_get_sqe(&ring_);
+      if (sqe == nullptr) return false;
+    }
+    Prepare(sqe, request.pending, reinterpret_cast<uint64_t>(&request));
+    return true;
+  }
+  void FlushLocked() {
+    int rc;
+    do {
+      rc = io_uring_submit(&ring_);
+    } while (rc == -EINTR || rc == -EAGAIN || rc == -EBUSY);
+  }
+  // Ends `request` with `error`; the batch's `done` runs when it was the last.
+  void Fail(AsyncPending& request, int error) {
+    request.pending.request->result = error;
+    request.pending.finished = true;
+    Finished(request.batch);
+  }
+  static void Finished(AsyncBatch* batch) {
+    if (batch->unfinished.fetch_sub(1) != 1) return;
+    batch->done();
+    delete batch;
+  }
+
+  void Reap() {
+    for (;;) {
+      io_uring_cqe* cqe = nullptr;
+      const int rc = io_uring_wait_cqe(&ring_, &cqe);
+      if (rc < 0) continue;  // -EINTR; nothing else is expected of a wait
+      const uint64_t tag = io_uring_cqe_get_data64(cqe);
+      const int res = cqe->res;
+      io_uring_cqe_seen(&ring_, cqe);
+      if (tag == 0) {
+        std::lock_guard lock(submit_mutex_);
+        if (stopping_) return;
+        continue;
+      }
+      auto* request = reinterpret_cast<AsyncPending*>(tag);
+      if (Complete(request->pending, res)) {
+        std::lock_guard lock(submit_mutex_);
+        if (QueueLocked(*request)) {
+          FlushLocked();
+          continue;
+        }
+        request->pending.request->result = -EIO;
+      }
+      Finished(request->batch);
+    }
+  }
+
+  io_uring ring_{};
+  int init_error_ = 0;
+  std::mutex submit_mutex_;
+  bool stopping_ = false;  // GUARDED_BY(submit_mutex_)
+  std::thread reaper_;
+};
+
 class UringBackend final : public IoBackend {
  public:
   explicit UringBackend(unsigned depth) : depth_(depth) { CountForksOnce(); }
+
+  Status SubmitAsync(std::span<IoRequest> requests, std::function<void()> done) override {
+    auto batch = std::make_unique<AsyncBatch>();
+    for (IoRequest& r : requests) {
+      if (r.from_memory) {
+        RunAlone(r);  // from the page cache: no wait worth a ring request
+      } else {
+        batch->requests.push_back(AsyncPending{Pending{&r}, batch.get()});
+      }
+    }
+    if (batch->requests.empty()) {
+      done();
+      return Status::Ok();
+    }
+    std::call_once(async_ring_once_, [this] { async_ring_ = std::make_unique<AsyncRing>(); });
+    if (const int error = async_ring_->init_error()) {
+      return Status::Error(error, std::string("io_uring unavailable: ") + std::strerror(error));
+    }
+    batch->done = std::move(done);
+    async_ring_->Submit(batch.release());
+    return Status::Ok();
+  }
 
   Status Submit(std::span<IoRequest> requests) override {
     const auto in_memory = [](const IoRequest& r) { return r.from_memory; };
@@ -226,6 +388,8 @@ class UringBackend final : public IoBackend {
 
  private:
   const unsigned depth_;
+  std::once_flag async_ring_once_;
+  std::unique_ptr<AsyncRing> async_ring_;
 };
 
 }  // namespace
