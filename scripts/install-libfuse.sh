@@ -33,7 +33,7 @@ set -euo pipefail
 prefix=${WTCACHEFS_FUSE3_PREFIX:-/opt/wtcachefs/fuse3}
 newest=${WTCACHEFS_FUSE3_SERIES:-3.18}
 # Changes when the build options below change: an older build is then redone.
-recipe=5
+recipe=6
 # series:minimum version:suites to try, newest first.
 candidates=("3.18:3.18.2:forky sid" "3.17:3.17.0:trixie")
 

@@ -7,6 +7,12 @@
 # FUSE views) and the packages from scripts/install-deps.sh. Exits non-zero on
 # any failure.
 #
+# The mounts of the normal build's run travel over /dev/fuse, those of the
+# sanitizer build's run over FUSE over io_uring where the kernel has it: the
+# host's switch (/sys/module/fuse/parameters/enable_uring) is set for each run
+# and restored afterwards, also on failure or interruption, and every mount
+# checks that it got the transport of its run (WTCACHEFS_EXPECT_TRANSPORT).
+#
 # Environment:
 #   BUILD_DIR        normal build directory (default build)
 #   ASAN_BUILD_DIR   sanitizer build directory (default build-asan)
@@ -34,9 +40,32 @@ run_suite() {  # run_suite BUILD_DIR: runs every test, fails if any failed
   (cd "$dir" && ctest --output-on-failure --no-tests=error -j "$jobs")
 }
 
+uring_switch=/sys/module/fuse/parameters/enable_uring
+uring_saved=
+if [ -w "$uring_switch" ]; then
+  uring_saved=$(cat "$uring_switch")
+  trap 'echo "$uring_saved" | sed "s/Y/1/;s/N/0/" >"$uring_switch"' EXIT
+fi
+# use_transport dev_fuse|io_uring BUILD_DIR: the transport of the mounts of
+# the next run, of the tests built in BUILD_DIR.
+use_transport() {
+  local want=$1 dir=$2
+  if [ "$want" = io_uring ] &&
+     { [ -z "$uring_saved" ] || ! grep -q '^WTCACHEFS_FUSE_HAS_URING:INTERNAL=1' "$dir/CMakeCache.txt"; }; then
+    echo "test.sh: note: no FUSE over io_uring here (kernel or libfuse): this run's mounts" \
+         "travel over /dev/fuse as well"
+    want=dev_fuse
+  fi
+  if [ -n "$uring_saved" ]; then
+    if [ "$want" = io_uring ]; then echo 1 >"$uring_switch"; else echo 0 >"$uring_switch"; fi
+  fi
+  export WTCACHEFS_EXPECT_TRANSPORT=$want
+}
+
 banner "normal build ($build_dir)"
 BUILD_DIR=$build_dir SANITIZE=0 JOBS=$jobs bash scripts/build.sh
-banner "test suite in $build_dir"
+use_transport dev_fuse "$build_dir"
+banner "test suite in $build_dir (mounts over $WTCACHEFS_EXPECT_TRANSPORT)"
 run_suite "$build_dir"
 banner "normal build passed ($(elapsed))"
 
@@ -62,7 +91,8 @@ export ASAN_OPTIONS="detect_leaks=$detect_leaks:abort_on_error=1:log_path=$log_d
 export UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1:log_path=$log_dir/report"
 export LSAN_OPTIONS="log_path=$log_dir/report"
 
-banner "test suite in $asan_build_dir (detect_leaks=$detect_leaks)"
+use_transport io_uring "$asan_build_dir"
+banner "test suite in $asan_build_dir (detect_leaks=$detect_leaks, mounts over $WTCACHEFS_EXPECT_TRANSPORT)"
 suite_status=0
 run_suite "$asan_build_dir" || suite_status=$?
 

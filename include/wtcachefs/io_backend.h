@@ -65,8 +65,10 @@ class IoBackend {
   // with its `result` filled, on the backend's completion thread, or on the
   // calling thread before SubmitAsync() returns for a backend that completes
   // at once (this default). The requests and their buffers must stay alive
-  // until `done` has run. Non-OK when nothing was submitted: `done` then
-  // never runs. `done` must not wait for other IO of this backend.
+  // until `done` has run, and so must the submitting thread: the kernel
+  // cancels the IO of a thread that exits (-ECANCELED). Non-OK when nothing
+  // was submitted: `done` then never runs. `done` must not wait for other IO
+  // of this backend.
   virtual Status SubmitAsync(std::span<IoRequest> requests, std::function<void()> done) {
     if (Status s = Submit(requests); !s.ok()) return s;
     done();

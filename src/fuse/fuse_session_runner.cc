@@ -186,6 +186,8 @@ ServeResult ServeSession(const Options& options, Transport transport,
   // Requests still in flight get their replies (the kernel may have gone: they
   // then fail harmlessly) before the view and the engine they use go away.
   // Those that arrive until the session ends are served where they arrive.
+  // The rings live until the session is destroyed (libfuse as
+  // scripts/install-libfuse.sh builds it), so these replies have them.
   if (pool) {
     in_flight.CloseAndWait();
     pool->Stop();

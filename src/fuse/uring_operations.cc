@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "fuse/uring_operations.h"
 
+#include <pthread.h>
 #include <sys/stat.h>
 
 #include <optional>
@@ -49,6 +50,17 @@ bool ArrivedOverUring(fuse_req_t req) {
 #endif
 }
 
+// libfuse ends a ring thread with a wake-up and then pthread_cancel(); a
+// cancellation acted upon inside a handler (at its pwrite, say) would unwind
+// through code that must not stop half way. The wake-up alone ends the thread.
+void ShieldRingThreadFromCancellation() {
+  thread_local const bool shielded = [] {
+    int before = 0;
+    return ::pthread_setcancelstate(PTHREAD_CANCEL_DISABLE, &before) == 0;
+  }();
+  (void)shielded;
+}
+
 }  // namespace
 
 bool RequestsInFlight::Begin() {
@@ -86,6 +98,7 @@ struct Offload<Member, void (*)(fuse_req_t, Args...)> {
       callback(req, args...);
       return;
     }
+    ShieldRingThreadFromCancellation();
     offload.pool->Post([callback, req, held = std::make_tuple(Held<Args>(args)...)]() mutable {
       std::apply([&](auto&... each) { callback(req, each.get()...); }, held);
     });
@@ -97,6 +110,7 @@ struct Offload<Member, void (*)(fuse_req_t, Args...)> {
 void WriteInPlaceOrOffload(fuse_req_t req, fuse_ino_t ino, const char* buf, size_t size,
                            off_t off, fuse_file_info* fi) {
   const UringOffload& offload = *ViewState::From(req).uring_offload();
+  if (ArrivedOverUring(req)) ShieldRingThreadFromCancellation();
   if (ArrivedOverUring(req) && offload.write_in_place != nullptr &&
       offload.write_in_place(req, ino, buf, size, off, fi, *offload.in_flight)) {
     return;
@@ -110,6 +124,7 @@ void WriteInPlaceOrOffload(fuse_req_t req, fuse_ino_t ino, const char* buf, size
 void ReadInPlaceOrOffload(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
                           fuse_file_info* fi) {
   const UringOffload& offload = *ViewState::From(req).uring_offload();
+  if (ArrivedOverUring(req)) ShieldRingThreadFromCancellation();
   if (ArrivedOverUring(req) && offload.read_in_place != nullptr &&
       offload.read_in_place(req, ino, size, off, fi)) {
     return;

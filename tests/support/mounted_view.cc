@@ -2,7 +2,9 @@
 #include "support/mounted_view.h"
 
 #include <sys/mount.h>
+#include <sys/xattr.h>
 
+#include <cstdlib>
 #include <thread>
 
 namespace wtcachefs::testing {
@@ -36,13 +38,45 @@ MountedView::MountedView(ExistingOrigin origin, std::vector<std::string> extra_a
 
 MountedView::~MountedView() { Unmount(); }
 
+namespace {
+
+// When the suite runs with WTCACHEFS_EXPECT_TRANSPORT set (scripts/test.sh
+// runs it once over each transport), every mount that does not choose its
+// transport itself must be served over that one: else the run would not test
+// what it says. "" when it is, or when the view cannot be asked (another
+// user's mount without allow_other).
+std::string TransportMismatch(const std::vector<std::string>& argv, const std::string& view) {
+  const char* expected = std::getenv("WTCACHEFS_EXPECT_TRANSPORT");
+  if (expected == nullptr || *expected == '\0') return {};
+  for (const std::string& arg : argv) {
+    if (arg.find("transport") != std::string::npos) return {};
+  }
+  char line[8192];
+  const ssize_t n = ::getxattr(view.c_str(), "wtcachefs.status.line", line, sizeof(line) - 1);
+  if (n < 0) return {};
+  const std::string status(line, static_cast<size_t>(n));
+  const std::string wanted = std::string("transport=") + expected + " ";
+  if (status.find(wanted) != std::string::npos) return {};
+  return "the view was mounted over another transport than WTCACHEFS_EXPECT_TRANSPORT=" +
+         std::string(expected) + " (status: " + status.substr(0, 60) + "...)";
+}
+
+}  // namespace
+
 std::unique_ptr<ChildProcess> StartForegroundMount(const std::vector<std::string>& argv,
                                                    const std::string& view,
                                                    std::string* failure) {
   auto daemon = std::make_unique<ChildProcess>(argv);
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
   while (std::chrono::steady_clock::now() < deadline) {
-    if (IsWtcachefsMount(view)) return daemon;
+    if (IsWtcachefsMount(view)) {
+      if (std::string mismatch = TransportMismatch(argv, view); !mismatch.empty()) {
+        StopForegroundMount(daemon, view, std::chrono::seconds(20));
+        *failure = std::move(mismatch);
+        return nullptr;
+      }
+      return daemon;
+    }
     if (!daemon->Running()) break;
     std::this_thread::sleep_for(std::chrono::milliseconds(5));
   }

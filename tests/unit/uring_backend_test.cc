@@ -1,11 +1,17 @@
 // SPDX-License-Identifier: Apache-2.0
 // The io_uring backend: batches complete fully, errors stay per request, short
-// transfers are finished, and every thread can submit at once.
+// transfers are finished, and every thread can submit at once; asynchronous
+// batches complete once each, on the backend's thread, under the same rules.
 #include <fcntl.h>
 #include <gtest/gtest.h>
 #include <unistd.h>
 
+#include <atomic>
+#include <chrono>
+#include <functional>
+#include <condition_variable>
 #include <cstring>
+#include <mutex>
 #include <string>
 #include <thread>
 #include <vector>
@@ -181,6 +187,159 @@ TEST_F(UringBackendTest, ManyThreadsSubmitConcurrentlyEachOnItsOwnRing) {
   for (int t = 0; t < kThreads; ++t) {
     EXPECT_EQ(ReadFile(dir_.Sub("t" + std::to_string(t), false)),
               std::string(200 * 4096, static_cast<char>('A' + t)));
+  }
+}
+
+// ---- SubmitAsync: the same contract, completed by the backend's thread ----------
+
+// Waits for one asynchronous batch and says on which thread it completed.
+class Completion {
+ public:
+  std::function<void()> Callback() {
+    return [this] {
+      std::lock_guard lock(mutex_);
+      ++calls_;
+      thread_ = std::this_thread::get_id();
+      done_.notify_all();
+    };
+  }
+  // False when the batch did not complete within ten seconds.
+  bool Wait() {
+    std::unique_lock lock(mutex_);
+    return done_.wait_for(lock, std::chrono::seconds(10), [this] { return calls_ > 0; });
+  }
+  int calls() {
+    std::lock_guard lock(mutex_);
+    return calls_;
+  }
+  std::thread::id thread() {
+    std::lock_guard lock(mutex_);
+    return thread_;
+  }
+
+ private:
+  std::mutex mutex_;
+  std::condition_variable done_;
+  int calls_ = 0;
+  std::thread::id thread_;
+};
+
+TEST_F(UringBackendTest, AnAsyncBatchCompletesOnceOnTheBackendsThreadWithEveryResult) {
+  UniqueFd a = OpenRw("a"), b = OpenRw("b");
+  const std::string data_a = "origin bytes", data_b = "cache bytes";
+  std::vector<char> unreadable(16);
+  std::vector<IoRequest> batch = {IoRequest::Write(a.get(), 0, data_a),
+                                  IoRequest::Write(b.get(), 4096, data_b),
+                                  IoRequest::Read(-1, 0, unreadable)};
+  Completion completion;
+  ASSERT_TRUE(backend_->SubmitAsync(batch, completion.Callback()).ok());
+  ASSERT_TRUE(completion.Wait());
+  std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  EXPECT_EQ(completion.calls(), 1);
+  EXPECT_NE(completion.thread(), std::this_thread::get_id());
+  EXPECT_EQ(batch[0].result, static_cast<int64_t>(data_a.size()));
+  EXPECT_EQ(batch[1].result, static_cast<int64_t>(data_b.size()));
+  EXPECT_EQ(batch[2].result, -EBADF);
+  EXPECT_EQ(ReadFile(dir_.Sub("a", false)), data_a);
+  EXPECT_EQ(ReadFile(dir_.Sub("b", false)).substr(4096), data_b);
+}
+
+TEST_F(UringBackendTest, AnAsyncShortReadIsResubmittedUntilComplete) {
+  int fds[2];
+  ASSERT_EQ(::pipe(fds), 0);
+  UniqueFd read_end(fds[0]), write_end(fds[1]);
+  std::vector<char> buffer(10);
+  std::vector<IoRequest> batch = {IoRequest::Read(read_end.get(), -1, buffer)};
+  Completion completion;
+  ASSERT_TRUE(backend_->SubmitAsync(batch, completion.Callback()).ok());
+  for (const char* part : {"abc", "defg", "hij"}) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    EXPECT_EQ(completion.calls(), 0) << "completed before all ten bytes arrived";
+    ASSERT_EQ(::write(write_end.get(), part, std::strlen(part)),
+              static_cast<ssize_t>(std::strlen(part)));
+  }
+  ASSERT_TRUE(completion.Wait());
+  EXPECT_EQ(batch[0].result, 10);
+  EXPECT_EQ(std::string(buffer.data(), 10), "abcdefghij");
+}
+
+TEST_F(UringBackendTest, AnAsyncBatchOfReadsFromMemoryOnlyCompletesBeforeReturning) {
+  UniqueFd a = OpenRw("a");
+  ASSERT_EQ(::pwrite(a.get(), "0123456789", 10, 0), 10);
+  std::vector<char> buffer(4);
+  std::vector<IoRequest> batch = {IoRequest::Read(a.get(), 2, buffer)};
+  batch[0].from_memory = true;
+  Completion completion;
+  ASSERT_TRUE(backend_->SubmitAsync(batch, completion.Callback()).ok());
+  EXPECT_EQ(completion.calls(), 1);
+  EXPECT_EQ(completion.thread(), std::this_thread::get_id());
+  EXPECT_EQ(std::string(buffer.data(), 4), "2345");
+}
+
+TEST_F(UringBackendTest, ACompletionMaySubmitTheNextAsyncBatch) {
+  UniqueFd a = OpenRw("a");
+  const std::string first = "first", second = "second";
+  std::vector<IoRequest> one = {IoRequest::Write(a.get(), 0, first)};
+  std::vector<IoRequest> two = {IoRequest::Write(a.get(), 100, second)};
+  Completion completion;
+  ASSERT_TRUE(backend_->SubmitAsync(one, [&] {
+                ASSERT_TRUE(backend_->SubmitAsync(two, completion.Callback()).ok());
+              }).ok());
+  ASSERT_TRUE(completion.Wait());
+  EXPECT_EQ(one[0].result, 5);
+  EXPECT_EQ(two[0].result, 6);
+  EXPECT_EQ(ReadFile(dir_.Sub("a", false)).substr(100), second);
+}
+
+TEST_F(UringBackendTest, ManyThreadsSubmitAsyncBatchesAtOnceAndEachCompletesOnce) {
+  constexpr int kThreads = 4;
+  constexpr int kBatches = 300;
+  std::vector<UniqueFd> files;
+  for (int t = 0; t < kThreads; ++t) files.push_back(OpenRw("t" + std::to_string(t)));
+  std::atomic<int> completed{0};
+  std::vector<std::atomic<int>> calls(kThreads * kBatches);
+  // Every batch: a block into the thread's file and the same into a shared
+  // one, as a write reaches origin and cache; more batches than the ring holds.
+  std::vector<std::string> data;
+  for (int t = 0; t < kThreads; ++t) data.emplace_back(4096, static_cast<char>('A' + t));
+  std::vector<std::vector<IoRequest>> batches(kThreads * kBatches);
+  UniqueFd shared = OpenRw("shared");
+  // The submitting threads live until every batch completed (the kernel
+  // cancels the IO of a thread that exits).
+  std::atomic<bool> all_completed{false};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < kThreads; ++t) {
+    threads.emplace_back([&, t] {
+      for (int i = 0; i < kBatches; ++i) {
+        const int n = t * kBatches + i;
+        batches[n] = {IoRequest::Write(files[t].get(), i * 4096, data[t]),
+                      IoRequest::Write(shared.get(), n * 4096, data[t])};
+        ASSERT_TRUE(backend_
+                        ->SubmitAsync(batches[n],
+                                      [&, n] {
+                                        calls[n].fetch_add(1);
+                                        completed.fetch_add(1);
+                                      })
+                        .ok());
+      }
+      while (!all_completed.load()) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    });
+  }
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
+  while (completed.load() < kThreads * kBatches && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+  all_completed = true;
+  for (std::thread& t : threads) t.join();
+  ASSERT_EQ(completed.load(), kThreads * kBatches);
+  for (int n = 0; n < kThreads * kBatches; ++n) {
+    ASSERT_EQ(calls[n].load(), 1) << "batch " << n;
+    ASSERT_EQ(batches[n][0].result, 4096) << "batch " << n;
+    ASSERT_EQ(batches[n][1].result, 4096) << "batch " << n;
+  }
+  for (int t = 0; t < kThreads; ++t) {
+    EXPECT_EQ(ReadFile(dir_.Sub("t" + std::to_string(t), false)),
+              std::string(kBatches * 4096, static_cast<char>('A' + t)));
   }
 }
 
