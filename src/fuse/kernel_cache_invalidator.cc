@@ -46,6 +46,19 @@ bool KernelCacheInvalidator::InvalidateAndWait(fuse_ino_t ino, off_t offset, off
   return done->cv.wait_for(lock, wait, [&] { return done->done; });
 }
 
+bool KernelCacheInvalidator::InvalidateAttributesAndWait(fuse_ino_t ino,
+                                                         std::chrono::milliseconds wait) {
+  auto done = std::make_shared<Done>();
+  {
+    std::lock_guard lock(mutex_);
+    if (session_ == nullptr || stop_) return false;
+    queue_.push_front(Notice{ino, -1, 0, done});
+  }
+  wake_.notify_one();
+  std::unique_lock lock(done->mutex);
+  return done->cv.wait_for(lock, wait, [&] { return done->done; });
+}
+
 void KernelCacheInvalidator::Run() {
   std::unique_lock lock(mutex_);
   while (true) {

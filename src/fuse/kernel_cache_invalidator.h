@@ -44,6 +44,10 @@ class KernelCacheInvalidator {
   // in time, or no session is running.
   bool InvalidateAndWait(fuse_ino_t ino, off_t offset, off_t length,
                          std::chrono::milliseconds wait);
+  // Drops the kernel's cached attributes of node `ino` (not its pages: no
+  // page lock is involved), ahead of the queued notices, waiting at most
+  // `wait`. For a change of attributes whose reply carries none.
+  bool InvalidateAttributesAndWait(fuse_ino_t ino, std::chrono::milliseconds wait);
 
  private:
   struct Done {
@@ -53,7 +57,7 @@ class KernelCacheInvalidator {
   };
   struct Notice {
     fuse_ino_t ino;
-    off_t offset;
+    off_t offset;  // negative: the attributes only
     off_t length;  // 0: to the end
     std::shared_ptr<Done> done;  // null: nobody waits
   };

@@ -135,7 +135,14 @@ bool CallerInGroup(fuse_req_t req, gid_t gid) {
   return std::find(groups.begin(), groups.end(), gid) != groups.end();
 }
 
-int DropPrivilegeBitsAfterDataChange(fuse_req_t req, DataEngine& engine, int fd) {
+namespace {
+// How long a data change that cleared privilege bits waits for the kernel to
+// drop its cached attributes before it replies.
+constexpr std::chrono::seconds kAttributeRefreshWait{1};
+}  // namespace
+
+int DropPrivilegeBitsAfterDataChange(fuse_req_t req, DataEngine& engine, int fd,
+                                     std::optional<fuse_ino_t> refresh) {
   const fuse_ctx* caller = fuse_req_ctx(req);
   const bool privileged = caller->uid == 0;
   if (privileged) return 0;  // the common case costs nothing
@@ -147,11 +154,16 @@ int DropPrivilegeBitsAfterDataChange(fuse_req_t req, DataEngine& engine, int fd)
   const mode_t drop =
       PrivilegeBitsToDrop(st.st_mode, privileged, !needs_groups || CallerInGroup(req, st.st_gid));
   if (drop == 0) return 0;
-  return engine.ChangeAttributes(fd, [&] {
+  const int error = engine.ChangeAttributes(fd, [&] {
     // By /proc path: `fd` may be an O_PATH fd, which fchmod refuses.
     const int rc = ::chmod(ProcFdPath(fd).c_str(), st.st_mode & 07777 & ~drop);
     return rc == 0 ? 0 : errno;
   });
+  if (error == 0 && refresh) {
+    ViewState::From(req).kernel_cache().InvalidateAttributesAndWait(*refresh,
+                                                                    kAttributeRefreshWait);
+  }
+  return error;
 }
 
 CallerCredentials::CallerCredentials(fuse_req_t req) {

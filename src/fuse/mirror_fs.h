@@ -196,8 +196,14 @@ bool CallerInGroup(fuse_req_t req, gid_t gid);
 // O_TRUNC open (atomic_o_trunc); the daemon, as root, would keep them all.
 // A caller with uid 0 counts as holding CAP_FSETID: FUSE does not pass the
 // caller's capabilities. The chmod is the engine's own change (DESIGN W6), so
-// it costs the file none of its cached blocks. Returns 0 or an errno.
-int DropPrivilegeBitsAfterDataChange(fuse_req_t req, DataEngine& engine, int fd);
+// it costs the file none of its cached blocks. With `refresh`, the kernel's
+// cached attributes of that node are dropped once bits were cleared, before
+// the caller replies: for the data changes whose reply carries no attributes
+// (write, fallocate, copy_file_range, an O_TRUNC open), after which `stat`
+// would otherwise show the bits until the attribute timeout. Returns 0 or an
+// errno.
+int DropPrivilegeBitsAfterDataChange(fuse_req_t req, DataEngine& engine, int fd,
+                                     std::optional<fuse_ino_t> refresh = std::nullopt);
 
 // Callback groups, one file each.
 namespace ops {

@@ -58,7 +58,7 @@ int AttachOpenFile(fuse_req_t req, ViewState& view, fuse_ino_t ino, UniqueFd fd,
     if (const int error = file->Truncate(0).error()) return error;
     // The kernel leaves this truncate's privilege bits to the filesystem.
     const int origin_fd = file->origin_fd();
-    if (const int error = DropPrivilegeBitsAfterDataChange(req, view.engine(), origin_fd)) {
+    if (const int error = DropPrivilegeBitsAfterDataChange(req, view.engine(), origin_fd, ino)) {
       return error;
     }
   }
@@ -162,18 +162,20 @@ bool WriteWithoutWaiting(fuse_req_t req, fuse_ino_t ino, const char* buf, size_t
   if ((fi->flags & O_DIRECT) && view.PageCacheUsed(ino).load(std::memory_order_relaxed)) {
     return false;
   }
+  // A caller other than root may have privilege bits to clear after its write,
+  // which waits for the kernel (DropPrivilegeBitsAfterDataChange): not on the
+  // IO completion thread.
+  if (fuse_req_ctx(req)->uid != 0) return false;
   if (!in_flight.Begin()) return false;
   OpenFile& file = *FileOf(fi);
   bool submitted = false;
   try {
     submitted = file.WriteAsync(
-        off, std::span<const char>(buf, size), [req, &view, &file, &in_flight](Result<size_t> n) {
+        off, std::span<const char>(buf, size), [req, &file, &in_flight](Result<size_t> n) {
           // On the IO completion thread. The kernel releases the file only
           // after this reply.
-          int error = n.ok() ? 0 : n.status().error();
-          if (error == 0) {
-            error = DropPrivilegeBitsAfterDataChange(req, view.engine(), file.origin_fd());
-          }
+          // The caller is root: no privilege bits to clear.
+          const int error = n.ok() ? 0 : n.status().error();
           if (error == 0) {
             fuse_reply_write(req, n.value());
           } else {
@@ -196,7 +198,7 @@ void Write(fuse_req_t req, fuse_ino_t ino, const char* buf, size_t size, off_t o
     if (!n.ok()) return n.status().error();
     ViewState& view = ViewState::From(req);
     const int fd = file.origin_fd();
-    if (const int error = DropPrivilegeBitsAfterDataChange(req, view.engine(), fd)) {
+    if (const int error = DropPrivilegeBitsAfterDataChange(req, view.engine(), fd, ino)) {
       return error;
     }
     // An O_DIRECT write bypasses the kernel's page cache, and a buffered read
@@ -241,13 +243,12 @@ void Fsync(fuse_req_t req, fuse_ino_t ino, int datasync, fuse_file_info* fi) {
 
 void Fallocate(fuse_req_t req, fuse_ino_t ino, int mode, off_t offset, off_t length,
                fuse_file_info* fi) {
-  (void)ino;
   Serve(req, [&] {
     OpenFile& file = *FileOf(fi);
     if (const int error = file.Allocate(mode, offset, length).error()) return error;
     const int fd = file.origin_fd();
     if (const int error =
-            DropPrivilegeBitsAfterDataChange(req, ViewState::From(req).engine(), fd)) {
+            DropPrivilegeBitsAfterDataChange(req, ViewState::From(req).engine(), fd, ino)) {
       return error;
     }
     fuse_reply_err(req, 0);
@@ -269,7 +270,6 @@ void CopyFileRange(fuse_req_t req, fuse_ino_t ino_in, off_t off_in, fuse_file_in
                    fuse_ino_t ino_out, off_t off_out, fuse_file_info* fi_out, size_t len,
                    int flags) {
   (void)ino_in;
-  (void)ino_out;
   Serve(req, [&] {
     OpenFile& out = *FileOf(fi_out);
     auto n = FileOf(fi_in)->CopyTo(off_in, out, off_out, len, static_cast<unsigned>(flags));
@@ -277,7 +277,8 @@ void CopyFileRange(fuse_req_t req, fuse_ino_t ino_in, off_t off_in, fuse_file_in
     if (n.value() > 0) {
       const int fd = out.origin_fd();
       if (const int error =
-              DropPrivilegeBitsAfterDataChange(req, ViewState::From(req).engine(), fd)) {
+              DropPrivilegeBitsAfterDataChange(req, ViewState::From(req).engine(), fd,
+                                               ino_out)) {
         return error;
       }
     }

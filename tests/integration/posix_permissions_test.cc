@@ -454,6 +454,54 @@ TEST_F(posix_permissions, DefaultAclOfTheParentReplacesTheUmaskAsOnOrigin) {
   EXPECT_NE(LstatOf(O("inherit/file")).st_mode & 07777, 0600u);
 }
 
+// Mode bits as a caller asking for nothing else sees them (statx with
+// STATX_MODE, as `stat -c %a` asks): the kernel answers from the attributes it
+// keeps unless it knows them stale.
+mode_t ModeOnly(const std::string& path) {
+  struct statx stx {};
+  EXPECT_EQ(::statx(AT_FDCWD, path.c_str(), AT_SYMLINK_NOFOLLOW, STATX_MODE, &stx), 0) << path;
+  return stx.stx_mode & 07777;
+}
+
+// The kernel keeps a file's attributes for the attribute timeout, and the
+// reply to a write or a fallocate carries none; after one, it marks only
+// size and times stale. When such a change clears privilege bits, the daemon
+// has the kernel drop its attributes, so that a caller asking for the mode
+// right after sees the bits gone, as on origin.
+TEST_F(posix_permissions, ModeRightAfterADataChangeThatClearedPrivilegeBitsShowsThemGone) {
+  const std::vector<std::pair<std::string, std::function<long(int)>>> changes = {
+      {"write", [](int fd) { return static_cast<long>(::pwrite(fd, "w", 1, 0)); }},
+      {"fallocate", [](int fd) { return static_cast<long>(::fallocate(fd, 0, 0, 64 << 10)); }},
+      {"punch", [](int fd) {
+         return static_cast<long>(
+             ::fallocate(fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, 0, 4096));
+       }},
+      {"zero", [](int fd) {
+         return static_cast<long>(::fallocate(fd, FALLOC_FL_ZERO_RANGE, 0, 4096));
+       }},
+  };
+  for (const auto& [name, change] : changes) {
+    MakeFile(O(name), 06666);
+    ASSERT_EQ(ModeOnly(V(name)), 06666u) << name;  // now kept by the kernel
+    const std::string path = V(name);
+    const std::function<long(int)>& call = change;
+    ASSERT_EQ(ErrnoAs(Nobody(), [&] {
+                const int fd = ::open(path.c_str(), O_WRONLY);
+                if (fd < 0) return -1L;
+                const long result = call(fd);
+                const int error = errno;
+                ::close(fd);
+                errno = error;
+                return result;
+              }),
+              0)
+        << name;
+    EXPECT_EQ(LstatOf(O(name)).st_mode & 07777, 0666u) << name;
+    EXPECT_EQ(ModeOnly(V(name)), 0666u)
+        << name << ": the view still shows the bits origin no longer has";
+  }
+}
+
 TEST_F(posix_permissions, FallocateByAnotherUserClearsSetuidAndSetgidAsOnOrigin) {
   ExpectTheCoreCases(ExpectPrivilegeBitsAfterFallocateAsOnOrigin(kPrivilegeCases, 0, 0, 64 << 10));
 }
