@@ -44,6 +44,19 @@ class OpenFile {
     (void)out;
     return std::nullopt;
   }
+  // Read() for a thread that must not wait (a FUSE ring thread, DESIGN 2b):
+  // false, with nothing done, when the read would wait before its IO is
+  // submitted (a revalidation's stat, a group commit, degraded). Otherwise
+  // true: `done` runs with Read()'s result once its IO has completed, on the
+  // engine's IO completion thread (or before ReadAsync returns). `out` must
+  // stay alive until then; `done` must not wait for other IO.
+  virtual bool ReadAsync(off_t offset, std::span<char> out,
+                         std::function<void(Result<size_t>)> done) {
+    (void)offset;
+    (void)out;
+    (void)done;
+    return false;
+  }
   // Writes all of `data` at `offset`; returns data.size() or an error.
   virtual Result<size_t> Write(off_t offset, std::span<const char> data) = 0;
   // Write() for a thread that must not wait (a FUSE ring thread, DESIGN 2b):

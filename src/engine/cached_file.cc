@@ -98,6 +98,27 @@ bool CachedFile::PastSequentialCutoff(uint64_t offset, uint64_t length) {
   return stream_bytes_ > cutoff;
 }
 
+// One read through the cache: the stages Read() runs in a row, and
+// ReadAsync() across its two IO completions.
+struct CachedFile::ReadOp {
+  ReadOp(std::shared_ptr<CachedObject> read, std::span<char> into)
+      : object(std::move(read)), out(into) {}
+
+  const std::shared_ptr<CachedObject> object;  // kept alive until the end
+  std::span<char> out;  // the caller's; its first `length` bytes are the read's
+  size_t length = 0;
+  std::vector<ReadPart> parts;
+  size_t hits = 0;
+  // First batch: hits from slots with their checksums, misses from origin.
+  std::vector<IoRequest> first;
+  std::vector<ChecksumRun> runs;
+  // Second batch: promotion writes and origin re-reads of failed hits.
+  std::vector<IoRequest> second;
+  std::vector<ReadPart*> second_owner;
+  int origin_error = 0;
+  size_t served = 0;  // shortened if origin turns out shorter than the size
+};
+
 Result<size_t> CachedFile::Read(off_t offset, std::span<char> out) {
   engine_.Revalidate(object_, fd_.get());
   return *ReadRevalidated(offset, out, /*cached_only=*/false);
@@ -113,26 +134,70 @@ std::optional<Result<size_t>> CachedFile::ReadRevalidated(off_t offset, std::spa
   const uint64_t size = object_->size.load();
   if (offset < 0) return Status::Error(EINVAL, "negative read offset");
   if (static_cast<uint64_t>(offset) >= size || out.empty()) return size_t{0};
-  const size_t length = std::min<uint64_t>(out.size(), size - static_cast<uint64_t>(offset));
   if (engine_.degraded) {
     if (cached_only) return std::nullopt;
-    return ReadOrigin(offset, out.first(length));
+    return ReadOrigin(offset, out.first(std::min<uint64_t>(
+                                  out.size(), size - static_cast<uint64_t>(offset))));
   }
+  ReadOp op(object_, out);
+  if (!PlanRead(op, offset, size, cached_only ? Waits::kNone : Waits::kAny)) return std::nullopt;
+  if (Status s = engine_.io.Submit(op.first); !s.ok()) {
+    AbandonRead(op);
+    return s;
+  }
+  CheckFirstBatch(op);
+  Status second = Status::Ok();
+  if (!op.second.empty() && op.origin_error == 0) second = engine_.io.Submit(op.second);
+  return FinishRead(op, second);
+}
 
+bool CachedFile::ReadAsync(off_t offset, std::span<char> out,
+                           std::function<void(Result<size_t>)> done) {
+  const uint64_t size = object_->size.load();
+  if (offset < 0 || static_cast<uint64_t>(offset) >= size || out.empty() || engine_.degraded ||
+      engine_.RevalidationDue(*object_)) {
+    return false;  // nothing to wait for, or the waiting kind: Read() serves it
+  }
+  auto op = std::make_shared<ReadOp>(object_, out);
+  if (!PlanRead(*op, offset, size, Waits::kIo)) return false;
+  const auto finish = [this, op, done](const Status& second) {
+    done(FinishRead(*op, second));
+  };
+  const Status submitted = engine_.io.SubmitAsync(op->first, [this, op, finish] {
+    CheckFirstBatch(*op);
+    if (op->second.empty() || op->origin_error != 0) {
+      finish(Status::Ok());
+      return;
+    }
+    if (Status s = engine_.io.SubmitAsync(op->second, [finish] { finish(Status::Ok()); });
+        !s.ok()) {
+      finish(s);
+    }
+  });
+  if (!submitted.ok()) {
+    AbandonRead(*op);
+    done(submitted);
+  }
+  return true;
+}
+
+bool CachedFile::PlanRead(ReadOp& op, off_t offset, uint64_t size, Waits waits) {
+  op.length = std::min<uint64_t>(op.out.size(), size - static_cast<uint64_t>(offset));
+  op.served = op.length;
+  std::span<char> out = op.out;
   const uint32_t block_size = engine_.slots.block_size();
   const int slot_fd = engine_.slots.fd();
-  std::vector<ReadPart> parts;
-  for (const BlockPiece& piece : SplitIntoBlocks(offset, length, block_size)) {
-    parts.push_back(ReadPart{.piece = piece, .hit = {}, .promotion = {}, .fetched = {},
-                             .bounce = {}, .checksums = {}, .run = 0, .run_offset = 0});
+  for (const BlockPiece& piece : SplitIntoBlocks(offset, op.length, block_size)) {
+    op.parts.push_back(ReadPart{.piece = piece, .hit = {}, .promotion = {}, .fetched = {},
+                                .bounce = {}, .checksums = {}, .run = 0, .run_offset = 0});
   }
 
   // Hits are pinned first; then room is made for the misses' promotions (a
   // full cache evicts, and commits when only that frees slots, rather than
   // leave a scan's blocks uncached).
-  size_t hits = 0;
+  const bool cached_only = waits == Waits::kNone;
   size_t misses = 0;
-  for (ReadPart& part : parts) {
+  for (ReadPart& part : op.parts) {
     const BlockPiece& p = part.piece;
     part.hit = engine_.index.PinForRead(
         {object_->id, p.block},
@@ -142,36 +207,40 @@ std::optional<Result<size_t>> CachedFile::ReadRevalidated(off_t offset, std::spa
       part.hit.reset();
     }
     if (part.hit) {
-      ++hits;
+      ++op.hits;
     } else {
       ++misses;
     }
   }
   if (cached_only) {
     std::vector<uint32_t> slots;
-    for (ReadPart& part : parts) {
+    for (ReadPart& part : op.parts) {
       if (part.hit) slots.push_back(static_cast<uint32_t>(part.hit->slot));
     }
     if (misses > 0) {
       for (const uint32_t slot : slots) engine_.index.Unpin(slot);
-      return std::nullopt;
+      return false;
     }
     engine_.index.Touch(slots);
   }
   const bool sequential =
-      !warming_ && PastSequentialCutoff(static_cast<uint64_t>(offset), length);
+      !warming_ && PastSequentialCutoff(static_cast<uint64_t>(offset), op.length);
   if (misses > 0 && !sequential && engine_.index.PrepareForAllocations(misses)) {
-    (void)engine_.Flush();  // a failure degrades the engine; the read goes on
+    if (waits == Waits::kIo) {
+      // Room takes a group commit, which waits for the metadata store: not
+      // here. The flusher commits soon; these misses go uncached meanwhile.
+      engine_.RequestFlush();
+    } else {
+      (void)engine_.Flush();  // a failure degrades the engine; the read goes on
+    }
   }
 
-  // First batch: hits from slots (with their sectors' checksums) and misses
-  // from origin, in one submission.
-  std::vector<IoRequest> first;
-  first.reserve(2 * parts.size());
-  std::vector<ChecksumRun> runs;
+  std::vector<IoRequest>& first = op.first;
+  first.reserve(2 * op.parts.size());
+  std::vector<ChecksumRun>& runs = op.runs;
   const uint32_t sectors_per_block = engine_.index.sectors_per_block();
   bool hits_in_last_request = false;  // the last request reads aligned hits only
-  for (ReadPart& part : parts) {
+  for (ReadPart& part : op.parts) {
     const BlockPiece& p = part.piece;
     const BlockKey key{object_->id, p.block};
     part.request = first.size();
@@ -228,28 +297,31 @@ std::optional<Result<size_t>> CachedFile::ReadRevalidated(off_t offset, std::spa
     // A few bytes per block, read on every hit: the page cache holds them.
     first.back().from_memory = true;
   }
-  if (Status s = engine_.io.Submit(first); !s.ok()) {
-    for (ReadPart& part : parts) {
-      if (part.hit) engine_.index.Unpin(part.hit->slot);
-      if (part.promotion) {
-        engine_.index.EndPromotion({object_->id, part.piece.block}, *part.promotion, 0, 0, false);
-      }
-    }
-    return s;
-  }
+  return true;
+}
 
-  // Outcomes; the second batch holds promotion writes and re-reads of failed hits.
-  int origin_error = 0;
-  size_t served = length;  // shortened if origin turns out shorter than `size`
-  std::vector<IoRequest> second;
-  std::vector<ReadPart*> second_owner;
-  for (ReadPart& part : parts) {
+void CachedFile::AbandonRead(ReadOp& op) {
+  for (ReadPart& part : op.parts) {
+    if (part.hit) engine_.index.Unpin(part.hit->slot);
+    if (part.promotion) {
+      engine_.index.EndPromotion({object_->id, part.piece.block}, *part.promotion, 0, 0, false);
+    }
+    part.hit.reset();
+    part.promotion.reset();
+  }
+}
+
+void CachedFile::CheckFirstBatch(ReadOp& op) {
+  const uint32_t block_size = engine_.slots.block_size();
+  const int slot_fd = engine_.slots.fd();
+  std::span<char> out = op.out;
+  for (ReadPart& part : op.parts) {
     const BlockPiece& p = part.piece;
-    const IoRequest& r = first[part.request];
+    const IoRequest& r = op.first[part.request];
     if (part.hit) {
       const BlockKey key{object_->id, p.block};
-      const ChecksumRun& run = runs[part.run];
-      const IoRequest& sums = first[run.request];
+      const ChecksumRun& run = op.runs[part.run];
+      const IoRequest& sums = op.first[run.request];
       const size_t part_bytes = part.bounce.empty() ? p.length() : part.bounce.size();
       if (r.result >= static_cast<int64_t>(part.request_offset + part_bytes) &&
           sums.result == static_cast<int64_t>(sums.length)) {
@@ -270,27 +342,27 @@ std::optional<Result<size_t>> CachedFile::ReadRevalidated(off_t offset, std::spa
             engine_.CorruptBlock(object_->id, p.block, fd_.get());
           }
           part.fallback = true;
-          second.push_back(IoRequest::Read(fd_.get(),
-                                           static_cast<off_t>(p.block * block_size + p.begin),
-                                           out.subspan(p.buffer_offset, p.length())));
-          second_owner.push_back(&part);
+          op.second.push_back(IoRequest::Read(fd_.get(),
+                                              static_cast<off_t>(p.block * block_size + p.begin),
+                                              out.subspan(p.buffer_offset, p.length())));
+          op.second_owner.push_back(&part);
         }
       } else {
         engine_.CacheError(engine_.counters.cache_read_errors);
         engine_.index.Invalidate(key, p.first_sector(), p.touched_sectors());
         EngineCounters::Add(engine_.counters.invalidations);
         part.fallback = true;
-        second.push_back(IoRequest::Read(fd_.get(),
-                                         static_cast<off_t>(p.block * block_size + p.begin),
-                                         out.subspan(p.buffer_offset, p.length())));
-        second_owner.push_back(&part);
+        op.second.push_back(IoRequest::Read(fd_.get(),
+                                            static_cast<off_t>(p.block * block_size + p.begin),
+                                            out.subspan(p.buffer_offset, p.length())));
+        op.second_owner.push_back(&part);
       }
       engine_.index.Unpin(part.hit->slot);
       part.hit.reset();
       continue;
     }
     if (r.result < 0) {
-      origin_error = static_cast<int>(-r.result);
+      op.origin_error = static_cast<int>(-r.result);
       continue;
     }
     const size_t got = static_cast<size_t>(r.result);
@@ -298,7 +370,7 @@ std::optional<Result<size_t>> CachedFile::ReadRevalidated(off_t offset, std::spa
     const size_t skip = p.begin - p.first_sector() * kSectorSize;
     const size_t usable = got > skip ? std::min(got - skip, p.length()) : 0;
     std::memcpy(out.data() + p.buffer_offset, part.fetched.data() + skip, usable);
-    if (usable < p.length()) served = std::min(served, p.buffer_offset + usable);
+    if (usable < p.length()) op.served = std::min(op.served, p.buffer_offset + usable);
     if (part.promotion) {
       // Whole sectors read, plus a last partial one when origin ended there
       // (its tail is zero, as origin reads past EOF after growth).
@@ -308,36 +380,38 @@ std::optional<Result<size_t>> CachedFile::ReadRevalidated(off_t offset, std::spa
       // The data and its checksums (of the zero-padded sectors as written).
       part.checksums = SectorChecksums({object_->id, p.block}, p.first_sector(),
                                        static_cast<uint32_t>(sectors), part.fetched.data());
-      second.push_back(IoRequest::Write(
+      op.second.push_back(IoRequest::Write(
           slot_fd,
           engine_.slots.OffsetOf(part.promotion->slot) + p.first_sector() * kSectorSize,
           part.fetched));
-      second_owner.push_back(&part);
-      second.push_back(IoRequest::Write(
+      op.second_owner.push_back(&part);
+      op.second.push_back(IoRequest::Write(
           engine_.checksums.fd(),
           engine_.checksums.OffsetOf(part.promotion->slot, p.first_sector()),
           BytesOf(part.checksums)));
-      second_owner.push_back(&part);
+      op.second_owner.push_back(&part);
     }
   }
-  if (!second.empty() && origin_error == 0) {
-    if (Status s = engine_.io.Submit(second); !s.ok()) {
-      for (IoRequest& r : second) r.result = -s.error();
-    }
-  } else {
-    for (IoRequest& r : second) r.result = -ECANCELED;
+}
+
+Result<size_t> CachedFile::FinishRead(ReadOp& op, const Status& second_submitted) {
+  if (op.second.empty() || op.origin_error != 0) {
+    for (IoRequest& r : op.second) r.result = -ECANCELED;
+  } else if (!second_submitted.ok()) {
+    for (IoRequest& r : op.second) r.result = -second_submitted.error();
   }
+  std::vector<IoRequest>& second = op.second;
   for (size_t i = 0; i < second.size(); ++i) {
-    ReadPart& part = *second_owner[i];
+    ReadPart& part = *op.second_owner[i];
     const BlockPiece& p = part.piece;
     if (part.fallback) {
       if (second[i].result < 0) {
-        origin_error = static_cast<int>(-second[i].result);
+        op.origin_error = static_cast<int>(-second[i].result);
       } else {
         const size_t got = static_cast<size_t>(second[i].result);
         EngineCounters::Add(engine_.counters.bytes_read_from_origin, got);
         // Origin ended early: what the failed hit left past that is not served.
-        if (got < p.length()) served = std::min(served, p.buffer_offset + got);
+        if (got < p.length()) op.served = std::min(op.served, p.buffer_offset + got);
       }
       continue;
     }
@@ -357,19 +431,20 @@ std::optional<Result<size_t>> CachedFile::ReadRevalidated(off_t offset, std::spa
     }
     part.promotion.reset();
   }
-  for (ReadPart& part : parts) {  // promotions that copied nothing
+  for (ReadPart& part : op.parts) {  // promotions that copied nothing
     if (part.promotion) {
       engine_.index.EndPromotion({object_->id, part.piece.block}, *part.promotion, 0, 0, false);
+      part.promotion.reset();
     }
   }
-  if (origin_error != 0) {
+  if (op.origin_error != 0) {
     EngineCounters::Add(engine_.counters.origin_read_errors);
-    return Status::Error(origin_error, "read origin");
+    return Status::Error(op.origin_error, "read origin");
   }
-  EngineCounters::Add(hits == parts.size()  ? engine_.counters.read_hits
-                      : hits == 0           ? engine_.counters.read_misses
-                                            : engine_.counters.read_partial_hits);
-  return served;
+  EngineCounters::Add(op.hits == op.parts.size() ? engine_.counters.read_hits
+                      : op.hits == 0             ? engine_.counters.read_misses
+                                                 : engine_.counters.read_partial_hits);
+  return op.served;
 }
 
 Result<uint64_t> CachedFile::Warm(uint64_t offset, uint64_t length) {

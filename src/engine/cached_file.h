@@ -33,6 +33,8 @@ class CachedFile final : public OpenFile {
 
   Result<size_t> Read(off_t offset, std::span<char> out) override;
   std::optional<Result<size_t>> ReadIfCached(off_t offset, std::span<char> out) override;
+  bool ReadAsync(off_t offset, std::span<char> out,
+                 std::function<void(Result<size_t>)> done) override;
   Result<size_t> Write(off_t offset, std::span<const char> data) override;
   bool WriteAsync(off_t offset, std::span<const char> data,
                   std::function<void(Result<size_t>)> done) override;
@@ -50,6 +52,23 @@ class CachedFile final : public OpenFile {
   bool page_cache_valid() const override { return page_cache_valid_; }
 
  private:
+  struct ReadOp;
+  // What a read may wait for before its IO is submitted: anything (Read()),
+  // nothing but its own IO (ReadAsync(): no group commit), or nothing at all
+  // (ReadIfCached(): cache hits only).
+  enum class Waits { kAny, kIo, kNone };
+  // A read's stages. PlanRead pins the hits, begins the misses' promotions and
+  // builds the first batch (hits and their checksums, misses from origin);
+  // false, with nothing held, when a miss would need what `waits` forbids.
+  // CheckFirstBatch verifies the hits and copies the misses out, building the
+  // second batch (promotions, re-reads of failed hits); FinishRead installs
+  // the promotions and gives the result. AbandonRead lets go of a planned
+  // read whose first batch could not be submitted.
+  bool PlanRead(ReadOp& op, off_t offset, uint64_t size, Waits waits);
+  void CheckFirstBatch(ReadOp& op);
+  Result<size_t> FinishRead(ReadOp& op, const Status& second_submitted);
+  void AbandonRead(ReadOp& op);
+
   struct WriteOp;
   // A write's stages. HoldForWrite takes what the write holds until it is
   // acknowledged (the object's change gate, its blocks' range lock), begins

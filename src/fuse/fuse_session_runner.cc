@@ -136,7 +136,7 @@ ServeResult ServeSession(const Options& options, Transport transport,
     argv_storage.push_back("io_uring,io_uring_q_depth=" + std::to_string(options.max_threads));
     pool.emplace(options.max_threads);
     offload.emplace(UringOffload{view_operations, &*pool, &in_flight, nullptr, nullptr});
-    if (view_operations.read == &ops::Read) offload->read_in_place = &ops::ReadIfCached;
+    if (view_operations.read == &ops::Read) offload->read_in_place = &ops::ReadWithoutWaiting;
     if (view_operations.write == &ops::Write) {
       offload->write_in_place = &ops::WriteWithoutWaiting;
     }

@@ -256,11 +256,12 @@ void Removexattr(fuse_req_t req, fuse_ino_t ino, const char* name);
 // The callbacks of an open file's data (read, write, flush, release, fsync,
 // fallocate, lseek, copy_file_range): they use only the OpenFile in fi->fh.
 void AddDataOperations(fuse_lowlevel_ops& o);
-// Serves a read over io_uring in the ring thread itself when every byte is in
-// the cache (OpenFile::ReadIfCached) and replies; false, with nothing done,
-// when it needs origin.
-bool ReadIfCached(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
-                  fuse_file_info* fi) noexcept;
+// Serves a read over io_uring from the ring thread itself when nothing makes
+// it wait: cache hits at once (OpenFile::ReadIfCached), misses by submitting
+// their IO and replying from its completion (OpenFile::ReadAsync, counted in
+// `in_flight`). False, with nothing done, when it must be served by Read().
+bool ReadWithoutWaiting(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
+                        fuse_file_info* fi, RequestsInFlight& in_flight) noexcept;
 // Submits a write over io_uring from the ring thread itself when nothing makes
 // it wait first (OpenFile::WriteAsync); its IO's completion replies, counted in
 // `in_flight`. False, with nothing done, when it must be served by Write().

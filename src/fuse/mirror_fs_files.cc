@@ -131,28 +131,50 @@ void Read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, fuse_file_info
   });
 }
 
-bool ReadIfCached(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
-                  fuse_file_info* fi) noexcept {
-  try {
-    // The reply's bytes go straight into the ring entry's payload buffer.
-    char* payload = nullptr;
-    size_t payload_size = 0;
+bool ReadWithoutWaiting(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
+                        fuse_file_info* fi, RequestsInFlight& in_flight) noexcept {
+  // The reply's bytes go straight into the ring entry's payload buffer.
+  char* payload = nullptr;
+  size_t payload_size = 0;
 #ifdef WTCACHEFS_FUSE_HAS_URING
-    if (fuse_req_get_payload(req, &payload, &payload_size, nullptr) != 0) payload = nullptr;
+  if (fuse_req_get_payload(req, &payload, &payload_size, nullptr) != 0) payload = nullptr;
 #endif
-    if (payload == nullptr || payload_size < size) return false;
-    auto n = FileOf(fi)->ReadIfCached(off, std::span<char>(payload, size));
-    if (!n) return false;
-    NotePageCacheUse(ViewState::From(req), ino, fi);
-    if (n->ok()) {
-      fuse_reply_buf(req, payload, n->value());
-    } else {
-      fuse_reply_err(req, n->status().error());
+  if (payload == nullptr || payload_size < size) return false;
+  const std::span<char> out(payload, size);
+  OpenFile& file = *FileOf(fi);
+  try {
+    // Hits: served here, which costs less than any hand-over.
+    if (auto n = file.ReadIfCached(off, out)) {
+      NotePageCacheUse(ViewState::From(req), ino, fi);
+      if (n->ok()) {
+        fuse_reply_buf(req, payload, n->value());
+      } else {
+        fuse_reply_err(req, n->status().error());
+      }
+      return true;
     }
   } catch (...) {
     fuse_reply_err(req, EIO);  // as Serve() would
+    return true;
   }
-  return true;
+  // Misses: submitted here, replied from their completion.
+  if (!in_flight.Begin()) return false;
+  bool submitted = false;
+  try {
+    NotePageCacheUse(ViewState::From(req), ino, fi);
+    submitted = file.ReadAsync(off, out, [req, payload, &in_flight](Result<size_t> n) {
+      if (n.ok()) {
+        fuse_reply_buf(req, payload, n.value());
+      } else {
+        fuse_reply_err(req, n.status().error());
+      }
+      in_flight.End();
+    });
+  } catch (...) {
+    submitted = false;  // nothing was submitted: Read() serves it
+  }
+  if (!submitted) in_flight.End();
+  return submitted;
 }
 
 bool WriteWithoutWaiting(fuse_req_t req, fuse_ino_t ino, const char* buf, size_t size, off_t off,

@@ -119,14 +119,14 @@ void WriteInPlaceOrOffload(fuse_req_t req, fuse_ino_t ino, const char* buf, size
                                                                               size, off, fi);
 }
 
-// Reads that the cache serves without origin are answered by the ring thread:
-// handing them over costs more than serving them (docs/benchmarks.md).
+// Reads are served (hits) or submitted (misses) by the ring thread when
+// nothing makes it wait first: handing them over costs more than that.
 void ReadInPlaceOrOffload(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
                           fuse_file_info* fi) {
   const UringOffload& offload = *ViewState::From(req).uring_offload();
   if (ArrivedOverUring(req)) ShieldRingThreadFromCancellation();
   if (ArrivedOverUring(req) && offload.read_in_place != nullptr &&
-      offload.read_in_place(req, ino, size, off, fi)) {
+      offload.read_in_place(req, ino, size, off, fi, *offload.in_flight)) {
     return;
   }
   Offload<&fuse_lowlevel_ops::read, decltype(fuse_lowlevel_ops::read)>::Call(req, ino, size, off,

@@ -35,10 +35,12 @@ struct UringOffload {
   fuse_lowlevel_ops inner;  // the view's own callbacks
   RequestPool* pool;
   RequestsInFlight* in_flight;
-  // Serve a read or a write in the ring thread when it waits for no origin,
-  // the write's reply coming from its IO's completion; false when the request
-  // must go to the pool. Either may be null.
-  bool (*read_in_place)(fuse_req_t, fuse_ino_t, size_t, off_t, fuse_file_info*) = nullptr;
+  // Serve a read or a write from the ring thread when it waits for nothing
+  // but its own IO, the reply coming from the IO's completion (a read that
+  // hits: at once); false when the request must go to the pool. Either may be
+  // null.
+  bool (*read_in_place)(fuse_req_t, fuse_ino_t, size_t, off_t, fuse_file_info*,
+                        RequestsInFlight&) = nullptr;
   bool (*write_in_place)(fuse_req_t, fuse_ino_t, const char*, size_t, off_t, fuse_file_info*,
                          RequestsInFlight&) = nullptr;
 };

@@ -47,9 +47,16 @@ TEST_F(PackageTest, UnpacksWithEverythingInPlaceAndTheBinaryRuns) {
        {"usr/bin/wtcachefs", "usr/share/man/man8/wtcachefs.8.gz",
         "usr/share/bash-completion/completions/wtcachefs",
         "usr/share/doc/wtcachefs/copyright", "usr/share/doc/wtcachefs/changelog.gz",
-        "usr/share/doc/wtcachefs/examples/fstab", "usr/lib/systemd/system/wtcachefs@.service"}) {
+        "usr/share/doc/wtcachefs/examples/fstab", "usr/lib/systemd/system/wtcachefs@.service",
+        "usr/share/wtcachefs/wtcachefs-fuse-uring.conf"}) {
     EXPECT_TRUE(std::filesystem::exists(root.path() + "/" + file)) << file;
   }
+  // The host's io_uring switch is shipped, never turned on by the package:
+  // nothing of it lies where systemd-tmpfiles applies it at boot.
+  EXPECT_FALSE(std::filesystem::exists(root.path() + "/usr/lib/tmpfiles.d"));
+  EXPECT_NE(ReadFile(root.path() + "/usr/share/wtcachefs/wtcachefs-fuse-uring.conf")
+                .find("w /sys/module/fuse/parameters/enable_uring - - - - 1\n"),
+            std::string::npos);
   const std::string binary = root.path() + "/usr/bin/wtcachefs";
   const CommandResult version = RunCommand({binary, "--version"});
   EXPECT_EQ(version.exit_code, 0) << version.err;

@@ -135,14 +135,26 @@ TEST(StatusCommand, PrometheusExpositionCountsLikeTheOtherFormats) {
                           nullptr, 10),
             0u)
       << text;
-  // Every line is a comment or "name{labels} value" (the exposition grammar).
+  // The transport is a label of its own, beside the view's.
+  const std::string line = Status(mount, "--line");
+  const size_t at = line.find("transport=");
+  ASSERT_NE(at, std::string::npos) << line;
+  const std::string name = line.substr(at + 10, line.find(' ', at) - at - 10);
+  EXPECT_TRUE(name == "io_uring" || name == "dev_fuse") << line;
+  const std::string transport = "wtcachefs_transport_info{view=\"" + mount.view() +
+                                "\",transport=\"" + name + "\"} 1\n";
+  EXPECT_NE(text.find(transport), std::string::npos) << text;
+  // Every line is a comment or "name{labels} value" (the exposition grammar),
+  // its labels the view's first.
+  const std::string first_label = "{view=\"" + mount.view() + "\"";
   std::istringstream lines(text);
   std::string one;
   int samples = 0;
   while (std::getline(lines, one)) {
     if (one.starts_with("# HELP ") || one.starts_with("# TYPE ")) continue;
     EXPECT_TRUE(one.starts_with("wtcachefs_")) << one;
-    EXPECT_NE(one.find(label + " "), std::string::npos) << one;
+    EXPECT_NE(one.find(first_label), std::string::npos) << one;
+    EXPECT_NE(one.find("} "), std::string::npos) << one;
     ++samples;
   }
   EXPECT_GE(samples, 18);
