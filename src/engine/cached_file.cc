@@ -470,6 +470,13 @@ struct CachedFile::WriteOp {
     std::optional<PinnedBlock> pinned;  // else: origin only, promotions held off
     bool was_cached = false;
     std::vector<uint32_t> checksums;  // of the fully written sectors
+    // Where its slot bytes and its checksums went: a request of `batch`, and
+    // the offset of the part's bytes in it (parts in consecutive slots share
+    // one request, as their checksums do).
+    size_t data_request = 0;
+    size_t data_offset = 0;
+    size_t sums_request = 0;
+    size_t sums_offset = 0;
   };
 
   WriteOp(std::shared_ptr<CachedObject> written, off_t at, std::span<const char> bytes)
@@ -483,7 +490,9 @@ struct CachedFile::WriteOp {
   bool change_begun = false;  // EngineState::EndChange() is owed
   bool degraded = false;      // origin only: the intent could not be marked
   std::vector<Part> parts;
-  std::vector<IoRequest> batch;  // [0]: origin; then the cache's, part by part
+  // Checksums of parts whose checksums lie back to back, in one buffer each.
+  std::vector<std::vector<uint32_t>> checksum_runs;
+  std::vector<IoRequest> batch;  // [0]: origin; then the cache's
 };
 
 bool CachedFile::HoldForWrite(WriteOp& op, bool wait) {
@@ -522,8 +531,6 @@ void CachedFile::PlanWrite(WriteOp& op) {
   for (const BlockPiece& piece : SplitIntoBlocks(op.offset, op.data.size(), block_size)) {
     op.parts.push_back(WriteOp::Part{.piece = piece, .pinned = {}, .checksums = {}});
   }
-  // One submission: the origin write and every cache write (DESIGN W1).
-  op.batch = {IoRequest::Write(fd_.get(), op.offset, op.data)};
   for (WriteOp::Part& part : op.parts) {
     const BlockPiece& p = part.piece;
     const BlockKey key{object_->id, p.block};
@@ -541,9 +548,6 @@ void CachedFile::PlanWrite(WriteOp& op) {
       continue;
     }
     part.was_cached = !part.pinned->valid.None();
-    op.batch.push_back(IoRequest::Write(slot_fd,
-                                        engine_.slots.OffsetOf(part.pinned->slot) + p.begin,
-                                        op.data.subspan(p.buffer_offset, p.length())));
     // The checksums of the sectors it writes whole, in the same submission; the
     // partly written ones become invalid (EndWrite below). Not a plain call
     // beside the ring: a cache device as slow as the origin then makes the
@@ -552,35 +556,93 @@ void CachedFile::PlanWrite(WriteOp& op) {
       part.checksums = SectorChecksums(
           key, p.first_full_sector(), p.full_sectors(),
           op.data.data() + p.buffer_offset + (p.first_full_sector() * kSectorSize - p.begin));
-      op.batch.push_back(IoRequest::Write(
-          engine_.checksums.fd(),
-          engine_.checksums.OffsetOf(part.pinned->slot, p.first_full_sector()),
-          BytesOf(std::as_const(part.checksums))));
     }
+  }
+
+  // One submission: the origin write and every cache write (DESIGN W1). Parts
+  // in consecutive slots are one write, and checksums that lie back to back
+  // one more, as reads of consecutive slots are one read.
+  op.batch = {IoRequest::Write(fd_.get(), op.offset, op.data)};
+  // The checksum runs are gathered first: a request must not point into a
+  // buffer that grows afterwards.
+  std::vector<size_t> run_of(op.parts.size(), 0);
+  std::vector<off_t> run_at;  // where each run goes in the checksum file
+  off_t run_end = -1;
+  for (size_t i = 0; i < op.parts.size(); ++i) {
+    WriteOp::Part& part = op.parts[i];
+    if (part.checksums.empty()) continue;
+    const off_t at = engine_.checksums.OffsetOf(part.pinned->slot, part.piece.first_full_sector());
+    if (op.checksum_runs.empty() || at != run_end) {
+      op.checksum_runs.emplace_back();
+      run_at.push_back(at);
+    }
+    std::vector<uint32_t>& run = op.checksum_runs.back();
+    part.sums_offset = run.size() * kChecksumSize;
+    run.insert(run.end(), part.checksums.begin(), part.checksums.end());
+    run_of[i] = op.checksum_runs.size() - 1;
+    run_end = at + static_cast<off_t>(part.checksums.size() * kChecksumSize);
+  }
+  for (WriteOp::Part& part : op.parts) {
+    if (!part.pinned) continue;
+    const BlockPiece& p = part.piece;
+    const off_t at = engine_.slots.OffsetOf(part.pinned->slot) + p.begin;
+    const char* bytes = op.data.data() + p.buffer_offset;
+    IoRequest* last = op.batch.size() > 1 ? &op.batch.back() : nullptr;
+    if (last != nullptr && last->fd == slot_fd &&
+        last->offset + static_cast<off_t>(last->length) == at &&
+        last->buffer + last->length == bytes) {
+      part.data_request = op.batch.size() - 1;
+      part.data_offset = last->length;
+      last->length += p.length();
+    } else {
+      part.data_request = op.batch.size();
+      op.batch.push_back(IoRequest::Write(slot_fd, at, op.data.subspan(p.buffer_offset,
+                                                                      p.length())));
+    }
+  }
+  std::vector<size_t> run_request(op.checksum_runs.size());
+  for (size_t r = 0; r < op.checksum_runs.size(); ++r) {
+    run_request[r] = op.batch.size();
+    op.batch.push_back(IoRequest::Write(engine_.checksums.fd(), run_at[r],
+                                        BytesOf(std::as_const(op.checksum_runs[r]))));
+  }
+  for (size_t i = 0; i < op.parts.size(); ++i) {
+    if (!op.parts[i].checksums.empty()) op.parts[i].sums_request = run_request[run_of[i]];
   }
 }
 
 Result<size_t> CachedFile::FinishWrite(WriteOp& op, const Status& submitted) {
   const int64_t origin_result = submitted.ok() ? op.batch[0].result : -submitted.error();
   const bool origin_complete = origin_result == static_cast<int64_t>(op.data.size());
-  size_t request = 1;
+  // A part is cached when its bytes and its checksums were written whole: a
+  // short transfer of a request several parts share ends some of them.
+  const auto wrote = [&](size_t request, size_t offset, size_t length) {
+    return submitted.ok() &&
+           op.batch[request].result >= static_cast<int64_t>(offset + length);
+  };
+  const auto failure = [&](size_t request) {
+    const int64_t result = submitted.ok() ? op.batch[request].result : -submitted.error();
+    return result < 0 ? result : -EIO;  // short: the device is full, say
+  };
+  std::vector<bool> counted(op.batch.size(), false);
   for (WriteOp::Part& part : op.parts) {
     if (!part.pinned) {
       engine_.index.EndUncachedWrite({object_->id, part.piece.block});
       continue;
     }
     const BlockPiece& p = part.piece;
-    const IoRequest& r = op.batch[request++];
-    int64_t cache_result = submitted.ok() ? r.result : -submitted.error();
-    bool cache_complete = submitted.ok() && r.result == static_cast<int64_t>(p.length());
-    if (!part.checksums.empty()) {
-      const IoRequest& sums = op.batch[request++];
-      if (cache_complete && sums.result != static_cast<int64_t>(sums.length)) {
-        cache_complete = false;
-        cache_result = sums.result;
-      }
+    bool cache_complete = wrote(part.data_request, part.data_offset, p.length());
+    size_t failed_request = part.data_request;
+    if (cache_complete && !part.checksums.empty() &&
+        !wrote(part.sums_request, part.sums_offset, part.checksums.size() * kChecksumSize)) {
+      cache_complete = false;
+      failed_request = part.sums_request;
     }
-    if (origin_complete && !cache_complete) engine_.CacheWriteFailed(cache_result);
+    // One error per failed request, however many parts it carried.
+    if (origin_complete && !cache_complete && !counted[failed_request]) {
+      counted[failed_request] = true;
+      engine_.CacheWriteFailed(failure(failed_request));
+    }
     const bool cached = origin_complete && cache_complete;
     if (!cached) EngineCounters::Add(engine_.counters.invalidations);
     EngineCounters::Add(part.was_cached ? engine_.counters.write_hits

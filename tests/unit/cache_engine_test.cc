@@ -204,20 +204,82 @@ TEST_F(CacheEngineTest, ReadSpanningCachedAndUncachedBlocksIsOneSubmission) {
   EXPECT_EQ(engine_->stats().read_partial_hits, 1u);
 }
 
+// The requests of one write's batch, by where they go.
+struct WriteRequests {
+  std::vector<size_t> origin, cache, checksums;  // their lengths
+};
+WriteRequests SortWrites(const std::vector<testing::SeenRequest>& batch, const CacheEngine& engine) {
+  WriteRequests sorted;
+  for (const auto& r : batch) {
+    (r.fd == engine.slot_fd()       ? sorted.cache
+     : r.fd == engine.checksum_fd() ? sorted.checksums
+                                    : sorted.origin)
+        .push_back(r.length);
+  }
+  return sorted;
+}
+
 TEST_F(CacheEngineTest, WriteSubmitsOriginAndCacheWritesInOneBatch) {
   auto file = Open("f");
   Write(*file, 0, Pattern(2 * kBlock, 3));  // write-allocate maps both blocks
   const auto batches = faults_->batches();
   ASSERT_EQ(batches.size(), 1u) << "origin and cache writes must be one submission";
-  size_t origin = 0, cache = 0, checksums = 0;
-  for (const auto& r : batches[0]) {
-    (r.fd == engine_->slot_fd()       ? cache
-     : r.fd == engine_->checksum_fd() ? checksums
-                                      : origin)++;
-  }
-  EXPECT_EQ(origin, 1u);
-  EXPECT_EQ(cache, 2u);
-  EXPECT_EQ(checksums, 2u) << "each block's checksums go in the same submission";
+  const WriteRequests w = SortWrites(batches[0], *engine_);
+  EXPECT_EQ(w.origin.size(), 1u);
+  EXPECT_FALSE(w.cache.empty());
+  EXPECT_FALSE(w.checksums.empty()) << "the blocks' checksums go in the same submission";
+}
+
+TEST_F(CacheEngineTest, AWriteIntoConsecutiveSlotsIsOneCacheWriteAndOneChecksumWrite) {
+  auto file = Open("f");
+  // Not aligned to blocks or sectors: a partial first and last block, whose
+  // partly written sectors have no checksum, and full blocks between.
+  const off_t offset = 1000;
+  const std::string data = Pattern(5 * kBlock + 7000, 21);
+  faults_->ClearHistory();
+  Write(*file, offset, data);
+  const auto batches = faults_->batches();
+  ASSERT_EQ(batches.size(), 1u);
+  const WriteRequests w = SortWrites(batches[0], *engine_);
+  ASSERT_EQ(w.cache.size(), 1u) << "six blocks in six consecutive slots";
+  EXPECT_EQ(w.cache[0], data.size());
+  ASSERT_EQ(w.checksums.size(), 1u) << "their checksums lie back to back";
+  const size_t full_sectors = (offset + data.size()) / 4096 - (offset + 4095) / 4096;
+  EXPECT_EQ(w.checksums[0], full_sectors * sizeof(uint32_t));
+  // What was cached is right, and served from the cache.
+  const uint64_t hits = engine_->stats().read_hits;
+  EXPECT_EQ(Read(*file, 4096, 4 * kBlock), data.substr(4096 - offset, 4 * kBlock));
+  EXPECT_GT(engine_->stats().read_hits, hits);
+  EXPECT_EQ(ReadFile(Origin("f")).substr(offset), data);
+}
+
+TEST_F(CacheEngineTest, AWriteIntoScatteredSlotsWritesEachRunOfConsecutiveSlotsOnce) {
+  auto file = Open("f");
+  Write(*file, 0, Pattern(kBlock, 22));          // block 0: slot 0
+  Write(*file, 2 * kBlock, Pattern(kBlock, 23));  // block 2: slot 1
+  const std::string data = Pattern(3 * kBlock, 24);
+  faults_->ClearHistory();
+  Write(*file, 0, data);  // block 1 takes slot 2: slots 0, 2, 1
+  const auto batches = faults_->batches();
+  ASSERT_EQ(batches.size(), 1u);
+  const WriteRequests w = SortWrites(batches[0], *engine_);
+  EXPECT_EQ(w.cache.size(), 3u);
+  EXPECT_EQ(w.checksums.size(), 3u);
+  EXPECT_EQ(Read(*file, 0, data.size()), data);
+  EXPECT_EQ(engine_->stats().corrupt_blocks, 0u);
+}
+
+TEST_F(CacheEngineTest, AFailedWriteSharedByConsecutiveSlotsCachesNoneOfThem) {
+  auto file = Open("f");
+  const std::string before = Pattern(4 * kBlock, 25);
+  Write(*file, 0, before);
+  faults_->FailWhen(WritesTo(engine_->slot_fd()), EIO);
+  const std::string data = Pattern(4 * kBlock, 26);
+  Write(*file, 0, data);  // origin has it; the cache write failed
+  faults_->ClearFaults();
+  EXPECT_EQ(engine_->stats().cache_write_errors, 1u);
+  EXPECT_EQ(Read(*file, 0, data.size()), data) << "a block kept its old bytes";
+  EXPECT_EQ(engine_->stats().corrupt_blocks, 0u);
 }
 
 TEST_F(CacheEngineTest, WriteIsAcknowledgedOnlyAfterOriginAndCacheComplete) {
