@@ -154,6 +154,40 @@ TEST(RequestPool, RunsEveryTaskOnItsOwnThreadsAndAfterStopOnTheCaller) {
   EXPECT_EQ(on_caller.load(), 1);
 }
 
+TEST(RequestPool, StartsThreadsOnlyAsTasksFindNoneIdleAndNeverMoreThanItsBound) {
+  RequestPool pool(4);
+  EXPECT_EQ(pool.threads(), 0u) << "no request yet, no thread";
+  std::atomic<int> ran{0};
+  for (int i = 0; i < 50; ++i) {
+    pool.Post([&] { ran.fetch_add(1); });
+    // One at a time: the thread that served the last one is idle again.
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
+    while (ran.load() <= i && std::chrono::steady_clock::now() < deadline) {
+      std::this_thread::sleep_for(std::chrono::microseconds(100));
+    }
+  }
+  EXPECT_EQ(ran.load(), 50);
+  EXPECT_LE(pool.threads(), 2u) << "requests one after another need one thread";
+  // Requests that all wait at once take every thread the bound allows.
+  std::mutex gate;
+  std::unique_lock held(gate);
+  std::atomic<int> waiting{0};
+  for (int i = 0; i < 10; ++i) {
+    pool.Post([&] {
+      waiting.fetch_add(1);
+      std::lock_guard wait(gate);
+    });
+  }
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
+  while (waiting.load() < 4 && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
+  EXPECT_EQ(pool.threads(), 4u);
+  held.unlock();
+  pool.Stop();
+  EXPECT_EQ(waiting.load(), 10);
+}
+
 TEST(RequestPool, ATaskThatWaitsDoesNotHoldUpTheOthers) {
   RequestPool pool(2);
   std::mutex gate;
