@@ -24,6 +24,23 @@ void NotePageCacheUse(ViewState& view, fuse_ino_t ino, const fuse_file_info* fi)
   if (!used.load(std::memory_order_relaxed)) used.store(true);
 }
 
+// Runs `submit`, which submits a request whose IO completion replies and ends
+// its count in `in_flight`, and says whether it did. False, with nothing
+// counted, when it did not (or threw before): the request is then served as
+// if it had never been tried.
+template <typename Submit>
+bool SubmitCounted(RequestsInFlight& in_flight, Submit&& submit) noexcept {
+  if (!in_flight.Begin()) return false;
+  bool submitted = false;
+  try {
+    submitted = submit();
+  } catch (...) {
+    submitted = false;
+  }
+  if (!submitted) in_flight.End();
+  return submitted;
+}
+
 // How long an O_DIRECT write waits for the kernel to drop older page cache of
 // what it wrote before it is acknowledged (KernelCacheInvalidator).
 constexpr std::chrono::seconds kDirectWriteInvalidationWait{5};
@@ -158,11 +175,9 @@ bool ReadWithoutWaiting(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
     return true;
   }
   // Misses: submitted here, replied from their completion.
-  if (!in_flight.Begin()) return false;
-  bool submitted = false;
-  try {
+  return SubmitCounted(in_flight, [&] {
     NotePageCacheUse(ViewState::From(req), ino, fi);
-    submitted = file.ReadAsync(off, out, [req, payload, &in_flight](Result<size_t> n) {
+    return file.ReadAsync(off, out, [req, payload, &in_flight](Result<size_t> n) {
       if (n.ok()) {
         fuse_reply_buf(req, payload, n.value());
       } else {
@@ -170,11 +185,7 @@ bool ReadWithoutWaiting(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
       }
       in_flight.End();
     });
-  } catch (...) {
-    submitted = false;  // nothing was submitted: Read() serves it
-  }
-  if (!submitted) in_flight.End();
-  return submitted;
+  });
 }
 
 bool WriteWithoutWaiting(fuse_req_t req, fuse_ino_t ino, const char* buf, size_t size, off_t off,
@@ -188,28 +199,20 @@ bool WriteWithoutWaiting(fuse_req_t req, fuse_ino_t ino, const char* buf, size_t
   // which waits for the kernel (DropPrivilegeBitsAfterDataChange): not on the
   // IO completion thread.
   if (fuse_req_ctx(req)->uid != 0) return false;
-  if (!in_flight.Begin()) return false;
   OpenFile& file = *FileOf(fi);
-  bool submitted = false;
-  try {
-    submitted = file.WriteAsync(
-        off, std::span<const char>(buf, size), [req, &file, &in_flight](Result<size_t> n) {
-          // On the IO completion thread. The kernel releases the file only
-          // after this reply.
-          // The caller is root: no privilege bits to clear.
-          const int error = n.ok() ? 0 : n.status().error();
-          if (error == 0) {
-            fuse_reply_write(req, n.value());
-          } else {
-            fuse_reply_err(req, error);
-          }
-          in_flight.End();
-        });
-  } catch (...) {
-    submitted = false;  // nothing was submitted: Write() serves it
-  }
-  if (!submitted) in_flight.End();
-  return submitted;
+  return SubmitCounted(in_flight, [&] {
+    const std::span<const char> data(buf, size);
+    return file.WriteAsync(off, data, [req, &in_flight](Result<size_t> n) {
+      // On the IO completion thread; the caller is root, with no privilege
+      // bits to clear. The kernel releases the file only after this reply.
+      if (n.ok()) {
+        fuse_reply_write(req, n.value());
+      } else {
+        fuse_reply_err(req, n.status().error());
+      }
+      in_flight.End();
+    });
+  });
 }
 
 void Write(fuse_req_t req, fuse_ino_t ino, const char* buf, size_t size, off_t off,

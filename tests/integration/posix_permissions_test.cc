@@ -53,6 +53,18 @@ class posix_permissions : public PosixViewTest {
 
 void MakeFile(const std::string& path, mode_t mode, uid_t uid = 0, gid_t gid = 0);
 
+// Opens `path` with `flags`, calls `change` on the descriptor and closes it;
+// returns what `change` returned, with its errno.
+long ChangeOpenFile(const std::string& path, int flags, const std::function<long(int)>& change) {
+  const int fd = ::open(path.c_str(), flags);
+  if (fd < 0) return -1L;
+  const long result = change(fd);
+  const int error = errno;
+  ::close(fd);
+  errno = error;
+  return result;
+}
+
 std::vector<mode_t> posix_permissions::ExpectPrivilegeBitsAfterDataChangeAsOnOrigin(
     const std::vector<PrivilegeCase>& cases, int open_flags,
     const std::function<long(int)>& change) {
@@ -67,15 +79,7 @@ std::vector<mode_t> posix_permissions::ExpectPrivilegeBitsAfterDataChangeAsOnOri
     SCOPED_TRACE(trace);
     EXPECT_EQ(ExpectSameErrnoAs(
                   c.who,
-                  [&](const std::string& p) {
-                    const int fd = ::open(p.c_str(), open_flags);
-                    if (fd < 0) return -1L;
-                    const long result = change(fd);
-                    const int error = errno;
-                    ::close(fd);
-                    errno = error;
-                    return result;
-                  },
+                  [&](const std::string& p) { return ChangeOpenFile(p, open_flags, change); },
                   rel),
               0);
     const mode_t reference = LstatOf(R(rel)).st_mode;
@@ -485,16 +489,7 @@ TEST_F(posix_permissions, ModeRightAfterADataChangeThatClearedPrivilegeBitsShows
     ASSERT_EQ(ModeOnly(V(name)), 06666u) << name;  // now kept by the kernel
     const std::string path = V(name);
     const std::function<long(int)>& call = change;
-    ASSERT_EQ(ErrnoAs(Nobody(), [&] {
-                const int fd = ::open(path.c_str(), O_WRONLY);
-                if (fd < 0) return -1L;
-                const long result = call(fd);
-                const int error = errno;
-                ::close(fd);
-                errno = error;
-                return result;
-              }),
-              0)
+    ASSERT_EQ(ErrnoAs(Nobody(), [&] { return ChangeOpenFile(path, O_WRONLY, call); }), 0)
         << name;
     EXPECT_EQ(LstatOf(O(name)).st_mode & 07777, 0666u) << name;
     EXPECT_EQ(ModeOnly(V(name)), 0666u)

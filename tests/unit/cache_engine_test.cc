@@ -208,7 +208,8 @@ TEST_F(CacheEngineTest, ReadSpanningCachedAndUncachedBlocksIsOneSubmission) {
 struct WriteRequests {
   std::vector<size_t> origin, cache, checksums;  // their lengths
 };
-WriteRequests SortWrites(const std::vector<testing::SeenRequest>& batch, const CacheEngine& engine) {
+WriteRequests SortWrites(const std::vector<testing::SeenRequest>& batch,
+                         const CacheEngine& engine) {
   WriteRequests sorted;
   for (const auto& r : batch) {
     (r.fd == engine.slot_fd()       ? sorted.cache
