@@ -52,6 +52,10 @@ struct IoRequest {
   // that a worker thread would then serve. Completion is unchanged: Submit()
   // still returns after every request.
   bool from_memory = false;
+  // A read that must not wait for a device (with from_memory): done as a plain
+  // call that fails with -EAGAIN, rather than wait, unless all of its bytes
+  // are in the page cache (RWF_NOWAIT).
+  bool memory_only = false;
 };
 
 class IoBackend {

@@ -145,6 +145,17 @@ std::optional<Result<size_t>> CachedFile::ReadRevalidated(off_t offset, std::spa
     AbandonRead(op);
     return s;
   }
+  if (cached_only) {
+    const auto not_in_memory = [](const IoRequest& r) { return r.result == -EAGAIN; };
+    if (std::any_of(op.first.begin(), op.first.end(), not_in_memory)) {
+      AbandonRead(op);
+      return std::nullopt;
+    }
+    // Sure to be served: the policy hears of the hits now.
+    std::vector<uint32_t> slots;
+    for (const ReadPart& part : op.parts) slots.push_back(static_cast<uint32_t>(part.hit->slot));
+    engine_.index.Touch(slots);
+  }
   CheckFirstBatch(op);
   Status second = Status::Ok();
   if (!op.second.empty() && op.origin_error == 0) second = engine_.io.Submit(op.second);
@@ -212,16 +223,9 @@ bool CachedFile::PlanRead(ReadOp& op, off_t offset, uint64_t size, Waits waits) 
       ++misses;
     }
   }
-  if (cached_only) {
-    std::vector<uint32_t> slots;
-    for (ReadPart& part : op.parts) {
-      if (part.hit) slots.push_back(static_cast<uint32_t>(part.hit->slot));
-    }
-    if (misses > 0) {
-      for (const uint32_t slot : slots) engine_.index.Unpin(slot);
-      return false;
-    }
-    engine_.index.Touch(slots);
+  if (cached_only && misses > 0) {
+    AbandonRead(op);
+    return false;
   }
   const bool sequential =
       !warming_ && PastSequentialCutoff(static_cast<uint64_t>(offset), op.length);
@@ -296,6 +300,11 @@ bool CachedFile::PlanRead(ReadOp& op, off_t offset, uint64_t size, Waits waits) 
                                     BytesOf(run.sums)));
     // A few bytes per block, read on every hit: the page cache holds them.
     first.back().from_memory = true;
+  }
+  if (cached_only) {
+    // Served only from memory: a hit whose slot must come from the cache
+    // device is read by ReadAsync instead, which waits for no one.
+    for (IoRequest& r : first) r.from_memory = r.memory_only = true;
   }
   return true;
 }

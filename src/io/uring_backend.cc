@@ -3,10 +3,12 @@
 // ring has one owner); a batch of one request is done with a plain system call
 // instead: it has nothing to run in parallel with, and io_uring would hand a
 // read of data not in memory to a worker thread, a wake-up more on every
-// cache-hit read. SubmitAsync() uses one ring that every caller submits to
-// under a mutex and one thread reaps (AsyncRing).
+// cache-hit read. SubmitAsync() uses a ring per CPU, which the callers running
+// on that CPU submit to under a mutex and one thread reaps (AsyncRing).
 #include <liburing.h>
 #include <pthread.h>
+#include <sched.h>
+#include <sys/uio.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -130,6 +132,15 @@ void RunAlone(IoRequest& r) {
     ssize_t res = 0;
     switch (r.op) {
       case IoRequest::Op::kRead:
+        if (r.memory_only) {
+          iovec part{r.buffer + p.done, chunk};
+          res = ::preadv2(r.fd, &part, 1, r.offset + static_cast<off_t>(p.done), RWF_NOWAIT);
+          if (res < 0 && errno == EAGAIN) {
+            r.result = -EAGAIN;  // not all in memory: the caller reads otherwise
+            return;
+          }
+          break;
+        }
         res = r.offset == kAtFilePosition
                   ? ::read(r.fd, r.buffer + p.done, chunk)
                   : ::pread(r.fd, r.buffer + p.done, chunk,
@@ -306,12 +317,19 @@ class UringBackend final : public IoBackend {
       done();
       return Status::Ok();
     }
-    std::call_once(async_ring_once_, [this] { async_ring_ = std::make_unique<AsyncRing>(); });
-    if (const int error = async_ring_->init_error()) {
+    std::call_once(async_rings_once_, [this] {
+      // One ring and reaper per CPU: completions (checksums, copies) are
+      // worked on where they were submitted, on every CPU at once.
+      const unsigned cpus = std::clamp(std::thread::hardware_concurrency(), 1u, 16u);
+      for (unsigned i = 0; i < cpus; ++i) async_rings_.push_back(std::make_unique<AsyncRing>());
+    });
+    const int cpu = ::sched_getcpu();
+    AsyncRing& ring = *async_rings_[static_cast<size_t>(cpu < 0 ? 0 : cpu) % async_rings_.size()];
+    if (const int error = ring.init_error()) {
       return Status::Error(error, std::string("io_uring unavailable: ") + std::strerror(error));
     }
     batch->done = std::move(done);
-    async_ring_->Submit(batch.release());
+    ring.Submit(batch.release());
     return Status::Ok();
   }
 
@@ -388,8 +406,8 @@ class UringBackend final : public IoBackend {
 
  private:
   const unsigned depth_;
-  std::once_flag async_ring_once_;
-  std::unique_ptr<AsyncRing> async_ring_;
+  std::once_flag async_rings_once_;
+  std::vector<std::unique_ptr<AsyncRing>> async_rings_;  // immutable once made
 };
 
 }  // namespace

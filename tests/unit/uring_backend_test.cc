@@ -190,6 +190,25 @@ TEST_F(UringBackendTest, ManyThreadsSubmitConcurrentlyEachOnItsOwnRing) {
   }
 }
 
+TEST_F(UringBackendTest, AMemoryOnlyReadFailsWithEagainUnlessItsBytesAreInThePageCache) {
+  UniqueFd a = OpenRw("a");
+  const std::string data(64 * 1024, 'm');
+  ASSERT_EQ(::pwrite(a.get(), data.data(), data.size(), 0), static_cast<ssize_t>(data.size()));
+  ASSERT_EQ(::fdatasync(a.get()), 0);
+  ASSERT_EQ(::posix_fadvise(a.get(), 0, 0, POSIX_FADV_DONTNEED), 0);  // clean: dropped
+  std::vector<char> buffer(data.size());
+  std::vector<IoRequest> batch = {IoRequest::Read(a.get(), 0, buffer)};
+  batch[0].from_memory = batch[0].memory_only = true;
+  ASSERT_TRUE(backend_->Submit(batch).ok());
+  EXPECT_EQ(batch[0].result, -EAGAIN) << "it read from the device";
+  std::vector<IoRequest> fill = {IoRequest::Read(a.get(), 0, buffer)};
+  ASSERT_TRUE(backend_->Submit(fill).ok());
+  ASSERT_EQ(fill[0].result, static_cast<int64_t>(data.size()));
+  batch[0].result = 0;
+  ASSERT_TRUE(backend_->Submit(batch).ok());
+  EXPECT_EQ(batch[0].result, static_cast<int64_t>(data.size()));
+}
+
 // ---- SubmitAsync: the same contract, completed by the backend's thread ----------
 
 // Waits for one asynchronous batch and says on which thread it completed.
