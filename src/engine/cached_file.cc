@@ -210,9 +210,11 @@ bool CachedFile::PlanRead(ReadOp& op, off_t offset, uint64_t size, Waits waits) 
   size_t misses = 0;
   for (ReadPart& part : op.parts) {
     const BlockPiece& p = part.piece;
+    // A read that may still give up tells the policy of its hits only once
+    // it is sure to be served.
     part.hit = engine_.index.PinForRead(
         {object_->id, p.block},
-        cached_only ? BlockIndex::PolicyHit::kLater : BlockIndex::PolicyHit::kNow);
+        waits == Waits::kAny ? BlockIndex::PolicyHit::kNow : BlockIndex::PolicyHit::kLater);
     if (part.hit && !part.hit->valid.All(p.first_sector(), p.touched_sectors())) {
       engine_.index.Unpin(part.hit->slot);
       part.hit.reset();
@@ -227,16 +229,26 @@ bool CachedFile::PlanRead(ReadOp& op, off_t offset, uint64_t size, Waits waits) 
     AbandonRead(op);
     return false;
   }
+  const StreamState stream_before = Stream();
   const bool sequential =
       !warming_ && PastSequentialCutoff(static_cast<uint64_t>(offset), op.length);
   if (misses > 0 && !sequential && engine_.index.PrepareForAllocations(misses)) {
     if (waits == Waits::kIo) {
-      // Room takes a group commit, which waits for the metadata store: not
-      // here. The flusher commits soon; these misses go uncached meanwhile.
-      engine_.RequestFlush();
-    } else {
-      (void)engine_.Flush();  // a failure degrades the engine; the read goes on
+      // Room takes a group commit, which waits for the metadata store: the
+      // read is served where waiting is allowed (Read()), so that a scan's
+      // blocks are cached as there. Read() counts it in the stream again.
+      SetStream(stream_before);
+      AbandonRead(op);
+      return false;
     }
+    (void)engine_.Flush();  // a failure degrades the engine; the read goes on
+  }
+  if (waits == Waits::kIo) {
+    std::vector<uint32_t> slots;
+    for (const ReadPart& part : op.parts) {
+      if (part.hit) slots.push_back(static_cast<uint32_t>(part.hit->slot));
+    }
+    engine_.index.Touch(slots);
   }
 
   std::vector<IoRequest>& first = op.first;

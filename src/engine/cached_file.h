@@ -104,6 +104,20 @@ class CachedFile final : public OpenFile {
   // the previous one ended, that has passed config.sequential_cutoff bytes. Its
   // misses are then not cached.
   bool PastSequentialCutoff(uint64_t offset, uint64_t length);
+  // The stream PastSequentialCutoff follows, to take a request back out of it.
+  struct StreamState {
+    uint64_t end;
+    uint64_t bytes;
+  };
+  StreamState Stream() {
+    std::lock_guard lock(stream_mutex_);
+    return {stream_end_, stream_bytes_};
+  }
+  void SetStream(StreamState state) {
+    std::lock_guard lock(stream_mutex_);
+    stream_end_ = state.end;
+    stream_bytes_ = state.bytes;
+  }
 
   EngineState& engine_;
   UniqueFd fd_;
