@@ -361,6 +361,66 @@ TEST_F(CacheEngineTest, OriginWriteErrorReachesTheCallerAndInvalidatesTheBlocks)
   EXPECT_EQ(engine_->stats().origin_write_errors, 1u);
 }
 
+// The asynchronous paths a FUSE ring thread takes (DESIGN 2b) keep the same
+// promises: W4's intent is durable before a write is submitted (else the
+// write is declined, nothing begun), W1's one submission, W3's errors.
+TEST_F(CacheEngineTest, AnAsyncWriteIsDeclinedUntilItsIntentIsMarkedThenIsOneSubmission) {
+  auto file = Open("f");
+  const std::string data = Pattern(2 * kBlock, 31);
+  bool ran = false;
+  faults_->ClearHistory();
+  EXPECT_FALSE(file->WriteAsync(0, data, [&](Result<size_t>) { ran = true; }))
+      << "submitted before its intent was durable";
+  EXPECT_FALSE(ran);
+  EXPECT_TRUE(faults_->batches().empty()) << "a declined write submitted IO";
+  Write(*file, 0, Pattern(2 * kBlock, 30));  // marks the region
+  faults_->ClearHistory();
+  std::optional<Result<size_t>> result;
+  ASSERT_TRUE(file->WriteAsync(0, data, [&](Result<size_t> n) { result = std::move(n); }));
+  ASSERT_TRUE(result.has_value()) << "this backend completes before returning";
+  ASSERT_TRUE(result->ok()) << result->status().message();
+  EXPECT_EQ(result->value(), data.size());
+  const auto batches = faults_->batches();
+  ASSERT_EQ(batches.size(), 1u) << "origin and cache writes must be one submission";
+  const WriteRequests w = SortWrites(batches[0], *engine_);
+  EXPECT_EQ(w.origin.size(), 1u);
+  EXPECT_FALSE(w.cache.empty());
+  EXPECT_EQ(Read(*file, 0, data.size()), data);
+  EXPECT_EQ(ReadFile(Origin("f")), data);
+}
+
+TEST_F(CacheEngineTest, AnAsyncWritesOriginErrorReachesItsCompletionAndInvalidates) {
+  auto file = Open("f");
+  Write(*file, 0, Pattern(2 * kBlock, 32));  // cached, region marked
+  faults_->FailWhen(WritesTo(file->origin_fd()), ENOSPC);
+  const std::string data = Pattern(2 * kBlock, 33);
+  std::optional<Result<size_t>> result;
+  ASSERT_TRUE(file->WriteAsync(0, data, [&](Result<size_t> n) { result = std::move(n); }));
+  faults_->ClearFaults();
+  ASSERT_TRUE(result.has_value());
+  ASSERT_FALSE(result->ok());
+  EXPECT_EQ(result->status().error(), ENOSPC);
+  EXPECT_EQ(engine_->stats().used_blocks, 0u) << "blocks touched by a failed write stay mapped";
+  EXPECT_EQ(Read(*file, 0, data.size()), ReadFile(Origin("f")));
+}
+
+TEST_F(CacheEngineTest, AnAsyncReadOfHitsAndMissesServesOriginsBytesAndPromotes) {
+  const std::string data = Pattern(3 * kBlock, 34);
+  WriteFile(Origin("f"), data);
+  auto file = Open("f");
+  EXPECT_EQ(Read(*file, kBlock, kBlock), data.substr(kBlock, kBlock));  // block 1 cached
+  std::string out(data.size(), '\0');
+  std::optional<Result<size_t>> result;
+  ASSERT_TRUE(file->ReadAsync(0, std::span<char>(out.data(), out.size()),
+                              [&](Result<size_t> n) { result = std::move(n); }));
+  ASSERT_TRUE(result.has_value());
+  ASSERT_TRUE(result->ok()) << result->status().message();
+  EXPECT_EQ(result->value(), data.size());
+  EXPECT_EQ(out, data);
+  EXPECT_EQ(engine_->stats().read_partial_hits, 1u);
+  EXPECT_EQ(engine_->stats().used_blocks, 3u) << "the misses were not promoted";
+}
+
 TEST_F(CacheEngineTest, CacheWriteErrorStillSucceedsInvalidatesAndCounts) {
   const std::string old_data = Pattern(kBlock, 7);
   WriteFile(Origin("f"), old_data);
