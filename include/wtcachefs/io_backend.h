@@ -54,7 +54,8 @@ struct IoRequest {
   bool from_memory = false;
   // A read that must not wait for a device (with from_memory): done as a plain
   // call that fails with -EAGAIN, rather than wait, unless all of its bytes
-  // are in the page cache (RWF_NOWAIT).
+  // are in the page cache (RWF_NOWAIT); also -EAGAIN on a file system that
+  // cannot read without the chance of waiting.
   bool memory_only = false;
 };
 

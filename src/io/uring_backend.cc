@@ -135,8 +135,11 @@ void RunAlone(IoRequest& r) {
         if (r.memory_only) {
           iovec part{r.buffer + p.done, chunk};
           res = ::preadv2(r.fd, &part, 1, r.offset + static_cast<off_t>(p.done), RWF_NOWAIT);
-          if (res < 0 && errno == EAGAIN) {
-            r.result = -EAGAIN;  // not all in memory: the caller reads otherwise
+          // Not all in memory, or a file system that cannot tell without
+          // waiting (tmpfs refuses RWF_NOWAIT with EOPNOTSUPP): either way
+          // the caller reads it otherwise.
+          if (res < 0 && (errno == EAGAIN || errno == EOPNOTSUPP)) {
+            r.result = -EAGAIN;
             return;
           }
           break;

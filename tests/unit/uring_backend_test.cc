@@ -10,6 +10,7 @@
 #include <chrono>
 #include <functional>
 #include <condition_variable>
+#include <cstdlib>
 #include <cstring>
 #include <mutex>
 #include <string>
@@ -207,6 +208,24 @@ TEST_F(UringBackendTest, AMemoryOnlyReadFailsWithEagainUnlessItsBytesAreInThePag
   batch[0].result = 0;
   ASSERT_TRUE(backend_->Submit(batch).ok());
   EXPECT_EQ(batch[0].result, static_cast<int64_t>(data.size()));
+}
+
+// tmpfs refuses RWF_NOWAIT (EOPNOTSUPP) on some kernels: a memory-only read
+// must still say only "read it otherwise", never fail as a device error would.
+TEST_F(UringBackendTest, AMemoryOnlyReadOnTmpfsIsServedOrDeclinedWithEagainNeverAnError) {
+  char path[] = "/dev/shm/wtcachefs-memory-only-XXXXXX";
+  const int raw = ::mkstemp(path);
+  if (raw < 0) GTEST_SKIP() << "no /dev/shm";
+  UniqueFd file(raw);
+  ::unlink(path);
+  const std::string data(64 * 1024, 't');
+  ASSERT_EQ(::pwrite(file.get(), data.data(), data.size(), 0), static_cast<ssize_t>(data.size()));
+  std::vector<char> buffer(data.size());
+  std::vector<IoRequest> batch = {IoRequest::Read(file.get(), 0, buffer)};
+  batch[0].from_memory = batch[0].memory_only = true;
+  ASSERT_TRUE(backend_->Submit(batch).ok());
+  EXPECT_TRUE(batch[0].result == -EAGAIN || batch[0].result == static_cast<int64_t>(data.size()))
+      << "result " << batch[0].result;
 }
 
 // ---- SubmitAsync: the same contract, completed by the backend's thread ----------
