@@ -128,6 +128,8 @@ class CacheEngine : public DataEngine {
   // The engine has dropped the file's blocks before it calls the listener.
   void set_external_change_listener(
       std::function<void(uint64_t dev, uint64_t ino)> listener) override;
+  void set_privilege_drop_listener(
+      std::function<void(uint64_t dev, uint64_t ino)> listener) override;
   // Kept in the cache's metadata store; records nothing while degraded.
   DeviceNumberStore* device_numbers() override { return device_numbers_.get(); }
   // Called from any thread the first time (per origin file and mount) a cached

@@ -28,6 +28,18 @@
 
 namespace wtcachefs {
 
+// Who makes a change of a file's data through the view. After the change the
+// engine clears the file's setuid and setgid bits as origin's kernel would
+// have had this caller changed the file directly (engine/privilege_bits.h).
+// FUSE does not pass a caller's capabilities: uid 0 counts as holding
+// CAP_FSETID, and nothing is cleared for it.
+struct ChangeCaller {
+  uid_t uid = 0;
+  // Whether the caller is in group `gid` (by its fsgid or a supplementary
+  // group); asked only about a setgid file that is not group-executable.
+  std::function<bool(gid_t gid)> in_group;
+};
+
 // An origin file opened through VIEW. Owns the origin fd.
 class OpenFile {
  public:
@@ -57,30 +69,35 @@ class OpenFile {
     (void)done;
     return false;
   }
-  // Writes all of `data` at `offset`; returns data.size() or an error.
-  virtual Result<size_t> Write(off_t offset, std::span<const char> data) = 0;
+  // Writes all of `data` at `offset`; returns data.size() or an error. The
+  // methods that change data take their `caller` (ChangeCaller).
+  virtual Result<size_t> Write(off_t offset, std::span<const char> data,
+                               const ChangeCaller& caller) = 0;
   // Write() for a thread that must not wait (a FUSE ring thread, DESIGN 2b):
   // false, with nothing done, when the write would wait before its IO is
   // submitted (another change holds the file or its blocks, an intent must be
-  // committed, origin's stats are slow). Otherwise true: the IO is submitted,
+  // committed, origin's stats are slow), or after it (a caller other than root,
+  // whose privilege bits may have to be cleared and the kernel told). Otherwise
+  // true: the IO is submitted,
   // and `done` runs with Write()'s result once it has completed, on the
   // engine's IO completion thread (or before WriteAsync returns). `data` must
   // stay alive until then; `done` must not wait for other IO.
-  virtual bool WriteAsync(off_t offset, std::span<const char> data,
+  virtual bool WriteAsync(off_t offset, std::span<const char> data, const ChangeCaller& caller,
                           std::function<void(Result<size_t>)> done) {
     (void)offset;
     (void)data;
+    (void)caller;
     (void)done;
     return false;
   }
-  virtual Status Truncate(off_t size) = 0;
+  virtual Status Truncate(off_t size, const ChangeCaller& caller) = 0;
   // fsync(2) / fdatasync(2) semantics on origin (and on the cache, once there is one).
   virtual Status Sync(bool data_only) = 0;
   // fallocate(2) with `mode` (including PUNCH_HOLE / ZERO_RANGE).
-  virtual Status Allocate(int mode, off_t offset, off_t length) = 0;
+  virtual Status Allocate(int mode, off_t offset, off_t length, const ChangeCaller& caller) = 0;
   // copy_file_range(2) from this file into `dest`; returns bytes copied.
   virtual Result<size_t> CopyTo(off_t offset, OpenFile& dest, off_t dest_offset,
-                                size_t length, unsigned flags) = 0;
+                                size_t length, unsigned flags, const ChangeCaller& caller) = 0;
   // The origin fd, for operations that are not data (fstat, lseek, fchmod).
   virtual int origin_fd() const = 0;
   // True when the file is unchanged since the engine last saw it, so the kernel
@@ -108,6 +125,15 @@ class DataEngine {
   // changed behind the mount while the view had it open or was changing it:
   // the kernel's page cache of it must be dropped.
   virtual void set_external_change_listener(
+      std::function<void(uint64_t dev, uint64_t ino)> listener) {
+    (void)listener;
+  }
+  // Called with origin's (st_dev, st_ino) of a file whose setuid or setgid
+  // bits the engine cleared after a data change (ChangeCaller), on the thread
+  // of that change and before it returns: the kernel's cached attributes of
+  // the file must be dropped, or `stat` through the view would go on showing
+  // the bits until they time out.
+  virtual void set_privilege_drop_listener(
       std::function<void(uint64_t dev, uint64_t ino)> listener) {
     (void)listener;
   }

@@ -14,6 +14,7 @@
 // Requests and buffers belong to the caller and must outlive the call.
 #pragma once
 
+#include <sys/stat.h>
 #include <sys/types.h>
 
 #include <cstddef>
@@ -79,6 +80,19 @@ class IoBackend {
     done();
     return Status::Ok();
   }
+
+  // The origin calls that are neither reads, writes nor syncs, here so that
+  // faults can be injected into them as into the rest (a test backend
+  // overrides them); by default the system calls, made on the calling thread.
+  // Each returns 0 or an errno.
+  virtual int Truncate(int fd, off_t size);
+  virtual int Allocate(int fd, int mode, off_t offset, off_t length);
+  // copy_file_range(2) from `from_fd` at `from` to `to_fd` at `to`: the bytes
+  // copied, or -errno.
+  virtual int64_t CopyRange(int from_fd, off_t from, int to_fd, off_t to, size_t length,
+                            unsigned flags);
+  // StatOrigin() (wtcachefs/origin_stat.h): origin's fresh attributes of `fd`.
+  virtual int Stat(int fd, struct stat* st);
 };
 
 // io_uring backend: one ring per calling thread for Submit(), created on first

@@ -454,7 +454,7 @@ Result<std::unique_ptr<OpenFile>> CacheEngine::Open(UniqueFd origin_fd) {
   const uint64_t sequence = state_->objects.change_sequence();
   const int64_t taken_ns = OriginClockNs();
   struct stat st;
-  if (const int error = StatOrigin(origin_fd.get(), &st)) {
+  if (const int error = state_->io.Stat(origin_fd.get(), &st)) {
     return Status::Error(error, "stat origin file");
   }
   ObjectTable::Found found = state_->objects.FindOrCreate(st);
@@ -473,7 +473,7 @@ Status CacheEngine::Invalidate(int origin_fd) {
     return Status::Ok();
   }
   struct stat st;
-  if (const int error = StatOrigin(origin_fd, &st)) return Status::Error(error, "stat origin file");
+  if (const int error = state_->io.Stat(origin_fd, &st)) return Status::Error(error, "stat origin file");
   // A file the cache never saw has nothing cached (and gets no record).
   const std::shared_ptr<CachedObject> object =
       state_->objects.Find(static_cast<uint64_t>(st.st_dev), static_cast<uint64_t>(st.st_ino));
@@ -515,6 +515,12 @@ void CacheEngine::set_external_change_listener(
     std::function<void(uint64_t dev, uint64_t ino)> listener) {
   std::lock_guard lock(state_->external_change_listener_mutex);
   state_->external_change_listener = std::move(listener);
+}
+
+void CacheEngine::set_privilege_drop_listener(
+    std::function<void(uint64_t dev, uint64_t ino)> listener) {
+  std::lock_guard lock(state_->privilege_drop_listener_mutex);
+  state_->privilege_drop_listener = std::move(listener);
 }
 
 void CacheEngine::set_corruption_listener(std::function<void(const std::string&)> listener) {

@@ -45,7 +45,16 @@ class OriginChange {
       : engine_(engine), object_(object), fd_(fd) {
     engine_.BeginChange(object_, fd_);
   }
-  ~OriginChange() { engine_.EndChange(object_, fd_); }
+  // Ends a change of data that succeeded: `caller` loses its privilege bits
+  // (EngineState::EndChange). An error of clearing them is the change's.
+  Status Succeeded(const ChangeCaller& caller) {
+    ended_ = true;
+    const int error = engine_.EndChange(object_, fd_, &caller);
+    return error == 0 ? Status::Ok() : Status::Error(error, "clear setuid/setgid of origin file");
+  }
+  ~OriginChange() {
+    if (!ended_) engine_.EndChange(object_, fd_);
+  }
   OriginChange(const OriginChange&) = delete;
   OriginChange& operator=(const OriginChange&) = delete;
 
@@ -53,6 +62,7 @@ class OriginChange {
   EngineState& engine_;
   const std::shared_ptr<CachedObject>& object_;
   const int fd_;
+  bool ended_ = false;
 };
 
 // Stored checksums of hits that lie back to back in the checksum file (blocks
@@ -500,12 +510,14 @@ struct CachedFile::WriteOp {
     size_t sums_offset = 0;
   };
 
-  WriteOp(std::shared_ptr<CachedObject> written, off_t at, std::span<const char> bytes)
-      : object(std::move(written)), offset(at), data(bytes) {}
+  WriteOp(std::shared_ptr<CachedObject> written, off_t at, std::span<const char> bytes,
+          ChangeCaller by)
+      : object(std::move(written)), offset(at), data(bytes), caller(std::move(by)) {}
 
   const std::shared_ptr<CachedObject> object;  // kept alive until the end
   const off_t offset;
   const std::span<const char> data;
+  const ChangeCaller caller;
   std::shared_lock<ChangeGate> change;  // the object's data changes
   std::optional<BlockRangeLock::Held> blocks;
   bool change_begun = false;  // EngineState::EndChange() is owed
@@ -681,7 +693,8 @@ Result<size_t> CachedFile::FinishWrite(WriteOp& op, const Status& submitted) {
   }
   // Origin completed the change: its attributes after it are recorded before
   // the blocks and the object are let go.
-  engine_.EndChange(object_, fd_.get());
+  const int privilege_error =
+      engine_.EndChange(object_, fd_.get(), origin_result >= 0 ? &op.caller : nullptr);
   op.change_begun = false;
   op.blocks.reset();
   op.change.unlock();
@@ -689,12 +702,16 @@ Result<size_t> CachedFile::FinishWrite(WriteOp& op, const Status& submitted) {
     EngineCounters::Add(engine_.counters.origin_write_errors);
     return Status::Error(static_cast<int>(-origin_result), "write origin");
   }
+  if (privilege_error != 0) {
+    return Status::Error(privilege_error, "clear setuid/setgid of origin file");
+  }
   return static_cast<size_t>(origin_result);
 }
 
-Result<size_t> CachedFile::Write(off_t offset, std::span<const char> data) {
+Result<size_t> CachedFile::Write(off_t offset, std::span<const char> data,
+                                 const ChangeCaller& caller) {
   if (offset < 0) return Status::Error(EINVAL, "negative write offset");
-  WriteOp op(object_, offset, data);
+  WriteOp op(object_, offset, data, caller);
   (void)HoldForWrite(op, /*wait=*/true);
   PlanWrite(op);
   const Status submitted = SubmitWrite(op.batch);
@@ -702,9 +719,12 @@ Result<size_t> CachedFile::Write(off_t offset, std::span<const char> data) {
 }
 
 bool CachedFile::WriteAsync(off_t offset, std::span<const char> data,
+                            const ChangeCaller& caller,
                             std::function<void(Result<size_t>)> done) {
-  if (offset < 0 || engine_.config.serial_writethrough) return false;
-  auto op = std::make_shared<WriteOp>(object_, offset, data);
+  // A caller other than root may have privilege bits to clear after the
+  // write, which waits for the kernel: not on the IO completion thread.
+  if (offset < 0 || engine_.config.serial_writethrough || caller.uid != 0) return false;
+  auto op = std::make_shared<WriteOp>(object_, offset, data, caller);
   if (!HoldForWrite(*op, /*wait=*/false)) {
     // Nothing begun: the holds taken so far end with `op`.
     return false;
@@ -716,14 +736,16 @@ bool CachedFile::WriteAsync(off_t offset, std::span<const char> data,
   return true;
 }
 
-Status CachedFile::Truncate(off_t new_size) {
+Status CachedFile::Truncate(off_t new_size, const ChangeCaller& caller) {
   std::lock_guard change(object_->change_gate);
-  const OriginChange change_of_origin(engine_, object_, fd_.get());
+  OriginChange change_of_origin(engine_, object_, fd_.get());
   const uint64_t current = object_->size.load();
   if (static_cast<uint64_t>(new_size) < current) {
     MarkIntent(static_cast<uint64_t>(new_size), current - static_cast<uint64_t>(new_size));
   }
-  if (::ftruncate(fd_.get(), new_size) != 0) return Status::FromErrno("truncate origin");
+  if (const int error = engine_.io.Truncate(fd_.get(), new_size)) {
+    return Status::Error(error, "truncate origin");
+  }
   const uint64_t old_size = object_->size.exchange(static_cast<uint64_t>(new_size));
   const uint64_t size = static_cast<uint64_t>(new_size);
   if (size < old_size) {
@@ -743,7 +765,7 @@ Status CachedFile::Truncate(off_t new_size) {
       engine_.DropBlocksFrom(object_->id, block, end_block);
     }
   }
-  return Status::Ok();
+  return change_of_origin.Succeeded(caller);
 }
 
 Status CachedFile::Sync(bool data_only) {
@@ -766,17 +788,17 @@ Status CachedFile::Sync(bool data_only) {
   return Status::Ok();
 }
 
-Status CachedFile::Allocate(int mode, off_t offset, off_t length) {
+Status CachedFile::Allocate(int mode, off_t offset, off_t length, const ChangeCaller& caller) {
   std::lock_guard change(object_->change_gate);
-  const OriginChange change_of_origin(engine_, object_, fd_.get());
+  OriginChange change_of_origin(engine_, object_, fd_.get());
   if (mode & (FALLOC_FL_COLLAPSE_RANGE | FALLOC_FL_INSERT_RANGE)) {
     const uint64_t end = std::max(object_->size.load(), static_cast<uint64_t>(offset));
     MarkIntent(static_cast<uint64_t>(offset), end - static_cast<uint64_t>(offset) + length);
   } else if (mode & (FALLOC_FL_PUNCH_HOLE | FALLOC_FL_ZERO_RANGE)) {
     MarkIntent(static_cast<uint64_t>(offset), static_cast<uint64_t>(length));
   }
-  if (::fallocate(fd_.get(), mode, offset, length) != 0) {
-    return Status::FromErrno("fallocate origin");
+  if (const int error = engine_.io.Allocate(fd_.get(), mode, offset, length)) {
+    return Status::Error(error, "fallocate origin");
   }
   if (mode & (FALLOC_FL_COLLAPSE_RANGE | FALLOC_FL_INSERT_RANGE)) {
     // Data after offset moved: every block from there on is stale.
@@ -787,25 +809,27 @@ Status CachedFile::Allocate(int mode, off_t offset, off_t length) {
                             static_cast<uint64_t>(length));
   }
   struct stat st;
-  if (StatOrigin(fd_.get(), &st) == 0) object_->size = static_cast<uint64_t>(st.st_size);
-  return Status::Ok();
+  if (engine_.io.Stat(fd_.get(), &st) == 0) object_->size = static_cast<uint64_t>(st.st_size);
+  return change_of_origin.Succeeded(caller);
 }
 
 Result<size_t> CachedFile::CopyTo(off_t offset, OpenFile& dest, off_t dest_offset,
-                                  size_t length, unsigned flags) {
+                                  size_t length, unsigned flags, const ChangeCaller& caller) {
   auto* target = dynamic_cast<CachedFile*>(&dest);
   if (target == nullptr) return Status::Error(EXDEV, "copy between different engines");
   std::lock_guard change(target->object_->change_gate);
-  const OriginChange change_of_origin(engine_, target->object_, target->fd_.get());
+  OriginChange change_of_origin(engine_, target->object_, target->fd_.get());
   target->MarkIntent(static_cast<uint64_t>(dest_offset), length);
-  loff_t in = offset;
-  loff_t out = dest_offset;
-  const ssize_t n = ::copy_file_range(fd_.get(), &in, target->fd_.get(), &out, length, flags);
-  if (n < 0) return Status::FromErrno("copy_file_range on origin");
+  const int64_t n =
+      engine_.io.CopyRange(fd_.get(), offset, target->fd_.get(), dest_offset, length, flags);
+  if (n < 0) return Status::Error(static_cast<int>(-n), "copy_file_range on origin");
   engine_.InvalidateRange(target->object_->id, static_cast<uint64_t>(dest_offset),
                           static_cast<uint64_t>(n));
   const uint64_t end = static_cast<uint64_t>(dest_offset) + static_cast<uint64_t>(n);
   if (end > target->object_->size.load()) target->object_->size = end;
+  if (n > 0) {
+    if (Status s = change_of_origin.Succeeded(caller); !s.ok()) return s;
+  }
   return static_cast<size_t>(n);
 }
 

@@ -35,14 +35,15 @@ class CachedFile final : public OpenFile {
   std::optional<Result<size_t>> ReadIfCached(off_t offset, std::span<char> out) override;
   bool ReadAsync(off_t offset, std::span<char> out,
                  std::function<void(Result<size_t>)> done) override;
-  Result<size_t> Write(off_t offset, std::span<const char> data) override;
-  bool WriteAsync(off_t offset, std::span<const char> data,
+  Result<size_t> Write(off_t offset, std::span<const char> data,
+                       const ChangeCaller& caller) override;
+  bool WriteAsync(off_t offset, std::span<const char> data, const ChangeCaller& caller,
                   std::function<void(Result<size_t>)> done) override;
-  Status Truncate(off_t size) override;
+  Status Truncate(off_t size, const ChangeCaller& caller) override;
   Status Sync(bool data_only) override;
-  Status Allocate(int mode, off_t offset, off_t length) override;
+  Status Allocate(int mode, off_t offset, off_t length, const ChangeCaller& caller) override;
   Result<size_t> CopyTo(off_t offset, OpenFile& dest, off_t dest_offset, size_t length,
-                        unsigned flags) override;
+                        unsigned flags, const ChangeCaller& caller) override;
   int origin_fd() const override { return fd_.get(); }
 
   // Reads [offset, offset + length) into the cache, past the sequential cutoff

@@ -80,9 +80,14 @@ struct CacheEngine::State {
   bool CheckAtOpen(const std::shared_ptr<CachedObject>& object, int fd, const struct stat& st,
                    int64_t st_taken_ns, uint64_t sequence);
   // Around every change made through the view to the origin object at `fd`
-  // (write, truncate, fallocate, copy into it, attribute changes).
+  // (write, truncate, fallocate, copy into it, attribute changes). A change of
+  // data that succeeded ends with its `caller`: the setuid and setgid bits it
+  // must lose are cleared first, inside the change (so that their new ctime is
+  // the view's own), and the privilege drop listener is told. Returns 0, or
+  // the errno of clearing them.
   void BeginChange(const std::shared_ptr<CachedObject>& object, int fd);
-  void EndChange(const std::shared_ptr<CachedObject>& object, int fd);
+  int EndChange(const std::shared_ptr<CachedObject>& object, int fd,
+                const ChangeCaller* caller = nullptr);
   // On reads of an open file: compares again once config.revalidate has passed
   // since the last comparison (never when it is zero).
   void Revalidate(const std::shared_ptr<CachedObject>& object, int fd);
@@ -153,6 +158,9 @@ struct CacheEngine::State {
   // Told (origin st_dev, st_ino) of every object found changed behind the mount
   // while the view had it open or was changing it.
   std::function<void(uint64_t dev, uint64_t ino)> external_change_listener;  // GUARDED_BY(its mutex)
+  std::mutex privilege_drop_listener_mutex;
+  // Told (origin st_dev, st_ino) of every file whose privilege bits EndChange cleared.
+  std::function<void(uint64_t dev, uint64_t ino)> privilege_drop_listener;  // GUARDED_BY(its mutex)
   std::mutex corruption_mutex;
   std::function<void(const std::string& message)> corruption_listener;  // GUARDED_BY(it)
   std::unordered_set<uint64_t> corruption_reported;  // object ids; GUARDED_BY(corruption_mutex)

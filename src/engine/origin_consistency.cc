@@ -8,6 +8,7 @@
 #include <chrono>
 
 #include "engine/engine_state.h"
+#include "engine/privilege_bits.h"
 #include "engine/racy_fingerprint.h"
 #include "wtcachefs/origin_stat.h"
 
@@ -72,7 +73,7 @@ bool EngineState::CheckAtOpen(const std::shared_ptr<CachedObject>& object, int f
   } else {
     struct stat again;
     const int64_t taken_ns = OriginClockNs();
-    changed = CompareLocked(object, fd, StatOrigin(fd, &again) == 0 ? &again : nullptr, taken_ns,
+    changed = CompareLocked(object, fd, io.Stat(fd, &again) == 0 ? &again : nullptr, taken_ns,
                             Unvouched::kDrop);
   }
   const bool kernel_cache_valid = !changed && !object->kernel_cache_stale;
@@ -95,7 +96,7 @@ void EngineState::BeginChange(const std::shared_ptr<CachedObject>& object, int f
 
 int EngineState::TimedChangeStat(int fd, struct stat* st) {
   const auto start = std::chrono::steady_clock::now();
-  const int rc = StatOrigin(fd, st);
+  const int rc = io.Stat(fd, st);
   const int64_t took = std::chrono::duration_cast<std::chrono::nanoseconds>(
                            std::chrono::steady_clock::now() - start)
                            .count();
@@ -107,19 +108,35 @@ int EngineState::TimedChangeStat(int fd, struct stat* st) {
   return rc;
 }
 
-void EngineState::EndChange(const std::shared_ptr<CachedObject>& object, int fd) {
+int EngineState::EndChange(const std::shared_ptr<CachedObject>& object, int fd,
+                           const ChangeCaller* caller) {
+  bool dropped = false;
+  const int error =
+      caller != nullptr ? DropPrivilegeBitsAfterDataChange(fd, *caller, &dropped) : 0;
+  uint64_t dev = 0;
+  uint64_t ino = 0;
+  bool last = false;
   {
     std::lock_guard guard(object->fingerprint_mutex);
     object->last_change_end = objects.AdvanceChangeSequence();
-    if (--object->changes_in_flight > 0) return;
-    struct stat st;
-    const int64_t taken_ns = OriginClockNs();
-    object->fingerprint = TimedChangeStat(fd, &st) == 0 ? FingerprintOf(st) : Fingerprint{};
-    // The change's bytes were captured in the tick the new fingerprint carries.
-    object->unvouched = object->unvouched || IsRacy(object->fingerprint, taken_ns);
-    object->checked_ns = CheckClockNs();
+    dev = object->fingerprint.dev;
+    ino = object->fingerprint.ino;
+    if (--object->changes_in_flight == 0) {
+      last = true;
+      struct stat st;
+      const int64_t taken_ns = OriginClockNs();
+      object->fingerprint = TimedChangeStat(fd, &st) == 0 ? FingerprintOf(st) : Fingerprint{};
+      // The change's bytes were captured in the tick the new fingerprint carries.
+      object->unvouched = object->unvouched || IsRacy(object->fingerprint, taken_ns);
+      object->checked_ns = CheckClockNs();
+    }
   }
-  objects.MarkDirty(object);
+  if (last) objects.MarkDirty(object);
+  if (dropped) {
+    std::lock_guard lock(privilege_drop_listener_mutex);
+    if (privilege_drop_listener) privilege_drop_listener(dev, ino);
+  }
+  return error;
 }
 
 void EngineState::Revalidate(const std::shared_ptr<CachedObject>& object, int fd) {
@@ -143,7 +160,7 @@ void EngineState::RevalidateIfOlder(const std::shared_ptr<CachedObject>& object,
   }
   struct stat st;
   const int64_t taken_ns = OriginClockNs();
-  (void)CompareLocked(object, fd, StatOrigin(fd, &st) == 0 ? &st : nullptr, taken_ns,
+  (void)CompareLocked(object, fd, io.Stat(fd, &st) == 0 ? &st : nullptr, taken_ns,
                       Unvouched::kDrop);
 }
 

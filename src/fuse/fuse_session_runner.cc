@@ -173,6 +173,15 @@ ServeResult ServeSession(const Options& options, Transport transport,
   engine.set_external_change_listener([&view](uint64_t dev, uint64_t ino) {
     if (const auto node = view.NodeOf(dev, ino)) view.kernel_cache().Invalidate(*node);
   });
+  // The data changes whose reply carries no attributes (write, fallocate,
+  // copy_file_range, an O_TRUNC open) would leave cleared privilege bits in
+  // the kernel's attributes until they time out: dropped before the reply.
+  engine.set_privilege_drop_listener([&view](uint64_t dev, uint64_t ino) {
+    constexpr std::chrono::seconds kAttributeRefreshWait{1};
+    if (const auto node = view.NodeOf(dev, ino)) {
+      view.kernel_cache().InvalidateAttributesAndWait(*node, kAttributeRefreshWait);
+    }
+  });
   on_mounted();
 
   fuse_loop_config* loop_config = fuse_loop_cfg_create();
@@ -193,6 +202,7 @@ ServeResult ServeSession(const Options& options, Transport transport,
     pool->Stop();
   }
   engine.set_external_change_listener(nullptr);
+  engine.set_privilege_drop_listener(nullptr);
   view.kernel_cache().Stop();
 
   StopSignals::Release();

@@ -13,7 +13,6 @@
 #include <cstring>
 #include <vector>
 
-#include "fuse/privilege_bits.h"
 
 namespace wtcachefs {
 
@@ -135,35 +134,8 @@ bool CallerInGroup(fuse_req_t req, gid_t gid) {
   return std::find(groups.begin(), groups.end(), gid) != groups.end();
 }
 
-namespace {
-// How long a data change that cleared privilege bits waits for the kernel to
-// drop its cached attributes before it replies.
-constexpr std::chrono::seconds kAttributeRefreshWait{1};
-}  // namespace
-
-int DropPrivilegeBitsAfterDataChange(fuse_req_t req, DataEngine& engine, int fd,
-                                     std::optional<fuse_ino_t> refresh) {
-  const fuse_ctx* caller = fuse_req_ctx(req);
-  const bool privileged = caller->uid == 0;
-  if (privileged) return 0;  // the common case costs nothing
-  struct stat st;
-  if (::fstat(fd, &st) != 0) return errno;
-  if ((st.st_mode & (S_ISUID | S_ISGID)) == 0) return 0;
-  // Group membership matters only for a setgid file that is not group-executable.
-  const bool needs_groups = (st.st_mode & (S_ISGID | S_IXGRP)) == S_ISGID;
-  const mode_t drop =
-      PrivilegeBitsToDrop(st.st_mode, privileged, !needs_groups || CallerInGroup(req, st.st_gid));
-  if (drop == 0) return 0;
-  const int error = engine.ChangeAttributes(fd, [&] {
-    // By /proc path: `fd` may be an O_PATH fd, which fchmod refuses.
-    const int rc = ::chmod(ProcFdPath(fd).c_str(), st.st_mode & 07777 & ~drop);
-    return rc == 0 ? 0 : errno;
-  });
-  if (error == 0 && refresh) {
-    ViewState::From(req).kernel_cache().InvalidateAttributesAndWait(*refresh,
-                                                                    kAttributeRefreshWait);
-  }
-  return error;
+ChangeCaller CallerOf(fuse_req_t req) {
+  return ChangeCaller{fuse_req_ctx(req)->uid, [req](gid_t gid) { return CallerInGroup(req, gid); }};
 }
 
 CallerCredentials::CallerCredentials(fuse_req_t req) {
@@ -216,7 +188,7 @@ void NegotiateDataPath(fuse_conn_info* conn, const Options& options) {
   // write (docs/benchmarks.md). With it the filesystem clears, and does:
   // origin's own write clears security.capability, and the daemon clears the
   // setuid and setgid bits for callers other than root after every data change
-  // (DropPrivilegeBitsAfterDataChange; it cannot see a caller's CAP_FSETID).
+  // (ChangeCaller; it cannot see a caller's CAP_FSETID).
   if (conn->capable & FUSE_CAP_HANDLE_KILLPRIV_V2) conn->want |= FUSE_CAP_HANDLE_KILLPRIV_V2;
 #endif
 }

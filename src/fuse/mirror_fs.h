@@ -186,24 +186,15 @@ class CallerCredentials {
 // its primary group only.
 bool CallerInGroup(fuse_req_t req, gid_t gid);
 
-// After the caller of `req` changed the data of the origin object at `fd` (any
-// fd, O_PATH too) through the view — write, truncate, O_TRUNC, fallocate,
-// copy_file_range — clears its setuid and setgid bits as the origin's kernel
-// would have had the caller changed it directly (privilege_bits.h). The kernel's
-// FUSE client clears setuid and group-executable setgid for writes, truncates
-// and fallocate (by a SETATTR), but keeps the setgid of a file that is not
-// group-executable whatever the caller's groups, and clears nothing for an
-// O_TRUNC open (atomic_o_trunc); the daemon, as root, would keep them all.
-// A caller with uid 0 counts as holding CAP_FSETID: FUSE does not pass the
-// caller's capabilities. The chmod is the engine's own change (DESIGN W6), so
-// it costs the file none of its cached blocks. With `refresh`, the kernel's
-// cached attributes of that node are dropped once bits were cleared, before
-// the caller replies: for the data changes whose reply carries no attributes
-// (write, fallocate, copy_file_range, an O_TRUNC open), after which `stat`
-// would otherwise show the bits until the attribute timeout. Returns 0 or an
-// errno.
-int DropPrivilegeBitsAfterDataChange(fuse_req_t req, DataEngine& engine, int fd,
-                                     std::optional<fuse_ino_t> refresh = std::nullopt);
+// The caller of `req` as a ChangeCaller: the engine clears the setuid and
+// setgid bits of a file whose data it changed as origin's kernel would have
+// had the caller changed it directly. The kernel's FUSE client clears setuid
+// and group-executable setgid for writes, truncates and fallocate (by a
+// SETATTR), but keeps the setgid of a file that is not group-executable
+// whatever the caller's groups, and clears nothing for an O_TRUNC open
+// (atomic_o_trunc); the daemon, as root, would keep them all. Valid while
+// `req` is unanswered.
+ChangeCaller CallerOf(fuse_req_t req);
 
 // Callback groups, one file each.
 namespace ops {

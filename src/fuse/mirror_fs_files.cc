@@ -72,12 +72,8 @@ int AttachOpenFile(fuse_req_t req, ViewState& view, fuse_ino_t ino, UniqueFd fd,
   // The kernel sends O_TRUNC only when the open must truncate (it may be
   // O_RDONLY: see OriginOpenFlags).
   if (fi->flags & O_TRUNC) {
-    if (const int error = file->Truncate(0).error()) return error;
     // The kernel leaves this truncate's privilege bits to the filesystem.
-    const int origin_fd = file->origin_fd();
-    if (const int error = DropPrivilegeBitsAfterDataChange(req, view.engine(), origin_fd, ino)) {
-      return error;
-    }
+    if (const int error = file->Truncate(0, CallerOf(req)).error()) return error;
   }
   // The kernel keeps its page cache of the file only while origin's fingerprint
   // is unchanged since the engine last saw it (DESIGN W6).
@@ -195,16 +191,12 @@ bool WriteWithoutWaiting(fuse_req_t req, fuse_ino_t ino, const char* buf, size_t
   if ((fi->flags & O_DIRECT) && view.PageCacheUsed(ino).load(std::memory_order_relaxed)) {
     return false;
   }
-  // A caller other than root may have privilege bits to clear after its write,
-  // which waits for the kernel (DropPrivilegeBitsAfterDataChange): not on the
-  // IO completion thread.
-  if (fuse_req_ctx(req)->uid != 0) return false;
   OpenFile& file = *FileOf(fi);
   return SubmitCounted(in_flight, [&] {
     const std::span<const char> data(buf, size);
-    return file.WriteAsync(off, data, [req, &in_flight](Result<size_t> n) {
-      // On the IO completion thread; the caller is root, with no privilege
-      // bits to clear. The kernel releases the file only after this reply.
+    return file.WriteAsync(off, data, CallerOf(req), [req, &in_flight](Result<size_t> n) {
+      // On the IO completion thread. The kernel releases the file only after
+      // this reply.
       if (n.ok()) {
         fuse_reply_write(req, n.value());
       } else {
@@ -219,13 +211,9 @@ void Write(fuse_req_t req, fuse_ino_t ino, const char* buf, size_t size, off_t o
            fuse_file_info* fi) {
   Serve(req, [&] {
     OpenFile& file = *FileOf(fi);
-    auto n = file.Write(off, std::span<const char>(buf, size));
+    auto n = file.Write(off, std::span<const char>(buf, size), CallerOf(req));
     if (!n.ok()) return n.status().error();
     ViewState& view = ViewState::From(req);
-    const int fd = file.origin_fd();
-    if (const int error = DropPrivilegeBitsAfterDataChange(req, view.engine(), fd, ino)) {
-      return error;
-    }
     // An O_DIRECT write bypasses the kernel's page cache, and a buffered read
     // running meanwhile may have put the range's older bytes there (the kernel
     // drops such pages after a synchronous direct write, not after an
@@ -268,12 +256,10 @@ void Fsync(fuse_req_t req, fuse_ino_t ino, int datasync, fuse_file_info* fi) {
 
 void Fallocate(fuse_req_t req, fuse_ino_t ino, int mode, off_t offset, off_t length,
                fuse_file_info* fi) {
+  (void)ino;
   Serve(req, [&] {
     OpenFile& file = *FileOf(fi);
-    if (const int error = file.Allocate(mode, offset, length).error()) return error;
-    const int fd = file.origin_fd();
-    if (const int error =
-            DropPrivilegeBitsAfterDataChange(req, ViewState::From(req).engine(), fd, ino)) {
+    if (const int error = file.Allocate(mode, offset, length, CallerOf(req)).error()) {
       return error;
     }
     fuse_reply_err(req, 0);
@@ -295,18 +281,12 @@ void CopyFileRange(fuse_req_t req, fuse_ino_t ino_in, off_t off_in, fuse_file_in
                    fuse_ino_t ino_out, off_t off_out, fuse_file_info* fi_out, size_t len,
                    int flags) {
   (void)ino_in;
+  (void)ino_out;
   Serve(req, [&] {
     OpenFile& out = *FileOf(fi_out);
-    auto n = FileOf(fi_in)->CopyTo(off_in, out, off_out, len, static_cast<unsigned>(flags));
+    auto n = FileOf(fi_in)->CopyTo(off_in, out, off_out, len, static_cast<unsigned>(flags),
+                                   CallerOf(req));
     if (!n.ok()) return n.status().error();
-    if (n.value() > 0) {
-      const int fd = out.origin_fd();
-      if (const int error =
-              DropPrivilegeBitsAfterDataChange(req, ViewState::From(req).engine(), fd,
-                                               ino_out)) {
-        return error;
-      }
-    }
     fuse_reply_write(req, n.value());
     return 0;
   });

@@ -46,14 +46,15 @@ int ApplyTimes(int path_fd, OpenFile* file, const struct stat& attr, int valid) 
   return rc == 0 ? 0 : errno;
 }
 
-int ApplySize(DataEngine& engine, int path_fd, OpenFile* file, off_t size) {
-  if (file != nullptr) return file->Truncate(size).error();
+int ApplySize(DataEngine& engine, int path_fd, OpenFile* file, off_t size,
+              const ChangeCaller& caller) {
+  if (file != nullptr) return file->Truncate(size, caller).error();
   // Not O_NOFOLLOW: the /proc path is a magic link to the object itself.
   UniqueFd fd(::open(ProcFdPath(path_fd).c_str(), O_WRONLY | O_CLOEXEC));
   if (!fd.valid()) return errno;
   auto opened = engine.Open(std::move(fd));
   if (!opened.ok()) return opened.status().error();
-  return opened.value()->Truncate(size).error();
+  return opened.value()->Truncate(size, caller).error();
 }
 
 }  // namespace
@@ -79,8 +80,7 @@ int ApplyAttributes(fuse_req_t req, DataEngine& engine, int path_fd, OpenFile* f
     if (error != 0) return error;
   }
   if (valid & FUSE_SET_ATTR_SIZE) {
-    if (const int error = ApplySize(engine, path_fd, file, attr.st_size)) return error;
-    if (const int error = DropPrivilegeBitsAfterDataChange(req, engine, object_fd)) {
+    if (const int error = ApplySize(engine, path_fd, file, attr.st_size, CallerOf(req))) {
       return error;
     }
   }

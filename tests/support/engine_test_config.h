@@ -17,6 +17,9 @@ namespace wtcachefs::testing {
 
 CacheConfig EngineTestConfig(const TempDir& dir, uint32_t block_size, uint64_t blocks);
 
+// The caller of the tests' data changes: root, who loses no privilege bits.
+inline const ChangeCaller kRootCaller{};
+
 // `path` opened read-write (created when missing) and handed to `engine`; null
 // when that failed (the test has failed then).
 std::unique_ptr<OpenFile> OpenThrough(DataEngine& engine, const std::string& path);

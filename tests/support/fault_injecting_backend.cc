@@ -41,6 +41,40 @@ Status FaultInjectingBackend::Submit(std::span<IoRequest> requests) {
   return Status::Ok();
 }
 
+int FaultInjectingBackend::OriginFaultOf(OriginCall call, int fd) const {
+  std::lock_guard lock(mutex_);
+  for (const OriginFault& fault : origin_faults_) {
+    if (fault.call == call && fault.fd == fd) return fault.error;
+  }
+  return 0;
+}
+
+int FaultInjectingBackend::Truncate(int fd, off_t size) {
+  if (const int error = OriginFaultOf(OriginCall::kTruncate, fd)) return error;
+  return real_.Truncate(fd, size);
+}
+
+int FaultInjectingBackend::Allocate(int fd, int mode, off_t offset, off_t length) {
+  if (const int error = OriginFaultOf(OriginCall::kAllocate, fd)) return error;
+  return real_.Allocate(fd, mode, offset, length);
+}
+
+int64_t FaultInjectingBackend::CopyRange(int from_fd, off_t from, int to_fd, off_t to,
+                                         size_t length, unsigned flags) {
+  if (const int error = OriginFaultOf(OriginCall::kCopyRange, to_fd)) return -error;
+  return real_.CopyRange(from_fd, from, to_fd, to, length, flags);
+}
+
+int FaultInjectingBackend::Stat(int fd, struct stat* st) {
+  if (const int error = OriginFaultOf(OriginCall::kStat, fd)) return error;
+  return real_.Stat(fd, st);
+}
+
+void FaultInjectingBackend::FailOriginCall(OriginCall call, int fd, int error) {
+  std::lock_guard lock(mutex_);
+  origin_faults_.push_back(OriginFault{call, fd, error});
+}
+
 void FaultInjectingBackend::FailWhen(Match match, int error) {
   std::lock_guard lock(mutex_);
   fail_match_ = std::move(match);
@@ -67,6 +101,7 @@ void FaultInjectingBackend::ClearFaults() {
   std::lock_guard lock(mutex_);
   fail_match_ = nullptr;
   hold_match_ = nullptr;
+  origin_faults_.clear();
 }
 
 std::vector<std::vector<SeenRequest>> FaultInjectingBackend::batches() const {

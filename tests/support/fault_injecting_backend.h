@@ -30,6 +30,17 @@ class FaultInjectingBackend final : public IoBackend {
   explicit FaultInjectingBackend(IoBackend& real) : real_(real) {}
 
   Status Submit(std::span<IoRequest> requests) override;
+  int Truncate(int fd, off_t size) override;
+  int Allocate(int fd, int mode, off_t offset, off_t length) override;
+  int64_t CopyRange(int from_fd, off_t from, int to_fd, off_t to, size_t length,
+                    unsigned flags) override;
+  int Stat(int fd, struct stat* st) override;
+
+  // The origin calls other than reads, writes and syncs.
+  enum class OriginCall { kTruncate, kAllocate, kCopyRange, kStat };
+  // Calls of `call` on `fd` (the target, for a copy) fail with `error` and are
+  // not performed, until ClearFaults().
+  void FailOriginCall(OriginCall call, int fd, int error);
 
   // Requests matching `match` fail with -error and are not performed.
   void FailWhen(Match match, int error);
@@ -54,6 +65,14 @@ class FaultInjectingBackend final : public IoBackend {
   Match hold_match_;                               // GUARDED_BY(mutex_)
   bool holding_ = false;                           // GUARDED_BY(mutex_)
   bool released_ = false;                          // GUARDED_BY(mutex_)
+  struct OriginFault {
+    OriginCall call;
+    int fd;
+    int error;
+  };
+  std::vector<OriginFault> origin_faults_;  // GUARDED_BY(mutex_)
+  // The error injected into `call` on `fd`, or 0.
+  int OriginFaultOf(OriginCall call, int fd) const;
 };
 
 // Matchers.

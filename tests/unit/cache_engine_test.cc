@@ -22,6 +22,7 @@ namespace wtcachefs {
 namespace {
 
 using testing::FaultInjectingBackend;
+using testing::kRootCaller;
 using testing::ReadFile;
 using testing::ReadsFrom;
 using testing::TempDir;
@@ -67,7 +68,7 @@ class CacheEngineTest : public ::testing::Test {
   }
 
   static void Write(OpenFile& file, off_t offset, const std::string& data) {
-    auto n = file.Write(offset, std::span<const char>(data.data(), data.size()));
+    auto n = file.Write(offset, std::span<const char>(data.data(), data.size()), kRootCaller);
     ASSERT_TRUE(n.ok()) << n.status().message();
     ASSERT_EQ(n.value(), data.size());
   }
@@ -352,7 +353,7 @@ TEST_F(CacheEngineTest, OriginWriteErrorReachesTheCallerAndInvalidatesTheBlocks)
   ASSERT_EQ(Read(*file, 0, old_data.size()), old_data);  // cached
   faults_->FailWhen(WritesTo(file->origin_fd()), ENOSPC);
   const std::string new_data = Pattern(2 * kBlock, 6);
-  auto n = file->Write(0, std::span<const char>(new_data.data(), new_data.size()));
+  auto n = file->Write(0, std::span<const char>(new_data.data(), new_data.size()), kRootCaller);
   ASSERT_FALSE(n.ok());
   EXPECT_EQ(n.status().error(), ENOSPC);
   faults_->ClearFaults();
@@ -369,14 +370,14 @@ TEST_F(CacheEngineTest, AnAsyncWriteIsDeclinedUntilItsIntentIsMarkedThenIsOneSub
   const std::string data = Pattern(2 * kBlock, 31);
   bool ran = false;
   faults_->ClearHistory();
-  EXPECT_FALSE(file->WriteAsync(0, data, [&](Result<size_t>) { ran = true; }))
+  EXPECT_FALSE(file->WriteAsync(0, data, kRootCaller, [&](Result<size_t>) { ran = true; }))
       << "submitted before its intent was durable";
   EXPECT_FALSE(ran);
   EXPECT_TRUE(faults_->batches().empty()) << "a declined write submitted IO";
   Write(*file, 0, Pattern(2 * kBlock, 30));  // marks the region
   faults_->ClearHistory();
   std::optional<Result<size_t>> result;
-  ASSERT_TRUE(file->WriteAsync(0, data, [&](Result<size_t> n) { result = std::move(n); }));
+  ASSERT_TRUE(file->WriteAsync(0, data, kRootCaller, [&](Result<size_t> n) { result = std::move(n); }));
   ASSERT_TRUE(result.has_value()) << "this backend completes before returning";
   ASSERT_TRUE(result->ok()) << result->status().message();
   EXPECT_EQ(result->value(), data.size());
@@ -395,7 +396,7 @@ TEST_F(CacheEngineTest, AnAsyncWritesOriginErrorReachesItsCompletionAndInvalidat
   faults_->FailWhen(WritesTo(file->origin_fd()), ENOSPC);
   const std::string data = Pattern(2 * kBlock, 33);
   std::optional<Result<size_t>> result;
-  ASSERT_TRUE(file->WriteAsync(0, data, [&](Result<size_t> n) { result = std::move(n); }));
+  ASSERT_TRUE(file->WriteAsync(0, data, kRootCaller, [&](Result<size_t> n) { result = std::move(n); }));
   faults_->ClearFaults();
   ASSERT_TRUE(result.has_value());
   ASSERT_FALSE(result->ok());
@@ -636,8 +637,8 @@ TEST_F(CacheEngineTest, TruncatedTailReadsAsZerosAfterRegrowth) {
   WriteFile(Origin("f"), data);
   auto file = Open("f");
   ASSERT_EQ(Read(*file, 0, data.size()), data);
-  ASSERT_TRUE(file->Truncate(5000).ok());
-  ASSERT_TRUE(file->Truncate(2 * kBlock).ok());
+  ASSERT_TRUE(file->Truncate(5000, kRootCaller).ok());
+  ASSERT_TRUE(file->Truncate(2 * kBlock, kRootCaller).ok());
   const std::string expected = data.substr(0, 5000) + std::string(2 * kBlock - 5000, '\0');
   EXPECT_EQ(Read(*file, 0, 2 * kBlock), expected);
   EXPECT_EQ(ReadFile(Origin("f")), expected);
@@ -648,7 +649,7 @@ TEST_F(CacheEngineTest, PunchedHoleReadsAsZeros) {
   WriteFile(Origin("f"), data);
   auto file = Open("f");
   ASSERT_EQ(Read(*file, 0, kBlock), data);
-  ASSERT_TRUE(file->Allocate(FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, 100, 9000).ok());
+  ASSERT_TRUE(file->Allocate(FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, 100, 9000, kRootCaller).ok());
   EXPECT_EQ(Read(*file, 0, kBlock), ReadFile(Origin("f")));
 }
 
@@ -693,11 +694,11 @@ TEST_F(CacheEngineTest, RandomOperationsAlwaysReadBackOriginsBytes) {
         Write(*file, static_cast<off_t>(offset), Pattern(length, static_cast<unsigned>(rng())));
         break;
       case 2:
-        ASSERT_TRUE(file->Truncate(static_cast<off_t>(rng() % span)).ok());
+        ASSERT_TRUE(file->Truncate(static_cast<off_t>(rng() % span), kRootCaller).ok());
         break;
       case 3:
         ASSERT_TRUE(file->Allocate(FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE,
-                                   static_cast<off_t>(offset), static_cast<off_t>(length))
+                                   static_cast<off_t>(offset), static_cast<off_t>(length), kRootCaller)
                         .ok());
         break;
       default:

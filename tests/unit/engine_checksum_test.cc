@@ -23,6 +23,7 @@
 namespace wtcachefs {
 namespace {
 
+using testing::kRootCaller;
 using testing::ReadFile;
 using testing::TempDir;
 using testing::WriteFile;
@@ -176,7 +177,7 @@ TEST_F(EngineChecksumTest, DamagedPaddingPastTheEndOfAFileIsCaught) {
   EXPECT_EQ(Read(*file, 0, data.size() + 10), data);
   EXPECT_EQ(engine_->stats().corrupt_blocks, 1u);
   // Grown behind nothing: the engine extends origin; the tail reads as zeros.
-  ASSERT_TRUE(file->Truncate(static_cast<off_t>(data.size() + 3000)).ok());
+  ASSERT_TRUE(file->Truncate(static_cast<off_t>(data.size() + 3000), kRootCaller).ok());
   EXPECT_EQ(Read(*file, 0, data.size() + 3000), data + std::string(3000, '\0'));
 }
 
@@ -204,13 +205,13 @@ TEST_F(EngineChecksumTest, WrittenBlocksAreVerifiedAndAPartlyWrittenSectorIsNotS
   WriteFile(Origin("f"), "");
   auto file = Open("f");
   const std::string data = Pattern(2 * kBlock, 8);
-  auto n = file->Write(0, std::span<const char>(data.data(), data.size()));  // write-allocate
+  auto n = file->Write(0, std::span<const char>(data.data(), data.size()), kRootCaller);  // write-allocate
   ASSERT_TRUE(n.ok());
   ASSERT_EQ(engine_->stats().used_blocks, 2u);
   EXPECT_EQ(Read(*file, 0, data.size()), data);
   // A write covering part of a sector: that sector is re-read from origin.
   const std::string patch = "a partial sector update";
-  n = file->Write(kSector + 7, std::span<const char>(patch.data(), patch.size()));
+  n = file->Write(kSector + 7, std::span<const char>(patch.data(), patch.size()), kRootCaller);
   ASSERT_TRUE(n.ok());
   std::string expected = data;
   expected.replace(kSector + 7, patch.size(), patch);
@@ -314,7 +315,7 @@ TEST_F(EngineChecksumTest, ReadsRacingWritesAreNeverCountedAsCorruption) {
     for (unsigned i = 0; !stop; ++i) {
       const std::string data(2 * kBlock, static_cast<char>('a' + i % 26));
       auto n = file->Write(static_cast<off_t>((i % 3) * kBlock),
-                           std::span<const char>(data.data(), data.size()));
+                           std::span<const char>(data.data(), data.size()), kRootCaller);
       EXPECT_TRUE(n.ok());
     }
   });

@@ -20,6 +20,7 @@
 namespace wtcachefs {
 namespace {
 
+using testing::kRootCaller;
 using testing::ReadFile;
 using testing::TempDir;
 using testing::WriteFile;
@@ -154,7 +155,7 @@ TEST_F(EnginePersistenceTest, KilledEngineRecoversWarmForFilesOnlyReadAndDropsWr
     auto w = Open(*engine.value(), Origin("w"));
     Read(*r, 0, read_only.size());
     Read(*w, 0, written.size());
-    (void)w->Write(kBlock, std::span<const char>(update.data(), update.size()));
+    (void)w->Write(kBlock, std::span<const char>(update.data(), update.size()), kRootCaller);
     // Let the periodic group commit persist the mappings, then die.
     std::this_thread::sleep_for(std::chrono::milliseconds(300));
     DieNow();
@@ -193,7 +194,7 @@ TEST_F(EnginePersistenceTest, RandomKillPointsNeverServeBytesThatDifferFromOrigi
         switch (child_rng() % 4) {
           case 0: {
             const std::string data = Pattern(length, static_cast<unsigned>(child_rng()));
-            (void)file->Write(offset, std::span<const char>(data.data(), data.size()));
+            (void)file->Write(offset, std::span<const char>(data.data(), data.size()), kRootCaller);
             break;
           }
           case 1:

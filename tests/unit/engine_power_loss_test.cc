@@ -23,6 +23,7 @@ namespace wtcachefs {
 namespace {
 
 using testing::PowerLossBackend;
+using testing::kRootCaller;
 using testing::ReadFile;
 using testing::TempDir;
 
@@ -71,7 +72,7 @@ class EnginePowerLossTest : public ::testing::Test {
       case 0:
       case 1: {
         std::string data(length, static_cast<char>('a' + rng() % 26));
-        if (!file.value()->Write(static_cast<off_t>(write_offset), data).ok()) ::_exit(5);
+        if (!file.value()->Write(static_cast<off_t>(write_offset), data, kRootCaller).ok()) ::_exit(5);
         expected.replace(write_offset, length, data);
         break;
       }

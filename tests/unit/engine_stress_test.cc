@@ -19,6 +19,7 @@
 namespace wtcachefs {
 namespace {
 
+using testing::kRootCaller;
 using testing::ReadFile;
 using testing::TempDir;
 
@@ -86,7 +87,7 @@ TEST_F(EngineStressTest, EightThreadsOnSharedFilesNeverSeeOrLeaveStaleBytes) {
           case 1: {
             std::string data(length, static_cast<char>('A' + rng() % 26));
             auto n = files[f]->Write(base + static_cast<off_t>(offset),
-                                     std::span<const char>(data.data(), data.size()));
+                                     std::span<const char>(data.data(), data.size()), kRootCaller);
             if (!n.ok() || n.value() != length) {
               fail("write: " + (n.ok() ? "short" : n.status().message()));
             }
@@ -139,11 +140,11 @@ TEST_F(EngineStressTest, EightThreadsOnSharedFilesNeverSeeOrLeaveStaleBytes) {
         switch (rng() % 6) {
           case 0: {
             std::string data(length, static_cast<char>('a' + rng() % 26));
-            (void)files[f]->Write(offset, std::span<const char>(data.data(), data.size()));
+            (void)files[f]->Write(offset, std::span<const char>(data.data(), data.size()), kRootCaller);
             break;
           }
           case 1:
-            (void)files[f]->Truncate(static_cast<off_t>(rng() % kFileSize));
+            (void)files[f]->Truncate(static_cast<off_t>(rng() % kFileSize), kRootCaller);
             break;
           case 2:
             (void)files[f]->Sync(false);

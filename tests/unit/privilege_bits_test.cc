@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
-// The setuid/setgid rule a data change applies (fuse/privilege_bits.h), case by
+// The setuid/setgid rule a data change applies (engine/privilege_bits.h), case by
 // case as Linux 6.x's setattr_should_drop_suidgid decides it for ext4.
-#include "fuse/privilege_bits.h"
+#include "engine/privilege_bits.h"
 
 #include <gtest/gtest.h>
 

@@ -7,14 +7,17 @@
 //  - setuid always;
 //  - setgid when the file is group-executable, or when the caller is in neither
 //    the file's group by its fsgid nor by a supplementary group.
-// The daemon runs as root and so never loses the bits itself: it applies this
-// rule for its callers where the kernel does not (fallocate through FUSE, and
-// every write and truncate once FUSE_HANDLE_KILLPRIV_V2 is negotiated).
+// The daemon runs as root and so never loses the bits itself: the engine
+// applies this rule for its callers (ChangeCaller) where the kernel does not
+// (fallocate through FUSE, and every write and truncate once
+// FUSE_HANDLE_KILLPRIV_V2 is negotiated).
 //
-// Thread safety: a pure function.
+// Thread safety: pure functions, and one that changes only the file it is given.
 #pragma once
 
 #include <sys/stat.h>
+
+#include "wtcachefs/data_engine.h"
 
 namespace wtcachefs {
 
@@ -26,5 +29,10 @@ constexpr mode_t PrivilegeBitsToDrop(mode_t mode, bool caller_has_fsetid,
   if ((mode & S_ISGID) && ((mode & S_IXGRP) || !caller_in_file_group)) drop |= S_ISGID;
   return drop;
 }
+
+// After `caller` changed the data of the origin file at `fd` (opened for
+// data IO), clears the bits it must lose. Returns 0 or an errno; `*dropped`
+// says whether any bit was cleared.
+int DropPrivilegeBitsAfterDataChange(int fd, const ChangeCaller& caller, bool* dropped);
 
 }  // namespace wtcachefs
