@@ -6,6 +6,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <cstdint>
 
 namespace wtcachefs {
 
@@ -15,6 +16,11 @@ class Clock {
   virtual ~Clock() = default;
   virtual TimePoint Now() const = 0;
 };
+
+// `t` as a count of nanoseconds since the clock's epoch.
+inline int64_t NanosecondsOf(Clock::TimePoint t) {
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(t.time_since_epoch()).count();
+}
 
 // The steady system clock.
 const Clock& SystemClock();

@@ -239,7 +239,7 @@ Status EngineState::Flush(const CachedObject* clear_intents_of, bool clear_all_i
 }
 
 void EngineState::StartFlusher() {
-  open_files.StartSweeping(config.revalidate,
+  open_files.StartSweeping(config.revalidate, *config.clock,
                            [this](const std::shared_ptr<CachedObject>& object, int fd) {
                              RevalidateIfOlder(object, fd, 0);
                            });

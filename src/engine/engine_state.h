@@ -96,6 +96,9 @@ struct CacheEngine::State {
   // not wait for origin begins a change itself only while they are quick
   // (CachedFile::WriteAsync).
   int64_t change_stat_ns() const { return change_stat_ns_.load(std::memory_order_relaxed); }
+  // The time of the comparisons (CachedObject::checked_ns) and of their
+  // interval: config.clock's, so that tests need not sleep through intervals.
+  int64_t CheckNowNs() const { return NanosecondsOf(config.clock->Now()); }
   // True when the next Revalidate() of `object` would stat origin.
   bool RevalidationDue(const CachedObject& object) const;
   // Compares again when the last comparison is at least `min_age_ns` old (the

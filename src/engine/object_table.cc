@@ -9,12 +9,6 @@
 
 namespace wtcachefs {
 
-int64_t CheckClockNs() {
-  timespec ts;
-  ::clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
-  return int64_t{ts.tv_sec} * 1'000'000'000 + ts.tv_nsec;
-}
-
 Fingerprint FingerprintOf(const struct stat& st) {
   constexpr int64_t kNs = 1'000'000'000;
   return Fingerprint{static_cast<uint64_t>(st.st_dev), static_cast<uint64_t>(st.st_ino),

@@ -23,8 +23,6 @@
 namespace wtcachefs {
 
 Fingerprint FingerprintOf(const struct stat& st);
-// The clock of CachedObject::checked_ns: CLOCK_MONOTONIC_COARSE in nanoseconds.
-int64_t CheckClockNs();
 
 struct CachedObject {
   explicit CachedObject(uint64_t object_id) : id(object_id) {}
@@ -58,8 +56,8 @@ struct CachedObject {
   // or revalidation drops it; a change through the view keeps it set. A record
   // written while it is set is persisted smudged.
   bool unvouched = false;           // GUARDED_BY(fingerprint_mutex)
-  // Monotonic nanoseconds when origin's attributes were last compared with
-  // the fingerprint (at open, a change or a revalidation).
+  // When origin's attributes were last compared with the fingerprint (at
+  // open, a change or a revalidation): EngineState::CheckNowNs().
   std::atomic<int64_t> checked_ns{0};
 };
 

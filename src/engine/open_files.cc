@@ -39,18 +39,19 @@ void OpenFiles::CheckDue(int64_t now_ns, int64_t min_age_ns, const Check& check)
   for (auto& [object, fd] : due) check(object, fd.get());
 }
 
-void OpenFiles::StartSweeping(std::chrono::milliseconds interval, Check check) {
+void OpenFiles::StartSweeping(std::chrono::milliseconds interval, const Clock& clock,
+                              Check check) {
   if (interval.count() <= 0) return;
   const auto period = std::max(interval / 4, std::chrono::milliseconds(10));
   const int64_t min_age_ns =
       std::chrono::duration_cast<std::chrono::nanoseconds>(interval - period).count();
-  sweeper_ = std::thread([this, period, min_age_ns, check = std::move(check)] {
+  sweeper_ = std::thread([this, period, min_age_ns, &clock, check = std::move(check)] {
     std::unique_lock lock(sweep_mutex_);
     while (!sweep_stop_) {
       sweep_wake_.wait_for(lock, period, [this] { return sweep_stop_; });
       if (sweep_stop_) break;
       lock.unlock();
-      CheckDue(CheckClockNs(), min_age_ns, check);
+      CheckDue(NanosecondsOf(clock.Now()), min_age_ns, check);
       lock.lock();
     }
   });

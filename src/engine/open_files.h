@@ -23,6 +23,7 @@
 #include <unordered_map>
 
 #include "engine/object_table.h"
+#include "wtcachefs/clock.h"
 
 namespace wtcachefs {
 
@@ -47,7 +48,8 @@ class OpenFiles {
   // Every `interval`: CheckDue of what was compared at least an interval ago,
   // less the sweep's period, so no open file goes unchecked much past
   // `interval`. Not started for an interval of zero (close-to-open only).
-  void StartSweeping(std::chrono::milliseconds interval, Check check);
+  // Ages are measured by `clock` (the engine's), which must outlive the sweep.
+  void StartSweeping(std::chrono::milliseconds interval, const Clock& clock, Check check);
   void StopSweeping();
 
  private:

@@ -17,7 +17,7 @@ namespace wtcachefs {
 bool EngineState::CompareLocked(const std::shared_ptr<CachedObject>& object, int fd,
                                 const struct stat* fresh, int64_t taken_ns,
                                 Unvouched unvouched) {
-  object->checked_ns = CheckClockNs();
+  object->checked_ns = CheckNowNs();
   // A stat that failed proves nothing: the object counts as changed, and the
   // empty fingerprint it gets matches no real file, so the next comparison
   // fails too until a stat succeeds.
@@ -128,7 +128,7 @@ int EngineState::EndChange(const std::shared_ptr<CachedObject>& object, int fd,
       object->fingerprint = TimedChangeStat(fd, &st) == 0 ? FingerprintOf(st) : Fingerprint{};
       // The change's bytes were captured in the tick the new fingerprint carries.
       object->unvouched = object->unvouched || IsRacy(object->fingerprint, taken_ns);
-      object->checked_ns = CheckClockNs();
+      object->checked_ns = CheckNowNs();
     }
   }
   if (last) objects.MarkDirty(object);
@@ -146,16 +146,16 @@ void EngineState::Revalidate(const std::shared_ptr<CachedObject>& object, int fd
 
 bool EngineState::RevalidationDue(const CachedObject& object) const {
   const int64_t interval_ns = static_cast<int64_t>(config.revalidate.count()) * 1'000'000;
-  return interval_ns > 0 && CheckClockNs() - object.checked_ns.load() >= interval_ns;
+  return interval_ns > 0 && CheckNowNs() - object.checked_ns.load() >= interval_ns;
 }
 
 void EngineState::RevalidateIfOlder(const std::shared_ptr<CachedObject>& object, int fd,
                                     int64_t min_age_ns) {
-  if (CheckClockNs() - object->checked_ns.load() < min_age_ns) return;
+  if (CheckNowNs() - object->checked_ns.load() < min_age_ns) return;
   std::lock_guard guard(object->fingerprint_mutex);
   // Another reader compared meanwhile, or a change is under way (its end records
   // origin's attributes; the next read after it compares).
-  if (object->changes_in_flight > 0 || CheckClockNs() - object->checked_ns.load() < min_age_ns) {
+  if (object->changes_in_flight > 0 || CheckNowNs() - object->checked_ns.load() < min_age_ns) {
     return;
   }
   struct stat st;

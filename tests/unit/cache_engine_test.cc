@@ -632,6 +632,44 @@ TEST_F(CacheEngineTest, W6AnOpenDuringTheEnginesOwnWriteDropsNothing) {
   EXPECT_EQ(engine_->stats().read_misses, misses) << "the file's blocks were dropped";
 }
 
+// DESIGN W6 on the engine's clock: a file held open compares origin's
+// attributes again on its first read once the revalidation interval has
+// passed since the last comparison, and not before (no stat per read).
+TEST_F(CacheEngineTest, W6AFileHeldOpenComparesAgainOnTheFirstReadOnceTheIntervalHasPassed) {
+  const std::string before = Pattern(2 * kBlock, 50);
+  WriteFile(Origin("f"), before);
+  auto file = Open("f");
+  ASSERT_EQ(Read(*file, 0, before.size()), before);  // cached
+  const std::string after = Pattern(2 * kBlock, 51);
+  WriteFile(Origin("f"), after);
+  clock_.Advance(std::chrono::milliseconds(999));
+  EXPECT_EQ(Read(*file, 0, before.size()), before) << "compared before the interval passed";
+  clock_.Advance(std::chrono::milliseconds(1));
+  EXPECT_EQ(Read(*file, 0, after.size()), after);
+  const uint64_t hits = engine_->stats().read_hits;
+  EXPECT_EQ(Read(*file, 0, after.size()), after);
+  EXPECT_EQ(engine_->stats().read_hits, hits + 1) << "the new bytes were not cached";
+}
+
+// Reads the kernel serves from its page cache never reach the engine: the
+// sweep of open files compares them once the interval has passed.
+TEST_F(CacheEngineTest, W6TheSweepComparesAnOpenFileThatNoReadReachesOnceTheIntervalHasPassed) {
+  WriteFile(Origin("f"), Pattern(2 * kBlock, 52));
+  auto file = Open("f");
+  ASSERT_EQ(Read(*file, 0, 2 * kBlock).size(), 2 * kBlock);
+  ASSERT_EQ(engine_->stats().used_blocks, 2u);
+  WriteFile(Origin("f"), Pattern(2 * kBlock, 53));
+  // A sweep runs every quarter of the interval (real time): none finds the file due.
+  std::this_thread::sleep_for(std::chrono::milliseconds(600));
+  EXPECT_EQ(engine_->stats().used_blocks, 2u) << "compared before the interval passed";
+  clock_.Advance(std::chrono::seconds(1));
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+  while (engine_->stats().used_blocks != 0 && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  EXPECT_EQ(engine_->stats().used_blocks, 0u) << "the sweep did not find the change";
+}
+
 TEST_F(CacheEngineTest, TruncatedTailReadsAsZerosAfterRegrowth) {
   const std::string data = Pattern(2 * kBlock, 50);
   WriteFile(Origin("f"), data);
