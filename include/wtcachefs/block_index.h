@@ -62,34 +62,9 @@
 #include "wtcachefs/meta_records.h"
 #include "wtcachefs/policy.h"
 #include "wtcachefs/promotion_filter.h"
+#include "wtcachefs/sector_set.h"
 
 namespace wtcachefs {
-
-// A block's validity: bit i set = sector i holds the origin's current bytes.
-class SectorSet {
- public:
-  SectorSet() = default;
-  explicit SectorSet(uint32_t sectors) : words_((sectors + 63) / 64, 0), sectors_(sectors) {}
-
-  uint32_t size() const { return sectors_; }
-  bool Test(uint32_t sector) const { return (words_[sector / 64] >> (sector % 64)) & 1; }
-  void Set(uint32_t first, uint32_t count);
-  void Clear(uint32_t first, uint32_t count);
-  bool All(uint32_t first, uint32_t count) const;
-  bool None() const;
-  uint32_t Count() const;
-  // Sectors 64i .. 64i+63 as bits.
-  uint64_t Word(size_t i) const { return words_[i]; }
-  // Little-endian bitmap bytes, ceil(size/8) long (the on-disk form).
-  std::vector<uint8_t> ToBytes() const;
-  static SectorSet FromBytes(const std::vector<uint8_t>& bytes, uint32_t sectors);
-
-  bool operator==(const SectorSet&) const = default;
-
- private:
-  std::vector<uint64_t> words_;
-  uint32_t sectors_ = 0;
-};
 
 // A pinned block: the caller may do IO to `slot` until it ends the session.
 struct PinnedBlock {
@@ -151,7 +126,7 @@ class BlockIndex {
     kKeep,
     // Become invalid. The engine's choice: a sector's checksum covers all of
     // its bytes, and a partial write has only some of them at hand to compute
-    // the new one (engine/sector_checksums.h).
+    // the new one (cache_dir/sector_checksums.h).
     kInvalidate,
   };
   // After both origin and cache completed. With `cached` (origin and slot both

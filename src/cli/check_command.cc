@@ -5,8 +5,8 @@
 #include <iostream>
 #include <string>
 
+#include "cache_dir/cache_check.h"
 #include "cli/exit_codes.h"
-#include "engine/cache_check.h"
 
 namespace wtcachefs {
 

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
 // `wtcachefs check CACHE [--repair]`: verifies an unmounted cache's metadata
-// (engine/cache_check.h) and reports; --repair deletes bad mappings or resets a
+// (cache_dir/cache_check.h) and reports; --repair deletes bad mappings or resets a
 // store that cannot be read.
 #pragma once
 

@@ -13,7 +13,7 @@
 #include <optional>
 #include <string>
 
-#include "engine/mount_table.h"
+#include "cache_dir/mount_table.h"
 
 namespace wtcachefs {
 namespace {

@@ -11,12 +11,12 @@
 #include <cerrno>
 #include <cmath>
 
-#include "engine/cache_health.h"
+#include "cache_dir/cache_health.h"
+#include "cache_dir/preallocated_file.h"
+#include "engine/space_guard.h"
 #include "engine/cached_file.h"
 #include "engine/engine_state.h"
-#include "engine/preallocated_file.h"
 #include "engine/racy_fingerprint.h"
-#include "engine/space_guard.h"
 #include "engine/stored_device_numbers.h"
 #include "wtcachefs/origin_stat.h"
 

@@ -15,15 +15,15 @@
 #include <thread>
 #include <unordered_set>
 
+#include "cache_dir/cache_directory.h"
+#include "cache_dir/sector_checksums.h"
+#include "cache_dir/slot_file.h"
+#include "engine/space_guard.h"
 #include "engine/block_geometry.h"
-#include "engine/cache_directory.h"
 #include "engine/intent_log.h"
 #include "engine/object_table.h"
 #include "engine/open_files.h"
-#include "engine/sector_checksums.h"
-#include "engine/slot_file.h"
-#include "engine/space_guard.h"
-#include "engine/stats_history.h"
+#include "report/stats_history.h"
 #include "wtcachefs/block_index.h"
 #include "wtcachefs/cache_engine.h"
 #include "wtcachefs/engine_stats.h"

@@ -25,7 +25,7 @@
 #include <optional>
 #include <string>
 
-#include "engine/slot_file.h"
+#include "cache_dir/slot_file.h"
 #include "wtcachefs/block_index.h"
 
 namespace wtcachefs {

@@ -20,7 +20,7 @@
 #include <random>
 #include <thread>
 
-#include "engine/preallocated_file.h"
+#include "cache_dir/preallocated_file.h"
 #include "engine/space_guard.h"
 #include "support/child_process.h"
 #include "support/mounted_view.h"

@@ -6,7 +6,7 @@
 
 #include <filesystem>
 
-#include "engine/cache_directory.h"
+#include "cache_dir/cache_directory.h"
 #include "support/temp_dir.h"
 
 namespace wtcachefs {

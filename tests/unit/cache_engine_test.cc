@@ -12,9 +12,9 @@
 #include <random>
 #include <thread>
 
-#include "engine/cache_directory.h"
-#include "support/fault_injecting_backend.h"
+#include "cache_dir/cache_directory.h"
 #include "support/engine_test_config.h"
+#include "support/fault_injecting_backend.h"
 #include "support/temp_dir.h"
 #include "wtcachefs/cache_engine.h"
 

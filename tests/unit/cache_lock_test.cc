@@ -11,7 +11,7 @@
 #include <string>
 #include <thread>
 
-#include "engine/cache_lock.h"
+#include "cache_dir/cache_lock.h"
 #include "support/temp_dir.h"
 
 namespace wtcachefs {

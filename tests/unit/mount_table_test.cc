@@ -3,7 +3,7 @@
 // paths with the characters mountinfo escapes.
 #include <gtest/gtest.h>
 
-#include "engine/mount_table.h"
+#include "cache_dir/mount_table.h"
 #include "support/temp_dir.h"
 
 namespace wtcachefs {

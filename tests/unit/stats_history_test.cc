@@ -3,7 +3,7 @@
 // only since creation.
 #include <gtest/gtest.h>
 
-#include "engine/stats_history.h"
+#include "report/stats_history.h"
 
 namespace wtcachefs {
 namespace {

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
 // CacheDirectory: takes ownership of a CACHE directory for one mount (DESIGN §1,
-// issue "ownership"): an exclusive lock (engine/cache_lock.h: a second mount
+// issue "ownership"): an exclusive lock (cache_dir/cache_lock.h: a second mount
 // fails clearly), the metadata store, and the superblock that records the
 // origin and block size the cache was created for.
 //
@@ -21,7 +21,7 @@
 #include <string>
 #include <vector>
 
-#include "engine/cache_lock.h"
+#include "cache_dir/cache_lock.h"
 #include "wtcachefs/meta_store.h"
 #include "wtcachefs/status.h"
 #include "wtcachefs/unique_fd.h"
@@ -44,7 +44,7 @@ struct CacheDirectoryRequest {
   // Discard whatever the directory holds and start a new cache.
   bool reset = false;
   // The view this mount serves, and how a previous mount still shutting down is
-  // waited for (engine/cache_lock.h).
+  // waited for (cache_dir/cache_lock.h).
   CacheLockRequest lock;
 };
 
@@ -67,7 +67,7 @@ class CacheDirectory {
   const std::vector<std::string>& warnings() const { return warnings_; }
   void AddWarning(std::string warning) { warnings_.push_back(std::move(warning)); }
   std::string slot_file_path() const { return dir_ + kSlotFileName; }
-  // The sector checksums of the slot file's data (engine/sector_checksums.h).
+  // The sector checksums of the slot file's data (cache_dir/sector_checksums.h).
   std::string checksum_file_path() const { return dir_ + kChecksumFileName; }
   static constexpr char kSlotFileName[] = "/slots";
   static constexpr char kChecksumFileName[] = "/checksums";

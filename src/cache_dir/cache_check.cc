@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: Apache-2.0
-#include "engine/cache_check.h"
+#include "cache_dir/cache_check.h"
 
 #include <fcntl.h>
 #include <sys/stat.h>
@@ -9,12 +9,12 @@
 #include <unordered_map>
 #include <unordered_set>
 
-#include "engine/block_geometry.h"
-#include "engine/cache_directory.h"
-#include "engine/sector_checksums.h"
-#include "engine/slot_file.h"
-#include "wtcachefs/block_index.h"
+#include "cache_dir/cache_directory.h"
+#include "cache_dir/sector_checksums.h"
+#include "cache_dir/slot_file.h"
+#include "wtcachefs/meta_records.h"
 #include "wtcachefs/meta_store.h"
+#include "wtcachefs/sector_set.h"
 
 namespace wtcachefs {
 namespace {

@@ -1,16 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
-#include "engine/stats_history.h"
+#include "report/stats_history.h"
 
 namespace wtcachefs {
-
-const Clock& SystemClock() {
-  class SteadyClock final : public Clock {
-   public:
-    TimePoint Now() const override { return std::chrono::steady_clock::now(); }
-  };
-  static const SteadyClock clock;
-  return clock;
-}
 
 void StatsHistory::Record(const EngineStats& totals) {
   const Clock::TimePoint now = clock_.Now();

@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: Apache-2.0
-#include "engine/preallocated_file.h"
+#include "cache_dir/preallocated_file.h"
 
 #include <fcntl.h>
 #include <sys/stat.h>
@@ -9,7 +9,7 @@
 #include <cerrno>
 #include <cstring>
 
-#include "engine/human_bytes.h"
+#include "report/human_bytes.h"
 
 namespace wtcachefs {
 

@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: Apache-2.0
-#include "engine/cache_directory.h"
+#include "cache_dir/cache_directory.h"
 
 #include <fcntl.h>
 #include <sys/stat.h>

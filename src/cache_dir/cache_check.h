@@ -16,7 +16,7 @@
 #include <string>
 #include <vector>
 
-#include "engine/cache_lock.h"
+#include "cache_dir/cache_lock.h"
 #include "wtcachefs/status.h"
 
 namespace wtcachefs {
@@ -42,7 +42,7 @@ struct CacheCheckReport {
 
 // Fails (EBUSY) while a mount holds the cache, and (ENOENT) when `cache_dir`
 // holds no wtcachefs cache. A mount whose view is already unmounted but which
-// is still shutting down is waited for as `lock` says (engine/cache_lock.h).
+// is still shutting down is waited for as `lock` says (cache_dir/cache_lock.h).
 Result<CacheCheckReport> CheckCache(const std::string& cache_dir, bool repair,
                                     bool verify_data = false,
                                     const CacheLockRequest& lock = {});

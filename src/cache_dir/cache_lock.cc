@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: Apache-2.0
-#include "engine/cache_lock.h"
+#include "cache_dir/cache_lock.h"
 
 #include <fcntl.h>
 #include <sys/file.h>
@@ -11,7 +11,7 @@
 #include <iterator>
 #include <thread>
 
-#include "engine/mount_table.h"
+#include "cache_dir/mount_table.h"
 
 namespace wtcachefs {
 namespace {

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
-#include "engine/sector_checksums.h"
+#include "cache_dir/sector_checksums.h"
 
-#include "engine/preallocated_file.h"
+#include "cache_dir/preallocated_file.h"
 
 #include <endian.h>
 #include <isa-l/crc.h>

@@ -6,8 +6,8 @@
 #include <sstream>
 #include <string>
 
-#include "engine/human_bytes.h"
-#include "engine/stats_history.h"
+#include "report/stats_history.h"
+#include "report/human_bytes.h"
 
 namespace wtcachefs {
 namespace {

@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: Apache-2.0
-#include "engine/mount_table.h"
+#include "cache_dir/mount_table.h"
 
 #include <unistd.h>
 

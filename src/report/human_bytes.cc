@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: Apache-2.0
-#include "engine/human_bytes.h"
+#include "report/human_bytes.h"
 
 #include <cstdio>
 #include <iterator>

@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: Apache-2.0
-#include "engine/cache_health.h"
+#include "cache_dir/cache_health.h"
 
 #include <sys/stat.h>
 #include <sys/statvfs.h>

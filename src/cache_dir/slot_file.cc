@@ -1,9 +1,9 @@
 // SPDX-License-Identifier: Apache-2.0
-#include "engine/slot_file.h"
+#include "cache_dir/slot_file.h"
 
 #include <fcntl.h>
 
-#include "engine/preallocated_file.h"
+#include "cache_dir/preallocated_file.h"
 
 namespace wtcachefs {
 
