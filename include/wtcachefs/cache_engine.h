@@ -152,7 +152,7 @@ class CacheEngine : public DataEngine {
   int slot_fd() const;
   int checksum_fd() const;
 
-  struct State;  // shared by the engine's open files (src/engine/engine_state.h)
+  class State;  // shared by the engine's open files (src/engine/engine_state.h)
 
  private:
   explicit CacheEngine(std::unique_ptr<State> state);

@@ -54,17 +54,17 @@ uint64_t* CounterByName(EngineStats& s, std::string_view name) {
 EngineState::State(const CacheConfig& c, IoBackend& backend,
                    std::unique_ptr<CacheDirectory> dir, SlotFile slot_file,
                    ChecksumFile checksum_file)
-    : config(c),
-      io(backend),
-      directory(std::move(dir)),
-      slots(std::move(slot_file)),
-      checksums(std::move(checksum_file)),
-      index(slots.slot_count(), slots.block_size() / kSectorSize, c.policy, c.promote_after),
-      intents(directory->store()),
-      history(*c.clock),
-      sequential_cutoff(c.sequential_cutoff),
-      write_allocate(c.write_allocate) {
-  index.set_commit_listener([this] { RequestFlush(); });
+    : config_(c),
+      io_(backend),
+      directory_(std::move(dir)),
+      slots_(std::move(slot_file)),
+      checksums_(std::move(checksum_file)),
+      index_(slots_.slot_count(), slots_.block_size() / kSectorSize, c.policy, c.promote_after),
+      intents_(directory_->store()),
+      history_(*c.clock),
+      sequential_cutoff_(c.sequential_cutoff),
+      write_allocate_(c.write_allocate) {
+  index_.set_commit_listener([this] { RequestFlush(); });
 }
 
 void EngineState::RequestFlush() {
@@ -74,63 +74,90 @@ void EngineState::RequestFlush() {
 
 EngineState::~State() { StopFlusher(); }
 
+void EngineState::set_degraded_listener(std::function<void(const std::string&)> listener) {
+  std::lock_guard lock(degraded_listener_mutex_);
+  degraded_listener_ = std::move(listener);
+}
+
+void EngineState::set_external_change_listener(
+    std::function<void(uint64_t dev, uint64_t ino)> listener) {
+  std::lock_guard lock(external_change_listener_mutex_);
+  external_change_listener_ = std::move(listener);
+}
+
+void EngineState::set_privilege_drop_listener(
+    std::function<void(uint64_t dev, uint64_t ino)> listener) {
+  std::lock_guard lock(privilege_drop_listener_mutex_);
+  privilege_drop_listener_ = std::move(listener);
+}
+
+void EngineState::set_corruption_listener(std::function<void(const std::string&)> listener) {
+  std::lock_guard lock(corruption_mutex_);
+  corruption_listener_ = std::move(listener);
+}
+
+void EngineState::StartSpaceGuard() {
+  space_guard_ = std::make_unique<SpaceGuard>(index_, slots_);
+  space_guard_->Start();
+}
+
 void EngineState::CacheError(std::atomic<uint64_t>& counter) {
   EngineCounters::Add(counter);
   bool past_limit;
   {
-    std::lock_guard lock(cache_errors_mutex);
-    const Clock::TimePoint now = config.clock->Now();
+    std::lock_guard lock(cache_errors_mutex_);
+    const Clock::TimePoint now = config_.clock->Now();
     const double half_lives =
-        std::chrono::duration<double>(now - last_cache_error) /
-        std::chrono::duration<double>(std::max(config.error_half_life, std::chrono::milliseconds(1)));
-    cache_error_weight = cache_error_weight * std::exp2(-half_lives) + 1;
-    last_cache_error = now;
-    past_limit = cache_error_weight >= config.error_limit - 1e-9;
+        std::chrono::duration<double>(now - last_cache_error_) /
+        std::chrono::duration<double>(std::max(config_.error_half_life, std::chrono::milliseconds(1)));
+    cache_error_weight_ = cache_error_weight_ * std::exp2(-half_lives) + 1;
+    last_cache_error_ = now;
+    past_limit = cache_error_weight_ >= config_.error_limit - 1e-9;
   }
   if (past_limit) {
-    Degrade(std::to_string(config.error_limit) + " cache IO errors in quick succession");
+    Degrade(std::to_string(config_.error_limit) + " cache IO errors in quick succession");
   }
 }
 
 void EngineState::CacheWriteFailed(int64_t result) {
-  if (result == -ENOSPC && config.space == CacheSpace::kElastic) {
-    EngineCounters::Add(counters.bypasses);
+  if (result == -ENOSPC && config_.space == CacheSpace::kElastic) {
+    EngineCounters::Add(counters_.bypasses);
   } else {
-    CacheError(counters.cache_write_errors);
+    CacheError(counters_.cache_write_errors);
   }
 }
 
 void EngineState::Degrade(const std::string& reason) {
   bool expected = false;
-  if (!degraded.compare_exchange_strong(expected, true)) return;
-  std::lock_guard lock(degraded_listener_mutex);
-  if (degraded_listener) degraded_listener(reason);
+  if (!degraded_.compare_exchange_strong(expected, true)) return;
+  std::lock_guard lock(degraded_listener_mutex_);
+  if (degraded_listener_) degraded_listener_(reason);
 }
 
 void EngineState::CorruptBlock(uint64_t object_id, uint64_t block, int origin_fd) {
   // A cache device that returns wrong bytes is failing like one that returns
   // errors (DESIGN W3): repeated, it degrades the mount to origin only.
-  CacheError(counters.corrupt_blocks);
-  EngineCounters::Add(counters.invalidations);
-  std::lock_guard lock(corruption_mutex);
-  if (!corruption_reported.insert(object_id).second || !corruption_listener) return;
+  CacheError(counters_.corrupt_blocks);
+  EngineCounters::Add(counters_.invalidations);
+  std::lock_guard lock(corruption_mutex_);
+  if (!corruption_reported_.insert(object_id).second || !corruption_listener_) return;
   // The origin file's path, for the log (best effort: it may have been renamed).
   char path[4096];
   const std::string link = "/proc/self/fd/" + std::to_string(origin_fd);
   const ssize_t n = ::readlink(link.c_str(), path, sizeof(path) - 1);
   const std::string name = n > 0 ? std::string(path, static_cast<size_t>(n))
                                  : "object " + std::to_string(object_id);
-  corruption_listener("cached data of '" + name + "' (block " + std::to_string(block) +
-                      ", and possibly others) failed its checksum in '" + config.cache_dir +
+  corruption_listener_("cached data of '" + name + "' (block " + std::to_string(block) +
+                      ", and possibly others) failed its checksum in '" + config_.cache_dir +
                       "': served from the origin and dropped from the cache; check the "
                       "cache device (reported once per file)");
 }
 
 void EngineState::InvalidateRange(uint64_t object_id, uint64_t offset, uint64_t length) {
-  for (const BlockPiece& piece : SplitIntoBlocks(offset, length, slots.block_size())) {
-    if (index.Invalidate({object_id, piece.block}, piece.first_sector(),
+  for (const BlockPiece& piece : SplitIntoBlocks(offset, length, slots_.block_size())) {
+    if (index_.Invalidate({object_id, piece.block}, piece.first_sector(),
                          piece.touched_sectors())) {
-      EngineCounters::Add(counters.invalidations);
+      EngineCounters::Add(counters_.invalidations);
     }
   }
 }
@@ -142,40 +169,40 @@ void EngineState::DropBlocksFrom(uint64_t object_id, uint64_t first_block,
   uint64_t dropped = 0;
   if (end_block_hint > first_block && end_block_hint - first_block < kScanThreshold) {
     for (uint64_t block = first_block; block < end_block_hint; ++block) {
-      dropped += index.Drop({object_id, block}) ? 1 : 0;
+      dropped += index_.Drop({object_id, block}) ? 1 : 0;
     }
   } else {
-    dropped = index.DropFrom(object_id, first_block);
+    dropped = index_.DropFrom(object_id, first_block);
   }
-  EngineCounters::Add(counters.invalidations, dropped);
+  EngineCounters::Add(counters_.invalidations, dropped);
 }
 
 Status EngineState::Load(uint64_t intact_slots) {
-  MetaStore& store = directory->store();
-  if (Status s = intents.Load(); !s.ok()) return s;
-  if (Status s = store.ForEachFile([&](FileRecord&& r) { objects.Restore(r); }); !s.ok()) {
+  MetaStore& store = directory_->store();
+  if (Status s = intents_.Load(); !s.ok()) return s;
+  if (Status s = store.ForEachFile([&](FileRecord&& r) { objects_.Restore(r); }); !s.ok()) {
     return s;
   }
   auto counters_loaded = store.LoadCounters();
   if (!counters_loaded.ok()) return counters_loaded.status();
   for (const auto& [name, value] : counters_loaded.value()) {
-    if (uint64_t* counter = CounterByName(persisted, name)) *counter = value;
+    if (uint64_t* counter = CounterByName(persisted_, name)) *counter = value;
   }
   // Mappings in a region the intent log names may point at data that origin
   // never got (or that the cache lost): drop them. So are mappings that do not
   // fit the slot file (a damaged store).
   MetaBatch recovery;
-  const uint32_t sectors = index.sectors_per_block();
+  const uint32_t sectors = index_.sectors_per_block();
   // Restored in batches: the index fetches the memory of a batch ahead.
   std::vector<BlockMapping> batch;
   const auto restore_batch = [&] {
-    index.RestoreBatch(batch, [&](const BlockMapping& m) {
+    index_.RestoreBatch(batch, [&](const BlockMapping& m) {
       recovery.DeleteMapping(m.object_id, m.block);
     });
     batch.clear();
   };
   Status scanned = store.ForEachMapping(sectors, [&](BlockMapping&& m) {
-    if (intents.IsMarked(m.object_id, m.block) || m.slot >= intact_slots) {
+    if (intents_.IsMarked(m.object_id, m.block) || m.slot >= intact_slots) {
       recovery.DeleteMapping(m.object_id, m.block);
       return;
     }
@@ -183,28 +210,28 @@ Status EngineState::Load(uint64_t intact_slots) {
     if (batch.size() == BlockIndex::kRestoreBatch) restore_batch();
   });
   restore_batch();
-  index.FinishRestore();
+  index_.FinishRestore();
   if (!scanned.ok()) return scanned;
-  index.TakeChanges();  // restored state is already durable
-  const auto marks = intents.ClearAllInto(recovery);
+  index_.TakeChanges();  // restored state is already durable
+  const auto marks = intents_.ClearAllInto(recovery);
   if (recovery.empty()) return Status::Ok();
   if (Status s = store.Commit(recovery, /*sync=*/true); !s.ok()) return s;
-  intents.Forget(marks);
+  intents_.Forget(marks);
   return Status::Ok();
 }
 
 Status EngineState::Flush(const CachedObject* clear_intents_of, bool clear_all_intents) {
   std::lock_guard flush(flush_mutex_);
-  BlockIndex::Changes changes = index.TakeChanges();
-  const std::vector<FileRecord> records = objects.TakeDirty();
+  BlockIndex::Changes changes = index_.TakeChanges();
+  const std::vector<FileRecord> records = objects_.TakeDirty();
   bool data_durable = true;
   if (!changes.blocks.empty()) {
     // The data a new mapping points at must be durable before the mapping is.
     // So must their checksums; both files are synced in one submission.
-    std::vector<IoRequest> sync = {IoRequest::Sync(slots.fd(), true),
-                                   IoRequest::Sync(checksums.fd(), true)};
-    data_durable = io.Submit(sync).ok() && sync[0].result == 0 && sync[1].result == 0;
-    if (!data_durable) CacheError(counters.cache_write_errors);
+    std::vector<IoRequest> sync = {IoRequest::Sync(slots_.fd(), true),
+                                   IoRequest::Sync(checksums_.fd(), true)};
+    data_durable = io_.Submit(sync).ok() && sync[0].result == 0 && sync[1].result == 0;
+    if (!data_durable) CacheError(counters_.cache_write_errors);
   }
   MetaBatch batch;
   for (const auto& block : changes.blocks) {
@@ -213,7 +240,7 @@ Status EngineState::Flush(const CachedObject* clear_intents_of, bool clear_all_i
                                     block.mapping->first, block.mapping->second.ToBytes()});
     } else {
       batch.DeleteMapping(block.key.object_id, block.key.block);
-      if (block.mapping) index.Drop(block.key);  // not durable: not trusted
+      if (block.mapping) index_.Drop(block.key);  // not durable: not trusted
     }
   }
   for (const FileRecord& record : records) batch.PutFile(record);
@@ -223,51 +250,51 @@ Status EngineState::Flush(const CachedObject* clear_intents_of, bool clear_all_i
   });
   std::vector<std::pair<uint64_t, uint64_t>> cleared;
   if (clear_all_intents) {
-    cleared = intents.ClearAllInto(batch);
+    cleared = intents_.ClearAllInto(batch);
   } else if (clear_intents_of != nullptr) {
-    cleared = intents.ClearInto(batch, clear_intents_of->id);
+    cleared = intents_.ClearInto(batch, clear_intents_of->id);
   }
-  if (Status s = directory->store().Commit(batch, /*sync=*/true); !s.ok()) {
+  if (Status s = directory_->store().Commit(batch, /*sync=*/true); !s.ok()) {
     // The metadata store fails: serve from origin only. Quarantined slots stay
     // quarantined (their unmapping is not durable).
     Degrade("the metadata store failed: " + s.message());
     return s;
   }
-  index.ReleaseQuarantined(changes.quarantined_slots);
-  intents.Forget(cleared);
+  index_.ReleaseQuarantined(changes.quarantined_slots);
+  intents_.Forget(cleared);
   return Status::Ok();
 }
 
 void EngineState::StartFlusher() {
-  open_files.StartSweeping(config.revalidate, *config.clock,
+  open_files_.StartSweeping(config_.revalidate, *config_.clock,
                            [this](const std::shared_ptr<CachedObject>& object, int fd) {
                              RevalidateIfOlder(object, fd, 0);
                            });
   flusher_ = std::thread([this] {
     std::unique_lock lock(flusher_mutex_);
     while (!flusher_stop_) {
-      flusher_wake_.wait_for(lock, std::chrono::milliseconds(config.flush_interval_ms),
+      flusher_wake_.wait_for(lock, std::chrono::milliseconds(config_.flush_interval_ms),
                              [this] { return flusher_stop_ || flush_requested_.load(); });
       if (flusher_stop_) break;
       flush_requested_ = false;
       lock.unlock();
-      if (!degraded) {
-        if (auto fault = FindCacheDirectoryFault(config.cache_dir,
-                                                 directory->slot_file_path(), slots.fd())) {
+      if (!degraded_) {
+        if (auto fault = FindCacheDirectoryFault(config_.cache_dir,
+                                                 directory_->slot_file_path(), slots_.fd())) {
           Degrade(*fault);
         }
       }
-      if (space_guard) space_guard->BeforeCommit();
+      if (space_guard_) space_guard_->BeforeCommit();
       (void)Flush();  // a failure degrades the engine; the next round retries
-      if (space_guard) space_guard->AfterCommit();
-      history.Record(Stats());
+      if (space_guard_) space_guard_->AfterCommit();
+      history_.Record(Stats());
       lock.lock();
     }
   });
 }
 
 void EngineState::StopFlusher() {
-  open_files.StopSweeping();
+  open_files_.StopSweeping();
   {
     std::lock_guard lock(flusher_mutex_);
     flusher_stop_ = true;
@@ -277,28 +304,29 @@ void EngineState::StopFlusher() {
 }
 
 EngineStats EngineState::Stats() const {
-  EngineStats live = counters.Snapshot();
-  EngineStats total = persisted;
+  EngineStats live = counters_.Snapshot();
+  EngineStats total = persisted_;
   ForEachCounter(live, [&](std::string_view name, uint64_t value) {
     *CounterByName(total, name) += value;
   });
-  total.demotions += index.demotions();
-  total.bypasses += index.full_bypasses();
-  total.total_blocks = index.slot_count();
-  total.used_blocks = index.mapped_blocks();
-  total.index_memory_bytes = index.memory_bytes();
-  total.space_limit_blocks = index.space_limit();
-  total.degraded = degraded.load();
+  total.demotions += index_.demotions();
+  total.bypasses += index_.full_bypasses();
+  total.total_blocks = index_.slot_count();
+  total.used_blocks = index_.mapped_blocks();
+  total.index_memory_bytes = index_.memory_bytes();
+  total.space_limit_blocks = index_.space_limit();
+  total.degraded = degraded_.load();
   return total;
 }
 
 CacheEngine::CacheEngine(std::unique_ptr<State> state)
     : state_(std::move(state)),
       device_numbers_(
-          std::make_unique<StoredDeviceNumbers>(state_->directory->store(), state_->degraded)) {}
+          std::make_unique<StoredDeviceNumbers>(state_->directory().store(),
+                                                state_->degraded_flag())) {}
 
 CacheEngine::~CacheEngine() {
-  if (!state_->closed) (void)Close();
+  if (!state_->closed()) (void)Close();
 }
 
 Result<std::unique_ptr<CacheEngine>> CacheEngine::Start(const CacheConfig& config,
@@ -398,14 +426,14 @@ Result<std::unique_ptr<CacheEngine>> CacheEngine::Start(const CacheConfig& confi
     if (s.error() != EUCLEAN || config.reset) return s;
     // A record that does not decode: the store cannot be trusted. Start afresh,
     // keeping the counters it loaded (they decoded, and only they are kept).
-    const EngineStats counters = state->persisted;
+    const EngineStats counters = state->persisted();
     state.reset();
     CacheConfig fresh = config;
     fresh.reset = true;
     auto restarted = Start(fresh, io);
     if (restarted.ok()) {
-      restarted.value()->state_->persisted = counters;  // the next commit records them
-      restarted.value()->state_->directory->AddWarning(
+      restarted.value()->state_->set_persisted(counters);  // the next commit records them
+      restarted.value()->state_->directory().AddWarning(
           "cache metadata in '" + config.cache_dir + "' was damaged (" + s.message() +
           "): discarded it and started a new, empty cache");
     }
@@ -413,51 +441,50 @@ Result<std::unique_ptr<CacheEngine>> CacheEngine::Start(const CacheConfig& confi
   }
   // A cache made smaller: its mappings past the end are gone for good (Load
   // committed their removal), so the file may shrink.
-  if (Status s = state->slots.TrimToSize(); !s.ok()) return s;
-  if (Status s = state->checksums.TrimToSize(); !s.ok()) return s;
+  if (Status s = state->slots().TrimToSize(); !s.ok()) return s;
+  if (Status s = state->checksums().TrimToSize(); !s.ok()) return s;
   // Every window starts at the mount at the latest: on a mount younger than a
   // window, the window holds everything this mount counted.
-  state->history.Record(state->Stats());
+  state->history().Record(state->Stats());
   if (config.space == CacheSpace::kElastic) {
-    state->space_guard = std::make_unique<SpaceGuard>(state->index, state->slots);
-    state->space_guard->Start();
+    state->StartSpaceGuard();
   }
   state->StartFlusher();
   return std::unique_ptr<CacheEngine>(new CacheEngine(std::move(state)));
 }
 
 Status CacheEngine::Close() {
-  if (state_->closed) return Status::Ok();
-  state_->closed = true;
+  if (state_->closed()) return Status::Ok();
+  state_->set_closed();
   state_->StopFlusher();
   // Origin's data must be durable before the intents naming it are cleared: the
   // whole filesystem of an origin directory, the file or device of an image.
-  UniqueFd origin(::open(state_->config.origin_path.c_str(), O_RDONLY | O_CLOEXEC));
+  UniqueFd origin(::open(state_->config().origin_path.c_str(), O_RDONLY | O_CLOEXEC));
   struct stat origin_stat;
   const bool synced = origin.valid() && ::fstat(origin.get(), &origin_stat) == 0 &&
                       (S_ISDIR(origin_stat.st_mode) ? ::syncfs(origin.get())
                                                     : ::fsync(origin.get())) == 0;
   if (!synced) {
-    return Status::FromErrno("cannot sync origin '" + state_->config.origin_path +
+    return Status::FromErrno("cannot sync origin '" + state_->config().origin_path +
                              "'; the intent log is kept for the next mount");
   }
   if (Status s = state_->Flush(nullptr, /*clear_all_intents=*/true); !s.ok()) return s;
-  return state_->directory->MarkClean();
+  return state_->directory().MarkClean();
 }
 
 const std::vector<std::string>& CacheEngine::warnings() const {
-  return state_->directory->warnings();
+  return state_->directory().warnings();
 }
 
 Result<std::unique_ptr<OpenFile>> CacheEngine::Open(UniqueFd origin_fd) {
   // Read before the stat: CheckAtOpen knows then whether a change ended after it.
-  const uint64_t sequence = state_->objects.change_sequence();
+  const uint64_t sequence = state_->objects().change_sequence();
   const int64_t taken_ns = OriginClockNs();
   struct stat st;
-  if (const int error = state_->io.Stat(origin_fd.get(), &st)) {
+  if (const int error = state_->io().Stat(origin_fd.get(), &st)) {
     return Status::Error(error, "stat origin file");
   }
-  ObjectTable::Found found = state_->objects.FindOrCreate(st);
+  ObjectTable::Found found = state_->objects().FindOrCreate(st);
   // A file new to the cache has nothing cached, but the kernel keeps no page
   // cache of it either: it may be a new file under a number the kernel knew.
   const bool unchanged =
@@ -469,16 +496,16 @@ Result<std::unique_ptr<OpenFile>> CacheEngine::Open(UniqueFd origin_fd) {
 
 Status CacheEngine::Invalidate(int origin_fd) {
   if (origin_fd < 0) {
-    EngineCounters::Add(state_->counters.invalidations, state_->index.DropAll());
+    EngineCounters::Add(state_->counters().invalidations, state_->index().DropAll());
     return Status::Ok();
   }
   struct stat st;
-  if (const int error = state_->io.Stat(origin_fd, &st)) return Status::Error(error, "stat origin file");
+  if (const int error = state_->io().Stat(origin_fd, &st)) return Status::Error(error, "stat origin file");
   // A file the cache never saw has nothing cached (and gets no record).
   const std::shared_ptr<CachedObject> object =
-      state_->objects.Find(static_cast<uint64_t>(st.st_dev), static_cast<uint64_t>(st.st_ino));
+      state_->objects().Find(static_cast<uint64_t>(st.st_dev), static_cast<uint64_t>(st.st_ino));
   if (!object) return Status::Ok();
-  const uint64_t block_size = state_->slots.block_size();
+  const uint64_t block_size = state_->slots().block_size();
   const uint64_t size = std::max<uint64_t>(object->size.load(), static_cast<uint64_t>(st.st_size));
   state_->DropBlocksFrom(object->id, 0, (size + block_size - 1) / block_size);
   return Status::Ok();
@@ -493,8 +520,7 @@ Result<uint64_t> CacheEngine::Warm(int origin_fd, uint64_t offset, uint64_t leng
 }
 
 void CacheEngine::set_degraded_listener(std::function<void(const std::string&)> listener) {
-  std::lock_guard lock(state_->degraded_listener_mutex);
-  state_->degraded_listener = std::move(listener);
+  state_->set_degraded_listener(std::move(listener));
 }
 
 int CacheEngine::ChangeAttributes(int fd, const std::function<int()>& change) {
@@ -503,7 +529,7 @@ int CacheEngine::ChangeAttributes(int fd, const std::function<int()>& change) {
   struct stat st;
   if (::fstat(fd, &st) != 0 || !(S_ISREG(st.st_mode) || S_ISBLK(st.st_mode))) return change();
   const std::shared_ptr<CachedObject> object =
-      state_->objects.Find(static_cast<uint64_t>(st.st_dev), static_cast<uint64_t>(st.st_ino));
+      state_->objects().Find(static_cast<uint64_t>(st.st_dev), static_cast<uint64_t>(st.st_ino));
   if (!object) return change();  // nothing cached, no fingerprint to keep
   state_->BeginChange(object, fd);
   const int result = change();
@@ -513,35 +539,32 @@ int CacheEngine::ChangeAttributes(int fd, const std::function<int()>& change) {
 
 void CacheEngine::set_external_change_listener(
     std::function<void(uint64_t dev, uint64_t ino)> listener) {
-  std::lock_guard lock(state_->external_change_listener_mutex);
-  state_->external_change_listener = std::move(listener);
+  state_->set_external_change_listener(std::move(listener));
 }
 
 void CacheEngine::set_privilege_drop_listener(
     std::function<void(uint64_t dev, uint64_t ino)> listener) {
-  std::lock_guard lock(state_->privilege_drop_listener_mutex);
-  state_->privilege_drop_listener = std::move(listener);
+  state_->set_privilege_drop_listener(std::move(listener));
 }
 
 void CacheEngine::set_corruption_listener(std::function<void(const std::string&)> listener) {
-  std::lock_guard lock(state_->corruption_mutex);
-  state_->corruption_listener = std::move(listener);
+  state_->set_corruption_listener(std::move(listener));
 }
 
-void CacheEngine::SetSequentialCutoff(uint64_t bytes) { state_->sequential_cutoff = bytes; }
-void CacheEngine::SetWriteAllocate(bool allocate) { state_->write_allocate = allocate; }
-void CacheEngine::SetPromoteAfter(uint32_t misses) { state_->index.SetPromoteAfter(misses); }
+void CacheEngine::SetSequentialCutoff(uint64_t bytes) { state_->set_sequential_cutoff(bytes); }
+void CacheEngine::SetWriteAllocate(bool allocate) { state_->set_write_allocate(allocate); }
+void CacheEngine::SetPromoteAfter(uint32_t misses) { state_->index().SetPromoteAfter(misses); }
 
 EngineStats CacheEngine::stats() const { return state_->Stats(); }
 
 EngineStats CacheEngine::recent_stats(const EngineStats& now, std::chrono::seconds window) const {
-  return state_->history.Delta(now, window);
+  return state_->history().Delta(now, window);
 }
 
-int CacheEngine::slot_fd() const { return state_->slots.fd(); }
+int CacheEngine::slot_fd() const { return state_->slots().fd(); }
 
-int CacheEngine::checksum_fd() const { return state_->checksums.fd(); }
+int CacheEngine::checksum_fd() const { return state_->checksums().fd(); }
 
-uint32_t CacheEngine::block_size() const { return state_->slots.block_size(); }
+uint32_t CacheEngine::block_size() const { return state_->slots().block_size(); }
 
 }  // namespace wtcachefs

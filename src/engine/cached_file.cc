@@ -85,18 +85,18 @@ std::span<const char> BytesOf(const std::vector<uint32_t>& checksums) {
 
 Result<size_t> CachedFile::ReadOrigin(off_t offset, std::span<char> out) {
   std::vector<IoRequest> batch = {IoRequest::Read(fd_.get(), offset, out)};
-  if (Status s = engine_.io.Submit(batch); !s.ok()) return s;
+  if (Status s = engine_.io().Submit(batch); !s.ok()) return s;
   if (batch[0].result < 0) {
-    EngineCounters::Add(engine_.counters.origin_read_errors);
+    EngineCounters::Add(engine_.counters().origin_read_errors);
     return Status::Error(static_cast<int>(-batch[0].result), "read origin");
   }
-  EngineCounters::Add(engine_.counters.bytes_read_from_origin,
+  EngineCounters::Add(engine_.counters().bytes_read_from_origin,
                       static_cast<uint64_t>(batch[0].result));
   return static_cast<size_t>(batch[0].result);
 }
 
 bool CachedFile::PastSequentialCutoff(uint64_t offset, uint64_t length) {
-  const uint64_t cutoff = engine_.sequential_cutoff.load();
+  const uint64_t cutoff = engine_.sequential_cutoff();
   if (cutoff == 0) return false;
   // Requests of one stream may arrive slightly out of order (the kernel's
   // readahead is served by several threads): "near" is within 128 KiB.
@@ -144,14 +144,14 @@ std::optional<Result<size_t>> CachedFile::ReadRevalidated(off_t offset, std::spa
   const uint64_t size = object_->size.load();
   if (offset < 0) return Status::Error(EINVAL, "negative read offset");
   if (static_cast<uint64_t>(offset) >= size || out.empty()) return size_t{0};
-  if (engine_.degraded) {
+  if (engine_.degraded()) {
     if (cached_only) return std::nullopt;
     return ReadOrigin(offset, out.first(std::min<uint64_t>(
                                   out.size(), size - static_cast<uint64_t>(offset))));
   }
   ReadOp op(object_, out);
   if (!PlanRead(op, offset, size, cached_only ? Waits::kNone : Waits::kAny)) return std::nullopt;
-  if (Status s = engine_.io.Submit(op.first); !s.ok()) {
+  if (Status s = engine_.io().Submit(op.first); !s.ok()) {
     AbandonRead(op);
     return s;
   }
@@ -164,18 +164,18 @@ std::optional<Result<size_t>> CachedFile::ReadRevalidated(off_t offset, std::spa
     // Sure to be served: the policy hears of the hits now.
     std::vector<uint32_t> slots;
     for (const ReadPart& part : op.parts) slots.push_back(static_cast<uint32_t>(part.hit->slot));
-    engine_.index.Touch(slots);
+    engine_.index().Touch(slots);
   }
   CheckFirstBatch(op);
   Status second = Status::Ok();
-  if (!op.second.empty() && op.origin_error == 0) second = engine_.io.Submit(op.second);
+  if (!op.second.empty() && op.origin_error == 0) second = engine_.io().Submit(op.second);
   return FinishRead(op, second);
 }
 
 bool CachedFile::ReadAsync(off_t offset, std::span<char> out,
                            std::function<void(Result<size_t>)> done) {
   const uint64_t size = object_->size.load();
-  if (offset < 0 || static_cast<uint64_t>(offset) >= size || out.empty() || engine_.degraded ||
+  if (offset < 0 || static_cast<uint64_t>(offset) >= size || out.empty() || engine_.degraded() ||
       engine_.RevalidationDue(*object_)) {
     return false;  // nothing to wait for, or the waiting kind: Read() serves it
   }
@@ -184,13 +184,13 @@ bool CachedFile::ReadAsync(off_t offset, std::span<char> out,
   const auto finish = [this, op, done](const Status& second) {
     done(FinishRead(*op, second));
   };
-  const Status submitted = engine_.io.SubmitAsync(op->first, [this, op, finish] {
+  const Status submitted = engine_.io().SubmitAsync(op->first, [this, op, finish] {
     CheckFirstBatch(*op);
     if (op->second.empty() || op->origin_error != 0) {
       finish(Status::Ok());
       return;
     }
-    if (Status s = engine_.io.SubmitAsync(op->second, [finish] { finish(Status::Ok()); });
+    if (Status s = engine_.io().SubmitAsync(op->second, [finish] { finish(Status::Ok()); });
         !s.ok()) {
       finish(s);
     }
@@ -206,8 +206,8 @@ bool CachedFile::PlanRead(ReadOp& op, off_t offset, uint64_t size, Waits waits) 
   op.length = std::min<uint64_t>(op.out.size(), size - static_cast<uint64_t>(offset));
   op.served = op.length;
   std::span<char> out = op.out;
-  const uint32_t block_size = engine_.slots.block_size();
-  const int slot_fd = engine_.slots.fd();
+  const uint32_t block_size = engine_.slots().block_size();
+  const int slot_fd = engine_.slots().fd();
   for (const BlockPiece& piece : SplitIntoBlocks(offset, op.length, block_size)) {
     op.parts.push_back(ReadPart{.piece = piece, .hit = {}, .promotion = {}, .fetched = {},
                                 .bounce = {}, .checksums = {}, .run = 0, .run_offset = 0});
@@ -222,11 +222,11 @@ bool CachedFile::PlanRead(ReadOp& op, off_t offset, uint64_t size, Waits waits) 
     const BlockPiece& p = part.piece;
     // A read that may still give up tells the policy of its hits only once
     // it is sure to be served.
-    part.hit = engine_.index.PinForRead(
+    part.hit = engine_.index().PinForRead(
         {object_->id, p.block},
         waits == Waits::kAny ? BlockIndex::PolicyHit::kNow : BlockIndex::PolicyHit::kLater);
     if (part.hit && !part.hit->valid.All(p.first_sector(), p.touched_sectors())) {
-      engine_.index.Unpin(part.hit->slot);
+      engine_.index().Unpin(part.hit->slot);
       part.hit.reset();
     }
     if (part.hit) {
@@ -242,7 +242,7 @@ bool CachedFile::PlanRead(ReadOp& op, off_t offset, uint64_t size, Waits waits) 
   const StreamState stream_before = Stream();
   const bool sequential =
       !warming_ && PastSequentialCutoff(static_cast<uint64_t>(offset), op.length);
-  if (misses > 0 && !sequential && engine_.index.PrepareForAllocations(misses)) {
+  if (misses > 0 && !sequential && engine_.index().PrepareForAllocations(misses)) {
     if (waits == Waits::kIo) {
       // Room takes a group commit, which waits for the metadata store: the
       // read is served where waiting is allowed (Read()), so that a scan's
@@ -258,13 +258,13 @@ bool CachedFile::PlanRead(ReadOp& op, off_t offset, uint64_t size, Waits waits) 
     for (const ReadPart& part : op.parts) {
       if (part.hit) slots.push_back(static_cast<uint32_t>(part.hit->slot));
     }
-    engine_.index.Touch(slots);
+    engine_.index().Touch(slots);
   }
 
   std::vector<IoRequest>& first = op.first;
   first.reserve(2 * op.parts.size());
   std::vector<ChecksumRun>& runs = op.runs;
-  const uint32_t sectors_per_block = engine_.index.sectors_per_block();
+  const uint32_t sectors_per_block = engine_.index().sectors_per_block();
   bool hits_in_last_request = false;  // the last request reads aligned hits only
   for (ReadPart& part : op.parts) {
     const BlockPiece& p = part.piece;
@@ -277,7 +277,7 @@ bool CachedFile::PlanRead(ReadOp& op, off_t offset, uint64_t size, Waits waits) 
       const bool aligned = p.begin % kSectorSize == 0 && p.end % kSectorSize == 0;
       if (!aligned) part.bounce.resize(size_t{sectors} * kSectorSize);
       const off_t slot_offset =
-          engine_.slots.OffsetOf(part.hit->slot) +
+          engine_.slots().OffsetOf(part.hit->slot) +
           static_cast<off_t>(aligned ? p.begin : p.first_sector() * kSectorSize);
       // Aligned hits in consecutive slots (a file cached in order) are one read:
       // a plain call the kernel reads ahead for, not a ring request per block.
@@ -304,9 +304,9 @@ bool CachedFile::PlanRead(ReadOp& op, off_t offset, uint64_t size, Waits waits) 
     }
     hits_in_last_request = false;
     if (sequential) {
-      EngineCounters::Add(engine_.counters.bypasses);
+      EngineCounters::Add(engine_.counters().bypasses);
     } else {
-      part.promotion = engine_.index.BeginPromotion(key, /*filtered=*/!warming_);
+      part.promotion = engine_.index().BeginPromotion(key, /*filtered=*/!warming_);
     }
     part.fetched.assign(static_cast<size_t>(p.touched_sectors()) * kSectorSize, 0);
     first.push_back(IoRequest::Read(
@@ -317,7 +317,7 @@ bool CachedFile::PlanRead(ReadOp& op, off_t offset, uint64_t size, Waits waits) 
   for (ChecksumRun& run : runs) {
     run.sums.resize(run.count);
     run.request = first.size();
-    first.push_back(IoRequest::Read(engine_.checksums.fd(),
+    first.push_back(IoRequest::Read(engine_.checksums().fd(),
                                     static_cast<off_t>(run.first * kChecksumSize),
                                     BytesOf(run.sums)));
     // A few bytes per block, read on every hit: the page cache holds them.
@@ -333,9 +333,9 @@ bool CachedFile::PlanRead(ReadOp& op, off_t offset, uint64_t size, Waits waits) 
 
 void CachedFile::AbandonRead(ReadOp& op) {
   for (ReadPart& part : op.parts) {
-    if (part.hit) engine_.index.Unpin(part.hit->slot);
+    if (part.hit) engine_.index().Unpin(part.hit->slot);
     if (part.promotion) {
-      engine_.index.EndPromotion({object_->id, part.piece.block}, *part.promotion, 0, 0, false);
+      engine_.index().EndPromotion({object_->id, part.piece.block}, *part.promotion, 0, 0, false);
     }
     part.hit.reset();
     part.promotion.reset();
@@ -343,8 +343,8 @@ void CachedFile::AbandonRead(ReadOp& op) {
 }
 
 void CachedFile::CheckFirstBatch(ReadOp& op) {
-  const uint32_t block_size = engine_.slots.block_size();
-  const int slot_fd = engine_.slots.fd();
+  const uint32_t block_size = engine_.slots().block_size();
+  const int slot_fd = engine_.slots().fd();
   std::span<char> out = op.out;
   for (ReadPart& part : op.parts) {
     const BlockPiece& p = part.piece;
@@ -365,11 +365,11 @@ void CachedFile::CheckFirstBatch(ReadOp& op) {
                         part.bounce.data() + (p.begin - p.first_sector() * kSectorSize),
                         p.length());
           }
-          EngineCounters::Add(engine_.counters.bytes_read_from_cache, p.length());
+          EngineCounters::Add(engine_.counters().bytes_read_from_cache, p.length());
         } else {
           // Corrupt, unless a write changed the block while it was read: either
           // way origin's bytes are served.
-          if (engine_.index.DropIfUnchangedSincePin(key, *part.hit)) {
+          if (engine_.index().DropIfUnchangedSincePin(key, *part.hit)) {
             engine_.CorruptBlock(object_->id, p.block, fd_.get());
           }
           part.fallback = true;
@@ -379,16 +379,16 @@ void CachedFile::CheckFirstBatch(ReadOp& op) {
           op.second_owner.push_back(&part);
         }
       } else {
-        engine_.CacheError(engine_.counters.cache_read_errors);
-        engine_.index.Invalidate(key, p.first_sector(), p.touched_sectors());
-        EngineCounters::Add(engine_.counters.invalidations);
+        engine_.CacheError(engine_.counters().cache_read_errors);
+        engine_.index().Invalidate(key, p.first_sector(), p.touched_sectors());
+        EngineCounters::Add(engine_.counters().invalidations);
         part.fallback = true;
         op.second.push_back(IoRequest::Read(fd_.get(),
                                             static_cast<off_t>(p.block * block_size + p.begin),
                                             out.subspan(p.buffer_offset, p.length())));
         op.second_owner.push_back(&part);
       }
-      engine_.index.Unpin(part.hit->slot);
+      engine_.index().Unpin(part.hit->slot);
       part.hit.reset();
       continue;
     }
@@ -397,7 +397,7 @@ void CachedFile::CheckFirstBatch(ReadOp& op) {
       continue;
     }
     const size_t got = static_cast<size_t>(r.result);
-    EngineCounters::Add(engine_.counters.bytes_read_from_origin, got);
+    EngineCounters::Add(engine_.counters().bytes_read_from_origin, got);
     const size_t skip = p.begin - p.first_sector() * kSectorSize;
     const size_t usable = got > skip ? std::min(got - skip, p.length()) : 0;
     std::memcpy(out.data() + p.buffer_offset, part.fetched.data() + skip, usable);
@@ -413,12 +413,12 @@ void CachedFile::CheckFirstBatch(ReadOp& op) {
                                        static_cast<uint32_t>(sectors), part.fetched.data());
       op.second.push_back(IoRequest::Write(
           slot_fd,
-          engine_.slots.OffsetOf(part.promotion->slot) + p.first_sector() * kSectorSize,
+          engine_.slots().OffsetOf(part.promotion->slot) + p.first_sector() * kSectorSize,
           part.fetched));
       op.second_owner.push_back(&part);
       op.second.push_back(IoRequest::Write(
-          engine_.checksums.fd(),
-          engine_.checksums.OffsetOf(part.promotion->slot, p.first_sector()),
+          engine_.checksums().fd(),
+          engine_.checksums().OffsetOf(part.promotion->slot, p.first_sector()),
           BytesOf(part.checksums)));
       op.second_owner.push_back(&part);
     }
@@ -440,7 +440,7 @@ Result<size_t> CachedFile::FinishRead(ReadOp& op, const Status& second_submitted
         op.origin_error = static_cast<int>(-second[i].result);
       } else {
         const size_t got = static_cast<size_t>(second[i].result);
-        EngineCounters::Add(engine_.counters.bytes_read_from_origin, got);
+        EngineCounters::Add(engine_.counters().bytes_read_from_origin, got);
         // Origin ended early: what the failed hit left past that is not served.
         if (got < p.length()) op.served = std::min(op.served, p.buffer_offset + got);
       }
@@ -456,25 +456,25 @@ Result<size_t> CachedFile::FinishRead(ReadOp& op, const Status& second_submitted
                                                                                 : sums.result);
     }
     const uint32_t sectors = static_cast<uint32_t>(data.length / kSectorSize);
-    if (engine_.index.EndPromotion({object_->id, p.block}, *part.promotion,
+    if (engine_.index().EndPromotion({object_->id, p.block}, *part.promotion,
                                    p.first_sector(), sectors, copied)) {
-      EngineCounters::Add(engine_.counters.promotions);
+      EngineCounters::Add(engine_.counters().promotions);
     }
     part.promotion.reset();
   }
   for (ReadPart& part : op.parts) {  // promotions that copied nothing
     if (part.promotion) {
-      engine_.index.EndPromotion({object_->id, part.piece.block}, *part.promotion, 0, 0, false);
+      engine_.index().EndPromotion({object_->id, part.piece.block}, *part.promotion, 0, 0, false);
       part.promotion.reset();
     }
   }
   if (op.origin_error != 0) {
-    EngineCounters::Add(engine_.counters.origin_read_errors);
+    EngineCounters::Add(engine_.counters().origin_read_errors);
     return Status::Error(op.origin_error, "read origin");
   }
-  EngineCounters::Add(op.hits == op.parts.size() ? engine_.counters.read_hits
-                      : op.hits == 0             ? engine_.counters.read_misses
-                                                 : engine_.counters.read_partial_hits);
+  EngineCounters::Add(op.hits == op.parts.size() ? engine_.counters().read_hits
+                      : op.hits == 0             ? engine_.counters().read_misses
+                                                 : engine_.counters().read_partial_hits);
   return op.served;
 }
 
@@ -529,7 +529,7 @@ struct CachedFile::WriteOp {
 };
 
 bool CachedFile::HoldForWrite(WriteOp& op, bool wait) {
-  const uint64_t block_size = engine_.slots.block_size();
+  const uint64_t block_size = engine_.slots().block_size();
   const uint64_t first_block = static_cast<uint64_t>(op.offset) / block_size;
   const uint64_t end_block =
       (static_cast<uint64_t>(op.offset) + op.data.size() + block_size - 1) / block_size;
@@ -543,8 +543,8 @@ bool CachedFile::HoldForWrite(WriteOp& op, bool wait) {
     if (!op.blocks->held()) return false;
     // Marking an intent commits to the metadata store; a stat of a slow
     // origin is a round trip.
-    if (!engine_.degraded &&
-        !engine_.intents.AllMarkedNow(object_->id, first_block, end_block)) {
+    if (!engine_.degraded() &&
+        !engine_.intents().AllMarkedNow(object_->id, first_block, end_block)) {
       return false;
     }
     if (engine_.change_stat_ns() > kQuickOriginStatNs) return false;
@@ -556,10 +556,10 @@ bool CachedFile::HoldForWrite(WriteOp& op, bool wait) {
 }
 
 void CachedFile::PlanWrite(WriteOp& op) {
-  const uint32_t block_size = engine_.slots.block_size();
-  const int slot_fd = engine_.slots.fd();
+  const uint32_t block_size = engine_.slots().block_size();
+  const int slot_fd = engine_.slots().fd();
   // Past the sequential cutoff, write misses go around the cache.
-  const bool allocate = engine_.write_allocate.load() &&
+  const bool allocate = engine_.write_allocate() &&
                         !PastSequentialCutoff(static_cast<uint64_t>(op.offset), op.data.size());
   for (const BlockPiece& piece : SplitIntoBlocks(op.offset, op.data.size(), block_size)) {
     op.parts.push_back(WriteOp::Part{.piece = piece, .pinned = {}, .checksums = {}});
@@ -568,16 +568,16 @@ void CachedFile::PlanWrite(WriteOp& op) {
     const BlockPiece& p = part.piece;
     const BlockKey key{object_->id, p.block};
     if (op.degraded) {
-      if (engine_.index.Invalidate(key, p.first_sector(), p.touched_sectors())) {
-        EngineCounters::Add(engine_.counters.invalidations);
+      if (engine_.index().Invalidate(key, p.first_sector(), p.touched_sectors())) {
+        EngineCounters::Add(engine_.counters().invalidations);
       }
-      engine_.index.BeginUncachedWrite(key);
-      EngineCounters::Add(engine_.counters.bypasses);
+      engine_.index().BeginUncachedWrite(key);
+      EngineCounters::Add(engine_.counters().bypasses);
       continue;
     }
-    part.pinned = engine_.index.BeginWrite(key, allocate);
+    part.pinned = engine_.index().BeginWrite(key, allocate);
     if (!part.pinned) {
-      EngineCounters::Add(engine_.counters.write_misses);
+      EngineCounters::Add(engine_.counters().write_misses);
       continue;
     }
     part.was_cached = !part.pinned->valid.None();
@@ -604,7 +604,7 @@ void CachedFile::PlanWrite(WriteOp& op) {
   for (size_t i = 0; i < op.parts.size(); ++i) {
     WriteOp::Part& part = op.parts[i];
     if (part.checksums.empty()) continue;
-    const off_t at = engine_.checksums.OffsetOf(part.pinned->slot, part.piece.first_full_sector());
+    const off_t at = engine_.checksums().OffsetOf(part.pinned->slot, part.piece.first_full_sector());
     if (op.checksum_runs.empty() || at != run_end) {
       op.checksum_runs.emplace_back();
       run_at.push_back(at);
@@ -618,7 +618,7 @@ void CachedFile::PlanWrite(WriteOp& op) {
   for (WriteOp::Part& part : op.parts) {
     if (!part.pinned) continue;
     const BlockPiece& p = part.piece;
-    const off_t at = engine_.slots.OffsetOf(part.pinned->slot) + p.begin;
+    const off_t at = engine_.slots().OffsetOf(part.pinned->slot) + p.begin;
     const char* bytes = op.data.data() + p.buffer_offset;
     IoRequest* last = op.batch.size() > 1 ? &op.batch.back() : nullptr;
     if (last != nullptr && last->fd == slot_fd &&
@@ -636,7 +636,7 @@ void CachedFile::PlanWrite(WriteOp& op) {
   std::vector<size_t> run_request(op.checksum_runs.size());
   for (size_t r = 0; r < op.checksum_runs.size(); ++r) {
     run_request[r] = op.batch.size();
-    op.batch.push_back(IoRequest::Write(engine_.checksums.fd(), run_at[r],
+    op.batch.push_back(IoRequest::Write(engine_.checksums().fd(), run_at[r],
                                         BytesOf(std::as_const(op.checksum_runs[r]))));
   }
   for (size_t i = 0; i < op.parts.size(); ++i) {
@@ -660,7 +660,7 @@ Result<size_t> CachedFile::FinishWrite(WriteOp& op, const Status& submitted) {
   std::vector<bool> counted(op.batch.size(), false);
   for (WriteOp::Part& part : op.parts) {
     if (!part.pinned) {
-      engine_.index.EndUncachedWrite({object_->id, part.piece.block});
+      engine_.index().EndUncachedWrite({object_->id, part.piece.block});
       continue;
     }
     const BlockPiece& p = part.piece;
@@ -677,10 +677,10 @@ Result<size_t> CachedFile::FinishWrite(WriteOp& op, const Status& submitted) {
       engine_.CacheWriteFailed(failure(failed_request));
     }
     const bool cached = origin_complete && cache_complete;
-    if (!cached) EngineCounters::Add(engine_.counters.invalidations);
-    EngineCounters::Add(part.was_cached ? engine_.counters.write_hits
-                                        : engine_.counters.write_misses);
-    engine_.index.EndWrite({object_->id, p.block}, *part.pinned, p.first_sector(),
+    if (!cached) EngineCounters::Add(engine_.counters().invalidations);
+    EngineCounters::Add(part.was_cached ? engine_.counters().write_hits
+                                        : engine_.counters().write_misses);
+    engine_.index().EndWrite({object_->id, p.block}, *part.pinned, p.first_sector(),
                            p.touched_sectors(), p.first_full_sector(), p.full_sectors(),
                            cached, BlockIndex::PartialSectors::kInvalidate);
   }
@@ -699,7 +699,7 @@ Result<size_t> CachedFile::FinishWrite(WriteOp& op, const Status& submitted) {
   op.blocks.reset();
   op.change.unlock();
   if (origin_result < 0) {
-    EngineCounters::Add(engine_.counters.origin_write_errors);
+    EngineCounters::Add(engine_.counters().origin_write_errors);
     return Status::Error(static_cast<int>(-origin_result), "write origin");
   }
   if (privilege_error != 0) {
@@ -723,7 +723,7 @@ bool CachedFile::WriteAsync(off_t offset, std::span<const char> data,
                             std::function<void(Result<size_t>)> done) {
   // A caller other than root may have privilege bits to clear after the
   // write, which waits for the kernel: not on the IO completion thread.
-  if (offset < 0 || engine_.config.serial_writethrough || caller.uid != 0) return false;
+  if (offset < 0 || engine_.config().serial_writethrough || caller.uid != 0) return false;
   auto op = std::make_shared<WriteOp>(object_, offset, data, caller);
   if (!HoldForWrite(*op, /*wait=*/false)) {
     // Nothing begun: the holds taken so far end with `op`.
@@ -731,7 +731,7 @@ bool CachedFile::WriteAsync(off_t offset, std::span<const char> data,
   }
   PlanWrite(*op);
   const Status submitted =
-      engine_.io.SubmitAsync(op->batch, [this, op, done] { done(FinishWrite(*op, Status::Ok())); });
+      engine_.io().SubmitAsync(op->batch, [this, op, done] { done(FinishWrite(*op, Status::Ok())); });
   if (!submitted.ok()) done(FinishWrite(*op, submitted));
   return true;
 }
@@ -743,22 +743,22 @@ Status CachedFile::Truncate(off_t new_size, const ChangeCaller& caller) {
   if (static_cast<uint64_t>(new_size) < current) {
     MarkIntent(static_cast<uint64_t>(new_size), current - static_cast<uint64_t>(new_size));
   }
-  if (const int error = engine_.io.Truncate(fd_.get(), new_size)) {
+  if (const int error = engine_.io().Truncate(fd_.get(), new_size)) {
     return Status::Error(error, "truncate origin");
   }
   const uint64_t old_size = object_->size.exchange(static_cast<uint64_t>(new_size));
   const uint64_t size = static_cast<uint64_t>(new_size);
   if (size < old_size) {
-    const uint32_t block_size = engine_.slots.block_size();
+    const uint32_t block_size = engine_.slots().block_size();
     const uint64_t block = size / block_size;
     const uint32_t within = static_cast<uint32_t>(size % block_size);
     const uint64_t end_block = (old_size + block_size - 1) / block_size;
     if (within != 0) {
       // The sector holding the new end keeps bytes past it: invalidate it too.
       const uint32_t sector = within / kSectorSize;
-      if (engine_.index.Invalidate({object_->id, block}, sector,
-                                   engine_.index.sectors_per_block() - sector)) {
-        EngineCounters::Add(engine_.counters.invalidations);
+      if (engine_.index().Invalidate({object_->id, block}, sector,
+                                   engine_.index().sectors_per_block() - sector)) {
+        EngineCounters::Add(engine_.counters().invalidations);
       }
       engine_.DropBlocksFrom(object_->id, block + 1, end_block);
     } else {
@@ -774,13 +774,13 @@ Status CachedFile::Sync(bool data_only) {
   std::lock_guard change(object_->change_gate);
   // Origin and cache are made durable in parallel.
   std::vector<IoRequest> batch = {IoRequest::Sync(fd_.get(), data_only),
-                                  IoRequest::Sync(engine_.slots.fd(), true)};
-  if (Status s = engine_.io.Submit(batch); !s.ok()) return s;
+                                  IoRequest::Sync(engine_.slots().fd(), true)};
+  if (Status s = engine_.io().Submit(batch); !s.ok()) return s;
   if (batch[0].result < 0) {
     return Status::Error(static_cast<int>(-batch[0].result), "sync origin");
   }
   if (batch[1].result < 0) {
-    engine_.CacheError(engine_.counters.cache_write_errors);
+    engine_.CacheError(engine_.counters().cache_write_errors);
     return Status::Ok();  // origin is durable; the cache keeps its marks
   }
   // The mapping becomes durable too, and this file's writes need no recovery.
@@ -797,19 +797,19 @@ Status CachedFile::Allocate(int mode, off_t offset, off_t length, const ChangeCa
   } else if (mode & (FALLOC_FL_PUNCH_HOLE | FALLOC_FL_ZERO_RANGE)) {
     MarkIntent(static_cast<uint64_t>(offset), static_cast<uint64_t>(length));
   }
-  if (const int error = engine_.io.Allocate(fd_.get(), mode, offset, length)) {
+  if (const int error = engine_.io().Allocate(fd_.get(), mode, offset, length)) {
     return Status::Error(error, "fallocate origin");
   }
   if (mode & (FALLOC_FL_COLLAPSE_RANGE | FALLOC_FL_INSERT_RANGE)) {
     // Data after offset moved: every block from there on is stale.
-    engine_.DropBlocksFrom(object_->id, static_cast<uint64_t>(offset) / engine_.slots.block_size(),
+    engine_.DropBlocksFrom(object_->id, static_cast<uint64_t>(offset) / engine_.slots().block_size(),
                            0);
   } else if (mode & (FALLOC_FL_PUNCH_HOLE | FALLOC_FL_ZERO_RANGE)) {
     engine_.InvalidateRange(object_->id, static_cast<uint64_t>(offset),
                             static_cast<uint64_t>(length));
   }
   struct stat st;
-  if (engine_.io.Stat(fd_.get(), &st) == 0) object_->size = static_cast<uint64_t>(st.st_size);
+  if (engine_.io().Stat(fd_.get(), &st) == 0) object_->size = static_cast<uint64_t>(st.st_size);
   return change_of_origin.Succeeded(caller);
 }
 
@@ -821,7 +821,7 @@ Result<size_t> CachedFile::CopyTo(off_t offset, OpenFile& dest, off_t dest_offse
   OriginChange change_of_origin(engine_, target->object_, target->fd_.get());
   target->MarkIntent(static_cast<uint64_t>(dest_offset), length);
   const int64_t n =
-      engine_.io.CopyRange(fd_.get(), offset, target->fd_.get(), dest_offset, length, flags);
+      engine_.io().CopyRange(fd_.get(), offset, target->fd_.get(), dest_offset, length, flags);
   if (n < 0) return Status::Error(static_cast<int>(-n), "copy_file_range on origin");
   engine_.InvalidateRange(target->object_->id, static_cast<uint64_t>(dest_offset),
                           static_cast<uint64_t>(n));
@@ -834,22 +834,22 @@ Result<size_t> CachedFile::CopyTo(off_t offset, OpenFile& dest, off_t dest_offse
 }
 
 Status CachedFile::SubmitWrite(std::span<IoRequest> batch) {
-  if (!engine_.config.serial_writethrough || batch.size() == 1) return engine_.io.Submit(batch);
-  if (Status s = engine_.io.Submit(batch.first(1)); !s.ok()) return s;
+  if (!engine_.config().serial_writethrough || batch.size() == 1) return engine_.io().Submit(batch);
+  if (Status s = engine_.io().Submit(batch.first(1)); !s.ok()) return s;
   if (batch[0].result != static_cast<int64_t>(batch[0].length)) {
     for (IoRequest& r : batch.subspan(1)) r.result = -ECANCELED;  // not cached
     return Status::Ok();
   }
-  return engine_.io.Submit(batch.subspan(1));
+  return engine_.io().Submit(batch.subspan(1));
 }
 
 bool CachedFile::MarkIntent(uint64_t offset, uint64_t length) {
-  if (engine_.degraded) return false;
+  if (engine_.degraded()) return false;
   if (length == 0) return true;
-  const uint64_t block_size = engine_.slots.block_size();
+  const uint64_t block_size = engine_.slots().block_size();
   const uint64_t first = offset / block_size;
   const uint64_t end = (offset + length + block_size - 1) / block_size;
-  if (engine_.intents.MarkForWrite(object_->id, first, end).ok()) return true;
+  if (engine_.intents().MarkForWrite(object_->id, first, end).ok()) return true;
   // Without a durable intent, cache writes would not be crash safe.
   engine_.Degrade("the intent log cannot be written");
   return false;

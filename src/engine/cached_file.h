@@ -25,9 +25,9 @@ class CachedFile final : public OpenFile {
         fd_(std::move(origin_fd)),
         object_(std::move(object)),
         page_cache_valid_(page_cache_valid) {
-    engine_.open_files.Add(this, object_, fd_.get());
+    engine_.open_files().Add(this, object_, fd_.get());
   }
-  ~CachedFile() override { engine_.open_files.Remove(this); }
+  ~CachedFile() override { engine_.open_files().Remove(this); }
   CachedFile(const CachedFile&) = delete;
   CachedFile& operator=(const CachedFile&) = delete;
 

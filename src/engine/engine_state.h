@@ -2,7 +2,7 @@
 // EngineState: what every open file of a CacheEngine shares, and the engine's
 // persistence: loading at start, group commits, clean shutdown.
 //
-// Thread safety: members are immutable, atomic, or internally synchronised.
+// Thread safety: its parts are immutable, atomic, or internally synchronised.
 // Flush() may run on any thread; flushes are serialised by flush_mutex_.
 #pragma once
 
@@ -18,11 +18,11 @@
 #include "cache_dir/cache_directory.h"
 #include "cache_dir/sector_checksums.h"
 #include "cache_dir/slot_file.h"
-#include "engine/space_guard.h"
 #include "engine/block_geometry.h"
 #include "engine/intent_log.h"
 #include "engine/object_table.h"
 #include "engine/open_files.h"
+#include "engine/space_guard.h"
 #include "report/stats_history.h"
 #include "wtcachefs/block_index.h"
 #include "wtcachefs/cache_engine.h"
@@ -30,7 +30,8 @@
 
 namespace wtcachefs {
 
-struct CacheEngine::State {
+class CacheEngine::State {
+ public:
   State(const CacheConfig& c, IoBackend& backend, std::unique_ptr<CacheDirectory> directory,
         SlotFile slot_file, ChecksumFile checksum_file);
   ~State();
@@ -98,7 +99,7 @@ struct CacheEngine::State {
   int64_t change_stat_ns() const { return change_stat_ns_.load(std::memory_order_relaxed); }
   // The time of the comparisons (CachedObject::checked_ns) and of their
   // interval: config.clock's, so that tests need not sleep through intervals.
-  int64_t CheckNowNs() const { return NanosecondsOf(config.clock->Now()); }
+  int64_t CheckNowNs() const { return NanosecondsOf(config_.clock->Now()); }
   // True when the next Revalidate() of `object` would stat origin.
   bool RevalidationDue(const CachedObject& object) const;
   // Compares again when the last comparison is at least `min_age_ns` old (the
@@ -125,51 +126,88 @@ struct CacheEngine::State {
   void RequestFlush();
   EngineStats Stats() const;
 
+  // The engine's parts, shared by its open files (CachedFile).
+  const CacheConfig& config() const { return config_; }
+  IoBackend& io() const { return io_; }
+  CacheDirectory& directory() const { return *directory_; }
+  SlotFile& slots() { return slots_; }
+  ChecksumFile& checksums() { return checksums_; }  // of the slot file's sectors, slot for slot
+  BlockIndex& index() { return index_; }
+  ObjectTable& objects() { return objects_; }
+  // Every open CachedFile, swept every config.revalidate (DESIGN W6).
+  OpenFiles& open_files() { return open_files_; }
+  IntentLog& intents() { return intents_; }
+  EngineCounters& counters() { return counters_; }
+  // Sampled at mount (the start of every window) and by the flusher.
+  StatsHistory& history() { return history_; }
+  // Counters of earlier mounts: loaded by Load(), or carried over by a start
+  // that discarded a damaged store (before serving).
+  const EngineStats& persisted() const { return persisted_; }
+  void set_persisted(const EngineStats& counters) { persisted_ = counters; }
+
+  // Settings that `wtcachefs tune` changes while mounted (from config at start).
+  uint64_t sequential_cutoff() const { return sequential_cutoff_.load(); }
+  void set_sequential_cutoff(uint64_t bytes) { sequential_cutoff_ = bytes; }
+  bool write_allocate() const { return write_allocate_.load(); }
+  void set_write_allocate(bool allocate) { write_allocate_ = allocate; }
+
+  // Degraded mode (Degrade()): origin only.
+  bool degraded() const { return degraded_.load(); }
+  const std::atomic<bool>& degraded_flag() const { return degraded_; }
+
+  // Listeners, each called from any thread (see CacheEngine's setters).
+  void set_degraded_listener(std::function<void(const std::string& reason)> listener);
+  void set_external_change_listener(std::function<void(uint64_t dev, uint64_t ino)> listener);
+  void set_privilege_drop_listener(std::function<void(uint64_t dev, uint64_t ino)> listener);
+  void set_corruption_listener(std::function<void(const std::string& message)> listener);
+
+  // An elastic cache guards its file system's free-space floor from here on
+  // (the flusher consults the guard at every commit).
+  void StartSpaceGuard();
+  // Owner only: Close() ran (or began).
+  bool closed() const { return closed_; }
+  void set_closed() { closed_ = true; }
+
  private:
+  const CacheConfig config_;
+  IoBackend& io_;
+  std::unique_ptr<CacheDirectory> directory_;
+  SlotFile slots_;
+  ChecksumFile checksums_;
+  BlockIndex index_;
+  ObjectTable objects_;
+  OpenFiles open_files_;
+  IntentLog intents_;
+  EngineCounters counters_;
+  EngineStats persisted_;
+  StatsHistory history_;
+  // An elastic cache's guard of its file system's free-space floor; used by
+  // the flusher only (null for a reserved cache).
+  std::unique_ptr<SpaceGuard> space_guard_;
+  std::atomic<uint64_t> sequential_cutoff_;
+  std::atomic<bool> write_allocate_;
+  std::mutex cache_errors_mutex_;
+  double cache_error_weight_ = 0;              // GUARDED_BY(cache_errors_mutex_)
+  Clock::TimePoint last_cache_error_{};        // GUARDED_BY(cache_errors_mutex_)
+  std::atomic<bool> degraded_{false};
+  std::mutex degraded_listener_mutex_;
+  std::function<void(const std::string& reason)> degraded_listener_;  // GUARDED_BY(its mutex)
+  std::mutex external_change_listener_mutex_;
+  // Told (origin st_dev, st_ino) of every object found changed behind the mount
+  // while the view had it open or was changing it.
+  std::function<void(uint64_t dev, uint64_t ino)> external_change_listener_;  // GUARDED_BY(its mutex)
+  std::mutex privilege_drop_listener_mutex_;
+  // Told (origin st_dev, st_ino) of every file whose privilege bits EndChange cleared.
+  std::function<void(uint64_t dev, uint64_t ino)> privilege_drop_listener_;  // GUARDED_BY(its mutex)
+  std::mutex corruption_mutex_;
+  std::function<void(const std::string& message)> corruption_listener_;  // GUARDED_BY(it)
+  std::unordered_set<uint64_t> corruption_reported_;  // object ids; GUARDED_BY(corruption_mutex_)
+  bool closed_ = false;  // owner only
+
   // StatOrigin() of a change's begin or end, timed into change_stat_ns_.
   int TimedChangeStat(int fd, struct stat* st);
   std::atomic<int64_t> change_stat_ns_{0};
 
- public:
-  const CacheConfig config;
-  IoBackend& io;
-  std::unique_ptr<CacheDirectory> directory;
-  SlotFile slots;
-  ChecksumFile checksums;  // of the slot file's sectors, slot for slot
-  BlockIndex index;
-  ObjectTable objects;
-  // Every open CachedFile, swept every config.revalidate (DESIGN W6).
-  OpenFiles open_files;
-  IntentLog intents;
-  EngineCounters counters;
-  EngineStats persisted;  // counters of earlier mounts; immutable after Load()
-  // Sampled at mount (the start of every window) and by the flusher.
-  StatsHistory history;
-  // An elastic cache's guard of its file system's free-space floor; used by
-  // the flusher only (null for a reserved cache).
-  std::unique_ptr<SpaceGuard> space_guard;
-  // Settings that `wtcachefs tune` changes while mounted (from config at start).
-  std::atomic<uint64_t> sequential_cutoff;
-  std::atomic<bool> write_allocate;
-  std::mutex cache_errors_mutex;
-  double cache_error_weight = 0;              // GUARDED_BY(cache_errors_mutex)
-  Clock::TimePoint last_cache_error{};        // GUARDED_BY(cache_errors_mutex)
-  std::atomic<bool> degraded{false};
-  std::mutex degraded_listener_mutex;
-  std::function<void(const std::string& reason)> degraded_listener;  // GUARDED_BY(its mutex)
-  std::mutex external_change_listener_mutex;
-  // Told (origin st_dev, st_ino) of every object found changed behind the mount
-  // while the view had it open or was changing it.
-  std::function<void(uint64_t dev, uint64_t ino)> external_change_listener;  // GUARDED_BY(its mutex)
-  std::mutex privilege_drop_listener_mutex;
-  // Told (origin st_dev, st_ino) of every file whose privilege bits EndChange cleared.
-  std::function<void(uint64_t dev, uint64_t ino)> privilege_drop_listener;  // GUARDED_BY(its mutex)
-  std::mutex corruption_mutex;
-  std::function<void(const std::string& message)> corruption_listener;  // GUARDED_BY(it)
-  std::unordered_set<uint64_t> corruption_reported;  // object ids; GUARDED_BY(corruption_mutex)
-  bool closed = false;  // owner only
-
- private:
   // What a comparison that finds the fingerprint unchanged does with
   // unvouched content: drops it (open, revalidation) or keeps it unvouched
   // (the start of a change through the view).

@@ -28,11 +28,11 @@ bool EngineState::CompareLocked(const std::shared_ptr<CachedObject>& object, int
     // Content captured from now on is vouched for once the fingerprint's tick
     // is over; what is unvouched stays so until a comparison drops it.
     object->unvouched = was_unvouched || IsRacy(now, taken_ns);
-    if (object->unvouched != was_unvouched) objects.MarkDirty(object);
+    if (object->unvouched != was_unvouched) objects_.MarkDirty(object);
     return false;
   }
   const Fingerprint before = object->fingerprint;
-  const uint64_t block_size = slots.block_size();
+  const uint64_t block_size = slots_.block_size();
   const uint64_t known_size = std::max(before.size, object->size.load());
   // The blocks go before the new fingerprint is recorded: a group commit
   // between the two must not make the new fingerprint durable with them.
@@ -45,17 +45,17 @@ bool EngineState::CompareLocked(const std::shared_ptr<CachedObject>& object, int
   // descriptor held open is not reopened. A hint: an O_PATH descriptor takes
   // none, and then the next open of the file on origin drops it.
   (void)::posix_fadvise(fd, 0, 0, POSIX_FADV_DONTNEED);
-  if (matches) EngineCounters::Add(counters.racy_drops);
+  if (matches) EngineCounters::Add(counters_.racy_drops);
   object->fingerprint = now;
   object->size = now.size;
   object->kernel_cache_stale = true;
   // Emptied at `taken_ns`: what is captured later is vouched for once the
   // new fingerprint's tick is over.
   object->unvouched = IsRacy(now, taken_ns);
-  objects.MarkDirty(object);
+  objects_.MarkDirty(object);
   if (before.ino != 0) {
-    std::lock_guard lock(external_change_listener_mutex);
-    if (external_change_listener) external_change_listener(before.dev, before.ino);
+    std::lock_guard lock(external_change_listener_mutex_);
+    if (external_change_listener_) external_change_listener_(before.dev, before.ino);
   }
   return true;
 }
@@ -73,7 +73,7 @@ bool EngineState::CheckAtOpen(const std::shared_ptr<CachedObject>& object, int f
   } else {
     struct stat again;
     const int64_t taken_ns = OriginClockNs();
-    changed = CompareLocked(object, fd, io.Stat(fd, &again) == 0 ? &again : nullptr, taken_ns,
+    changed = CompareLocked(object, fd, io_.Stat(fd, &again) == 0 ? &again : nullptr, taken_ns,
                             Unvouched::kDrop);
   }
   const bool kernel_cache_valid = !changed && !object->kernel_cache_stale;
@@ -96,7 +96,7 @@ void EngineState::BeginChange(const std::shared_ptr<CachedObject>& object, int f
 
 int EngineState::TimedChangeStat(int fd, struct stat* st) {
   const auto start = std::chrono::steady_clock::now();
-  const int rc = io.Stat(fd, st);
+  const int rc = io_.Stat(fd, st);
   const int64_t took = std::chrono::duration_cast<std::chrono::nanoseconds>(
                            std::chrono::steady_clock::now() - start)
                            .count();
@@ -118,7 +118,7 @@ int EngineState::EndChange(const std::shared_ptr<CachedObject>& object, int fd,
   bool last = false;
   {
     std::lock_guard guard(object->fingerprint_mutex);
-    object->last_change_end = objects.AdvanceChangeSequence();
+    object->last_change_end = objects_.AdvanceChangeSequence();
     dev = object->fingerprint.dev;
     ino = object->fingerprint.ino;
     if (--object->changes_in_flight == 0) {
@@ -131,21 +131,21 @@ int EngineState::EndChange(const std::shared_ptr<CachedObject>& object, int fd,
       object->checked_ns = CheckNowNs();
     }
   }
-  if (last) objects.MarkDirty(object);
+  if (last) objects_.MarkDirty(object);
   if (dropped) {
-    std::lock_guard lock(privilege_drop_listener_mutex);
-    if (privilege_drop_listener) privilege_drop_listener(dev, ino);
+    std::lock_guard lock(privilege_drop_listener_mutex_);
+    if (privilege_drop_listener_) privilege_drop_listener_(dev, ino);
   }
   return error;
 }
 
 void EngineState::Revalidate(const std::shared_ptr<CachedObject>& object, int fd) {
-  const int64_t interval_ns = static_cast<int64_t>(config.revalidate.count()) * 1'000'000;
+  const int64_t interval_ns = static_cast<int64_t>(config_.revalidate.count()) * 1'000'000;
   if (interval_ns > 0) RevalidateIfOlder(object, fd, interval_ns);
 }
 
 bool EngineState::RevalidationDue(const CachedObject& object) const {
-  const int64_t interval_ns = static_cast<int64_t>(config.revalidate.count()) * 1'000'000;
+  const int64_t interval_ns = static_cast<int64_t>(config_.revalidate.count()) * 1'000'000;
   return interval_ns > 0 && CheckNowNs() - object.checked_ns.load() >= interval_ns;
 }
 
@@ -160,7 +160,7 @@ void EngineState::RevalidateIfOlder(const std::shared_ptr<CachedObject>& object,
   }
   struct stat st;
   const int64_t taken_ns = OriginClockNs();
-  (void)CompareLocked(object, fd, io.Stat(fd, &st) == 0 ? &st : nullptr, taken_ns,
+  (void)CompareLocked(object, fd, io_.Stat(fd, &st) == 0 ? &st : nullptr, taken_ns,
                       Unvouched::kDrop);
 }
 
