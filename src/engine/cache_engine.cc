@@ -51,9 +51,8 @@ uint64_t* CounterByName(EngineStats& s, std::string_view name) {
   return found;
 }
 
-EngineState::State(const CacheConfig& c, IoBackend& backend,
-                   std::unique_ptr<CacheDirectory> dir, SlotFile slot_file,
-                   ChecksumFile checksum_file)
+EngineState::State(const CacheConfig& c, IoBackend& backend, std::unique_ptr<CacheDirectory> dir,
+                   SlotFile slot_file, ChecksumFile checksum_file)
     : config_(c),
       io_(backend),
       directory_(std::move(dir)),
@@ -107,9 +106,9 @@ void EngineState::CacheError(std::atomic<uint64_t>& counter) {
   {
     std::lock_guard lock(cache_errors_mutex_);
     const Clock::TimePoint now = config_.clock->Now();
-    const double half_lives =
-        std::chrono::duration<double>(now - last_cache_error_) /
-        std::chrono::duration<double>(std::max(config_.error_half_life, std::chrono::milliseconds(1)));
+    const double half_lives = std::chrono::duration<double>(now - last_cache_error_) /
+                              std::chrono::duration<double>(
+                                  std::max(config_.error_half_life, std::chrono::milliseconds(1)));
     cache_error_weight_ = cache_error_weight_ * std::exp2(-half_lives) + 1;
     last_cache_error_ = now;
     past_limit = cache_error_weight_ >= config_.error_limit - 1e-9;
@@ -148,15 +147,15 @@ void EngineState::CorruptBlock(uint64_t object_id, uint64_t block, int origin_fd
   const std::string name = n > 0 ? std::string(path, static_cast<size_t>(n))
                                  : "object " + std::to_string(object_id);
   corruption_listener_("cached data of '" + name + "' (block " + std::to_string(block) +
-                      ", and possibly others) failed its checksum in '" + config_.cache_dir +
-                      "': served from the origin and dropped from the cache; check the "
-                      "cache device (reported once per file)");
+                       ", and possibly others) failed its checksum in '" + config_.cache_dir +
+                       "': served from the origin and dropped from the cache; check the "
+                       "cache device (reported once per file)");
 }
 
 void EngineState::InvalidateRange(uint64_t object_id, uint64_t offset, uint64_t length) {
   for (const BlockPiece& piece : SplitIntoBlocks(offset, length, slots_.block_size())) {
     if (index_.Invalidate({object_id, piece.block}, piece.first_sector(),
-                         piece.touched_sectors())) {
+                          piece.touched_sectors())) {
       EngineCounters::Add(counters_.invalidations);
     }
   }
@@ -196,9 +195,8 @@ Status EngineState::Load(uint64_t intact_slots) {
   // Restored in batches: the index fetches the memory of a batch ahead.
   std::vector<BlockMapping> batch;
   const auto restore_batch = [&] {
-    index_.RestoreBatch(batch, [&](const BlockMapping& m) {
-      recovery.DeleteMapping(m.object_id, m.block);
-    });
+    index_.RestoreBatch(
+        batch, [&](const BlockMapping& m) { recovery.DeleteMapping(m.object_id, m.block); });
     batch.clear();
   };
   Status scanned = store.ForEachMapping(sectors, [&](BlockMapping&& m) {
@@ -267,9 +265,9 @@ Status EngineState::Flush(const CachedObject* clear_intents_of, bool clear_all_i
 
 void EngineState::StartFlusher() {
   open_files_.StartSweeping(config_.revalidate, *config_.clock,
-                           [this](const std::shared_ptr<CachedObject>& object, int fd) {
-                             RevalidateIfOlder(object, fd, 0);
-                           });
+                            [this](const std::shared_ptr<CachedObject>& object, int fd) {
+                              RevalidateIfOlder(object, fd, 0);
+                            });
   flusher_ = std::thread([this] {
     std::unique_lock lock(flusher_mutex_);
     while (!flusher_stop_) {
@@ -279,8 +277,8 @@ void EngineState::StartFlusher() {
       flush_requested_ = false;
       lock.unlock();
       if (!degraded_) {
-        if (auto fault = FindCacheDirectoryFault(config_.cache_dir,
-                                                 directory_->slot_file_path(), slots_.fd())) {
+        if (auto fault = FindCacheDirectoryFault(config_.cache_dir, directory_->slot_file_path(),
+                                                 slots_.fd())) {
           Degrade(*fault);
         }
       }
@@ -321,9 +319,8 @@ EngineStats EngineState::Stats() const {
 
 CacheEngine::CacheEngine(std::unique_ptr<State> state)
     : state_(std::move(state)),
-      device_numbers_(
-          std::make_unique<StoredDeviceNumbers>(state_->directory().store(),
-                                                state_->degraded_flag())) {}
+      device_numbers_(std::make_unique<StoredDeviceNumbers>(state_->directory().store(),
+                                                            state_->degraded_flag())) {}
 
 CacheEngine::~CacheEngine() {
   if (!state_->closed()) (void)Close();
@@ -500,7 +497,8 @@ Status CacheEngine::Invalidate(int origin_fd) {
     return Status::Ok();
   }
   struct stat st;
-  if (const int error = state_->io().Stat(origin_fd, &st)) return Status::Error(error, "stat origin file");
+  if (const int error = state_->io().Stat(origin_fd, &st))
+    return Status::Error(error, "stat origin file");
   // A file the cache never saw has nothing cached (and gets no record).
   const std::shared_ptr<CachedObject> object =
       state_->objects().Find(static_cast<uint64_t>(st.st_dev), static_cast<uint64_t>(st.st_ino));

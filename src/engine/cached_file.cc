@@ -412,14 +412,13 @@ void CachedFile::CheckFirstBatch(ReadOp& op) {
       part.checksums = SectorChecksums({object_->id, p.block}, p.first_sector(),
                                        static_cast<uint32_t>(sectors), part.fetched.data());
       op.second.push_back(IoRequest::Write(
-          slot_fd,
-          engine_.slots().OffsetOf(part.promotion->slot) + p.first_sector() * kSectorSize,
+          slot_fd, engine_.slots().OffsetOf(part.promotion->slot) + p.first_sector() * kSectorSize,
           part.fetched));
       op.second_owner.push_back(&part);
-      op.second.push_back(IoRequest::Write(
-          engine_.checksums().fd(),
-          engine_.checksums().OffsetOf(part.promotion->slot, p.first_sector()),
-          BytesOf(part.checksums)));
+      op.second.push_back(
+          IoRequest::Write(engine_.checksums().fd(),
+                           engine_.checksums().OffsetOf(part.promotion->slot, p.first_sector()),
+                           BytesOf(part.checksums)));
       op.second_owner.push_back(&part);
     }
   }
@@ -456,8 +455,8 @@ Result<size_t> CachedFile::FinishRead(ReadOp& op, const Status& second_submitted
                                                                                 : sums.result);
     }
     const uint32_t sectors = static_cast<uint32_t>(data.length / kSectorSize);
-    if (engine_.index().EndPromotion({object_->id, p.block}, *part.promotion,
-                                   p.first_sector(), sectors, copied)) {
+    if (engine_.index().EndPromotion({object_->id, p.block}, *part.promotion, p.first_sector(),
+                                     sectors, copied)) {
       EngineCounters::Add(engine_.counters().promotions);
     }
     part.promotion.reset();
@@ -604,7 +603,8 @@ void CachedFile::PlanWrite(WriteOp& op) {
   for (size_t i = 0; i < op.parts.size(); ++i) {
     WriteOp::Part& part = op.parts[i];
     if (part.checksums.empty()) continue;
-    const off_t at = engine_.checksums().OffsetOf(part.pinned->slot, part.piece.first_full_sector());
+    const off_t at =
+        engine_.checksums().OffsetOf(part.pinned->slot, part.piece.first_full_sector());
     if (op.checksum_runs.empty() || at != run_end) {
       op.checksum_runs.emplace_back();
       run_at.push_back(at);
@@ -681,8 +681,8 @@ Result<size_t> CachedFile::FinishWrite(WriteOp& op, const Status& submitted) {
     EngineCounters::Add(part.was_cached ? engine_.counters().write_hits
                                         : engine_.counters().write_misses);
     engine_.index().EndWrite({object_->id, p.block}, *part.pinned, p.first_sector(),
-                           p.touched_sectors(), p.first_full_sector(), p.full_sectors(),
-                           cached, BlockIndex::PartialSectors::kInvalidate);
+                             p.touched_sectors(), p.first_full_sector(), p.full_sectors(), cached,
+                             BlockIndex::PartialSectors::kInvalidate);
   }
   if (origin_result >= 0) {
     const uint64_t end = static_cast<uint64_t>(op.offset) + static_cast<uint64_t>(origin_result);
@@ -730,8 +730,8 @@ bool CachedFile::WriteAsync(off_t offset, std::span<const char> data,
     return false;
   }
   PlanWrite(*op);
-  const Status submitted =
-      engine_.io().SubmitAsync(op->batch, [this, op, done] { done(FinishWrite(*op, Status::Ok())); });
+  const Status submitted = engine_.io().SubmitAsync(
+      op->batch, [this, op, done] { done(FinishWrite(*op, Status::Ok())); });
   if (!submitted.ok()) done(FinishWrite(*op, submitted));
   return true;
 }
@@ -757,7 +757,7 @@ Status CachedFile::Truncate(off_t new_size, const ChangeCaller& caller) {
       // The sector holding the new end keeps bytes past it: invalidate it too.
       const uint32_t sector = within / kSectorSize;
       if (engine_.index().Invalidate({object_->id, block}, sector,
-                                   engine_.index().sectors_per_block() - sector)) {
+                                     engine_.index().sectors_per_block() - sector)) {
         EngineCounters::Add(engine_.counters().invalidations);
       }
       engine_.DropBlocksFrom(object_->id, block + 1, end_block);
@@ -802,8 +802,8 @@ Status CachedFile::Allocate(int mode, off_t offset, off_t length, const ChangeCa
   }
   if (mode & (FALLOC_FL_COLLAPSE_RANGE | FALLOC_FL_INSERT_RANGE)) {
     // Data after offset moved: every block from there on is stale.
-    engine_.DropBlocksFrom(object_->id, static_cast<uint64_t>(offset) / engine_.slots().block_size(),
-                           0);
+    engine_.DropBlocksFrom(object_->id,
+                           static_cast<uint64_t>(offset) / engine_.slots().block_size(), 0);
   } else if (mode & (FALLOC_FL_PUNCH_HOLE | FALLOC_FL_ZERO_RANGE)) {
     engine_.InvalidateRange(object_->id, static_cast<uint64_t>(offset),
                             static_cast<uint64_t>(length));

@@ -187,18 +187,19 @@ class CacheEngine::State {
   std::atomic<uint64_t> sequential_cutoff_;
   std::atomic<bool> write_allocate_;
   std::mutex cache_errors_mutex_;
-  double cache_error_weight_ = 0;              // GUARDED_BY(cache_errors_mutex_)
-  Clock::TimePoint last_cache_error_{};        // GUARDED_BY(cache_errors_mutex_)
+  double cache_error_weight_ = 0;        // GUARDED_BY(cache_errors_mutex_)
+  Clock::TimePoint last_cache_error_{};  // GUARDED_BY(cache_errors_mutex_)
   std::atomic<bool> degraded_{false};
   std::mutex degraded_listener_mutex_;
   std::function<void(const std::string& reason)> degraded_listener_;  // GUARDED_BY(its mutex)
   std::mutex external_change_listener_mutex_;
   // Told (origin st_dev, st_ino) of every object found changed behind the mount
-  // while the view had it open or was changing it.
-  std::function<void(uint64_t dev, uint64_t ino)> external_change_listener_;  // GUARDED_BY(its mutex)
+  // while the view had it open or was changing it. GUARDED_BY(its mutex).
+  std::function<void(uint64_t dev, uint64_t ino)> external_change_listener_;
   std::mutex privilege_drop_listener_mutex_;
-  // Told (origin st_dev, st_ino) of every file whose privilege bits EndChange cleared.
-  std::function<void(uint64_t dev, uint64_t ino)> privilege_drop_listener_;  // GUARDED_BY(its mutex)
+  // Told (origin st_dev, st_ino) of every file whose privilege bits EndChange
+  // cleared. GUARDED_BY(its mutex).
+  std::function<void(uint64_t dev, uint64_t ino)> privilege_drop_listener_;
   std::mutex corruption_mutex_;
   std::function<void(const std::string& message)> corruption_listener_;  // GUARDED_BY(it)
   std::unordered_set<uint64_t> corruption_reported_;  // object ids; GUARDED_BY(corruption_mutex_)
