@@ -67,6 +67,11 @@ struct CacheConfig {
   // most this long after the last comparison, on their next read (DESIGN W6);
   // 0: only at open and around changes made through the view.
   std::chrono::milliseconds revalidate{1000};
+  // The write lease's length (engine/intent_log.h): after a crash, a file the
+  // daemon was writing keeps its cache when origin's change time is at most
+  // this long after the daemon's last commit with changes. Longer than
+  // flush_interval_ms, or writes right before a crash cost the file its cache.
+  std::chrono::milliseconds write_lease{3000};
   // Which blocks leave a full cache.
   PolicyKind policy = kDefaultPolicy;
   // A block is promoted on its Nth read miss (1: the first).

@@ -97,6 +97,14 @@ Result<BlockMapping> DecodeMapping(std::string_view key, std::string_view value,
                                    uint32_t sectors_per_block);
 
 // Key (the device) and value (version, number) of a device number record.
+// The write lease (DESIGN W4, docs/architecture.md "Warm after a crash"): until
+// when, in origin's wall-clock nanoseconds, the daemon that last wrote it may
+// have changed origin files. A newer encoding is refused (EPROTO).
+inline constexpr uint8_t kWriteLeaseRecordVersion = 1;
+std::string EncodeWriteLease(int64_t until_ns);
+// A lease before 1970 is corrupt.
+Result<int64_t> DecodeWriteLease(std::string_view value);
+
 std::string EncodeDeviceNumberKey(uint64_t dev);
 std::string EncodeDeviceNumberValue(const DeviceNumberRecord& record);
 // A number outside 1..kMaxDeviceNumber is corrupt.

@@ -38,6 +38,8 @@ class MetaBatch {
   void PutCounter(std::string_view name, uint64_t value);
   // The view's number of origin file system `record.dev` (DeviceNumberStore).
   void PutDeviceNumber(const DeviceNumberRecord& record);
+  // The write lease (EncodeWriteLease): one record, replaced.
+  void PutWriteLease(int64_t until_ns);
 
   bool empty() const { return changes_.empty(); }
   size_t size() const { return changes_.size(); }
@@ -79,6 +81,8 @@ class MetaStore {
   Status ForEachIntent(const std::function<void(uint64_t object_id, uint64_t region)>& visit);
   Result<std::map<std::string, uint64_t>> LoadCounters();
   Status ForEachDeviceNumber(const std::function<void(DeviceNumberRecord&&)>& visit);
+  // The write lease last committed; nullopt when none was.
+  Result<std::optional<int64_t>> LoadWriteLease();
 
  private:
   struct Impl;

@@ -10,6 +10,8 @@
 #include <algorithm>
 #include <cerrno>
 #include <cmath>
+#include <optional>
+#include <set>
 
 #include "cache_dir/cache_health.h"
 #include "cache_dir/preallocated_file.h"
@@ -59,7 +61,8 @@ EngineState::State(const CacheConfig& c, IoBackend& backend, std::unique_ptr<Cac
       slots_(std::move(slot_file)),
       checksums_(std::move(checksum_file)),
       index_(slots_.slot_count(), slots_.block_size() / kSectorSize, c.policy, c.promote_after),
-      intents_(directory_->store()),
+      intents_(directory_->store(),
+               std::chrono::duration_cast<std::chrono::nanoseconds>(c.write_lease).count()),
       history_(*c.clock),
       sequential_cutoff_(c.sequential_cutoff),
       write_allocate_(c.write_allocate) {
@@ -211,6 +214,17 @@ Status EngineState::Load(uint64_t intact_slots) {
   index_.FinishRestore();
   if (!scanned.ok()) return scanned;
   index_.TakeChanges();  // restored state is already durable
+  // Files the intent log names were being written: their first comparison may
+  // take a change of origin within the lease for those writes.
+  if (const std::optional<int64_t> lease = intents_.LoadedLease()) {
+    std::set<uint64_t> written;
+    for (const auto& [object_id, region] : intents_.Marks()) written.insert(object_id);
+    objects_.ForEach([&](CachedObject& object) {
+      if (!written.contains(object.id)) return;
+      std::lock_guard guard(object.fingerprint_mutex);
+      object.adopt_changes_until_ns = *lease;
+    });
+  }
   const auto marks = intents_.ClearAllInto(recovery);
   if (recovery.empty()) return Status::Ok();
   if (Status s = store.Commit(recovery, /*sync=*/true); !s.ok()) return s;
@@ -242,6 +256,9 @@ Status EngineState::Flush(const CachedObject* clear_intents_of, bool clear_all_i
     }
   }
   for (const FileRecord& record : records) batch.PutFile(record);
+  // Changes through the view since the last commit: the daemon may go on
+  // changing origin for a while yet.
+  if (!records.empty()) intents_.RenewLeaseInto(batch);
   const EngineStats totals = Stats();
   ForEachCounter(totals, [&](std::string_view name, uint64_t value) {
     batch.PutCounter(name, value);

@@ -221,6 +221,11 @@ class CacheEngine::State {
   // blocks were dropped.
   bool CompareLocked(const std::shared_ptr<CachedObject>& object, int fd,
                      const struct stat* fresh, int64_t taken_ns, Unvouched unvouched);
+  // At a comparison that found `now` (null: the stat failed) differing from the
+  // fingerprint `before`: true when the change is taken for the writes of a
+  // daemon that crashed (`until_ns`: the object's adopt_changes_until_ns).
+  static bool AdoptsAfterCrash(const Fingerprint& before, const Fingerprint* now,
+                               int64_t until_ns);
 
   std::mutex flush_mutex_;
   std::mutex flusher_mutex_;

@@ -1,12 +1,22 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "engine/intent_log.h"
 
+#include "engine/racy_fingerprint.h"
+
 namespace wtcachefs {
 
 Status IntentLog::Load() {
   std::lock_guard lock(mutex_);
+  auto lease = store_.LoadWriteLease();
+  if (!lease.ok()) return lease.status();
+  loaded_lease_ = lease.value();
   return store_.ForEachIntent(
       [&](uint64_t object_id, uint64_t region) { marks_.emplace(object_id, region); });
+}
+
+void IntentLog::RenewLeaseInto(MetaBatch& batch) const {
+  std::lock_guard lock(mutex_);
+  if (!marks_.empty()) batch.PutWriteLease(OriginClockNs() + lease_ns_);
 }
 
 bool IntentLog::IsMarked(uint64_t object_id, uint64_t block) const {
@@ -41,6 +51,7 @@ Status IntentLog::MarkForWrite(uint64_t object_id, uint64_t first_block, uint64_
     added.emplace_back(object_id, region);
   }
   if (added.empty()) return Status::Ok();
+  batch.PutWriteLease(OriginClockNs() + lease_ns_);
   if (Status s = store_.Commit(batch, /*sync=*/true); !s.ok()) return s;
   marks_.insert(added.begin(), added.end());
   return Status::Ok();

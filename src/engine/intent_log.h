@@ -7,12 +7,20 @@
 // durable for the object (fsync, clean shutdown). After a crash, every block in
 // a marked region is dropped.
 //
+// The write lease: while marks exist, every commit that marks a region, and
+// every group commit, also records until when the daemon may change origin
+// files (now plus the lease's length, on origin's wall clock). After a crash,
+// a marked object whose origin changed no later than the lease is taken to have
+// changed by the daemon's own writes (docs/architecture.md, "Warm after a
+// crash").
+//
 // Thread safety: all methods may be called concurrently. Marking serialises on
 // one mutex while it commits (first writes only).
 #pragma once
 
 #include <cstdint>
 #include <mutex>
+#include <optional>
 #include <set>
 #include <utility>
 #include <vector>
@@ -26,10 +34,16 @@ class IntentLog {
   // Blocks per region: 256 blocks (16 MiB at the default block size).
   static constexpr uint64_t kBlocksPerRegion = 256;
 
-  explicit IntentLog(MetaStore& store) : store_(store) {}
+  // `lease_ns`: the write lease's length.
+  IntentLog(MetaStore& store, int64_t lease_ns) : store_(store), lease_ns_(lease_ns) {}
 
-  // Loads marks left by a previous mount (they name what recovery must drop).
+  // Loads marks left by a previous mount (they name what recovery must drop)
+  // and the write lease it committed last (LoadedLease()).
   Status Load();
+  // The lease Load() found: nullopt when none was ever committed.
+  std::optional<int64_t> LoadedLease() const { return loaded_lease_; }
+  // Adds a renewal of the write lease to `batch` while any region is marked.
+  void RenewLeaseInto(MetaBatch& batch) const;
   bool IsMarked(uint64_t object_id, uint64_t block) const;
   // True when blocks [first_block, end_block) are marked already, so that
   // MarkForWrite() would commit nothing; false, without waiting, when another
@@ -49,6 +63,8 @@ class IntentLog {
 
  private:
   MetaStore& store_;
+  const int64_t lease_ns_;
+  std::optional<int64_t> loaded_lease_;  // set by Load(), before anything else runs
   mutable std::mutex mutex_;
   std::set<std::pair<uint64_t, uint64_t>> marks_;  // GUARDED_BY(mutex_)
 };

@@ -52,6 +52,11 @@ void ObjectTable::Restore(const FileRecord& record) {
   next_id_ = std::max(next_id_, record.object_id + 1);
 }
 
+void ObjectTable::ForEach(const std::function<void(CachedObject&)>& visit) {
+  std::lock_guard lock(mutex_);
+  for (const auto& [key, object] : objects_) visit(*object);
+}
+
 void ObjectTable::MarkDirty(const std::shared_ptr<CachedObject>& object) {
   std::lock_guard lock(mutex_);
   dirty_.emplace(object->id, object);

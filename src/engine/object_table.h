@@ -11,6 +11,7 @@
 
 #include <atomic>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <unordered_map>
@@ -56,6 +57,14 @@ struct CachedObject {
   // or revalidation drops it; a change through the view keeps it set. A record
   // written while it is set is persisted smudged.
   bool unvouched = false;           // GUARDED_BY(fingerprint_mutex)
+  // Written by the daemon of a mount that ended without a clean shutdown
+  // (the intent log named it at recovery): the first comparison after the
+  // restart takes a fingerprint of the same file whose change time is no later
+  // than this (origin wall-clock nanoseconds: the write lease, plus the clock
+  // skew allowed) for that daemon's own writes, whose blocks recovery dropped,
+  // and keeps the rest of the file's cache (docs/architecture.md, "Warm after a
+  // crash"). 0: no such bound.
+  int64_t adopt_changes_until_ns = 0;  // GUARDED_BY(fingerprint_mutex)
   // When origin's attributes were last compared with the fingerprint (at
   // open, a change or a revalidation): EngineState::CheckNowNs().
   std::atomic<int64_t> checked_ns{0};
@@ -81,6 +90,8 @@ class ObjectTable {
 
   // Restores a record loaded from the metadata store (at mount).
   void Restore(const FileRecord& record);
+  // Visits every object (at mount: nothing may be added meanwhile).
+  void ForEach(const std::function<void(CachedObject&)>& visit);
   // Marks the object's record as needing a write (new object or new fingerprint).
   void MarkDirty(const std::shared_ptr<CachedObject>& object);
   // The records changed since the last call, with their current fingerprints.

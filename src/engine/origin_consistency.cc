@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <utility>
 
 #include "engine/engine_state.h"
 #include "engine/privilege_bits.h"
@@ -14,10 +15,22 @@
 
 namespace wtcachefs {
 
+bool EngineState::AdoptsAfterCrash(const Fingerprint& before, const Fingerprint* now,
+                                   int64_t until_ns) {
+  // The same file, changed no earlier than the recorded fingerprint and no
+  // later than the lease; never content a smudged record disowns.
+  return until_ns != 0 && now != nullptr && now->dev == before.dev && now->ino == before.ino &&
+         before != Smudged(before) && now->ctime_ns >= before.ctime_ns &&
+         now->ctime_ns <= until_ns;
+}
+
 bool EngineState::CompareLocked(const std::shared_ptr<CachedObject>& object, int fd,
                                 const struct stat* fresh, int64_t taken_ns,
                                 Unvouched unvouched) {
   object->checked_ns = CheckNowNs();
+  // Only the first comparison after a restart may take a change for the
+  // crashed daemon's writes, whatever it finds.
+  const int64_t adopt_until = std::exchange(object->adopt_changes_until_ns, 0);
   // A stat that failed proves nothing: the object counts as changed, and the
   // empty fingerprint it gets matches no real file, so the next comparison
   // fails too until a stat succeeds.
@@ -32,6 +45,15 @@ bool EngineState::CompareLocked(const std::shared_ptr<CachedObject>& object, int
     return false;
   }
   const Fingerprint before = object->fingerprint;
+  if (AdoptsAfterCrash(before, fresh != nullptr ? &now : nullptr, adopt_until)) {
+    // The daemon of the crashed mount changed it: the blocks its writes
+    // touched were dropped at recovery, the rest are origin's bytes still.
+    object->fingerprint = now;
+    object->size = now.size;
+    object->unvouched = object->unvouched || IsRacy(now, taken_ns);
+    objects_.MarkDirty(object);
+    return false;
+  }
   const uint64_t block_size = slots_.block_size();
   const uint64_t known_size = std::max(before.size, object->size.load());
   // The blocks go before the new fingerprint is recorded: a group commit

@@ -118,6 +118,28 @@ Result<BlockMapping> DecodeMapping(std::string_view key, std::string_view value,
   return mapping;
 }
 
+std::string EncodeWriteLease(int64_t until_ns) {
+  ByteWriter w;
+  w.U8(kWriteLeaseRecordVersion);
+  w.U64(static_cast<uint64_t>(until_ns));
+  return w.Take();
+}
+
+Result<int64_t> DecodeWriteLease(std::string_view value) {
+  ByteReader r(value);
+  uint8_t version = 0;
+  if (!r.U8(version)) return Corrupt("write lease length");
+  if (version != kWriteLeaseRecordVersion) {
+    return Status::Error(EPROTO, "write lease record version " + std::to_string(version) +
+                                     " is not supported (this wtcachefs writes version " +
+                                     std::to_string(kWriteLeaseRecordVersion) + ")");
+  }
+  uint64_t until = 0;
+  if (!r.U64(until) || !r.AtEnd()) return Corrupt("write lease length");
+  if (static_cast<int64_t>(until) < 0) return Corrupt("write lease time");
+  return static_cast<int64_t>(until);
+}
+
 std::string EncodeDeviceNumberKey(uint64_t dev) {
   ByteWriter w;
   w.U64(dev);

@@ -28,6 +28,7 @@ namespace wtcachefs {
 namespace {
 
 constexpr char kSuperblockKey[] = "S";
+constexpr char kWriteLeaseKey[] = "L";
 constexpr char kFilePrefix = 'F';
 constexpr char kMappingPrefix = 'M';
 constexpr char kIntentPrefix = 'I';
@@ -95,6 +96,10 @@ void MetaBatch::PutCounter(std::string_view name, uint64_t value) {
   ByteWriter w;
   w.U64(value);
   changes_.push_back({PrefixedKey(kCounterPrefix, name), w.Take()});
+}
+
+void MetaBatch::PutWriteLease(int64_t until_ns) {
+  changes_.push_back({kWriteLeaseKey, EncodeWriteLease(until_ns)});
 }
 
 void MetaBatch::PutDeviceNumber(const DeviceNumberRecord& record) {
@@ -372,6 +377,16 @@ Result<std::optional<Superblock>> MetaStore::LoadSuperblock() {
   auto sb = DecodeSuperblock(value);
   if (!sb.ok()) return sb.status();
   return std::optional<Superblock>(std::move(sb).value());
+}
+
+Result<std::optional<int64_t>> MetaStore::LoadWriteLease() {
+  std::string value;
+  const rocksdb::Status s = impl_->db->Get(rocksdb::ReadOptions(), kWriteLeaseKey, &value);
+  if (s.IsNotFound()) return std::optional<int64_t>();
+  if (!s.ok()) return FromRocks(s, "reading the write lease");
+  auto until = DecodeWriteLease(value);
+  if (!until.ok()) return until.status();
+  return std::optional<int64_t>(until.value());
 }
 
 Status MetaStore::ForEachFile(const std::function<void(FileRecord&&)>& visit) {

@@ -1,8 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 // Fuzzes the decoding of every metadata record read back from the cache's store:
 // the superblock, file records, block mappings (key and value), the view's
-// device numbers (key and value), and the
-// ByteReader that the intent-log keys and the persisted counters are decoded
+// device numbers (key and value), the write lease, and the ByteReader that the intent-log keys and the persisted counters are decoded
 // with (src/meta/meta_store.cc). The first input byte picks what is fuzzed; the
 // rest is the record (see meta_record_input.h, which the seed generator shares).
 //
@@ -87,6 +86,13 @@ void FuzzDeviceNumber(std::string_view rest) {
   const Result<DeviceNumberRecord> again =
       DecodeDeviceNumber(EncodeDeviceNumberKey(r.dev), EncodeDeviceNumberValue(r));
   FUZZ_CHECK(again.ok() && again.value() == r, "device number round trip");
+}
+
+void FuzzWriteLease(std::string_view rest) {
+  const Result<int64_t> until = DecodeWriteLease(rest);
+  if (!until.ok()) return CheckFailure(until.status(), "write lease");
+  FUZZ_CHECK(until.value() >= 0, "write lease before 1970");
+  FUZZ_CHECK(EncodeWriteLease(until.value()) == rest, "write lease does not re-encode to its bytes");
 }
 
 // A script of reads (U8, U32, U64, Bytes(n)) run over the data after it.
@@ -246,6 +252,9 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
       break;
     case MetaRecordKind::kDeviceNumber:
       FuzzDeviceNumber(rest);
+      break;
+    case MetaRecordKind::kWriteLease:
+      FuzzWriteLease(rest);
       break;
   }
   return 0;

@@ -108,6 +108,9 @@ int main(int argc, char** argv) {
                                       EncodeDeviceNumberValue(device)));
   }
 
+  ok &= Write(dir, "write_lease", MetaRecordKind::kWriteLease,
+              EncodeWriteLease(1'765'000'000'000'000'000));
+
   std::string fields;
   for (int i = 0; i < 160; ++i) fields.push_back(static_cast<char>(i * 37 + 11));
   ok &= Write(dir, "encode_decode", MetaRecordKind::kEncodeDecode, fields);

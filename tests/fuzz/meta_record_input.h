@@ -21,8 +21,9 @@ enum class MetaRecordKind : uint8_t {
   kByteCodec = 3,     // a script of ByteReader reads, then the bytes read
   kEncodeDecode = 4,  // fields of each record, encoded and decoded back
   kDeviceNumber = 5,
+  kWriteLease = 6,  // the record's value
 };
-inline constexpr uint8_t kMetaRecordKinds = 6;
+inline constexpr uint8_t kMetaRecordKinds = 7;
 
 struct MappingInput {
   uint32_t sectors_per_block = 1;  // 1 to 1024: a 4 KiB to 4 MiB block

@@ -15,7 +15,9 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <cerrno>
 #include <cstdlib>
+#include <cstring>
 #include <functional>
 #include <random>
 #include <thread>
@@ -50,18 +52,26 @@ uint64_t TotalBytes(const std::string& dir) {
 }
 
 // "Another program": a file of `dir`'s file system resized so that `left`
-// bytes stay free.
+// bytes stay free. The daemon may take room between the reading of the free
+// space and the allocation (its cache grows while reads go on): then the room
+// is measured again, a bounded number of times.
 void LeaveFree(const std::string& dir, const std::string& filler, uint64_t left) {
-  const uint64_t free_now = FreeBytes(dir);
-  const uint64_t held = AllocatedBytes(filler);
-  const uint64_t size = free_now + held > left ? free_now + held - left : 0;
-  ASSERT_EQ(::truncate(filler.c_str(), 0), 0) << filler;
-  const int fd = ::open(filler.c_str(), O_WRONLY);
-  ASSERT_GE(fd, 0);
-  if (size > 0) {
-    ASSERT_EQ(::fallocate(fd, 0, 0, static_cast<off_t>(size)), 0) << "filler of " << size;
+  constexpr int kAttempts = 50;
+  int error = 0;
+  uint64_t size = 0;
+  for (int attempt = 0; attempt < kAttempts; ++attempt) {
+    ASSERT_EQ(::truncate(filler.c_str(), 0), 0) << filler;
+    const uint64_t free_now = FreeBytes(dir);
+    size = free_now > left ? free_now - left : 0;
+    if (size == 0) return;
+    const int fd = ::open(filler.c_str(), O_WRONLY);
+    ASSERT_GE(fd, 0) << filler;
+    error = ::fallocate(fd, 0, 0, static_cast<off_t>(size)) == 0 ? 0 : errno;
+    ::close(fd);
+    if (error != ENOSPC) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
   }
-  ::close(fd);
+  ASSERT_EQ(error, 0) << "filler of " << size << ": " << std::strerror(error);
 }
 
 std::string RandomBytes(size_t size, uint32_t seed) {

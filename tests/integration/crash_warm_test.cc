@@ -1,0 +1,160 @@
+// SPDX-License-Identifier: Apache-2.0
+// DESIGN W4 on a real mount, in directory and image mode: a VM-style image is
+// warmed, written through the view with O_DIRECT, and the daemon is killed
+// with SIGKILL right after the write. After a remount the view equals origin,
+// and the half of the image that no write touched (an intent region of its
+// own) is still served from the cache. A change of the image behind the mount
+// after the write lease has ended (docs/architecture.md, "Warm after a
+// crash") drops it whole instead (W6).
+#include <fcntl.h>
+#include <gtest/gtest.h>
+#include <signal.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdlib>
+#include <cstring>
+#include <functional>
+#include <memory>
+#include <ostream>
+#include <string>
+#include <thread>
+
+#include "support/image_mount.h"
+#include "support/mounted_view.h"
+
+namespace wtcachefs::testing {
+namespace {
+
+// Two intent regions of 64 KiB blocks (256 blocks, 16 MiB each).
+constexpr size_t kRegion = 16 << 20;
+constexpr size_t kImageSize = 2 * kRegion;
+constexpr uint64_t kBlocksPerRegion = 256;
+// The daemon's write lease (CacheConfig::write_lease), and a margin.
+constexpr auto kPastTheLease = std::chrono::milliseconds(3500);
+
+// Reads [offset, offset + length) of `path` with O_DIRECT (past the page cache).
+std::string ReadDirect(const std::string& path, size_t offset, size_t length) {
+  const int fd = ::open(path.c_str(), O_RDONLY | O_DIRECT);
+  if (fd < 0) return "open failed";
+  void* buffer = nullptr;
+  if (::posix_memalign(&buffer, 4096, length) != 0) return "no memory";
+  const ssize_t n = ::pread(fd, buffer, length, static_cast<off_t>(offset));
+  std::string content = n >= 0 ? std::string(static_cast<char*>(buffer), static_cast<size_t>(n))
+                               : "read failed";
+  std::free(buffer);
+  ::close(fd);
+  return content;
+}
+
+bool WriteDirect(const std::string& path, size_t offset, const std::string& data) {
+  const int fd = ::open(path.c_str(), O_WRONLY | O_DIRECT);
+  if (fd < 0) return false;
+  void* buffer = nullptr;
+  if (::posix_memalign(&buffer, 4096, data.size()) != 0) return false;
+  std::memcpy(buffer, data.data(), data.size());
+  const bool written =
+      ::pwrite(fd, buffer, data.size(), static_cast<off_t>(offset)) ==
+      static_cast<ssize_t>(data.size());
+  std::free(buffer);
+  ::close(fd);
+  return written;
+}
+
+// What a test needs of a mount, in either mode.
+struct Rig {
+  std::string view;         // VIEW's root (for its status)
+  std::string view_file;    // the image through the view
+  std::string origin_file;  // the image on origin
+  std::function<pid_t()> daemon_pid;
+  std::function<bool()> remount;  // after the daemon died: clear the mount, mount again
+};
+
+enum class Mode { kDirectory, kImage };
+void PrintTo(Mode mode, std::ostream* out) {
+  *out << (mode == Mode::kDirectory ? "directory" : "image");
+}
+
+class CrashWarm : public ::testing::TestWithParam<Mode> {
+ protected:
+  void SetUp() override {
+    const std::vector<std::string> args = {"--sequential-cutoff", "0"};
+    if (GetParam() == Mode::kDirectory) {
+      directory_ = std::make_unique<MountedView>(
+          std::vector<std::string>{"-o", "cache_size=64M", "--sequential-cutoff", "0"});
+      ASSERT_TRUE(directory_->ok()) << directory_->failure();
+      WriteFile(directory_->OriginPath("disk.img"), Pattern(kImageSize, 1));
+      rig_ = Rig{directory_->view(), directory_->ViewPath("disk.img"),
+                 directory_->OriginPath("disk.img"), [this] { return directory_->daemon_pid(); },
+                 [this] {
+                   directory_->Unmount();
+                   return directory_->Remount();
+                 }};
+    } else {
+      image_ = std::make_unique<ImageMount>(ImageKind::kFile, kImageSize);
+      ASSERT_TRUE(image_->setup_failure().empty()) << image_->setup_failure();
+      WriteFile(image_->backing_file(), Pattern(kImageSize, 1));
+      ASSERT_TRUE(image_->Mount(args)) << image_->failure();
+      rig_ = Rig{image_->view(), image_->view_file(), image_->backing_file(),
+                 [this] { return image_->daemon_pid(); },
+                 [this, args] {
+                   image_->Unmount();
+                   return image_->Mount(args);
+                 }};
+    }
+  }
+
+  // Warms the whole image, waits for a group commit, writes 4 KiB into the
+  // first region through the view and kills the daemon at once.
+  void WarmWriteAndKill() {
+    ASSERT_EQ(ReadDirect(rig_.view_file, 0, kImageSize).size(), kImageSize);
+    ASSERT_EQ(StatusCounter(rig_.view, "used_blocks"), 2 * kBlocksPerRegion);
+    std::this_thread::sleep_for(std::chrono::milliseconds(1500));  // group commits
+    ASSERT_TRUE(WriteDirect(rig_.view_file, 4096, Pattern(4096, 2)));
+    ASSERT_EQ(::kill(rig_.daemon_pid(), SIGKILL), 0);
+  }
+
+  std::unique_ptr<MountedView> directory_;
+  std::unique_ptr<ImageMount> image_;
+  Rig rig_;
+};
+
+TEST_P(CrashWarm, TheRegionNoWriteTouchedIsStillServedFromTheCacheAfterSigkill) {
+  WarmWriteAndKill();
+  ASSERT_TRUE(rig_.remount());
+  EXPECT_EQ(StatusCounter(rig_.view, "used_blocks"), kBlocksPerRegion)
+      << "recovery dropped more than the region the intent log names";
+  const std::string origin = ReadFile(rig_.origin_file);
+  const uint64_t from_cache = StatusCounter(rig_.view, "bytes_read_from_cache");
+  EXPECT_TRUE(ReadDirect(rig_.view_file, kRegion, kRegion) == origin.substr(kRegion));
+  EXPECT_EQ(StatusCounter(rig_.view, "bytes_read_from_cache") - from_cache, kRegion)
+      << "the region no write touched came back cold";
+  EXPECT_TRUE(ReadDirect(rig_.view_file, 0, kImageSize) == origin);
+}
+
+TEST_P(CrashWarm, AChangeBehindTheMountAfterTheLeaseDropsTheImage) {
+  WarmWriteAndKill();
+  std::this_thread::sleep_for(kPastTheLease);
+  // Another program changes the region that no write through the view touched.
+  const std::string changed = Pattern(4096, 3);
+  {
+    const int fd = ::open(rig_.origin_file.c_str(), O_WRONLY);
+    ASSERT_GE(fd, 0);
+    ASSERT_EQ(::pwrite(fd, changed.data(), changed.size(), static_cast<off_t>(kRegion)),
+              static_cast<ssize_t>(changed.size()));
+    ::close(fd);
+  }
+  ASSERT_TRUE(rig_.remount());
+  const std::string origin = ReadFile(rig_.origin_file);
+  EXPECT_TRUE(ReadDirect(rig_.view_file, kRegion, 4096) == changed) << "stale bytes served";
+  EXPECT_TRUE(ReadDirect(rig_.view_file, 0, kImageSize) == origin);
+}
+
+INSTANTIATE_TEST_SUITE_P(BothModes, CrashWarm, ::testing::Values(Mode::kDirectory, Mode::kImage),
+                         [](const ::testing::TestParamInfo<Mode>& mode) {
+                           return std::string(mode.param == Mode::kDirectory ? "Directory"
+                                                                             : "Image");
+                         });
+
+}  // namespace
+}  // namespace wtcachefs::testing

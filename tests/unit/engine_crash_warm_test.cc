@@ -1,0 +1,182 @@
+// SPDX-License-Identifier: Apache-2.0
+// A killed engine comes back warm for the files it was writing (DESIGN W4):
+// only the blocks in regions the intent log names are dropped, and origin's
+// change by the crashed daemon's own writes is taken as such while it falls
+// within the write lease. A change behind the mount after the lease, or while
+// the engine was shut down cleanly, still drops the file (W6).
+#include <fcntl.h>
+#include <gtest/gtest.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <functional>
+#include <random>
+#include <string>
+#include <thread>
+
+#include "support/engine_test_config.h"
+#include "support/temp_dir.h"
+#include "wtcachefs/cache_engine.h"
+
+namespace wtcachefs {
+namespace {
+
+using testing::kRootCaller;
+using testing::ReadFile;
+using testing::TempDir;
+using testing::WriteFile;
+
+// 4 KiB blocks: an intent region (256 blocks) is 1 MiB.
+constexpr uint32_t kBlock = 4096;
+constexpr size_t kRegion = 256 * kBlock;
+constexpr size_t kFileSize = 3 * kRegion;
+constexpr auto kLease = std::chrono::milliseconds(400);
+
+std::string Pattern(size_t length, unsigned seed) {
+  std::mt19937 rng(seed);
+  std::string s(length, '\0');
+  for (char& c : s) c = static_cast<char>('a' + rng() % 26);
+  return s;
+}
+
+// Runs `body` in a child process, which it must end by killing itself (no
+// clean shutdown, no destructors) while its engine is alive.
+void RunAndKill(const std::function<void()>& body) {
+  const pid_t child = ::fork();
+  ASSERT_GE(child, 0);
+  if (child == 0) {
+    body();
+    ::_exit(98);  // the body returned: not a crash
+  }
+  int status = 0;
+  ASSERT_EQ(::waitpid(child, &status, 0), child);
+  ASSERT_TRUE(WIFSIGNALED(status)) << "the child exited on its own: " << WEXITSTATUS(status);
+}
+
+[[noreturn]] void DieNow() {
+  ::kill(::getpid(), SIGKILL);
+  ::_exit(99);
+}
+
+class EngineCrashWarmTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    auto io = MakeUringBackend();
+    if (!io.ok()) GTEST_SKIP() << io.status().message();
+    io_ = std::move(io).value();
+    WriteFile(Origin("image"), Pattern(kFileSize, 1));
+  }
+
+  CacheConfig Config() {
+    CacheConfig config = testing::EngineTestConfig(dir_, kBlock, 1024);
+    config.flush_interval_ms = 50;
+    config.write_lease = kLease;
+    return config;
+  }
+
+  std::string Origin(const std::string& name) { return dir_.Sub("origin") + "/" + name; }
+
+  // In a child: warms the whole file, lets a group commit make it durable,
+  // writes one block of the first region through the engine and dies at once,
+  // before a group commit records origin's new attributes.
+  void WarmWriteAndCrash() {
+    RunAndKill([&] {
+      auto io = MakeUringBackend();
+      auto engine = CacheEngine::Start(Config(), *io.value());
+      if (!engine.ok()) ::_exit(2);
+      auto file = testing::OpenThrough(*engine.value(), Origin("image"));
+      if (!file || testing::ReadThrough(*file, 0, kFileSize).size() != kFileSize) ::_exit(3);
+      std::this_thread::sleep_for(std::chrono::milliseconds(300));  // group commits
+      const std::string update = Pattern(kBlock, 2);
+      if (!file->Write(kBlock, update, kRootCaller).ok()) ::_exit(4);
+      DieNow();
+    });
+  }
+
+  std::unique_ptr<CacheEngine> Restart() {
+    auto engine = CacheEngine::Start(Config(), *io_);
+    EXPECT_TRUE(engine.ok()) << engine.status().message();
+    return engine.ok() ? std::move(engine).value() : nullptr;
+  }
+
+  TempDir dir_;
+  std::unique_ptr<IoBackend> io_;
+};
+
+TEST_F(EngineCrashWarmTest, AFileBeingWrittenKeepsEveryBlockTheIntentLogDoesNotName) {
+  WarmWriteAndCrash();
+  auto engine = Restart();
+  ASSERT_TRUE(engine);
+  EXPECT_EQ(engine->stats().used_blocks, 2 * kRegion / kBlock) << "the named region only goes";
+  auto file = testing::OpenThrough(*engine, Origin("image"));
+  ASSERT_TRUE(file);
+  const std::string origin = ReadFile(Origin("image"));
+  const uint64_t from_cache = engine->stats().bytes_read_from_cache;
+  EXPECT_EQ(testing::ReadThrough(*file, kRegion, 2 * kRegion), origin.substr(kRegion));
+  EXPECT_EQ(engine->stats().bytes_read_from_cache - from_cache, 2 * kRegion)
+      << "the regions nobody wrote came back cold";
+  EXPECT_EQ(testing::ReadThrough(*file, 0, kFileSize), origin);
+}
+
+// W6 holds across a crash: a change behind the mount after the lease has
+// ended is a change like any other.
+TEST_F(EngineCrashWarmTest, AChangeBehindTheMountAfterTheLeaseDropsTheFile) {
+  WarmWriteAndCrash();
+  std::this_thread::sleep_for(kLease + std::chrono::milliseconds(200));
+  const std::string changed = Pattern(kFileSize, 3);
+  WriteFile(Origin("image"), changed);
+  auto engine = Restart();
+  ASSERT_TRUE(engine);
+  auto file = testing::OpenThrough(*engine, Origin("image"));
+  ASSERT_TRUE(file);
+  EXPECT_FALSE(file->page_cache_valid());
+  const uint64_t from_cache = engine->stats().bytes_read_from_cache;
+  EXPECT_EQ(testing::ReadThrough(*file, 0, kFileSize), changed);
+  EXPECT_EQ(engine->stats().bytes_read_from_cache, from_cache) << "old bytes served";
+}
+
+// Only the first comparison after the restart may adopt: a change found
+// later, even one that falls within the lease, drops the file.
+TEST_F(EngineCrashWarmTest, OnlyTheFirstComparisonAfterTheRestartAdoptsAChange) {
+  WarmWriteAndCrash();
+  auto engine = Restart();
+  ASSERT_TRUE(engine);
+  {
+    auto file = testing::OpenThrough(*engine, Origin("image"));
+    ASSERT_TRUE(file);
+  }
+  const std::string changed = Pattern(kFileSize, 4);
+  WriteFile(Origin("image"), changed);
+  auto file = testing::OpenThrough(*engine, Origin("image"));
+  ASSERT_TRUE(file);
+  const uint64_t from_cache = engine->stats().bytes_read_from_cache;
+  EXPECT_EQ(testing::ReadThrough(*file, 0, kFileSize), changed);
+  EXPECT_EQ(engine->stats().bytes_read_from_cache, from_cache) << "old bytes served";
+}
+
+// A clean shutdown leaves no intent and so no lease to adopt by: a change
+// while the cache was not mounted drops the file.
+TEST_F(EngineCrashWarmTest, AChangeWhileCleanlyShutDownDropsTheFile) {
+  {
+    auto engine = Restart();
+    ASSERT_TRUE(engine);
+    auto file = testing::OpenThrough(*engine, Origin("image"));
+    ASSERT_TRUE(file);
+    ASSERT_EQ(testing::ReadThrough(*file, 0, kFileSize).size(), kFileSize);
+    ASSERT_TRUE(file->Write(kBlock, Pattern(kBlock, 5), kRootCaller).ok());
+    file.reset();
+    ASSERT_TRUE(engine->Close().ok());
+  }
+  const std::string changed = Pattern(kFileSize, 6);
+  WriteFile(Origin("image"), changed);
+  auto engine = Restart();
+  ASSERT_TRUE(engine);
+  auto file = testing::OpenThrough(*engine, Origin("image"));
+  ASSERT_TRUE(file);
+  EXPECT_EQ(testing::ReadThrough(*file, 0, kFileSize), changed);
+}
+
+}  // namespace
+}  // namespace wtcachefs
