@@ -8,27 +8,37 @@
 #include <cstring>
 
 namespace wtcachefs {
+namespace {
 
-std::optional<std::string> FindCacheDirectoryFault(const std::string& cache_dir,
-                                                   const std::string& slot_path, int slot_fd) {
-  struct stat open_slots;
-  if (::fstat(slot_fd, &open_slots) != 0) {
-    return "the cache slot file cannot be examined (" + std::string(std::strerror(errno)) + ")";
+// Why `file` no longer is the file its name in CACHE names; nullopt while it is.
+std::optional<std::string> FindFileFault(const std::string& cache_dir, const CacheFile& file) {
+  struct stat open;
+  if (::fstat(file.fd, &open) != 0) {
+    return "the cache " + file.what + " cannot be examined (" + std::strerror(errno) + ")";
   }
-  struct stat named_slots;
-  if (::stat(slot_path.c_str(), &named_slots) != 0) {
+  struct stat named;
+  if (::stat(file.path.c_str(), &named) != 0) {
     if (errno == ENOENT || errno == ENOTDIR) {
-      return "the cache directory '" + cache_dir + "' or its slot file was deleted";
+      return "the cache directory '" + cache_dir + "' or its " + file.what + " was deleted";
     }
-    return "the cache slot file '" + slot_path + "' cannot be examined (" +
+    return "the cache " + file.what + " '" + file.path + "' cannot be examined (" +
            std::strerror(errno) + ")";
   }
-  if (open_slots.st_nlink == 0 || named_slots.st_dev != open_slots.st_dev ||
-      named_slots.st_ino != open_slots.st_ino) {
-    return "the cache slot file '" + slot_path + "' was deleted or replaced";
+  if (open.st_nlink == 0 || named.st_dev != open.st_dev || named.st_ino != open.st_ino) {
+    return "the cache " + file.what + " '" + file.path + "' was deleted or replaced";
+  }
+  return std::nullopt;
+}
+
+}  // namespace
+
+std::optional<std::string> FindCacheDirectoryFault(const std::string& cache_dir,
+                                                   const std::vector<CacheFile>& files) {
+  for (const CacheFile& file : files) {
+    if (auto fault = FindFileFault(cache_dir, file)) return fault;
   }
   struct statvfs fs;
-  if (::fstatvfs(slot_fd, &fs) == 0 && (fs.f_flag & ST_RDONLY) != 0) {
+  if (!files.empty() && ::fstatvfs(files.front().fd, &fs) == 0 && (fs.f_flag & ST_RDONLY) != 0) {
     return "the file system of the cache directory '" + cache_dir + "' is read-only";
   }
   return std::nullopt;

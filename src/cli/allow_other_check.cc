@@ -21,13 +21,20 @@ bool FuseConfAllowsOther(const std::string& fuse_conf) {
 
 Status CheckAllowOtherPermitted(const Options& options, uid_t uid, uid_t euid,
                                 const std::string& fuse_conf) {
-  const bool asked = std::find(options.kernel_options.begin(), options.kernel_options.end(),
-                               "allow_other") != options.kernel_options.end();
-  if (!asked || uid == 0 || euid == 0 || FuseConfAllowsOther(fuse_conf)) return Status::Ok();
-  return Status::Error(EPERM, "option allow_other is allowed to a user other than root only "
+  // allow_root is allow_other to the kernel, narrowed by libfuse: fusermount3
+  // asks the same line for it.
+  const auto asked = std::find_if(
+      options.kernel_options.begin(), options.kernel_options.end(),
+      [](const std::string& option) { return option == "allow_other" || option == "allow_root"; });
+  if (asked == options.kernel_options.end() || uid == 0 || euid == 0 ||
+      FuseConfAllowsOther(fuse_conf)) {
+    return Status::Ok();
+  }
+  const std::string& option = *asked;
+  return Status::Error(EPERM, "option " + option + " is allowed to a user other than root only "
                               "when " + fuse_conf + " holds the line user_allow_other: add "
                               "that line to " + fuse_conf + " (as root), or mount without "
-                              "-o allow_other");
+                              "-o " + option);
 }
 
 }  // namespace wtcachefs

@@ -23,7 +23,8 @@ inline constexpr char kFuseConfPath[] = "/etc/fuse.conf";
 // fusermount3 reads it ('#' starts a comment, blanks around are ignored).
 bool FuseConfAllowsOther(const std::string& fuse_conf);
 
-// OK unless `options` ask for allow_other, the mount is made by an ordinary
+// OK unless `options` ask for allow_other or allow_root (which is allow_other
+// to the kernel), the mount is made by an ordinary
 // user (neither `uid` nor `euid` is 0: fusermount3 mounts it) and `fuse_conf`
 // lacks user_allow_other; then EPERM with a message saying what to do.
 Status CheckAllowOtherPermitted(const Options& options, uid_t uid, uid_t euid,

@@ -12,9 +12,9 @@ namespace wtcachefs {
 namespace {
 
 // Kernel/FUSE mount options that libfuse 3.14 accepts and we pass on unchanged.
-constexpr std::array<std::string_view, 15> kKernelFlags = {
-    "rw",     "ro",      "dev",   "nodev",   "suid", "nosuid",  "exec",        "noexec",
-    "atime",  "noatime", "sync",  "async",   "dirsync", "allow_other", "auto_unmount"};
+constexpr std::array<std::string_view, 16> kKernelFlags = {
+    "rw",    "ro",      "dev",  "nodev", "suid",    "nosuid",      "exec",       "noexec",
+    "atime", "noatime", "sync", "async", "dirsync", "allow_other", "allow_root", "auto_unmount"};
 constexpr std::array<std::string_view, 1> kKernelValued = {"fsname"};
 
 // Access-time flags libfuse 3.14 cannot pass to the kernel ("unknown option").

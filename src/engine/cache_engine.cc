@@ -294,8 +294,10 @@ void EngineState::StartFlusher() {
       flush_requested_ = false;
       lock.unlock();
       if (!degraded_) {
-        if (auto fault = FindCacheDirectoryFault(config_.cache_dir, directory_->slot_file_path(),
-                                                 slots_.fd())) {
+        if (auto fault = FindCacheDirectoryFault(
+                config_.cache_dir,
+                {{"slot file", directory_->slot_file_path(), slots_.fd()},
+                 {"checksum file", directory_->checksum_file_path(), checksums_.fd()}})) {
           Degrade(*fault);
         }
       }

@@ -471,9 +471,13 @@ Result<size_t> CachedFile::FinishRead(ReadOp& op, const Status& second_submitted
     EngineCounters::Add(engine_.counters().origin_read_errors);
     return Status::Error(op.origin_error, "read origin");
   }
-  EngineCounters::Add(op.hits == op.parts.size() ? engine_.counters().read_hits
-                      : op.hits == 0             ? engine_.counters().read_misses
-                                                 : engine_.counters().read_partial_hits);
+  // A hit that failed (its checksum, or the cache device) was served by
+  // origin: it counts as a miss.
+  size_t served_from_cache = op.hits;
+  for (const ReadPart& part : op.parts) served_from_cache -= part.fallback ? 1 : 0;
+  EngineCounters::Add(served_from_cache == op.parts.size() ? engine_.counters().read_hits
+                      : served_from_cache == 0             ? engine_.counters().read_misses
+                                                           : engine_.counters().read_partial_hits);
   return op.served;
 }
 

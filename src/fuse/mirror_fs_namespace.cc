@@ -46,6 +46,16 @@ int ApplyTimes(int path_fd, OpenFile* file, const struct stat& attr, int valid) 
   return rc == 0 ? 0 : errno;
 }
 
+// A descriptor of the origin object the view knows as `kept`, or else of
+// `name` in `dir` (opened into `opened`); -1 when there is none. The view's
+// own descriptor is taken first: it stays the object's on an origin that
+// resolves descriptors by path (a FUSE origin) when the name goes away.
+int ObjectFd(const InodeFd& kept, UniqueFd& opened, int dir, const char* name) {
+  if (kept.error() == 0 && kept.get() >= 0) return kept.get();
+  opened = UniqueFd(::openat(dir, name, O_PATH | O_NOFOLLOW | O_CLOEXEC));
+  return opened.get();
+}
+
 int ApplySize(DataEngine& engine, int path_fd, OpenFile* file, off_t size,
               const ChangeCaller& caller) {
   if (file != nullptr) return file->Truncate(size, caller).error();
@@ -197,7 +207,13 @@ void Unlink(fuse_req_t req, fuse_ino_t parent, const char* name) {
     const InodeFd dir = fs.FdOf(parent);
     if (dir.error() != 0) return dir.error();
     const InodeFd kept = fs.inodes().KeepOpen(parent, name);  // see InodeTable
-    if (::unlinkat(dir.get(), name, 0) != 0) return errno;
+    // Unlinking moves the file's ctime (its link count): the engine's own
+    // change (W6), so an open by another of its links keeps its cache.
+    UniqueFd opened;
+    const int object = ObjectFd(kept, opened, dir.get(), name);
+    const auto unlink = [&] { return ::unlinkat(dir.get(), name, 0) == 0 ? 0 : errno; };
+    const int error = object >= 0 ? fs.engine().ChangeAttributes(object, unlink) : unlink();
+    if (error != 0) return error;
     fs.inodes().Removed(parent, name);
     fuse_reply_err(req, 0);
     return 0;
@@ -227,25 +243,22 @@ void Rename(fuse_req_t req, fuse_ino_t parent, const char* name, fuse_ino_t newp
     if (to.error() != 0) return to.error();
     const InodeFd moved = fs.inodes().KeepOpen(parent, name);  // see InodeTable
     const InodeFd replaced = fs.inodes().KeepOpen(newparent, newname);
-    // A rename moves the ctime of the object renamed (and of the one it is
-    // exchanged with): the engine's own change, not one behind the mount (W6).
-    const UniqueFd moved_object(
-        ::openat(from.get(), name, O_PATH | O_NOFOLLOW | O_CLOEXEC));
-    const UniqueFd exchanged_object(
-        (flags & RENAME_EXCHANGE) != 0
-            ? ::openat(to.get(), newname, O_PATH | O_NOFOLLOW | O_CLOEXEC)
-            : -1);
+    // A rename moves the ctime of the object renamed and of the one at the new
+    // name (exchanged with it, or losing a link by being replaced): the
+    // engine's own change, not one behind the mount (W6).
+    UniqueFd opened_moved, opened_target;
+    const int moved_object = ObjectFd(moved, opened_moved, from.get(), name);
+    const int target_object = (flags & RENAME_NOREPLACE) == 0
+                                  ? ObjectFd(replaced, opened_target, to.get(), newname)
+                                  : -1;
     auto rename = [&] {
       return ::renameat2(from.get(), name, to.get(), newname, flags) == 0 ? 0 : errno;
     };
     auto exchange = [&] {
-      return exchanged_object.valid()
-                 ? fs.engine().ChangeAttributes(exchanged_object.get(), rename)
-                 : rename();
+      return target_object >= 0 ? fs.engine().ChangeAttributes(target_object, rename) : rename();
     };
-    const int error = moved_object.valid()
-                          ? fs.engine().ChangeAttributes(moved_object.get(), exchange)
-                          : exchange();
+    const int error =
+        moved_object >= 0 ? fs.engine().ChangeAttributes(moved_object, exchange) : exchange();
     if (error != 0) return error;
     fs.inodes().Renamed(parent, name, newparent, newname, (flags & RENAME_EXCHANGE) != 0);
     fuse_reply_err(req, 0);

@@ -269,6 +269,22 @@ TEST(CacheDirectoryFaults, CacheDeletedWhileMountedNeverReachesTheCallerAndARemo
   EXPECT_GT(StatusCounter(mount.view(), "promotions"), 0u) << "the new cache is not used";
 }
 
+// The checksum file deleted while mounted: the open file keeps working
+// unlinked, and the next mount would find every block unverifiable; the engine
+// notices as it does for the slot file.
+TEST(CacheDirectoryFaults, ChecksumFileDeletedWhileMountedDegradesAndSaysSo) {
+  MountedView mount;
+  ASSERT_TRUE(mount.ok()) << mount.failure();
+  ASSERT_TRUE(WriteFiles(mount.view(), 0, 10));
+  ExpectServedEqualsOrigin(mount, 10);  // cached now
+  ASSERT_EQ(::unlink((mount.cache() + "/checksums").c_str()), 0) << std::strerror(errno);
+  EXPECT_TRUE(WaitForMode(mount, "degraded")) << Mode(mount);
+  EXPECT_NE(mount.DaemonLog().find("checksum file"), std::string::npos) << mount.DaemonLog();
+  ASSERT_TRUE(WriteFiles(mount.view(), 0, 5)) << "writes after the checksum file is gone";
+  ExpectServedEqualsOrigin(mount, 10);
+  ExpectViewEqualsOrigin(mount, 10);
+}
+
 // An ext4 file system on a loop device, mounted with errors=remount-ro over
 // `path`, whose error can be triggered as a failing disk would.
 class LoopExt4 {

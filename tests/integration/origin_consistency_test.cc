@@ -256,6 +256,42 @@ TEST_P(OwnRenames, W6ARenameThroughTheViewKeepsTheCache) {
   EXPECT_EQ(StatusCounter(rig.view(), "invalidations"), invalidations);
 }
 
+// Unlinking one of a file's links through the view moves its ctime (the link
+// count): an open by another link keeps the cache.
+TEST_P(OwnRenames, W6UnlinkingAnotherLinkThroughTheViewKeepsTheCache) {
+  OriginRig rig(Mode::kDirectory, GetParam());
+  ASSERT_RIG_READY(rig);
+  const std::string other = rig.view() + "/other-link";
+  ASSERT_EQ(::link(rig.view_file().c_str(), other.c_str()), 0) << std::strerror(errno);
+  const std::string expected = ReadFileDirect(rig.view_file());  // every block cached
+  const uint64_t invalidations = StatusCounter(rig.view(), "invalidations");
+  std::this_thread::sleep_for(milliseconds(30));  // a ctime of its own
+  ASSERT_EQ(::unlink(other.c_str()), 0) << std::strerror(errno);
+  const uint64_t misses = StatusCounter(rig.view(), "read_misses");
+  EXPECT_TRUE(ReadFileDirect(rig.view_file()) == expected);
+  EXPECT_EQ(StatusCounter(rig.view(), "read_misses"), misses) << "the unlink dropped the cache";
+  EXPECT_EQ(StatusCounter(rig.view(), "invalidations"), invalidations);
+}
+
+// A rename over one of a file's links takes that link away: the file keeps its
+// cache under its other name.
+TEST_P(OwnRenames, W6ARenameOverAnotherLinkThroughTheViewKeepsTheCache) {
+  OriginRig rig(Mode::kDirectory, GetParam());
+  ASSERT_RIG_READY(rig);
+  const std::string other = rig.view() + "/other-link";
+  const std::string newcomer = rig.view() + "/newcomer";
+  ASSERT_EQ(::link(rig.view_file().c_str(), other.c_str()), 0) << std::strerror(errno);
+  WriteFile(newcomer, "new");
+  const std::string expected = ReadFileDirect(rig.view_file());  // every block cached
+  const uint64_t invalidations = StatusCounter(rig.view(), "invalidations");
+  std::this_thread::sleep_for(milliseconds(30));  // a ctime of its own
+  ASSERT_EQ(::rename(newcomer.c_str(), other.c_str()), 0) << std::strerror(errno);
+  const uint64_t misses = StatusCounter(rig.view(), "read_misses");
+  EXPECT_TRUE(ReadFileDirect(rig.view_file()) == expected);
+  EXPECT_EQ(StatusCounter(rig.view(), "read_misses"), misses) << "the rename dropped the cache";
+  EXPECT_EQ(StatusCounter(rig.view(), "invalidations"), invalidations);
+}
+
 // The view's own buffered writes leave the kernel's page cache of the file in
 // place, also once the kernel has fetched the attributes they changed: the
 // file is read again from memory, not through the daemon.

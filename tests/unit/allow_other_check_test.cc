@@ -47,6 +47,20 @@ TEST_F(AllowOtherCheckTest, UserWithoutTheLineIsToldWhatToAdd) {
   EXPECT_NE(s.message().find("or mount without -o allow_other"), std::string::npos);
 }
 
+// allow_root is allow_other to the kernel (libfuse narrows it to root and the
+// owner): fusermount3 asks the same line for it.
+TEST_F(AllowOtherCheckTest, AllowRootNeedsTheSameLine) {
+  Options options;
+  options.kernel_options = {"rw", "allow_root"};
+  const Status s = CheckAllowOtherPermitted(options, 1000, 1000, Conf("\n"));
+  ASSERT_FALSE(s.ok());
+  EXPECT_EQ(s.error(), EPERM);
+  EXPECT_NE(s.message().find("option allow_root"), std::string::npos) << s.message();
+  EXPECT_NE(s.message().find("or mount without -o allow_root"), std::string::npos);
+  EXPECT_TRUE(CheckAllowOtherPermitted(options, 1000, 1000, Conf("user_allow_other\n")).ok());
+  EXPECT_TRUE(CheckAllowOtherPermitted(options, 0, 0, Conf("\n")).ok());
+}
+
 TEST_F(AllowOtherCheckTest, RootTheLineOrNoAllowOtherPass) {
   const std::string without = Conf("\n");
   EXPECT_TRUE(CheckAllowOtherPermitted(WithAllowOther(), 0, 0, without).ok());

@@ -101,9 +101,12 @@ TEST_F(EngineChecksumTest, AFlippedByteInOneSectorIsServedFromOriginCountedAndDr
   ASSERT_EQ(engine_->stats().used_blocks, 4u);
   FlipByteOf(data.substr(kBlock + 2 * kSector, kSector));  // block 1, sector 2
 
+  const EngineStats before = engine_->stats();
   EXPECT_EQ(Read(*file, 0, data.size()), data) << "a corrupt sector was served";
   EngineStats stats = engine_->stats();
   EXPECT_EQ(stats.corrupt_blocks, 1u);
+  EXPECT_EQ(stats.read_hits, before.read_hits) << "a read served partly by origin counted as a hit";
+  EXPECT_EQ(stats.read_partial_hits, before.read_partial_hits + 1);
   EXPECT_EQ(stats.used_blocks, 3u) << "the corrupt block stays mapped";
 
   // The next read misses on that block and promotes it again; then it hits.

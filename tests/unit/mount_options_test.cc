@@ -149,7 +149,7 @@ INSTANTIATE_TEST_SUITE_P(UnderscoresAndDashes, MountOptionsEveryName, ::testing:
 TEST(MountOptions, OptionsMountFuse3AddsArePassedToTheKernel) {
   const std::vector<std::string> flags = {"rw",   "ro",     "dev",   "nodev",  "suid",
                                           "nosuid", "exec", "noexec", "atime", "noatime",
-                                          "sync", "async",  "dirsync"};
+                                          "sync", "async",  "dirsync", "allow_root"};
   for (const std::string& flag : flags) {
     Options options;
     const Status s = ApplyMountOptions(flag, options);
