@@ -80,7 +80,7 @@ Result<UniqueFd> LockCacheDirectory(const std::string& dir, const CacheLockReque
                                         .count()) +
                      " s after that view was unmounted: wait until that process has exited, "
                      "then mount again");
-    } else if (!announced) {
+    } else if (!announced && waited >= request.announce_after) {
       announced = true;
       if (request.on_wait) {
         request.on_wait("waiting for the previous wtcachefs (pid " +

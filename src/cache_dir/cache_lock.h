@@ -29,8 +29,11 @@ struct CacheLockRequest {
   std::string view;
   // Longest wait for a holder whose view is no longer mounted.
   std::chrono::milliseconds wait_for_leaving_holder{std::chrono::seconds(30)};
-  // Told once, with a message to show, when such a wait begins.
+  // Told once, with a message to show, when such a wait has lasted
+  // `announce_after`: a holder that shuts down promptly (tens of
+  // milliseconds) is waited for without a word.
   std::function<void(const std::string&)> on_wait;
+  std::chrono::milliseconds announce_after{std::chrono::seconds(1)};
 };
 
 struct CacheLockHolder {

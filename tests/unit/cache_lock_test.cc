@@ -83,7 +83,9 @@ TEST_F(CacheLockTest, HolderWhoseViewIsGoneIsWaitedForUntilItLetsGo) {
     std::this_thread::sleep_for(milliseconds(300));
     holder.reset();
   });
-  auto lock = LockCacheDirectory(dir_.path(), Request(std::chrono::seconds(30)));
+  CacheLockRequest request = Request(std::chrono::seconds(30));
+  request.announce_after = milliseconds(100);
+  auto lock = LockCacheDirectory(dir_.path(), request);
   leaving.join();
   ASSERT_TRUE(lock.ok()) << lock.status().message();
   ASSERT_EQ(notices_.size(), 1u) << "announced once";
@@ -93,6 +95,20 @@ TEST_F(CacheLockTest, HolderWhoseViewIsGoneIsWaitedForUntilItLetsGo) {
             std::string::npos)
       << notices_[0];
   EXPECT_EQ(ReadCacheLockHolder(dir_.path())->view, "/new/view");
+}
+
+// A daemon shuts down in tens of milliseconds: a mount right after its
+// unmount waits for it without a word.
+TEST_F(CacheLockTest, AHolderThatLeavesPromptlyIsWaitedForWithoutAWord) {
+  UniqueFd holder = HoldAs(dir_.Sub("unmounted-view"));
+  std::thread leaving([&] {
+    std::this_thread::sleep_for(milliseconds(100));
+    holder.reset();
+  });
+  auto lock = LockCacheDirectory(dir_.path(), Request(std::chrono::seconds(30)));
+  leaving.join();
+  ASSERT_TRUE(lock.ok()) << lock.status().message();
+  EXPECT_TRUE(notices_.empty()) << notices_[0];
 }
 
 TEST_F(CacheLockTest, WaitForAHolderWhoseViewIsGoneIsBounded) {
