@@ -414,11 +414,19 @@ Result<std::unique_ptr<CacheEngine>> CacheEngine::Start(const CacheConfig& confi
   if (config.space == CacheSpace::kReserved) {
     const uint64_t data_bytes = sb.slot_count * sb.block_size;
     const uint64_t bytes = data_bytes + sb.slot_count * sectors_per_block * kChecksumSize;
-    if (Status s = CheckRoomToReserve(config.cache_dir, data_bytes,
-                                      bytes + MetadataRoom(sb.slot_count),
-                                      {slot_path, checksum_path});
-        !s.ok()) {
-      return s;
+    // The room an existing reservation holds is its own: only a new one, or a
+    // resize that grows one, needs free space (with the metadata store's room
+    // beside it). A file system filled up beside an intact cache never keeps
+    // its view from mounting.
+    const bool reserved_already =
+        AllocatedBytes(slot_path) + AllocatedBytes(checksum_path) >= bytes;
+    if (!reserved_already) {
+      if (Status s = CheckRoomToReserve(config.cache_dir, data_bytes,
+                                        bytes + MetadataRoom(sb.slot_count),
+                                        {slot_path, checksum_path});
+          !s.ok()) {
+        return s;
+      }
     }
   }
   // A failure from here to RecordMount gives back what the files grew by.

@@ -234,6 +234,36 @@ TEST_F(CacheSpaceTest, ExplicitSizeLargerThanTheFreeSpaceIsRefusedBeforeAnything
   EXPECT_EQ(ReadFile(view_ + "/data"), "origin bytes");
 }
 
+// An existing reserved cache holds its room: a file system filled up beside it
+// does not keep the view from mounting; only a new or grown reservation needs
+// free space.
+TEST_F(CacheSpaceTest, AnExistingReservedCacheMountsWhenItsFileSystemFilledUpBesideIt) {
+  if (::geteuid() != 0 || !MountCacheFileSystem(64 * kMiB)) GTEST_SKIP() << "needs root for a tmpfs";
+  const std::string content = RandomBytes(4 * kMiB, 4);
+  WriteFile(origin_ + "/data", content);
+  std::string failure;
+  daemon_ = Mount({"--cache-size", "16M"}, &failure);
+  ASSERT_TRUE(daemon_) << failure;
+  ASSERT_EQ(ReadFile(view_ + "/data"), content);
+  ASSERT_TRUE(testing::StopForegroundMount(daemon_, view_, 20s));
+
+  const std::string filler = cache_ + "/other-program";
+  WriteFile(filler, "");
+  LeaveFree(cache_, filler, 512 * 1024);
+  daemon_ = Mount({"--cache-size", "16M"}, &failure);
+  ASSERT_TRUE(daemon_) << "the view of an intact cache was refused: " << failure;
+  EXPECT_EQ(ReadFile(view_ + "/data"), content);
+  const std::string written = RandomBytes(1 * kMiB, 5);
+  WriteFile(view_ + "/written", written);
+  EXPECT_EQ(ReadFile(origin_ + "/written"), written);
+  EXPECT_EQ(ReadFile(view_ + "/written"), written);
+  ASSERT_TRUE(testing::StopForegroundMount(daemon_, view_, 20s));
+  // Growing the reservation needs the room it lacks: refused, nothing changed.
+  daemon_ = Mount({"--cache-size", "32M"}, &failure);
+  ASSERT_FALSE(daemon_) << "a reservation grew on a full file system";
+  EXPECT_NE(failure.find("cache size 32.0 MiB"), std::string::npos) << failure;
+}
+
 TEST_F(CacheSpaceTest, FailedAllocationGivesBackWhatItTook) {
   if (::geteuid() != 0 || !MountCacheFileSystem(32 * kMiB)) GTEST_SKIP() << "needs root for a tmpfs";
   const uint64_t free_before = FreeBytes(cache_);
