@@ -6,8 +6,6 @@
 // the engine was shut down cleanly, still drops the file (W6).
 #include <fcntl.h>
 #include <gtest/gtest.h>
-#include <signal.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <chrono>
@@ -16,6 +14,7 @@
 #include <string>
 #include <thread>
 
+#include "support/crash_child.h"
 #include "support/engine_test_config.h"
 #include "support/temp_dir.h"
 #include "wtcachefs/cache_engine.h"
@@ -23,8 +22,10 @@
 namespace wtcachefs {
 namespace {
 
+using testing::DieNow;
 using testing::kRootCaller;
 using testing::ReadFile;
+using testing::RunAndKill;
 using testing::TempDir;
 using testing::WriteFile;
 
@@ -39,25 +40,6 @@ std::string Pattern(size_t length, unsigned seed) {
   std::string s(length, '\0');
   for (char& c : s) c = static_cast<char>('a' + rng() % 26);
   return s;
-}
-
-// Runs `body` in a child process, which it must end by killing itself (no
-// clean shutdown, no destructors) while its engine is alive.
-void RunAndKill(const std::function<void()>& body) {
-  const pid_t child = ::fork();
-  ASSERT_GE(child, 0);
-  if (child == 0) {
-    body();
-    ::_exit(98);  // the body returned: not a crash
-  }
-  int status = 0;
-  ASSERT_EQ(::waitpid(child, &status, 0), child);
-  ASSERT_TRUE(WIFSIGNALED(status)) << "the child exited on its own: " << WEXITSTATUS(status);
-}
-
-[[noreturn]] void DieNow() {
-  ::kill(::getpid(), SIGKILL);
-  ::_exit(99);
 }
 
 class EngineCrashWarmTest : public ::testing::Test {

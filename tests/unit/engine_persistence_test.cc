@@ -13,6 +13,7 @@
 #include <random>
 #include <thread>
 
+#include "support/crash_child.h"
 #include "support/engine_test_config.h"
 #include "support/temp_dir.h"
 #include "wtcachefs/cache_engine.h"
@@ -20,8 +21,10 @@
 namespace wtcachefs {
 namespace {
 
+using testing::DieNow;
 using testing::kRootCaller;
 using testing::ReadFile;
+using testing::RunAndKill;
 using testing::TempDir;
 using testing::WriteFile;
 
@@ -119,26 +122,6 @@ TEST_F(EnginePersistenceTest, SecondEngineOnTheSameCacheIsRefused) {
   auto second = CacheEngine::Start(Config(), *io_);
   ASSERT_FALSE(second.ok());
   EXPECT_EQ(second.status().error(), EBUSY);
-}
-
-// Kills the calling process at once: no clean shutdown, no destructors.
-[[noreturn]] void DieNow() {
-  ::kill(::getpid(), SIGKILL);
-  ::_exit(99);
-}
-
-// Runs `body` in a child process; the body must end by calling DieNow() while
-// its engine is still alive.
-void RunAndKill(const std::function<void()>& body) {
-  const pid_t child = ::fork();
-  ASSERT_GE(child, 0);
-  if (child == 0) {
-    body();
-    ::_exit(98);  // the body returned: its engine closed cleanly
-  }
-  int status = 0;
-  ASSERT_EQ(::waitpid(child, &status, 0), child);
-  ASSERT_TRUE(WIFSIGNALED(status)) << "the child exited on its own: " << WEXITSTATUS(status);
 }
 
 TEST_F(EnginePersistenceTest, KilledEngineRecoversWarmForFilesOnlyReadAndDropsWrittenRegions) {
