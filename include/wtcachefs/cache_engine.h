@@ -107,8 +107,13 @@ class CacheEngine : public DataEngine {
   // Closes cleanly if Close() was not called.
   ~CacheEngine() override;
 
+  // The view is mounted: a mount of the same cache is refused at once while it
+  // stays mounted, and waited for once it has been unmounted (the lock file
+  // says so; until this call the holder counts as starting).
+  void MarkServing();
   // Clean shutdown: makes origin, cache data and metadata durable, clears the
   // intent log and records a clean shutdown. Call after the last file closed.
+  // The lock file says the holder is leaving from its start.
   Status Close();
   // Warnings from opening (a discarded metadata store, a resized request).
   const std::vector<std::string>& warnings() const;

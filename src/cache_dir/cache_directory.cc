@@ -43,6 +43,7 @@ Result<std::unique_ptr<CacheDirectory>> CacheDirectory::Open(
   auto lock = LockCacheDirectory(request.cache_dir, request.lock);
   if (!lock.ok()) return lock.status();
   cache->lock_fd_ = std::move(lock).value();
+  cache->view_ = request.lock.view;
 
   const std::string meta_dir = request.cache_dir + kMetaDir;
   if (request.reset) {

@@ -80,12 +80,18 @@ class CacheDirectory {
   Status RecordMount();
   // Records a clean shutdown (call after every other change is committed).
   Status MarkClean();
+  // Tells others who find the cache locked whether this mount is starting,
+  // serving its view, or leaving (cache_dir/cache_lock.h).
+  void RecordHolderState(HolderState state) {
+    wtcachefs::RecordHolderState(lock_fd_.get(), view_, state);
+  }
 
  private:
   CacheDirectory() = default;
 
   std::string dir_;
   UniqueFd lock_fd_;
+  std::string view_;  // the view this mount serves, as the lock file names it
   std::unique_ptr<MetaStore> store_;
   Superblock superblock_;
   bool unclean_ = false;

@@ -9,6 +9,7 @@
 #include <charconv>
 #include <fstream>
 #include <iterator>
+#include <string_view>
 #include <thread>
 
 #include "cache_dir/mount_table.h"
@@ -25,6 +26,7 @@ constexpr std::chrono::milliseconds kUnnamedHolderGrace{1000};
 std::string Describe(const CacheLockHolder& holder) {
   std::string text = holder.pid > 0 ? "pid " + std::to_string(holder.pid) : "pid unknown";
   if (!holder.view.empty()) text += ", view '" + holder.view + "'";
+  if (holder.state == HolderState::kStarting) text += ", starting";
   return text;
 }
 
@@ -41,6 +43,18 @@ bool ViewStillMounted(const CacheLockHolder& holder) {
   return FindMountAt(holder.view, MountinfoOf(holder.pid)).has_value();
 }
 
+constexpr std::string_view kStatePrefix = "state=";
+
+std::string_view StateName(HolderState state) {
+  switch (state) {
+    case HolderState::kStarting: return "starting";
+    case HolderState::kServing: return "serving";
+    case HolderState::kLeaving: return "leaving";
+    case HolderState::kUnknown: break;
+  }
+  return "unknown";
+}
+
 }  // namespace
 
 std::optional<CacheLockHolder> ReadCacheLockHolder(const std::string& dir) {
@@ -51,11 +65,35 @@ std::optional<CacheLockHolder> ReadCacheLockHolder(const std::string& dir) {
   CacheLockHolder holder;
   const auto [rest, ec] = std::from_chars(text.data(), text.data() + end_of_pid, holder.pid);
   if (ec != std::errc() || rest != text.data() + end_of_pid) return std::nullopt;
+  size_t view_begins = end_of_pid + 1;
+  // The state line (a view is an absolute path, so it never starts so).
+  if (std::string_view(text).substr(view_begins).starts_with(kStatePrefix)) {
+    const size_t end_of_state = text.find('\n', view_begins);
+    if (end_of_state == std::string::npos) return std::nullopt;
+    const std::string_view name = std::string_view(text).substr(
+        view_begins + kStatePrefix.size(), end_of_state - view_begins - kStatePrefix.size());
+    for (HolderState state : {HolderState::kStarting, HolderState::kServing,
+                              HolderState::kLeaving}) {
+      if (name == StateName(state)) holder.state = state;
+    }
+    view_begins = end_of_state + 1;
+  }
   // The view, which may hold newlines itself, ends with the file's last one.
-  if (text.size() > end_of_pid + 1 && text.back() == '\n') {
-    holder.view = text.substr(end_of_pid + 1, text.size() - end_of_pid - 2);
+  if (text.size() > view_begins && text.back() == '\n') {
+    holder.view = text.substr(view_begins, text.size() - view_begins - 1);
   }
   return holder;
+}
+
+void RecordHolderState(int lock_fd, const std::string& view, HolderState state) {
+  // Written over the old contents, then cut to length: the file never looks
+  // empty to a reader.
+  const std::string holder = std::to_string(::getpid()) + "\n" + std::string(kStatePrefix) +
+                             std::string(StateName(state)) + "\n" + view + "\n";
+  if (::pwrite(lock_fd, holder.data(), holder.size(), 0) < 0 ||
+      ::ftruncate(lock_fd, static_cast<off_t>(holder.size())) != 0) {
+    // The holder is only a hint for the messages of others.
+  }
 }
 
 Result<UniqueFd> LockCacheDirectory(const std::string& dir, const CacheLockRequest& request) {
@@ -70,7 +108,8 @@ Result<UniqueFd> LockCacheDirectory(const std::string& dir, const CacheLockReque
     const auto waited = std::chrono::steady_clock::now() - started;
     if (!holder) {
       if (waited >= kUnnamedHolderGrace) return InUse(dir, holder);
-    } else if (holder->view.empty() || ViewStillMounted(*holder)) {
+    } else if (holder->view.empty() || holder->state == HolderState::kStarting ||
+               ViewStillMounted(*holder)) {
       return InUse(dir, holder);
     } else if (waited >= request.wait_for_leaving_holder) {
       return Status::Error(
@@ -91,13 +130,7 @@ Result<UniqueFd> LockCacheDirectory(const std::string& dir, const CacheLockReque
     }
     std::this_thread::sleep_for(kPollEvery);
   }
-  // Written over the old contents, then cut to length: the file never looks
-  // empty to a reader.
-  const std::string holder = std::to_string(::getpid()) + "\n" + request.view + "\n";
-  if (::pwrite(fd.get(), holder.data(), holder.size(), 0) < 0 ||
-      ::ftruncate(fd.get(), static_cast<off_t>(holder.size())) != 0) {
-    // The holder is only a hint for the messages above.
-  }
+  RecordHolderState(fd.get(), request.view, HolderState::kStarting);
   return fd;
 }
 

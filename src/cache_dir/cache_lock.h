@@ -1,13 +1,15 @@
 // SPDX-License-Identifier: Apache-2.0
 // The lock of a CACHE directory: an exclusive flock on CACHE/lock, held while a
 // mount (or `wtcachefs check`) uses the cache. The file names the holder, one
-// line each: its pid, then the view it serves ("" for a tool such as check).
+// line each: its pid, its state ("state=starting", "state=serving" or
+// "state=leaving"; absent in files of older versions), then the view it serves
+// ("" for a tool such as check).
 //
 // A mount whose view was just unmounted still holds the lock while it shuts
 // the cache down (`umount` returns before the daemon exits). A new mount or
 // check finding the lock taken by such a holder waits for it (bounded); a
-// holder whose view is still mounted (or that serves no view) is refused at
-// once.
+// holder that is starting, whose view is still mounted, or that serves no view
+// is refused at once.
 //
 // Thread safety: pure functions over the file system.
 #pragma once
@@ -36,8 +38,11 @@ struct CacheLockRequest {
   std::chrono::milliseconds announce_after{std::chrono::seconds(1)};
 };
 
+enum class HolderState { kUnknown, kStarting, kServing, kLeaving };
+
 struct CacheLockHolder {
-  pid_t pid = 0;     // 0 when the file does not name one
+  pid_t pid = 0;  // 0 when the file does not name one
+  HolderState state = HolderState::kUnknown;
   std::string view;  // "" when it serves no view
 };
 
@@ -45,8 +50,13 @@ struct CacheLockHolder {
 std::optional<CacheLockHolder> ReadCacheLockHolder(const std::string& dir);
 
 // Takes the lock of the cache directory `dir`, waiting as described above, or
-// fails with EBUSY and a message naming the holder's pid (and view).
+// fails with EBUSY and a message naming the holder's pid (and view). The
+// holder is recorded as starting.
 Result<UniqueFd> LockCacheDirectory(const std::string& dir,
                                     const CacheLockRequest& request = {});
+
+// Records the state of the holder of `lock_fd` (from LockCacheDirectory), who
+// serves `view`. Best effort: the record only shapes what others are told.
+void RecordHolderState(int lock_fd, const std::string& view, HolderState state);
 
 }  // namespace wtcachefs

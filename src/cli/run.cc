@@ -104,6 +104,7 @@ int MountAndServe(const Options& options, const IoBackendFactory& make_io, Logge
   const ServeResult result =
       ServeView(options, transport.value().transport, cache, std::move(image),
                 [&] {
+                  cache.MarkServing();
                   on_mounted();
                   log.Info("serving " + options.view + ": " + options.origin +
                            " cached in " + options.cache + " (" +

@@ -477,9 +477,12 @@ Result<std::unique_ptr<CacheEngine>> CacheEngine::Start(const CacheConfig& confi
   return std::unique_ptr<CacheEngine>(new CacheEngine(std::move(state)));
 }
 
+void CacheEngine::MarkServing() { state_->directory().RecordHolderState(HolderState::kServing); }
+
 Status CacheEngine::Close() {
   if (state_->closed()) return Status::Ok();
   state_->set_closed();
+  state_->directory().RecordHolderState(HolderState::kLeaving);
   state_->StopFlusher();
   // Origin's data must be durable before the intents naming it are cleared: the
   // whole filesystem of an origin directory, the file or device of an image.

@@ -97,11 +97,13 @@ TEST_F(RemountTest, TenRemountsRightAfterUnmountingAfterLargeWritesAllSucceed) {
   EXPECT_TRUE(WaitForNoLiveDaemon(view_));
 }
 
+// Held for 3 s: the message comes once the wait has lasted a second, and the
+// mount may take a while to reach the lock (a sanitizer build starts slowly).
 TEST_F(RemountTest, MountWaitsForAHolderWhoseViewIsGoneAndSaysSo) {
-  HoldLockNaming(dir_.Sub("old-view"), milliseconds(1500));
+  HoldLockNaming(dir_.Sub("old-view"), milliseconds(3000));
   const auto started = std::chrono::steady_clock::now();
   const CommandResult r = Mount();
-  EXPECT_GE(std::chrono::steady_clock::now() - started, milliseconds(1400));
+  EXPECT_GE(std::chrono::steady_clock::now() - started, milliseconds(2900));
   ASSERT_EQ(r.exit_code, 0) << r.err;
   EXPECT_NE(r.err.find(WaitingMessage()), std::string::npos) << r.err;
   EXPECT_TRUE(IsWtcachefsMount(view_));
@@ -114,7 +116,7 @@ TEST_F(RemountTest, CheckWaitsForAHolderWhoseViewIsGoneAndSaysSo) {
   ASSERT_TRUE(mount.ok()) << mount.failure();
   ASSERT_TRUE(mount.Unmount());
   cache_ = mount.cache();
-  HoldLockNaming(dir_.Sub("old-view"), milliseconds(1500));
+  HoldLockNaming(dir_.Sub("old-view"), milliseconds(3000));
   const CommandResult r = Check();
   EXPECT_EQ(r.exit_code, 0) << r.out << r.err;
   EXPECT_NE(r.err.find("wtcachefs check: " + WaitingMessage()), std::string::npos) << r.err;

@@ -54,6 +54,35 @@ TEST_F(CacheLockTest, LockFileNamesTheHolderAndItsView) {
   EXPECT_EQ(holder->view, "/new/view");
 }
 
+TEST_F(CacheLockTest, LockFileSaysWhetherTheHolderIsStartingServingOrLeaving) {
+  auto lock = LockCacheDirectory(dir_.path(), Request(milliseconds(0)));
+  ASSERT_TRUE(lock.ok()) << lock.status().message();
+  EXPECT_EQ(ReadCacheLockHolder(dir_.path())->state, HolderState::kStarting);
+  for (HolderState state : {HolderState::kServing, HolderState::kLeaving}) {
+    RecordHolderState(lock.value().get(), "/new/view\nwith a newline", state);
+    const auto holder = ReadCacheLockHolder(dir_.path());
+    ASSERT_TRUE(holder);
+    EXPECT_EQ(holder->pid, ::getpid());
+    EXPECT_EQ(holder->state, state);
+    EXPECT_EQ(holder->view, "/new/view\nwith a newline");
+  }
+}
+
+// A holder that has not mounted its view yet is not leaving: refused at once,
+// not waited for as if its view had been unmounted.
+TEST_F(CacheLockTest, HolderThatIsStartingIsRefusedAtOnce) {
+  UniqueFd holder = HoldAs(dir_.Sub("not-mounted-yet"));
+  RecordHolderState(holder.get(), dir_.Sub("not-mounted-yet", false), HolderState::kStarting);
+  const auto started = std::chrono::steady_clock::now();
+  auto lock = LockCacheDirectory(dir_.path(), Request(std::chrono::seconds(30)));
+  EXPECT_LT(std::chrono::steady_clock::now() - started, std::chrono::seconds(5)) << "it waited";
+  ASSERT_FALSE(lock.ok());
+  EXPECT_EQ(lock.status().error(), EBUSY);
+  EXPECT_NE(lock.status().message().find("starting"), std::string::npos)
+      << lock.status().message();
+  EXPECT_TRUE(notices_.empty());
+}
+
 TEST_F(CacheLockTest, HolderWhoseViewIsStillMountedIsRefusedAtOnce) {
   UniqueFd holder = HoldAs("/");  // "/" is always a mount point
   const auto started = std::chrono::steady_clock::now();
