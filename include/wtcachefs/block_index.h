@@ -172,6 +172,16 @@ class BlockIndex {
   // After the last Restore: frees what the bulk load needed (4 bytes a slot).
   void FinishRestore();
 
+  // Crash recovery (engine/crash_recheck.h). After the restore, before
+  // serving: keeps `slot`, whose mapping recovery did not trust, out of every
+  // allocation, as a quarantined slot, until Readmit() maps it again or
+  // ReleaseQuarantined() frees it. False when the slot is out of range or used.
+  bool HoldForRecheck(uint64_t slot);
+  // Maps `key` to the held `slot` again with `valid` sectors: a change that the
+  // next TakeChanges() reports. False (the slot stays held) when the slot is
+  // not held, the key is mapped already, or `valid` is empty.
+  bool Readmit(const BlockKey& key, uint64_t slot, const SectorSet& valid);
+
   // Before `count` promotions: evicts policy victims until `count` slots (plus
   // the reserve) are free or quarantined. True when fewer than `count` are free
   // and a group commit would free quarantined ones: the caller may commit

@@ -25,6 +25,9 @@ struct EngineStats {
   uint64_t bypasses = 0;           // blocks not cached: no free slot, sequential, degraded
   uint64_t invalidations = 0;      // blocks dropped (errors, external changes, truncate)
   uint64_t corrupt_blocks = 0;     // cached blocks dropped: their data failed its checksum
+  // Cached blocks a crash left in doubt (in a region the intent log named)
+  // that matched origin when compared after the restart, and were kept.
+  uint64_t recovered_blocks = 0;
   // Files whose cached blocks were dropped because a fingerprint taken within
   // one tick of coarse origin timestamps could not vouch for them (DESIGN W6).
   uint64_t racy_drops = 0;
@@ -60,6 +63,7 @@ void ForEachCounter(Stats& s, Visit&& visit) {
   visit("bypasses", s.bypasses);
   visit("invalidations", s.invalidations);
   visit("corrupt_blocks", s.corrupt_blocks);
+  visit("recovered_blocks", s.recovered_blocks);
   visit("racy_drops", s.racy_drops);
   visit("cache_read_errors", s.cache_read_errors);
   visit("cache_write_errors", s.cache_write_errors);
@@ -76,7 +80,7 @@ struct EngineCounters {
   std::atomic<uint64_t> read_hits{0}, read_partial_hits{0}, read_misses{0};
   std::atomic<uint64_t> write_hits{0}, write_misses{0};
   std::atomic<uint64_t> promotions{0}, bypasses{0}, invalidations{0}, corrupt_blocks{0};
-  std::atomic<uint64_t> racy_drops{0};
+  std::atomic<uint64_t> racy_drops{0}, recovered_blocks{0};
   std::atomic<uint64_t> cache_read_errors{0}, cache_write_errors{0};
   std::atomic<uint64_t> origin_read_errors{0}, origin_write_errors{0};
   std::atomic<uint64_t> bytes_read_from_cache{0}, bytes_read_from_origin{0};

@@ -34,6 +34,9 @@ constexpr Metric kMetrics[] = {
      "Cached blocks dropped because their data changed or was discarded."},
     {"corrupt_blocks", "wtcachefs_corrupt_blocks_total", "counter",
      "Cached blocks whose data failed its checksum: served from the origin and dropped."},
+    {"recovered_blocks", "wtcachefs_recovered_blocks_total", "counter",
+     "Cached blocks a crash left in doubt that matched the origin after the restart, and "
+     "were kept."},
     {"racy_drops", "wtcachefs_racy_drops_total", "counter",
      "Files whose cached blocks were dropped: captured within one tick of coarse origin "
      "timestamps, which cannot show a change made in the same tick."},

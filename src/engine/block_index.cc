@@ -286,6 +286,38 @@ void BlockIndex::FinishRestore() {
   slot_of_.EndBulkLoad();
 }
 
+bool BlockIndex::HoldForRecheck(uint64_t number) {
+  std::lock_guard lock(mutex_);
+  if (number >= slot_count_ || (state_[number] & (kInUse | kQuarantined))) return false;
+  state_[number] |= kQuarantined;
+  ++quarantined_;
+  free_list_stale_ = true;
+  return true;
+}
+
+bool BlockIndex::Readmit(const BlockKey& key, uint64_t number, const SectorSet& valid) {
+  std::lock_guard lock(mutex_);
+  if (number >= slot_count_ || !Packable(key) || valid.size() != sectors_per_block_ ||
+      valid.None()) {
+    return false;
+  }
+  const auto slot = static_cast<uint32_t>(number);
+  if (!(state_[slot] & kQuarantined) || (state_[slot] & kInUse) ||
+      FindLocked(key) != IndexTable::kNone) {
+    return false;
+  }
+  state_[slot] &= static_cast<uint8_t>(~kQuarantined);
+  --quarantined_;
+  keys_[slot] = PackedKey{static_cast<uint32_t>(key.object_id), static_cast<uint32_t>(key.block)};
+  state_[slot] |= kMapped | kInUse;
+  valid_->Assign(slot, valid);
+  slot_of_.Insert(HashOf(key), slot, SlotHash());
+  ++mapped_;
+  policy_->OnInsert(slot, key);
+  ChangedLocked(slot);
+  return true;
+}
+
 uint64_t BlockIndex::mapped_blocks() const {
   std::lock_guard lock(mutex_);
   return mapped_;

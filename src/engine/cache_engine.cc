@@ -36,6 +36,7 @@ EngineStats EngineCounters::Snapshot() const {
   s.invalidations = invalidations.load();
   s.corrupt_blocks = corrupt_blocks.load();
   s.racy_drops = racy_drops.load();
+  s.recovered_blocks = recovered_blocks.load();
   s.cache_read_errors = cache_read_errors.load();
   s.cache_write_errors = cache_write_errors.load();
   s.origin_read_errors = origin_read_errors.load();
@@ -63,6 +64,7 @@ EngineState::State(const CacheConfig& c, IoBackend& backend, std::unique_ptr<Cac
       index_(slots_.slot_count(), slots_.block_size() / kSectorSize, c.policy, c.promote_after),
       intents_(directory_->store(),
                std::chrono::duration_cast<std::chrono::nanoseconds>(c.write_lease).count()),
+      rechecks_(index_, io_, slots_, checksums_, counters_),
       history_(*c.clock),
       sequential_cutoff_(c.sequential_cutoff),
       write_allocate_(c.write_allocate) {
@@ -202,9 +204,15 @@ Status EngineState::Load(uint64_t intact_slots) {
         batch, [&](const BlockMapping& m) { recovery.DeleteMapping(m.object_id, m.block); });
     batch.clear();
   };
+  std::vector<BlockMapping> suspects;
   Status scanned = store.ForEachMapping(sectors, [&](BlockMapping&& m) {
-    if (intents_.IsMarked(m.object_id, m.block) || m.slot >= intact_slots) {
+    if (m.slot >= intact_slots) {
       recovery.DeleteMapping(m.object_id, m.block);
+      return;
+    }
+    if (intents_.IsMarked(m.object_id, m.block)) {
+      recovery.DeleteMapping(m.object_id, m.block);
+      suspects.push_back(std::move(m));
       return;
     }
     batch.push_back(std::move(m));
@@ -214,6 +222,13 @@ Status EngineState::Load(uint64_t intact_slots) {
   index_.FinishRestore();
   if (!scanned.ok()) return scanned;
   index_.TakeChanges();  // restored state is already durable
+  // Their slots are held, not freed: a comparison with origin may map them
+  // again (their deletion is durable first, below).
+  for (BlockMapping& m : suspects) {
+    SectorSet valid = SectorSet::FromBytes(m.valid_sectors, sectors);
+    if (valid.size() != sectors || valid.None()) continue;
+    (void)rechecks_.Hold(m.object_id, {.block = m.block, .slot = m.slot, .valid = std::move(valid)});
+  }
   // Files the intent log names were being written: their first comparison may
   // take a change of origin within the lease for those writes.
   if (const std::optional<int64_t> lease = intents_.LoadedLease()) {
@@ -311,6 +326,7 @@ void EngineState::StartFlusher() {
 }
 
 void EngineState::StopFlusher() {
+  rechecks_.Stop();
   open_files_.StopSweeping();
   {
     std::lock_guard lock(flusher_mutex_);

@@ -19,6 +19,7 @@
 #include "cache_dir/sector_checksums.h"
 #include "cache_dir/slot_file.h"
 #include "engine/block_geometry.h"
+#include "engine/crash_recheck.h"
 #include "engine/intent_log.h"
 #include "engine/object_table.h"
 #include "engine/open_files.h"
@@ -107,8 +108,9 @@ class CacheEngine::State {
   void RevalidateIfOlder(const std::shared_ptr<CachedObject>& object, int fd,
                          int64_t min_age_ns);
 
-  // Loads files and mappings; after an unclean shutdown drops every block in a
-  // region the intent log names. Call once, before serving.
+  // Loads files and mappings; after an unclean shutdown holds every block in a
+  // region the intent log names for a comparison with origin (CrashRecheck)
+  // and deletes its mapping durably. Call once, before serving.
   // Mappings to slots at or past `intact_slots` are dropped too: the slot file
   // was missing or shorter than the cache when the engine started.
   Status Load(uint64_t intact_slots);
@@ -179,6 +181,9 @@ class CacheEngine::State {
   OpenFiles open_files_;
   IntentLog intents_;
   EngineCounters counters_;
+  // Blocks a crash left in marked regions, compared with origin at their
+  // file's first comparison after the restart (Load(), CompareLocked()).
+  CrashRecheck rechecks_;
   EngineStats persisted_;
   StatsHistory history_;
   // An elastic cache's guard of its file system's free-space floor; used by

@@ -42,18 +42,23 @@ bool EngineState::CompareLocked(const std::shared_ptr<CachedObject>& object, int
     // is over; what is unvouched stays so until a comparison drops it.
     object->unvouched = was_unvouched || IsRacy(now, taken_ns);
     if (object->unvouched != was_unvouched) objects_.MarkDirty(object);
+    rechecks_.Start(object, fd);
     return false;
   }
   const Fingerprint before = object->fingerprint;
   if (AdoptsAfterCrash(before, fresh != nullptr ? &now : nullptr, adopt_until)) {
     // The daemon of the crashed mount changed it: the blocks its writes
-    // touched were dropped at recovery, the rest are origin's bytes still.
+    // touched were held at recovery for a comparison with origin, the rest are
+    // origin's bytes still.
     object->fingerprint = now;
     object->size = now.size;
     object->unvouched = object->unvouched || IsRacy(now, taken_ns);
     objects_.MarkDirty(object);
+    rechecks_.Start(object, fd);
     return false;
   }
+  // Nothing compared before this change may be mapped after it.
+  rechecks_.Discard(object->id);
   const uint64_t block_size = slots_.block_size();
   const uint64_t known_size = std::max(before.size, object->size.load());
   // The blocks go before the new fingerprint is recorded: a group commit
