@@ -101,8 +101,11 @@ struct CacheConfig {
 class CacheEngine : public DataEngine {
  public:
   // Opens (or creates) the cache in config.cache_dir: takes its lock, checks it
-  // belongs to this origin, recovers from an unclean shutdown (dropping every
-  // block the intent log names), and loads the mapping.
+  // belongs to this origin, recovers from an unclean shutdown (holding every
+  // block the intent log names for a comparison with origin), and loads the
+  // mapping. Fails with EFBIG when a new reservation, or one that grows, does
+  // not fit in the cache's file system; ENOSPC, EDQUOT, EROFS or EIO say that
+  // the file system cannot take the cache's writes.
   static Result<std::unique_ptr<CacheEngine>> Start(const CacheConfig& config, IoBackend& io);
   // Closes cleanly if Close() was not called.
   ~CacheEngine() override;
@@ -149,6 +152,8 @@ class CacheEngine : public DataEngine {
   void set_corruption_listener(std::function<void(const std::string& message)> listener);
   // Totals since the cache was created (persisted across mounts).
   EngineStats stats() const;
+  // Why the engine is degraded ("" when it is not).
+  std::string degraded_reason() const;
   // Counter increases over the last `window` (5 min, 1 h, 1 day in status) up
   // to `now`, a stats() just taken: never more than `now` holds, and never
   // more than a longer window's. A window reaches back to this mount's start

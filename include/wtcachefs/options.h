@@ -31,6 +31,10 @@ struct Options {
   std::string image_path;
   // CACHE: a directory on the fast device that holds the cache data and metadata.
   std::string cache;
+  // Why CACHE cannot be used at all ("" when it can): it does not exist (its
+  // file system may not be mounted) or its file system is read-only. Set by
+  // the mount path checks; VIEW then serves ORIGIN uncached, degraded.
+  std::string cache_unavailable;
   // VIEW: the mount point.
   std::string view;
 

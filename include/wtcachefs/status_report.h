@@ -22,6 +22,8 @@ struct StatusSnapshot {
   Transport transport = Transport::kDevFuse;
   // Over /dev/fuse: why not io_uring and what to do (shown by the table).
   std::string transport_note;
+  // In degraded mode: why the cache is not used (the table and JSON show it).
+  std::string degraded_reason;
 };
 
 std::string RenderStatusTable(const StatusSnapshot& s);

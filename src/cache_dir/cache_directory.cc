@@ -83,6 +83,13 @@ Result<std::unique_ptr<CacheDirectory>> CacheDirectory::Open(
   // cache device that damaged the store (and degraded the last mount) must not
   // also reset the counters of every earlier mount.
   std::map<std::string, uint64_t> salvaged_counters;
+  if (!store && problem.error() == ENOSPC) {
+    // A full file system damaged nothing: the cache is kept for a mount that
+    // finds room (the view is served uncached meanwhile: cli/run.cc).
+    return Status::Error(ENOSPC, "the cache metadata in '" + meta_dir +
+                                     "' cannot be opened: its file system is full (" +
+                                     problem.message() + ")");
+  }
   if (!store) {
     salvaged_counters = MetaStore::SalvageCounters(meta_dir);
     cache->warnings_.push_back("cache metadata in '" + meta_dir + "' is unreadable (" +

@@ -59,6 +59,7 @@ int ExitCodeForCacheError(const Status& status) {
     case EINVAL:
     case EPROTO:
     case ENOSPC:
+    case EFBIG:
     case EACCES:
     case EROFS:
       return kExitBadPath;

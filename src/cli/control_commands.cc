@@ -59,6 +59,10 @@ int SendCommand(const std::string& command, const std::string& path, const std::
     case EPERM:
       std::cerr << "cannot reach '" << path << "': " << std::strerror(error) << "\n";
       return kExitBadPath;
+    case EROFS:
+      std::cerr << "the view of '" << path << "' serves the origin without its cache (see "
+                << "'wtcachefs status VIEW' for why): fix the cache, then remount\n";
+      return kExitRuntime;
     default:
       std::cerr << "'" << path << "' failed: " << std::strerror(error) << "\n";
       return kExitRuntime;

@@ -82,12 +82,20 @@ bool IsWithin(const std::string& inner, const std::string& outer) {
          inner[outer.size()] == '/';
 }
 
-Status CheckCacheWritable(const std::string& cache) {
-  std::string probe = cache + "/.wtcachefs-write-probe-XXXXXX";
+// A cache on a read-only file system cannot be used, but the view is still
+// served (Options::cache_unavailable); one the daemon may not write is refused.
+Status CheckCacheWritable(Options& options) {
+  std::string probe = options.cache + "/.wtcachefs-write-probe-XXXXXX";
   const int fd = ::mkstemp(probe.data());
   if (fd < 0) {
     const int error = errno;
-    return Status::Error(error, "cache '" + cache + "' is not writable (" +
+    if (error == EROFS) {
+      options.cache_unavailable = "its file system is read-only";
+      return Status::Ok();
+    }
+    // A full file system is the engine's to judge: an existing cache mounts.
+    if (error == ENOSPC || error == EDQUOT) return Status::Ok();
+    return Status::Error(error, "cache '" + options.cache + "' is not writable (" +
                                     std::strerror(error) +
                                     "): give a writable directory on the fast device");
   }
@@ -134,6 +142,12 @@ Status CheckMountPaths(Options& options) {
   const std::string origin_as_given = options.origin;
   for (const NamedPath& p : paths) {
     auto kind = CheckPath(p, /*image_allowed=*/p.path == &options.origin);
+    if (p.path == &options.cache && kind.status().error() == ENOENT) {
+      // A cache whose file system is not mounted (a fast disk missing at
+      // boot) must not keep the origin from being served.
+      options.cache_unavailable = "it does not exist; its file system may not be mounted";
+      continue;
+    }
     if (!kind.ok()) return kind.status();
     if (kind.value() == Kind::kImage) {
       options.image_name = ImageName(origin_as_given);
@@ -147,6 +161,9 @@ Status CheckMountPaths(Options& options) {
       if (i == j) continue;
       const NamedPath& a = paths[i];
       const NamedPath& b = paths[j];
+      if (!options.cache_unavailable.empty() && (a.path == &options.cache || b.path == &options.cache)) {
+        continue;  // not there: it overlaps nothing
+      }
       if (*a.path == *b.path) {
         return Status::Error(EINVAL, std::string(a.role) + " and " + b.role +
                                          " are the same directory '" + *a.path +
@@ -160,7 +177,8 @@ Status CheckMountPaths(Options& options) {
     }
   }
   if (Status s = CheckViewIsNotAMountPoint(options.view); !s.ok()) return s;
-  return CheckCacheWritable(options.cache);
+  if (!options.cache_unavailable.empty()) return Status::Ok();
+  return CheckCacheWritable(options);
 }
 
 }  // namespace wtcachefs

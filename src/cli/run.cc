@@ -20,6 +20,7 @@
 #include "cli/service_notify.h"
 #include "cli/status_command.h"
 #include "cli/view_control.h"
+#include "cache_dir/cache_directory.h"
 #include "fuse/fuse_session_runner.h"
 #include "fuse/read_ahead.h"
 #include "fuse/stop_signals.h"
@@ -53,6 +54,81 @@ ViewControl ViewControlWithReadAhead(ViewControl control, const Options& options
   return control;
 }
 
+// Reports the view's readiness: to the log, to the parent, to systemd.
+void AnnounceServing(const Options& options, const std::string& how, Logger& log,
+                     const std::function<void()>& on_mounted) {
+  on_mounted();
+  log.Info("serving " + options.view + ": " + options.origin + " " + how);
+  if (!NotifyServiceReady("serving " + options.view)) {
+    log.Warn("cannot report readiness to $NOTIFY_SOCKET");
+  }
+}
+
+// Serves the view until it is unmounted, then shuts `cache` down cleanly.
+int ServeCached(const Options& options, Transport transport, CacheEngine& cache,
+                std::optional<ImageOrigin> image, Logger& log,
+                const std::function<void()>& on_mounted) {
+  for (const std::string& warning : cache.warnings()) log.Warn(warning);
+  cache.set_degraded_listener([&log, &options](const std::string& reason) {
+    log.Error("the cache in '" + options.cache + "' is degraded (" + reason +
+              "): serving from the origin only, no data is lost; check the cache device, "
+              "then remount");
+  });
+  cache.set_corruption_listener([&log](const std::string& message) { log.Warn(message); });
+  const ServeResult result = ServeView(
+      options, transport, cache, std::move(image),
+      [&] {
+        cache.MarkServing();
+        AnnounceServing(options,
+                        "cached in " + options.cache + " (" +
+                            std::to_string(cache.stats().total_blocks) + " blocks of " +
+                            std::to_string(cache.block_size() / 1024) + " KiB, policy " +
+                            std::string(PolicyName(options.policy)) + ", over " +
+                            std::string(TransportName(transport)) + ")",
+                        log, on_mounted);
+      },
+      ViewControlWithReadAhead(MakeViewControl(cache, log), options, log));
+  int exit_code = ExitCodeFor(result.failure);
+  if (result.failure != ServeFailure::kNone) log.Error(result.status.message());
+  if (Status closed = cache.Close(); !closed.ok()) {
+    log.Error("the cache was not shut down cleanly (" + closed.message() +
+              "); the next mount recovers it");
+    if (exit_code == kExitOk) exit_code = kExitRuntime;
+  } else {
+    log.Info("stopped serving " + options.view + "; the cache is flushed and marked clean");
+  }
+  return exit_code;
+}
+
+// Serves the view from the origin alone (OriginOnlyEngine) until unmounted.
+int ServeUncached(const Options& options, Transport transport, OriginOnlyEngine& engine,
+                  std::optional<ImageOrigin> image, Logger& log,
+                  const std::function<void()>& on_mounted) {
+  const ServeResult result = ServeView(
+      options, transport, engine, std::move(image),
+      [&] {
+        AnnounceServing(options,
+                        "uncached, the cache being unusable (" + engine.reason() + "), over " +
+                            std::string(TransportName(transport)),
+                        log, on_mounted);
+      },
+      ViewControlWithReadAhead(MakeUncachedViewControl(engine, log), options, log));
+  if (result.failure != ServeFailure::kNone) log.Error(result.status.message());
+  log.Info("stopped serving " + options.view);
+  return ExitCodeFor(result.failure);
+}
+
+// True when the cache `cache_dir` exists but its file system cannot take its
+// writes (Start()'s `failure`): the view is served uncached rather than not at
+// all. A new cache that cannot be made, or a reservation that does not fit, is
+// refused.
+bool CacheFileSystemFailed(const std::string& cache_dir, const Status& failure) {
+  const int error = failure.error();
+  if (error != EROFS && error != EIO && error != ENOSPC && error != EDQUOT) return false;
+  struct stat st;
+  return ::stat((cache_dir + CacheDirectory::kMetaDirName).c_str(), &st) == 0;
+}
+
 int MountAndServe(const Options& options, const IoBackendFactory& make_io, Logger& log,
                   const std::function<void()>& on_mounted) {
   StopSignals::BlockForStartup();
@@ -66,11 +142,6 @@ int MountAndServe(const Options& options, const IoBackendFactory& make_io, Logge
     log.Error(io.status().message());
     return kExitRuntime;
   }
-  auto config = MakeCacheConfig(options);
-  if (!config.ok()) {
-    log.Error(config.status().message());
-    return kExitBadPath;
-  }
   std::optional<ImageOrigin> image;
   if (!options.image_name.empty()) {
     auto opened = OpenImageOrigin(options);
@@ -80,55 +151,39 @@ int MountAndServe(const Options& options, const IoBackendFactory& make_io, Logge
     }
     image = std::move(opened).value();
   }
-  config.value().on_lock_wait = [&log](const std::string& message) { log.Warn(message); };
-  auto engine = CacheEngine::Start(config.value(), *io.value());
-  if (!engine.ok()) {
-    log.Error(engine.status().message());
-    return ExitCodeForCacheError(engine.status());
-  }
-  for (const std::string& warning : engine.value()->warnings()) log.Warn(warning);
-  CacheEngine& cache = *engine.value();
-  cache.set_degraded_listener([&log, &options](const std::string& reason) {
-    log.Error("the cache in '" + options.cache + "' is degraded (" + reason +
-              "): serving from the origin only, no data is lost; check the cache device, "
-              "then remount");
-  });
-  cache.set_corruption_listener([&log](const std::string& message) { log.Warn(message); });
   const auto transport = ResolveTransport(options.transport, UringAvailability());
   if (!transport.ok()) {
     log.Error(transport.status().message());
-    (void)engine.value()->Close();
     return kExitUsage;
   }
   if (!transport.value().note.empty()) log.Info(transport.value().note);
-  const ServeResult result =
-      ServeView(options, transport.value().transport, cache, std::move(image),
-                [&] {
-                  cache.MarkServing();
-                  on_mounted();
-                  log.Info("serving " + options.view + ": " + options.origin +
-                           " cached in " + options.cache + " (" +
-                           std::to_string(cache.stats().total_blocks) + " blocks of " +
-                           std::to_string(cache.block_size() / 1024) + " KiB, policy " +
-                           std::string(PolicyName(options.policy)) + ", over " +
-                           std::string(TransportName(transport.value().transport)) + ")");
-                  if (!NotifyServiceReady("serving " + options.view)) {
-                    log.Warn("cannot report readiness to $NOTIFY_SOCKET");
-                  }
-                },
-                ViewControlWithReadAhead(MakeViewControl(cache, log), options, log));
-  int exit_code = ExitCodeFor(result.failure);
-  if (result.failure != ServeFailure::kNone) log.Error(result.status.message());
-  if (Status closed = engine.value()->Close(); !closed.ok()) {
-    log.Error("the cache was not shut down cleanly (" + closed.message() +
-                  "); the next mount recovers it");
-    if (exit_code == kExitOk) exit_code = kExitRuntime;
-  } else {
-    log.Info("stopped serving " + options.view + "; the cache is flushed and marked clean");
+  std::string uncached = options.cache_unavailable;
+  if (uncached.empty()) {
+    auto config = MakeCacheConfig(options);
+    if (!config.ok()) {
+      log.Error(config.status().message());
+      return kExitBadPath;
+    }
+    config.value().on_lock_wait = [&log](const std::string& message) { log.Warn(message); };
+    auto engine = CacheEngine::Start(config.value(), *io.value());
+    if (engine.ok()) {
+      return ServeCached(options, transport.value().transport, *engine.value(),
+                         std::move(image), log, on_mounted);
+    }
+    if (!CacheFileSystemFailed(options.cache, engine.status())) {
+      log.Error(engine.status().message());
+      return ExitCodeForCacheError(engine.status());
+    }
+    uncached = engine.status().message();
   }
-  return exit_code;
+  // A writethrough cache never stands between its users and the origin.
+  log.Error("the cache in '" + options.cache + "' cannot be used (" + uncached +
+            "): serving " + options.view + " from the origin only, uncached; no data is at "
+            "risk. Fix the cache's file system, then remount");
+  OriginOnlyEngine origin_only(uncached);
+  return ServeUncached(options, transport.value().transport, origin_only, std::move(image), log,
+                       on_mounted);
 }
-
 void RedirectStdioToDevNull() {
   const int null_fd = ::open("/dev/null", O_RDWR | O_CLOEXEC);
   if (null_fd < 0) return;

@@ -19,31 +19,42 @@ bool ParseRange(std::string_view text, uint64_t& offset, uint64_t& length) {
   return e2 == std::errc() && after_length == end;
 }
 
+// The snapshot's transport and its note.
+StatusSnapshot SnapshotOver(Transport transport) {
+  StatusSnapshot snapshot;
+  snapshot.transport = transport;
+  if (transport == Transport::kDevFuse) {
+    const TransportAvailability uring = UringAvailability();
+    snapshot.transport_note =
+        uring.io_uring ? "io_uring is available on this host (it was off at mount, or -o "
+                         "transport=dev_fuse asked for /dev/fuse): remount to use it"
+                       : uring.reason;
+  }
+  return snapshot;
+}
+
+std::optional<std::string> Render(std::string_view name, const StatusSnapshot& snapshot) {
+  if (name == "wtcachefs.status") return RenderStatusTable(snapshot);
+  if (name == "wtcachefs.status.json") return RenderStatusJson(snapshot);
+  if (name == "wtcachefs.status.line") return RenderStatusLine(snapshot);
+  return std::nullopt;
+}
+
 }  // namespace
 
 ViewControl MakeViewControl(CacheEngine& cache, Logger& log) {
   ViewControl control;
   control.read = [&cache](std::string_view name,
                           Transport transport) -> std::optional<std::string> {
-    StatusSnapshot snapshot;
-    snapshot.transport = transport;
-    if (transport == Transport::kDevFuse) {
-      const TransportAvailability uring = UringAvailability();
-      snapshot.transport_note =
-          uring.io_uring ? "io_uring is available on this host (it was off at mount, or -o "
-                           "transport=dev_fuse asked for /dev/fuse): remount to use it"
-                         : uring.reason;
-    }
+    StatusSnapshot snapshot = SnapshotOver(transport);
     snapshot.total = cache.stats();
     // One reading of the totals for every window, so that none exceeds them.
     snapshot.last_5_min = cache.recent_stats(snapshot.total, std::chrono::minutes(5));
     snapshot.last_hour = cache.recent_stats(snapshot.total, std::chrono::hours(1));
     snapshot.last_day = cache.recent_stats(snapshot.total, std::chrono::hours(24));
     snapshot.block_size = cache.block_size();
-    if (name == "wtcachefs.status") return RenderStatusTable(snapshot);
-    if (name == "wtcachefs.status.json") return RenderStatusJson(snapshot);
-    if (name == "wtcachefs.status.line") return RenderStatusLine(snapshot);
-    return std::nullopt;
+    if (snapshot.total.degraded) snapshot.degraded_reason = cache.degraded_reason();
+    return Render(name, snapshot);
   };
   control.command = [&cache, &log](std::string_view name, std::string_view value,
                                    int origin_fd) -> int {
@@ -62,6 +73,27 @@ ViewControl MakeViewControl(CacheEngine& cache, Logger& log) {
       auto warmed = cache.Warm(origin_fd, offset, length);
       return warmed.ok() ? 0 : warmed.status().error();
     }
+    return ENOTSUP;
+  };
+  control.warn = [&log](const std::string& message) { log.Warn(message); };
+  return control;
+}
+
+ViewControl MakeUncachedViewControl(const OriginOnlyEngine& engine, Logger& log) {
+  ViewControl control;
+  control.read = [&engine](std::string_view name,
+                           Transport transport) -> std::optional<std::string> {
+    StatusSnapshot snapshot = SnapshotOver(transport);
+    snapshot.total.degraded = true;
+    snapshot.degraded_reason = engine.reason();
+    return Render(name, snapshot);
+  };
+  control.command = [](std::string_view name, std::string_view value, int origin_fd) -> int {
+    (void)value;
+    (void)origin_fd;
+    // Nothing is cached: nothing to drop; nothing can be warmed or tuned.
+    if (name == "wtcachefs.invalidate") return 0;
+    if (name == "wtcachefs.warm" || name == "wtcachefs.tune") return EROFS;
     return ENOTSUP;
   };
   control.warn = [&log](const std::string& message) { log.Warn(message); };

@@ -11,11 +11,16 @@
 
 #include "cli/logger.h"
 #include "fuse/mirror_fs.h"
+#include "engine/origin_only_engine.h"
 #include "wtcachefs/cache_engine.h"
 
 namespace wtcachefs {
 
 // The handlers for `cache` and `log`, which must outlive them.
 ViewControl MakeViewControl(CacheEngine& cache, Logger& log);
+// The same for a view served without its cache (OriginOnlyEngine): status
+// says degraded and why; invalidate has nothing to drop; warm and tune fail
+// with EROFS.
+ViewControl MakeUncachedViewControl(const OriginOnlyEngine& engine, Logger& log);
 
 }  // namespace wtcachefs

@@ -135,7 +135,13 @@ void EngineState::Degrade(const std::string& reason) {
   bool expected = false;
   if (!degraded_.compare_exchange_strong(expected, true)) return;
   std::lock_guard lock(degraded_listener_mutex_);
+  degraded_reason_ = reason;
   if (degraded_listener_) degraded_listener_(reason);
+}
+
+std::string EngineState::degraded_reason() const {
+  std::lock_guard lock(degraded_listener_mutex_);
+  return degraded_reason_;
 }
 
 void EngineState::CorruptBlock(uint64_t object_id, uint64_t block, int origin_fd) {
@@ -361,6 +367,16 @@ CacheEngine::~CacheEngine() {
   if (!state_->closed()) (void)Close();
 }
 
+namespace {
+
+// A reservation that does not fit is the request's fault (EFBIG), unlike a
+// metadata store that cannot write on a full file system (ENOSPC).
+Status TooBigIfNoSpace(const Status& s) {
+  return s.error() == ENOSPC ? Status::Error(EFBIG, s.message()) : s;
+}
+
+}  // namespace
+
 Result<std::unique_ptr<CacheEngine>> CacheEngine::Start(const CacheConfig& config,
                                                         IoBackend& io) {
   if (config.block_size != 0 && !IsValidBlockSize(config.block_size)) {
@@ -441,7 +457,7 @@ Result<std::unique_ptr<CacheEngine>> CacheEngine::Start(const CacheConfig& confi
                                         bytes + MetadataRoom(sb.slot_count),
                                         {slot_path, checksum_path});
           !s.ok()) {
-        return s;
+        return TooBigIfNoSpace(s);
       }
     }
   }
@@ -455,9 +471,9 @@ Result<std::unique_ptr<CacheEngine>> CacheEngine::Start(const CacheConfig& confi
   };
   auto checksums =
       ChecksumFile::Open(checksum_path, sb.slot_count, sectors_per_block, config.space);
-  if (!checksums.ok()) return undo(checksums.status());
+  if (!checksums.ok()) return undo(TooBigIfNoSpace(checksums.status()));
   auto slots = SlotFile::Open(slot_path, sb.slot_count, sb.block_size, config.space);
-  if (!slots.ok()) return undo(slots.status());
+  if (!slots.ok()) return undo(TooBigIfNoSpace(slots.status()));
   if (Status s = directory.value()->RecordMount(); !s.ok()) return undo(s);
   auto state = std::make_unique<EngineState>(config, io, std::move(directory).value(),
                                              std::move(slots).value(),
@@ -600,6 +616,8 @@ void CacheEngine::SetWriteAllocate(bool allocate) { state_->set_write_allocate(a
 void CacheEngine::SetPromoteAfter(uint32_t misses) { state_->index().SetPromoteAfter(misses); }
 
 EngineStats CacheEngine::stats() const { return state_->Stats(); }
+
+std::string CacheEngine::degraded_reason() const { return state_->degraded_reason(); }
 
 EngineStats CacheEngine::recent_stats(const EngineStats& now, std::chrono::seconds window) const {
   return state_->history().Delta(now, window);

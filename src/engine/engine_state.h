@@ -155,6 +155,8 @@ class CacheEngine::State {
 
   // Degraded mode (Degrade()): origin only.
   bool degraded() const { return degraded_.load(); }
+  // Why: the reason of the first Degrade() ("" when not degraded).
+  std::string degraded_reason() const;
   const std::atomic<bool>& degraded_flag() const { return degraded_; }
 
   // Listeners, each called from any thread (see CacheEngine's setters).
@@ -195,8 +197,9 @@ class CacheEngine::State {
   double cache_error_weight_ = 0;        // GUARDED_BY(cache_errors_mutex_)
   Clock::TimePoint last_cache_error_{};  // GUARDED_BY(cache_errors_mutex_)
   std::atomic<bool> degraded_{false};
-  std::mutex degraded_listener_mutex_;
+  mutable std::mutex degraded_listener_mutex_;
   std::function<void(const std::string& reason)> degraded_listener_;  // GUARDED_BY(its mutex)
+  std::string degraded_reason_;  // GUARDED_BY(degraded_listener_mutex_)
   std::mutex external_change_listener_mutex_;
   // Told (origin st_dev, st_ino) of every object found changed behind the mount
   // while the view had it open or was changing it. GUARDED_BY(its mutex).

@@ -62,7 +62,10 @@ std::string IntentKey(uint64_t object_id, uint64_t region) {
 
 Status FromRocks(const rocksdb::Status& s, const std::string& what) {
   if (s.ok()) return Status::Ok();
-  const int error = s.IsCorruption() ? EUCLEAN : s.IsIOError() ? EIO : EINVAL;
+  const int error = s.IsCorruption() ? EUCLEAN
+                    : s.IsNoSpace()  ? ENOSPC
+                    : s.IsIOError()  ? EIO
+                                     : EINVAL;
   return Status::Error(error, what + ": " + s.ToString());
 }
 

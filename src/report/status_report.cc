@@ -5,6 +5,7 @@
 #include <iterator>
 #include <sstream>
 #include <string>
+#include <string_view>
 
 #include "report/stats_history.h"
 #include "report/human_bytes.h"
@@ -21,6 +22,24 @@ std::string Percent(const EngineStats& s) {
 }
 
 std::string Mode(const EngineStats& s) { return s.degraded ? "degraded" : "normal"; }
+
+// `text` as a JSON string, quotes included.
+std::string JsonString(std::string_view text) {
+  std::string quoted = "\"";
+  for (const char c : text) {
+    if (c == '"' || c == '\\') {
+      quoted += '\\';
+      quoted += c;
+    } else if (static_cast<unsigned char>(c) < 0x20) {
+      char escaped[8];
+      std::snprintf(escaped, sizeof(escaped), "\\u%04x", c);
+      quoted += escaped;
+    } else {
+      quoted += c;
+    }
+  }
+  return quoted + "\"";
+}
 
 // `bytes` / `count` with one decimal, "-" when `count` is 0.
 std::string PerItem(uint64_t bytes, uint64_t count) {
@@ -46,7 +65,9 @@ void JsonCounters(std::ostringstream& out, const EngineStats& s) {
 std::string RenderStatusTable(const StatusSnapshot& s) {
   std::ostringstream out;
   const EngineStats& t = s.total;
-  out << "mode            " << Mode(t) << "\n";
+  out << "mode            " << Mode(t);
+  if (t.degraded && !s.degraded_reason.empty()) out << " (" << s.degraded_reason << ")";
+  out << "\n";
   out << "transport       " << TransportName(s.transport);
   if (!s.transport_note.empty()) out << " (" << s.transport_note << ")";
   out << "\n";
@@ -93,8 +114,9 @@ std::string RenderStatusLine(const StatusSnapshot& s) {
 
 std::string RenderStatusJson(const StatusSnapshot& s) {
   std::ostringstream out;
-  out << "{\"mode\":\"" << Mode(s.total) << "\",\"transport\":\""
-      << TransportName(s.transport) << "\",\"block_size\":" << s.block_size
+  out << "{\"mode\":\"" << Mode(s.total) << "\",";
+  if (s.total.degraded) out << "\"degraded_reason\":" << JsonString(s.degraded_reason) << ",";
+  out << "\"transport\":\"" << TransportName(s.transport) << "\",\"block_size\":" << s.block_size
       << ",\"used_blocks\":" << s.total.used_blocks
       << ",\"total_blocks\":" << s.total.total_blocks
       << ",\"index_memory_bytes\":" << s.total.index_memory_bytes

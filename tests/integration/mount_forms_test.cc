@@ -212,12 +212,12 @@ TEST_F(MountFormsViaMountCommandTest, MountTypeFuseWtcachefs) {
 }
 
 TEST_F(MountFormsViaMountCommandTest, MountTypeFuseWtcachefsReportsBadPathsWithTheirExitCode) {
-  const std::string missing = dir_.Sub("no-such-cache", false);
-  const CommandResult r = RunCommand({"mount", "-t", "fuse.wtcachefs", origin_, view_, "-o",
-                                      "cache=" + missing + ",cache_size=64M"},
+  const std::string missing = dir_.Sub("no-such-origin", false);
+  const CommandResult r = RunCommand({"mount", "-t", "fuse.wtcachefs", missing, view_, "-o",
+                                      "cache=" + cache_ + ",cache_size=64M"},
                                      std::chrono::seconds(30));
   EXPECT_NE(r.exit_code, 0);
-  EXPECT_NE(r.err.find("wtcachefs: cache '" + missing + "' does not exist"), std::string::npos)
+  EXPECT_NE(r.err.find("wtcachefs: origin '" + missing + "' does not exist"), std::string::npos)
       << r.err;
   EXPECT_FALSE(IsMountPoint(view_));
 }
