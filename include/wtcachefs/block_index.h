@@ -241,6 +241,10 @@ class BlockIndex {
   };
   Changes TakeChanges();
   void ReleaseQuarantined(const std::vector<uint64_t>& slots);
+  // `changes`, taken by TakeChanges(), did not become durable: the next
+  // TakeChanges() reports them again (with their state then), and their
+  // quarantined slots stay quarantined until then.
+  void ReturnChanges(Changes&& changes);
 
  private:
   // A key as the index keeps it: 8 bytes. Keys whose object id or block number

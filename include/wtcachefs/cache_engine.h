@@ -134,10 +134,14 @@ class CacheEngine : public DataEngine {
   void SetSequentialCutoff(uint64_t bytes);
   void SetWriteAllocate(bool allocate);
   void SetPromoteAfter(uint32_t misses);
-  // Called once, from any thread, when the engine degrades to serving from
-  // origin only (repeated cache IO errors, a failing metadata store); the
-  // argument says why.
+  // Called from any thread when the engine degrades to serving from origin
+  // only (repeated cache IO errors, a cache directory deleted or read-only: for
+  // the rest of the mount; a metadata store that cannot be written, as on a
+  // full file system: until a commit succeeds again); the argument says why.
   void set_degraded_listener(std::function<void(const std::string& reason)> listener);
+  // Called, from the flusher, when the engine uses the cache again: its
+  // metadata store could be written again.
+  void set_recovered_listener(std::function<void()> listener);
   int ChangeAttributes(int fd, const std::function<int()>& change) override;
   // The engine has dropped the file's blocks before it calls the listener.
   void set_external_change_listener(

@@ -71,6 +71,9 @@ class MetaStore {
   MetaStore& operator=(const MetaStore&) = delete;
 
   Status Commit(const MetaBatch& batch, bool sync);
+  // After a Commit() that failed (a full file system): lets the store take
+  // writes again once the cause is gone. Ok when it can.
+  Status Resume();
 
   // nullopt when the store is new.
   Result<std::optional<Superblock>> LoadSuperblock();

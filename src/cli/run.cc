@@ -72,7 +72,12 @@ int ServeCached(const Options& options, Transport transport, CacheEngine& cache,
   cache.set_degraded_listener([&log, &options](const std::string& reason) {
     log.Error("the cache in '" + options.cache + "' is degraded (" + reason +
               "): serving from the origin only, no data is lost; check the cache device, "
-              "then remount");
+              "then remount (a cache whose file system was full is used again by itself "
+              "once there is room)");
+  });
+  cache.set_recovered_listener([&log, &options] {
+    log.Info("the cache in '" + options.cache + "' is in use again: its metadata could be "
+             "written");
   });
   cache.set_corruption_listener([&log](const std::string& message) { log.Warn(message); });
   const ServeResult result = ServeView(

@@ -532,6 +532,21 @@ BlockIndex::Changes BlockIndex::TakeChanges() {
   return changes;
 }
 
+void BlockIndex::ReturnChanges(Changes&& changes) {
+  std::lock_guard lock(mutex_);
+  for (const Changes::Block& block : changes.blocks) {
+    const uint32_t slot = FindLocked(block.key);
+    if (slot != IndexTable::kNone) {
+      ChangedLocked(slot);
+    } else {
+      unmapped_keys_.push_back(block.key);
+    }
+  }
+  quarantine_.insert(quarantine_.end(), changes.quarantined_slots.begin(),
+                     changes.quarantined_slots.end());
+  ChangesWaitingGrewLocked();
+}
+
 void BlockIndex::ReleaseQuarantined(const std::vector<uint64_t>& numbers) {
   std::lock_guard lock(mutex_);
   for (uint64_t number : numbers) {

@@ -132,11 +132,37 @@ void EngineState::CacheWriteFailed(int64_t result) {
 }
 
 void EngineState::Degrade(const std::string& reason) {
-  bool expected = false;
-  if (!degraded_.compare_exchange_strong(expected, true)) return;
   std::lock_guard lock(degraded_listener_mutex_);
+  degraded_for_good_ = true;
+  if (degraded_.exchange(true)) return;
   degraded_reason_ = reason;
   if (degraded_listener_) degraded_listener_(reason);
+}
+
+void EngineState::DegradeWhileMetadataFails(const std::string& reason) {
+  std::lock_guard lock(degraded_listener_mutex_);
+  metadata_blocked_ = true;
+  if (degraded_.exchange(true)) return;
+  degraded_reason_ = reason;
+  if (degraded_listener_) degraded_listener_(reason);
+}
+
+void EngineState::RetryMetadataCommit() {
+  // RocksDB may be recovering by itself (Resume() is then busy): the commit
+  // tells.
+  (void)directory_->store().Resume();
+  if (!Flush().ok()) return;
+  std::lock_guard lock(degraded_listener_mutex_);
+  metadata_blocked_ = false;
+  if (degraded_for_good_) return;
+  degraded_ = false;
+  degraded_reason_.clear();
+  if (recovered_listener_) recovered_listener_();
+}
+
+void EngineState::set_recovered_listener(std::function<void()> listener) {
+  std::lock_guard lock(degraded_listener_mutex_);
+  recovered_listener_ = std::move(listener);
 }
 
 std::string EngineState::degraded_reason() const {
@@ -291,9 +317,12 @@ Status EngineState::Flush(const CachedObject* clear_intents_of, bool clear_all_i
     cleared = intents_.ClearInto(batch, clear_intents_of->id);
   }
   if (Status s = directory_->store().Commit(batch, /*sync=*/true); !s.ok()) {
-    // The metadata store fails: serve from origin only. Quarantined slots stay
+    // The metadata store fails: serve from origin only until a commit
+    // succeeds. What this one held waits for it; quarantined slots stay
     // quarantined (their unmapping is not durable).
-    Degrade("the metadata store failed: " + s.message());
+    index_.ReturnChanges(std::move(changes));
+    objects_.ReturnTaken();
+    DegradeWhileMetadataFails("the metadata store cannot be written: " + s.message());
     return s;
   }
   index_.ReleaseQuarantined(changes.quarantined_slots);
@@ -314,7 +343,7 @@ void EngineState::StartFlusher() {
       if (flusher_stop_) break;
       flush_requested_ = false;
       lock.unlock();
-      if (!degraded_) {
+      if (!degraded_ || metadata_blocked_) {
         if (auto fault = FindCacheDirectoryFault(
                 config_.cache_dir,
                 {{"slot file", directory_->slot_file_path(), slots_.fd()},
@@ -323,7 +352,11 @@ void EngineState::StartFlusher() {
         }
       }
       if (space_guard_) space_guard_->BeforeCommit();
-      (void)Flush();  // a failure degrades the engine; the next round retries
+      if (metadata_blocked_) {
+        RetryMetadataCommit();
+      } else {
+        (void)Flush();  // a failure degrades the engine; the next round retries
+      }
       if (space_guard_) space_guard_->AfterCommit();
       history_.Record(Stats());
       lock.lock();
@@ -577,6 +610,10 @@ Result<uint64_t> CacheEngine::Warm(int origin_fd, uint64_t offset, uint64_t leng
   auto opened = Open(std::move(fd));
   if (!opened.ok()) return opened.status();
   return static_cast<CachedFile&>(*opened.value()).Warm(offset, length);
+}
+
+void CacheEngine::set_recovered_listener(std::function<void()> listener) {
+  state_->set_recovered_listener(std::move(listener));
 }
 
 void CacheEngine::set_degraded_listener(std::function<void(const std::string&)> listener) {

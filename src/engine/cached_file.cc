@@ -855,7 +855,7 @@ bool CachedFile::MarkIntent(uint64_t offset, uint64_t length) {
   const uint64_t end = (offset + length + block_size - 1) / block_size;
   if (engine_.intents().MarkForWrite(object_->id, first, end).ok()) return true;
   // Without a durable intent, cache writes would not be crash safe.
-  engine_.Degrade("the intent log cannot be written");
+  engine_.DegradeWhileMetadataFails("the intent log cannot be written");
   return false;
 }
 

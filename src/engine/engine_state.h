@@ -46,8 +46,14 @@ class CacheEngine::State {
   // bypass; anything else (ENOSPC in a reserved cache too: its room was
   // allocated) is a cache IO error (CacheError).
   void CacheWriteFailed(int64_t result);
-  // Switches to degraded mode (origin only) and tells the listener, once.
+  // Switches to degraded mode (origin only) for the rest of the mount and
+  // tells the listener, once.
   void Degrade(const std::string& reason);
+  // Degraded mode while the metadata store cannot be written (a full file
+  // system): nothing waiting for a commit is lost, the flusher retries every
+  // round (RetryMetadataCommit), and the engine uses the cache again once a
+  // commit succeeds, unless Degrade() was called meanwhile.
+  void DegradeWhileMetadataFails(const std::string& reason);
   // A hit's data failed its checksum and the block was dropped: counts it as a
   // cache error (toward degraded mode, as CacheError) and,
   // the first time for this object, tells the corruption listener.
@@ -123,6 +129,10 @@ class CacheEngine::State {
   Status Flush(const CachedObject* clear_intents_of = nullptr, bool clear_all_intents = false);
   void StartFlusher();
   void StopFlusher();
+  // Flusher only, while metadata_blocked_: lets the store take writes again
+  // and commits; on success leaves degraded mode (unless Degrade() was
+  // called) and tells the recovered listener.
+  void RetryMetadataCommit();
   // Wakes the flusher for a group commit now (evicted slots wait for one).
   // Takes no lock: safe under the index's.
   void RequestFlush();
@@ -161,6 +171,7 @@ class CacheEngine::State {
 
   // Listeners, each called from any thread (see CacheEngine's setters).
   void set_degraded_listener(std::function<void(const std::string& reason)> listener);
+  void set_recovered_listener(std::function<void()> listener);
   void set_external_change_listener(std::function<void(uint64_t dev, uint64_t ino)> listener);
   void set_privilege_drop_listener(std::function<void(uint64_t dev, uint64_t ino)> listener);
   void set_corruption_listener(std::function<void(const std::string& message)> listener);
@@ -200,6 +211,11 @@ class CacheEngine::State {
   mutable std::mutex degraded_listener_mutex_;
   std::function<void(const std::string& reason)> degraded_listener_;  // GUARDED_BY(its mutex)
   std::string degraded_reason_;  // GUARDED_BY(degraded_listener_mutex_)
+  // Degrade() was called: degraded until a remount. GUARDED_BY(degraded_listener_mutex_).
+  bool degraded_for_good_ = false;
+  // DegradeWhileMetadataFails() was called and no commit succeeded since.
+  std::atomic<bool> metadata_blocked_{false};
+  std::function<void()> recovered_listener_;  // GUARDED_BY(degraded_listener_mutex_)
   std::mutex external_change_listener_mutex_;
   // Told (origin st_dev, st_ino) of every object found changed behind the mount
   // while the view had it open or was changing it. GUARDED_BY(its mutex).

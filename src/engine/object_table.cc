@@ -63,19 +63,26 @@ void ObjectTable::MarkDirty(const std::shared_ptr<CachedObject>& object) {
 }
 
 std::vector<FileRecord> ObjectTable::TakeDirty() {
-  std::unordered_map<uint64_t, std::shared_ptr<CachedObject>> dirty;
   {
     std::lock_guard lock(mutex_);
-    dirty.swap(dirty_);
+    taken_.clear();
+    taken_.swap(dirty_);
   }
+  // taken_ is the caller's until the next TakeDirty() or ReturnTaken().
   std::vector<FileRecord> records;
-  records.reserve(dirty.size());
-  for (const auto& [id, object] : dirty) {
+  records.reserve(taken_.size());
+  for (const auto& [id, object] : taken_) {
     std::lock_guard guard(object->fingerprint_mutex);
     records.push_back(FileRecord{
         id, object->unvouched ? Smudged(object->fingerprint) : object->fingerprint});
   }
   return records;
+}
+
+void ObjectTable::ReturnTaken() {
+  std::lock_guard lock(mutex_);
+  dirty_.merge(taken_);
+  taken_.clear();
 }
 
 }  // namespace wtcachefs

@@ -95,7 +95,11 @@ class ObjectTable {
   // Marks the object's record as needing a write (new object or new fingerprint).
   void MarkDirty(const std::shared_ptr<CachedObject>& object);
   // The records changed since the last call, with their current fingerprints.
+  // One caller at a time (the group commit) for it and ReturnTaken().
   std::vector<FileRecord> TakeDirty();
+  // The records the last TakeDirty() returned did not become durable: the next
+  // TakeDirty() returns them again.
+  void ReturnTaken();
 
  private:
   struct Key {
@@ -110,6 +114,9 @@ class ObjectTable {
   std::unordered_map<Key, std::shared_ptr<CachedObject>, KeyHash> objects_;  // GUARDED_BY(mutex_)
   uint64_t next_id_ = 1;                                                     // GUARDED_BY(mutex_)
   std::unordered_map<uint64_t, std::shared_ptr<CachedObject>> dirty_;        // GUARDED_BY(mutex_)
+  // What the last TakeDirty() returned, for ReturnTaken(): the swap is
+  // GUARDED_BY(mutex_); reading it, the caller of TakeDirty() only.
+  std::unordered_map<uint64_t, std::shared_ptr<CachedObject>> taken_;
   std::atomic<uint64_t> change_sequence_{1};
 };
 

@@ -372,6 +372,11 @@ Status MetaStore::Commit(const MetaBatch& batch, bool sync) {
   return Status::Ok();
 }
 
+Status MetaStore::Resume() {
+  std::lock_guard lock(impl_->commit_mutex);
+  return FromRocks(impl_->db->Resume(), "resuming cache metadata writes");
+}
+
 Result<std::optional<Superblock>> MetaStore::LoadSuperblock() {
   std::string value;
   const rocksdb::Status s = impl_->db->Get(rocksdb::ReadOptions(), kSuperblockKey, &value);

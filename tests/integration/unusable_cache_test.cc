@@ -4,7 +4,8 @@
 // read-only, or full so that its metadata cannot be opened) leaves the view
 // mounted and serving the origin uncached, with one warning, and status says
 // degraded and why. A full file system discards nothing: once it has room
-// again, the next mount uses the cache with the blocks it held.
+// again, the next mount uses the cache with the blocks it held, and a mount
+// whose file system fills up uses its cache again by itself.
 #include <fcntl.h>
 #include <gtest/gtest.h>
 #include <sys/mount.h>
@@ -12,7 +13,9 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <chrono>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "integration/cli_fixtures.h"
@@ -99,6 +102,18 @@ TEST_F(UnusableCacheTest, AMissingCacheDirectoryServesTheOriginUncached) {
   EXPECT_TRUE(Unmount());
 }
 
+// Writes `path` until its file system is full, to the last byte.
+void FillFileSystem(const std::string& path) {
+  const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT, 0600);
+  ASSERT_GE(fd, 0);
+  const std::string chunk(1 << 16, 'f');
+  while (::write(fd, chunk.data(), chunk.size()) > 0) {
+  }
+  while (::write(fd, chunk.data(), 1) > 0) {
+  }
+  ::close(fd);
+}
+
 TEST_F(UnusableCacheTest, AFullCacheFileSystemServesUncachedAndKeepsTheCacheForLater) {
   TmpfsMount small(cache_, "size=12m");
   ASSERT_TRUE(small.ok());
@@ -111,17 +126,7 @@ TEST_F(UnusableCacheTest, AFullCacheFileSystemServesUncachedAndKeepsTheCacheForL
 
   // Another program fills the file system to the last byte.
   const std::string filler = cache_ + "/filler";
-  {
-    const int fd = ::open(filler.c_str(), O_WRONLY | O_CREAT, 0600);
-    ASSERT_GE(fd, 0);
-    const std::string chunk(1 << 16, 'f');
-    while (::write(fd, chunk.data(), chunk.size()) > 0) {
-    }
-    const std::string byte(1, 'f');
-    while (::write(fd, byte.data(), 1) > 0) {
-    }
-    ::close(fd);
-  }
+  FillFileSystem(filler);
   mounted = Mount();
   ExpectServedUncached(mounted, "the cache metadata in '" + cache_ + "/meta' cannot be opened");
   EXPECT_NE(mounted.err.find("full"), std::string::npos) << mounted.err;
@@ -133,6 +138,45 @@ TEST_F(UnusableCacheTest, AFullCacheFileSystemServesUncachedAndKeepsTheCacheForL
   EXPECT_EQ(mounted.err, "") << "the cache was discarded or damaged";
   EXPECT_NE(StatusJson(view_).find("\"mode\":\"normal\""), std::string::npos);
   EXPECT_EQ(StatusCounter(view_, "used_blocks"), cached) << "the cache lost its blocks";
+  EXPECT_TRUE(Unmount());
+}
+
+// Waits up to `seconds` for the view's status mode to be `mode`.
+bool WaitForMode(const std::string& view, const std::string& mode, int seconds) {
+  for (int i = 0; i < seconds * 10; ++i) {
+    if (StatusJson(view).find("\"mode\":\"" + mode + "\"") != std::string::npos) return true;
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  return false;
+}
+
+// A cache file system that fills up while mounted (another program's files):
+// the metadata store cannot be written, the view goes on serving from the
+// origin, and the cache is used again once there is room, with nothing lost.
+TEST_F(UnusableCacheTest, AFileSystemFillingUpWhileMountedDegradesUntilThereIsRoomAgain) {
+  TmpfsMount small(cache_, "size=16m");
+  ASSERT_TRUE(small.ok());
+  ASSERT_EQ(Mount().exit_code, 0);
+  ASSERT_EQ(ReadFile(view_ + "/data"), std::string(1 << 20, 'o'));
+  const std::string filler = cache_ + "/filler";
+  FillFileSystem(filler);
+  // Changes through the view need a commit of the cache's metadata.
+  WriteFile(view_ + "/written", std::string(1 << 19, 'w'));
+  ASSERT_TRUE(WaitForMode(view_, "degraded", 10)) << StatusJson(view_);
+  EXPECT_NE(StatusJson(view_).find("the metadata store cannot be written"), std::string::npos);
+  WriteFile(view_ + "/while-degraded", std::string(1 << 19, 'd'));
+  EXPECT_EQ(ReadFile(view_ + "/written"), ReadFile(origin_ + "/written"));
+
+  ASSERT_EQ(::unlink(filler.c_str()), 0);
+  ASSERT_TRUE(WaitForMode(view_, "normal", 30)) << StatusJson(view_);
+  const uint64_t promotions = StatusCounter(view_, "promotions");
+  EXPECT_EQ(ReadFileDirect(view_ + "/while-degraded"), std::string(1 << 19, 'd'));
+  EXPECT_GT(StatusCounter(view_, "promotions"), promotions) << "the cache is not used again";
+  ASSERT_TRUE(Unmount());
+  ASSERT_EQ(Mount().exit_code, 0);
+  for (const char* name : {"data", "written", "while-degraded"}) {
+    EXPECT_EQ(ReadFileDirect(view_ + "/" + name), ReadFile(origin_ + "/" + name)) << name;
+  }
   EXPECT_TRUE(Unmount());
 }
 
