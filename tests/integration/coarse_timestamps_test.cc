@@ -5,8 +5,10 @@
 // staler than the origin read directly: what was read or written in the tick
 // of the file's last change is not served once another look at the file (an
 // open, a revalidation, a remount) could not tell a later change from none.
-// Each case runs over the slow-origin fixture reporting whole seconds and over
-// sshfs, in directory and image mode.
+// A file being written at a crash still comes back warm over such an origin
+// once its last change is out of the tick (DESIGN W4). Each case runs over the
+// slow-origin fixture reporting whole seconds and over sshfs, in directory and
+// image mode.
 #include <fcntl.h>
 #include <signal.h>
 #include <gtest/gtest.h>
@@ -15,6 +17,7 @@
 
 #include <chrono>
 #include <memory>
+#include <cstdlib>
 #include <cstring>
 #include <string>
 #include <thread>
@@ -193,6 +196,67 @@ TEST_P(CoarseTimestamps, W6AFileChangedSecondsAgoStaysCached) {
   EXPECT_TRUE(ReadFileDirect(rig.view_file()) == expected);
   EXPECT_EQ(StatusCounter(rig.view(), "read_misses"), misses_after_remount)
       << "the remount came back cold";
+}
+
+// Writes 4 KiB at `offset` of the view's file with O_DIRECT (the engine gets it
+// as written: no page cache between).
+void WriteThroughView(const std::string& path, off_t offset, uint32_t seed) {
+  const int fd = ::open(path.c_str(), O_WRONLY | O_DIRECT | O_CLOEXEC);
+  ASSERT_GE(fd, 0) << path << ": " << std::strerror(errno);
+  void* buffer = nullptr;
+  ASSERT_EQ(::posix_memalign(&buffer, 4096, 4096), 0);
+  const std::string bytes = Pattern(4096, seed);
+  std::memcpy(buffer, bytes.data(), bytes.size());
+  EXPECT_EQ(::pwrite(fd, buffer, 4096, offset), 4096);
+  std::free(buffer);
+  ::close(fd);
+}
+
+// DESIGN W4 over a network origin ("Warm after a crash" in
+// docs/architecture.md): a file written through the view when the daemon is
+// killed comes back warm once its last change is out of the racy tick, with
+// `change_after_crash` (another program rewriting the first 4 KiB within the
+// write lease) served from origin and the rest from the cache.
+void ExpectWarmAfterCrash(const Param& param, bool change_after_crash) {
+  const auto [mode, origin] = param;
+  OriginRig rig(mode, origin);
+  ASSERT_RIG_READY(rig);
+  std::this_thread::sleep_for(milliseconds(3200));  // past the file's tick
+  ASSERT_EQ(ReadFileDirect(rig.view_file()).size(), kFileSize);  // promoted
+  const uint64_t cached = StatusCounter(rig.view(), "used_blocks");
+  ASSERT_GT(cached, 0u);
+  std::this_thread::sleep_for(milliseconds(1500));  // a group commit
+  WriteThroughView(rig.view_file(), 8192, 60);
+  ASSERT_EQ(::kill(rig.daemon_pid(), SIGKILL), 0);
+  rig.Abandon();
+  if (change_after_crash) Rewrite(rig.backing_file(), 4096, 61);
+  std::this_thread::sleep_for(milliseconds(3200));  // past the last change's tick
+  ASSERT_TRUE(rig.Remount()) << rig.failure();
+  // The first open compares the file; the blocks the intent log names are
+  // compared with origin in the background.
+  if (const int fd = ::open(rig.view_file().c_str(), O_RDONLY | O_CLOEXEC); fd >= 0) ::close(fd);
+  for (int i = 0; i < 100 && StatusCounter(rig.view(), "used_blocks") < cached; ++i) {
+    std::this_thread::sleep_for(milliseconds(100));
+  }
+  EXPECT_EQ(StatusCounter(rig.view(), "used_blocks"), cached) << "the file came back cold";
+  const uint64_t from_origin = StatusCounter(rig.view(), "bytes_read_from_origin");
+  EXPECT_TRUE(ReadFileDirect(rig.view_file()) == ReadFile(rig.backing_file()));
+  const uint64_t read_from_origin = StatusCounter(rig.view(), "bytes_read_from_origin") - from_origin;
+  if (change_after_crash) {
+    // The changed sector's block (64 KiB) is read again, nothing else.
+    EXPECT_GT(read_from_origin, 0u);
+    EXPECT_LE(read_from_origin, 65536u);
+  } else {
+    EXPECT_EQ(read_from_origin, 0u);
+  }
+}
+
+TEST_P(CoarseTimestamps, W4AFileBeingWrittenAtACrashComesBackWarm) {
+  ExpectWarmAfterCrash(GetParam(), /*change_after_crash=*/false);
+}
+
+TEST_P(CoarseTimestamps, W4ASectorChangedAfterACrashIsServedFromOrigin) {
+  ExpectWarmAfterCrash(GetParam(), /*change_after_crash=*/true);
 }
 
 INSTANTIATE_TEST_SUITE_P(EveryCoarseOrigin, CoarseTimestamps,
