@@ -11,7 +11,8 @@
 # and cache again, and checks that every file read through the view (O_DIRECT
 # and buffered) equals the origin byte for byte and that every write
 # acknowledged through the view, fsynced or not, is on the origin. It reports
-# how warm each remount came back (used_blocks after it over used_blocks
+# how warm each remount came back (used_blocks after it, once every file has
+# been opened and the blocks in doubt compared with origin, over used_blocks
 # before the kill). Points alternate directory and image mode; every 20 points
 # both views are also unmounted cleanly and checked. tests/soak/crash_soak.cc
 # and docs/architecture.md ("Warm after a crash") say more.

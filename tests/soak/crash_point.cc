@@ -37,6 +37,7 @@ void RemountAndCheck(SoakTarget& target, Watchdog& watchdog, PointResult* result
     return;
   }
   watchdog.Arm("checking after the remount", target.daemon().pid(), kPhaseLimit);
+  OpenEveryFileAndWaitForRecovery(target.view());
   result->used_blocks_after = UsedBlocks(target.view());
   const std::optional<Mismatch> mismatch = target.Check();
   const std::string after_check = mismatch ? std::string() : target.AfterCheck();

@@ -17,6 +17,7 @@
 #include <climits>
 #include <cstdlib>
 #include <cstring>
+#include <filesystem>
 #include <fstream>
 #include <sstream>
 #include <thread>
@@ -164,15 +165,40 @@ std::string MakeUniqueDirectory(const std::string& parent, const std::string& pr
   return ::realpath(templ.c_str(), resolved) != nullptr ? resolved : templ;
 }
 
-std::optional<uint64_t> UsedBlocks(const std::string& view) {
+namespace {
+
+// Counter `name` of the view's status line; nullopt when it cannot be read.
+std::optional<uint64_t> StatusField(const std::string& view, const std::string& name) {
   char line[4096];
   const ssize_t n = ::getxattr(view.c_str(), "wtcachefs.status.line", line, sizeof(line) - 1);
   if (n < 0) return std::nullopt;
   const std::string text = " " + std::string(line, static_cast<size_t>(n));
-  const std::string key = " used_blocks=";
+  const std::string key = " " + name + "=";
   const size_t at = text.find(key);
   if (at == std::string::npos) return std::nullopt;
   return std::strtoull(text.c_str() + at + key.size(), nullptr, 10);
+}
+
+}  // namespace
+
+std::optional<uint64_t> UsedBlocks(const std::string& view) {
+  return StatusField(view, "used_blocks");
+}
+
+void OpenEveryFileAndWaitForRecovery(const std::string& view) {
+  std::error_code error;
+  for (auto it = std::filesystem::recursive_directory_iterator(view, error);
+       !error && it != std::filesystem::recursive_directory_iterator(); it.increment(error)) {
+    if (!it->is_regular_file(error)) continue;
+    if (const int fd = ::open(it->path().c_str(), O_RDONLY | O_CLOEXEC); fd >= 0) ::close(fd);
+  }
+  std::optional<uint64_t> last = StatusField(view, "recovered_blocks");
+  for (int i = 0; i < 50; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(200));
+    const std::optional<uint64_t> now = StatusField(view, "recovered_blocks");
+    if (now == last) return;
+    last = now;
+  }
 }
 
 int InvalidateCachedFile(const std::string& view_file) {

@@ -31,6 +31,11 @@ std::string MakeUniqueDirectory(const std::string& parent, const std::string& pr
 // The view's `used_blocks` counter (its status line, as `wtcachefs status VIEW
 // --line` prints it); nullopt when the status cannot be read.
 std::optional<uint64_t> UsedBlocks(const std::string& view);
+// Opens every file in `view` without reading it, then waits (up to 10 s) for
+// the blocks a crash left in doubt to be compared with origin: the daemon
+// compares them after a file's first open, and `recovered_blocks` stops
+// rising once it is done.
+void OpenEveryFileAndWaitForRecovery(const std::string& view);
 // Drops every cached block of `view_file` (`wtcachefs invalidate`); 0 or an errno.
 int InvalidateCachedFile(const std::string& view_file);
 
