@@ -105,6 +105,32 @@ Result<std::unique_ptr<CacheDirectory>> CacheDirectory::Open(
   }
   cache->store_ = std::move(store);
 
+  if (existing && request.block_size && *request.block_size != existing->block_size) {
+    return Status::Error(EINVAL, "cache '" + request.cache_dir + "' was created with block size " +
+                                     std::to_string(existing->block_size) + ", not " +
+                                     std::to_string(*request.block_size) +
+                                     ": drop --block-size, or pass --reset-cache to "
+                                     "recreate the cache (its cached data is then lost)");
+  }
+  // The size in the cache's own blocks.
+  const uint32_t block_size =
+      existing ? existing->block_size : request.block_size.value_or(kDefaultBlockSize);
+  const uint64_t slot_count = request.cache_bytes / block_size;
+  if (!existing || request.resize) {
+    if (slot_count == 0) {
+      return Status::Error(EINVAL, "cache size " + std::to_string(request.cache_bytes) +
+                                       " is smaller than one block of " +
+                                       std::to_string(block_size) + " bytes");
+    }
+    if (slot_count > request.max_slots) {
+      return Status::Error(
+          EINVAL, "cache size " + std::to_string(request.cache_bytes) + " is " +
+                      std::to_string(slot_count) + " blocks of " + std::to_string(block_size) +
+                      " bytes; a cache holds at most " + std::to_string(request.max_slots) +
+                      " blocks: choose a smaller --cache-size" +
+                      (existing ? "" : " or a larger --block-size"));
+    }
+  }
   if (existing) {
     const Superblock& sb = *existing;
     const bool named_by_path = request.origin_dev == 0 && request.origin_ino == 0;
@@ -115,30 +141,23 @@ Result<std::unique_ptr<CacheDirectory>> CacheDirectory::Open(
                                        "': pass --reset-cache to discard it and cache '" +
                                        request.origin_path + "' there");
     }
-    if (request.block_size && *request.block_size != sb.block_size) {
-      return Status::Error(EINVAL, "cache '" + request.cache_dir + "' was created with block size " +
-                                       std::to_string(sb.block_size) + ", not " +
-                                       std::to_string(*request.block_size) +
-                                       ": drop --block-size, or pass --reset-cache to "
-                                       "recreate the cache");
-    }
+
     cache->superblock_ = sb;
     cache->unclean_ = !sb.clean_shutdown;
     cache->previous_slot_count_ = sb.slot_count;
-    if (request.resize && request.slot_count != sb.slot_count) {
+    if (request.resize && slot_count != sb.slot_count) {
       cache->warnings_.push_back(
           "cache '" + request.cache_dir + "' resized from " + std::to_string(sb.slot_count) +
-          " to " + std::to_string(request.slot_count) + " blocks" +
-          (request.slot_count < sb.slot_count ? " (blocks past the new size are dropped)"
-                                              : ""));
-      cache->superblock_.slot_count = request.slot_count;
+          " to " + std::to_string(slot_count) + " blocks" +
+          (slot_count < sb.slot_count ? " (blocks past the new size are dropped)" : ""));
+      cache->superblock_.slot_count = slot_count;
     }
   } else {
     cache->created_ = true;
     Superblock& sb = cache->superblock_;
     sb.cache_uuid = NewUuid();
-    sb.block_size = request.block_size.value_or(kDefaultBlockSize);
-    sb.slot_count = request.slot_count;
+    sb.block_size = block_size;
+    sb.slot_count = slot_count;
     sb.origin_dev = request.origin_dev;
     sb.origin_ino = request.origin_ino;
     sb.origin_path = request.origin_path;

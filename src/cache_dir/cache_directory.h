@@ -35,10 +35,14 @@ struct CacheDirectoryRequest {
   uint64_t origin_dev = 0;
   uint64_t origin_ino = 0;
   std::string origin_path;
-  // The block size asked for, if any (default 64 KiB for a new cache).
+  // The block size asked for, if any (default 64 KiB for a new cache). An
+  // existing cache of another block size is refused (EINVAL), never changed.
   std::optional<uint32_t> block_size;
-  uint64_t slot_count = 0;
-  // An existing cache takes slot_count too (the size was asked for, not a
+  // The cache's size in bytes, counted in the cache's own blocks (its block
+  // size when it exists): at most max_slots blocks, and at least one.
+  uint64_t cache_bytes = 0;
+  uint64_t max_slots = 0;
+  // An existing cache takes cache_bytes too (the size was asked for, not a
   // default): smaller drops the mappings past it, larger grows the slot file.
   bool resize = false;
   // Discard whatever the directory holds and start a new cache.

@@ -416,32 +416,19 @@ Result<std::unique_ptr<CacheEngine>> CacheEngine::Start(const CacheConfig& confi
     return Status::Error(EINVAL, "block size " + std::to_string(config.block_size) +
                                      " is not a power of two between 4 KiB and 4 MiB");
   }
-  const uint32_t new_block_size =
-      config.block_size != 0 ? config.block_size : CacheDirectory::kDefaultBlockSize;
   CacheDirectoryRequest request;
   request.cache_dir = config.cache_dir;
   request.origin_dev = config.origin_dev;
   request.origin_ino = config.origin_ino;
   request.origin_path = config.origin_path;
   if (config.block_size != 0) request.block_size = config.block_size;
-  request.slot_count = config.cache_bytes / new_block_size;
+  request.cache_bytes = config.cache_bytes;
+  request.max_slots = BlockIndex::kMaxSlots;
   request.reset = config.reset;
   request.resize = config.resize;
   request.lock.view = config.view;
   request.lock.wait_for_leaving_holder = config.lock_wait;
   request.lock.on_wait = config.on_lock_wait;
-  if (request.slot_count == 0) {
-    return Status::Error(EINVAL, "cache size " + std::to_string(config.cache_bytes) +
-                                     " is smaller than one block of " +
-                                     std::to_string(new_block_size) + " bytes");
-  }
-  if (request.slot_count > BlockIndex::kMaxSlots) {
-    return Status::Error(EINVAL, "cache size " + std::to_string(config.cache_bytes) + " is " +
-                                     std::to_string(request.slot_count) + " blocks of " +
-                                     std::to_string(new_block_size) + " bytes; a cache holds at most " +
-                                     std::to_string(BlockIndex::kMaxSlots) +
-                                     " blocks: choose a larger --block-size or a smaller --cache-size");
-  }
   auto directory = CacheDirectory::Open(request);
   if (!directory.ok()) return directory.status();
   const Superblock& sb = directory.value()->superblock();

@@ -19,6 +19,7 @@
 #include <vector>
 
 #include "integration/cli_fixtures.h"
+#include "support/image_mount.h"
 #include "support/mounted_view.h"
 
 namespace wtcachefs::testing {
@@ -236,6 +237,56 @@ TEST_F(MountFormsViaMountCommandTest, FstabLineMountsWithMountAllAndByMountPoint
   ASSERT_EQ(r.exit_code, 0) << r.err;
   ExpectDetachedDaemonServes(origin_, view_);
   ExpectStopsWith({"umount", view_}, view_);
+}
+
+// A size at remount means bytes, counted in the cache's own blocks, in every
+// form a size is given: a cache of 4 KiB blocks keeps them, and its 16,384
+// blocks, where the default block size would make it 1,024; another
+// --block-size is refused and drops nothing.
+TEST_F(MountFormsViaMountCommandTest, EveryFormOfASizeCountsAnExistingCachesOwnBlocks) {
+  WriteFile(origin_ + "/data", std::string(1 << 20, 'd'));
+  const auto expect_cache_kept = [&](const std::string& form, uint64_t used) {
+    SCOPED_TRACE(form);
+    EXPECT_EQ(StatusCounter(view_, "total_blocks"), 16384u);
+    EXPECT_EQ(StatusCounter(view_, "block_size"), 4096u);
+    EXPECT_EQ(StatusCounter(view_, "used_blocks"), used) << "blocks were dropped";
+    ExpectStopsWith({"umount", view_}, view_);
+  };
+  CommandResult r = RunCommand({WtcachefsBinary(), origin_, cache_, view_, "--cache-size", "64M",
+                                "--block-size", "4K"},
+                               std::chrono::seconds(30));
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  ASSERT_EQ(ReadFileDirect(view_ + "/data"), std::string(1 << 20, 'd'));
+  const uint64_t used = StatusCounter(view_, "used_blocks");
+  ASSERT_GT(used, 0u);
+  expect_cache_kept("created", used);
+
+  r = RunCommand({WtcachefsBinary(), origin_, cache_, view_, "--cache-size", "64M"},
+                 std::chrono::seconds(30));
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  expect_cache_kept("--cache-size 64M", used);
+  r = RunCommand({WtcachefsBinary(), origin_, view_, "-o", "cache=" + cache_ + ",cache_size=64M"},
+                 std::chrono::seconds(30));
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  expect_cache_kept("-o cache_size=64M", used);
+  const std::string fstab = WriteFstab(origin_ + " " + view_ + " fuse.wtcachefs cache=" + cache_ +
+                                       ",cache_size=64M 0 0");
+  r = RunCommand({"mount", "-T", fstab, view_}, std::chrono::seconds(30));
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  expect_cache_kept("fstab", used);
+
+  r = RunCommand({WtcachefsBinary(), origin_, cache_, view_, "--cache-size", "64M",
+                  "--block-size", "64K"},
+                 std::chrono::seconds(30));
+  EXPECT_EQ(r.exit_code, 2);
+  for (const char* named : {"block size 4096, not 65536", "--reset-cache"}) {
+    EXPECT_NE(r.err.find(named), std::string::npos) << r.err;
+  }
+  EXPECT_FALSE(IsMountPoint(view_));
+  r = RunCommand({WtcachefsBinary(), origin_, cache_, view_, "--cache-size", "64M"},
+                 std::chrono::seconds(30));
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  expect_cache_kept("after the refusal", used);
 }
 
 TEST_F(MountFormsViaMountCommandTest, FstabLineWithNofailAndSystemdOptions) {

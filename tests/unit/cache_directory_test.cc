@@ -22,7 +22,8 @@ class CacheDirectoryTest : public ::testing::Test {
     r.origin_dev = 1;
     r.origin_ino = 2;
     r.origin_path = "/srv/origin";
-    r.slot_count = 100;
+    r.cache_bytes = 100 * CacheDirectory::kDefaultBlockSize;
+    r.max_slots = 1000;
     return r;
   }
   std::unique_ptr<CacheDirectory> OpenOk(const CacheDirectoryRequest& r) {
@@ -110,7 +111,7 @@ TEST_F(CacheDirectoryTest, AMountThatFailsBeforeRecordingLeavesNothingRecorded) 
     EXPECT_TRUE(opened.value()->created());
   }
   CacheDirectoryRequest bigger = Request();
-  bigger.slot_count = 1000;
+  bigger.cache_bytes = 1000 * CacheDirectory::kDefaultBlockSize;
   {
     auto opened = CacheDirectory::Open(bigger);
     ASSERT_TRUE(opened.ok()) << opened.status().message();
