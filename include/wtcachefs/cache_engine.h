@@ -143,6 +143,7 @@ class CacheEngine : public DataEngine {
   // metadata store could be written again.
   void set_recovered_listener(std::function<void()> listener);
   int ChangeAttributes(int fd, const std::function<int()>& change) override;
+  void Unlinked(int fd) override;
   // The engine has dropped the file's blocks before it calls the listener.
   void set_external_change_listener(
       std::function<void(uint64_t dev, uint64_t ino)> listener) override;

@@ -121,6 +121,11 @@ class DataEngine {
     (void)fd;
     return change();
   }
+  // Origin's link to the object at `fd` (an O_PATH fd will do) was removed
+  // through the view (unlink, or a rename over it). When no link is left, the
+  // engine forgets what it holds of the file (DESIGN W8), at once or at the
+  // release of its last open file.
+  virtual void Unlinked(int fd) { (void)fd; }
   // Called, from any thread, with origin's (st_dev, st_ino) of a file found
   // changed behind the mount while the view had it open or was changing it:
   // the kernel's page cache of it must be dropped.

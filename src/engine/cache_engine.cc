@@ -213,12 +213,71 @@ void EngineState::DropBlocksFrom(uint64_t object_id, uint64_t first_block,
   EngineCounters::Add(counters_.invalidations, dropped);
 }
 
+void EngineState::FileOpened(const std::shared_ptr<CachedObject>& object) {
+  std::lock_guard guard(object->fingerprint_mutex);
+  ++object->open_files;
+}
+
+void EngineState::FileClosed(const std::shared_ptr<CachedObject>& object, int fd) {
+  {
+    std::lock_guard guard(object->fingerprint_mutex);
+    if (--object->open_files > 0 || !object->unlinked || object->forgotten) return;
+    struct stat st;
+    // A link made since (through another name) keeps it alive.
+    if (::fstat(fd, &st) != 0 || st.st_nlink > 0) {
+      object->unlinked = false;
+      return;
+    }
+    object->forgotten = true;
+  }
+  Forget(object);
+}
+
+void EngineState::Unlinked(const std::shared_ptr<CachedObject>& object) {
+  {
+    std::lock_guard guard(object->fingerprint_mutex);
+    object->unlinked = true;
+    if (object->open_files > 0 || object->forgotten) return;
+    object->forgotten = true;
+  }
+  Forget(object);
+}
+
+void EngineState::Forget(const std::shared_ptr<CachedObject>& object) {
+  // No change of its data is in flight; none can start (it has no name and no
+  // open file left).
+  std::lock_guard change(object->change_gate);
+  rechecks_.Discard(object->id);
+  const uint64_t block_size = slots_.block_size();
+  uint64_t size = object->size.load();
+  {
+    std::lock_guard guard(object->fingerprint_mutex);
+    size = std::max(size, object->fingerprint.size);
+  }
+  DropBlocksFrom(object->id, 0, (size + block_size - 1) / block_size + 1);
+  objects_.Erase(object);
+}
+
 Status EngineState::Load(uint64_t intact_slots) {
   MetaStore& store = directory_->store();
   if (Status s = intents_.Load(); !s.ok()) return s;
-  if (Status s = store.ForEachFile([&](FileRecord&& r) { objects_.Restore(r); }); !s.ok()) {
+  // The ids of the files on record, sorted: a mapping of no file's (its
+  // record deleted, W8) is dropped, so that its id can be given again.
+  std::vector<uint64_t> file_ids;
+  if (Status s = store.ForEachFile([&](FileRecord&& r) {
+        file_ids.push_back(r.object_id);
+        objects_.Restore(r);
+      });
+      !s.ok()) {
     return s;
   }
+  std::sort(file_ids.begin(), file_ids.end());
+  auto next_file = file_ids.begin();
+  // Mappings come in key order, object ids ascending.
+  const auto on_record = [&](uint64_t object_id) {
+    next_file = std::lower_bound(next_file, file_ids.end(), object_id);
+    return next_file != file_ids.end() && *next_file == object_id;
+  };
   auto counters_loaded = store.LoadCounters();
   if (!counters_loaded.ok()) return counters_loaded.status();
   for (const auto& [name, value] : counters_loaded.value()) {
@@ -238,7 +297,7 @@ Status EngineState::Load(uint64_t intact_slots) {
   };
   std::vector<BlockMapping> suspects;
   Status scanned = store.ForEachMapping(sectors, [&](BlockMapping&& m) {
-    if (m.slot >= intact_slots) {
+    if (m.slot >= intact_slots || !on_record(m.object_id)) {
       recovery.DeleteMapping(m.object_id, m.block);
       return;
     }
@@ -303,6 +362,8 @@ Status EngineState::Flush(const CachedObject* clear_intents_of, bool clear_all_i
     }
   }
   for (const FileRecord& record : records) batch.PutFile(record);
+  // After the puts: an object written and then erased since ends up deleted.
+  for (const uint64_t object_id : objects_.TakeErased()) batch.DeleteFile(object_id);
   // Changes through the view since the last commit: the daemon may go on
   // changing origin for a while yet.
   if (!records.empty()) intents_.RenewLeaseInto(batch);
@@ -619,6 +680,14 @@ int CacheEngine::ChangeAttributes(int fd, const std::function<int()>& change) {
   const int result = change();
   state_->EndChange(object, fd);
   return result;
+}
+
+void CacheEngine::Unlinked(int fd) {
+  struct stat st;
+  if (::fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) || st.st_nlink > 0) return;
+  const std::shared_ptr<CachedObject> object =
+      state_->objects().Find(static_cast<uint64_t>(st.st_dev), static_cast<uint64_t>(st.st_ino));
+  if (object) state_->Unlinked(object);
 }
 
 void CacheEngine::set_external_change_listener(

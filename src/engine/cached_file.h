@@ -26,8 +26,12 @@ class CachedFile final : public OpenFile {
         object_(std::move(object)),
         page_cache_valid_(page_cache_valid) {
     engine_.open_files().Add(this, object_, fd_.get());
+    engine_.FileOpened(object_);
   }
-  ~CachedFile() override { engine_.open_files().Remove(this); }
+  ~CachedFile() override {
+    engine_.open_files().Remove(this);
+    engine_.FileClosed(object_, fd_.get());
+  }
   CachedFile(const CachedFile&) = delete;
   CachedFile& operator=(const CachedFile&) = delete;
 

@@ -114,6 +114,16 @@ class CacheEngine::State {
   void RevalidateIfOlder(const std::shared_ptr<CachedObject>& object, int fd,
                          int64_t min_age_ns);
 
+  // DESIGN W8, files die. Every CachedFile counts itself open on its object
+  // (FileOpened, FileClosed); Unlinked() says origin's last link to an
+  // object went through the view. Once it has no link and no open file, its
+  // blocks are unmapped (their slots reused only after the next commit, W4)
+  // and its record deleted by the next commit. FileClosed() is given the
+  // closing file's origin fd, to see whether a link is left.
+  void FileOpened(const std::shared_ptr<CachedObject>& object);
+  void FileClosed(const std::shared_ptr<CachedObject>& object, int fd);
+  void Unlinked(const std::shared_ptr<CachedObject>& object);
+
   // Loads files and mappings; after an unclean shutdown holds every block in a
   // region the intent log names for a comparison with origin (CrashRecheck)
   // and deletes its mapping durably. Call once, before serving.
@@ -133,6 +143,8 @@ class CacheEngine::State {
   // and commits; on success leaves degraded mode (unless Degrade() was
   // called) and tells the recovered listener.
   void RetryMetadataCommit();
+  // Unmaps the blocks of `object`, which is dead (W8), and erases it.
+  void Forget(const std::shared_ptr<CachedObject>& object);
   // Wakes the flusher for a group commit now (evicted slots wait for one).
   // Takes no lock: safe under the index's.
   void RequestFlush();

@@ -79,10 +79,42 @@ std::vector<FileRecord> ObjectTable::TakeDirty() {
   return records;
 }
 
+std::vector<uint64_t> ObjectTable::TakeErased() {
+  std::lock_guard lock(mutex_);
+  taken_erased_ = std::move(erased_);
+  erased_.clear();
+  return taken_erased_;
+}
+
 void ObjectTable::ReturnTaken() {
   std::lock_guard lock(mutex_);
   dirty_.merge(taken_);
   taken_.clear();
+  erased_.insert(erased_.end(), taken_erased_.begin(), taken_erased_.end());
+  taken_erased_.clear();
+}
+
+void ObjectTable::Erase(const std::shared_ptr<CachedObject>& object) {
+  Key key;
+  {
+    std::lock_guard guard(object->fingerprint_mutex);
+    key = Key{object->fingerprint.dev, object->fingerprint.ino};
+  }
+  std::lock_guard lock(mutex_);
+  auto it = objects_.find(key);
+  if (it == objects_.end() || it->second != object) {
+    // Its fingerprint no longer names its key (a stat failed): looked for.
+    it = std::find_if(objects_.begin(), objects_.end(),
+                      [&](const auto& entry) { return entry.second == object; });
+  }
+  if (it != objects_.end()) objects_.erase(it);
+  dirty_.erase(object->id);
+  erased_.push_back(object->id);
+}
+
+size_t ObjectTable::size() {
+  std::lock_guard lock(mutex_);
+  return objects_.size();
 }
 
 }  // namespace wtcachefs

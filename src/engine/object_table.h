@@ -68,6 +68,12 @@ struct CachedObject {
   // When origin's attributes were last compared with the fingerprint (at
   // open, a change or a revalidation): EngineState::CheckNowNs().
   std::atomic<int64_t> checked_ns{0};
+  // DESIGN W8: the CachedFiles open on it, and whether origin's last link to
+  // it went through the view (EngineState::Unlinked); once both say it is
+  // dead, it is forgotten (EngineState::Forget), once.
+  uint32_t open_files = 0;  // GUARDED_BY(fingerprint_mutex)
+  bool unlinked = false;    // GUARDED_BY(fingerprint_mutex)
+  bool forgotten = false;   // GUARDED_BY(fingerprint_mutex)
 };
 
 class ObjectTable {
@@ -97,9 +103,18 @@ class ObjectTable {
   // The records changed since the last call, with their current fingerprints.
   // One caller at a time (the group commit) for it and ReturnTaken().
   std::vector<FileRecord> TakeDirty();
-  // The records the last TakeDirty() returned did not become durable: the next
-  // TakeDirty() returns them again.
+  // The ids of the objects Erase()d since the last call, whose records go.
+  // One caller at a time, as TakeDirty().
+  std::vector<uint64_t> TakeErased();
+  // The records the last TakeDirty() returned, and the erasures the last
+  // TakeErased() returned, did not become durable: the next calls return
+  // them again.
   void ReturnTaken();
+  // Forgets `object` (DESIGN W8: its file is gone): it is found no more, and
+  // its record is deleted by the next commit (TakeErased()).
+  void Erase(const std::shared_ptr<CachedObject>& object);
+  // Objects the table holds.
+  size_t size();
 
  private:
   struct Key {
@@ -117,6 +132,8 @@ class ObjectTable {
   // What the last TakeDirty() returned, for ReturnTaken(): the swap is
   // GUARDED_BY(mutex_); reading it, the caller of TakeDirty() only.
   std::unordered_map<uint64_t, std::shared_ptr<CachedObject>> taken_;
+  std::vector<uint64_t> erased_;        // GUARDED_BY(mutex_)
+  std::vector<uint64_t> taken_erased_;  // GUARDED_BY(mutex_)
   std::atomic<uint64_t> change_sequence_{1};
 };
 

@@ -214,6 +214,7 @@ void Unlink(fuse_req_t req, fuse_ino_t parent, const char* name) {
     const auto unlink = [&] { return ::unlinkat(dir.get(), name, 0) == 0 ? 0 : errno; };
     const int error = object >= 0 ? fs.engine().ChangeAttributes(object, unlink) : unlink();
     if (error != 0) return error;
+    if (object >= 0) fs.engine().Unlinked(object);
     fs.inodes().Removed(parent, name);
     fuse_reply_err(req, 0);
     return 0;
@@ -260,6 +261,7 @@ void Rename(fuse_req_t req, fuse_ino_t parent, const char* name, fuse_ino_t newp
     const int error =
         moved_object >= 0 ? fs.engine().ChangeAttributes(moved_object, exchange) : exchange();
     if (error != 0) return error;
+    if (target_object >= 0 && (flags & RENAME_EXCHANGE) == 0) fs.engine().Unlinked(target_object);
     fs.inodes().Renamed(parent, name, newparent, newname, (flags & RENAME_EXCHANGE) != 0);
     fuse_reply_err(req, 0);
     return 0;
