@@ -119,6 +119,15 @@ class CrashWarm : public ::testing::TestWithParam<Mode> {
     ASSERT_EQ(::kill(rig_.daemon_pid(), SIGKILL), 0);
   }
 
+  // Another program writes `bytes` at `offset` of the image on origin.
+  void ChangeOriginBehindTheMount(size_t offset, const std::string& bytes) {
+    const int fd = ::open(rig_.origin_file.c_str(), O_WRONLY);
+    ASSERT_GE(fd, 0);
+    ASSERT_EQ(::pwrite(fd, bytes.data(), bytes.size(), static_cast<off_t>(offset)),
+              static_cast<ssize_t>(bytes.size()));
+    ::close(fd);
+  }
+
   // Opens the image through the view (its first comparison), reading nothing
   // (a read would cache its block anew), and waits up to 10 s for `blocks` to
   // be cached again.
@@ -154,13 +163,7 @@ TEST_P(CrashWarm, EveryBlockThatStillEqualsOriginIsServedFromTheCacheAfterSigkil
 TEST_P(CrashWarm, ASectorOriginChangedAfterSigkillIsServedFromOrigin) {
   WarmWriteAndKill();
   const std::string changed = Pattern(4096, 3);
-  {
-    const int fd = ::open(rig_.origin_file.c_str(), O_WRONLY);
-    ASSERT_GE(fd, 0);
-    ASSERT_EQ(::pwrite(fd, changed.data(), changed.size(), static_cast<off_t>(kRegion)),
-              static_cast<ssize_t>(changed.size()));
-    ::close(fd);
-  }
+  ChangeOriginBehindTheMount(kRegion, changed);
   ASSERT_TRUE(rig_.remount());
   // Sectors are compared one by one: the block stays, without that sector.
   ASSERT_TRUE(WaitForUsedBlocks(2 * kBlocksPerRegion))
@@ -174,15 +177,9 @@ TEST_P(CrashWarm, ASectorOriginChangedAfterSigkillIsServedFromOrigin) {
 TEST_P(CrashWarm, AChangeBehindTheMountAfterTheLeaseDropsTheImage) {
   WarmWriteAndKill();
   std::this_thread::sleep_for(kPastTheLease);
-  // Another program changes the region that no write through the view touched.
+  // Another program changes the image once the lease is over.
   const std::string changed = Pattern(4096, 3);
-  {
-    const int fd = ::open(rig_.origin_file.c_str(), O_WRONLY);
-    ASSERT_GE(fd, 0);
-    ASSERT_EQ(::pwrite(fd, changed.data(), changed.size(), static_cast<off_t>(kRegion)),
-              static_cast<ssize_t>(changed.size()));
-    ::close(fd);
-  }
+  ChangeOriginBehindTheMount(kRegion, changed);
   ASSERT_TRUE(rig_.remount());
   const std::string origin = ReadFile(rig_.origin_file);
   EXPECT_TRUE(ReadDirect(rig_.view_file, kRegion, 4096) == changed) << "stale bytes served";
