@@ -40,6 +40,10 @@ Result<std::unique_ptr<CacheDirectory>> CacheDirectory::Open(
   std::unique_ptr<CacheDirectory> cache(new CacheDirectory());
   cache->dir_ = request.cache_dir;
   ::chmod(request.cache_dir.c_str(), 0700);  // holds copies of other users' data
+  // What the previous holder last recorded, read before taking the lock
+  // records this mount as starting (a live holder keeps the lock anyway).
+  const std::optional<CacheLockHolder> previous = ReadCacheLockHolder(request.cache_dir);
+  cache->previous_mount_degraded_ = previous && previous->state == HolderState::kDegraded;
   auto lock = LockCacheDirectory(request.cache_dir, request.lock);
   if (!lock.ok()) return lock.status();
   cache->lock_fd_ = std::move(lock).value();

@@ -85,10 +85,13 @@ class CacheDirectory {
   // Records a clean shutdown (call after every other change is committed).
   Status MarkClean();
   // Tells others who find the cache locked whether this mount is starting,
-  // serving its view, or leaving (cache_dir/cache_lock.h).
+  // serving its view (degraded or not), or leaving (cache_dir/cache_lock.h).
   void RecordHolderState(HolderState state) {
     wtcachefs::RecordHolderState(lock_fd_.get(), view_, state);
   }
+  // The previous mount's last record said it was degraded: its writes since
+  // may have marked no intent.
+  bool previous_mount_degraded() const { return previous_mount_degraded_; }
 
  private:
   CacheDirectory() = default;
@@ -101,6 +104,7 @@ class CacheDirectory {
   bool unclean_ = false;
   bool created_ = false;
   uint64_t previous_slot_count_ = 0;
+  bool previous_mount_degraded_ = false;
   std::vector<std::string> warnings_;
   // The counters of a discarded store, recorded with the superblock.
   std::map<std::string, uint64_t> salvaged_counters_;

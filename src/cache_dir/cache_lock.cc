@@ -49,6 +49,7 @@ std::string_view StateName(HolderState state) {
   switch (state) {
     case HolderState::kStarting: return "starting";
     case HolderState::kServing: return "serving";
+    case HolderState::kDegraded: return "degraded";
     case HolderState::kLeaving: return "leaving";
     case HolderState::kUnknown: break;
   }
@@ -73,7 +74,7 @@ std::optional<CacheLockHolder> ReadCacheLockHolder(const std::string& dir) {
     const std::string_view name = std::string_view(text).substr(
         view_begins + kStatePrefix.size(), end_of_state - view_begins - kStatePrefix.size());
     for (HolderState state : {HolderState::kStarting, HolderState::kServing,
-                              HolderState::kLeaving}) {
+                              HolderState::kDegraded, HolderState::kLeaving}) {
       if (name == StateName(state)) holder.state = state;
     }
     view_begins = end_of_state + 1;
@@ -94,6 +95,7 @@ void RecordHolderState(int lock_fd, const std::string& view, HolderState state) 
       ::ftruncate(lock_fd, static_cast<off_t>(holder.size())) != 0) {
     // The holder is only a hint for the messages of others.
   }
+  if (state == HolderState::kDegraded) (void)::fdatasync(lock_fd);
 }
 
 Result<UniqueFd> LockCacheDirectory(const std::string& dir, const CacheLockRequest& request) {

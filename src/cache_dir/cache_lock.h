@@ -38,7 +38,11 @@ struct CacheLockRequest {
   std::chrono::milliseconds announce_after{std::chrono::seconds(1)};
 };
 
-enum class HolderState { kUnknown, kStarting, kServing, kLeaving };
+// kDegraded: serving from origin only, with writes that mark no intent (the
+// cache is not written); recorded durably before the first such write, so
+// that recovery after a crash never takes such a change for the crashed
+// daemon's own (docs/architecture.md, "Warm after a crash").
+enum class HolderState { kUnknown, kStarting, kServing, kDegraded, kLeaving };
 
 struct CacheLockHolder {
   pid_t pid = 0;  // 0 when the file does not name one
@@ -56,7 +60,10 @@ Result<UniqueFd> LockCacheDirectory(const std::string& dir,
                                     const CacheLockRequest& request = {});
 
 // Records the state of the holder of `lock_fd` (from LockCacheDirectory), who
-// serves `view`. Best effort: the record only shapes what others are told.
+// serves `view`. Best effort: the record shapes what others are told, and
+// kDegraded what the next recovery adopts; kDegraded is made durable
+// (fdatasync) before this returns. The file is rewritten in place, needing no
+// new room on a full file system.
 void RecordHolderState(int lock_fd, const std::string& view, HolderState state);
 
 }  // namespace wtcachefs

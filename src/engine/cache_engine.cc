@@ -134,15 +134,25 @@ void EngineState::CacheWriteFailed(int64_t result) {
 void EngineState::Degrade(const std::string& reason) {
   std::lock_guard lock(degraded_listener_mutex_);
   degraded_for_good_ = true;
-  if (degraded_.exchange(true)) return;
-  degraded_reason_ = reason;
-  if (degraded_listener_) degraded_listener_(reason);
+  EnterDegradedLocked(reason);
 }
 
 void EngineState::DegradeWhileMetadataFails(const std::string& reason) {
   std::lock_guard lock(degraded_listener_mutex_);
   metadata_blocked_ = true;
-  if (degraded_.exchange(true)) return;
+  EnterDegradedLocked(reason);
+}
+
+void EngineState::RecordHolderState(HolderState state) {
+  std::lock_guard lock(degraded_listener_mutex_);
+  if (!degraded_.load()) directory_->RecordHolderState(state);
+}
+
+void EngineState::EnterDegradedLocked(const std::string& reason) {
+  if (degraded_.load()) return;
+  // Durable before the first write that marks no intent (W4).
+  directory_->RecordHolderState(HolderState::kDegraded);
+  degraded_ = true;
   degraded_reason_ = reason;
   if (degraded_listener_) degraded_listener_(reason);
 }
@@ -155,6 +165,8 @@ void EngineState::RetryMetadataCommit() {
   std::lock_guard lock(degraded_listener_mutex_);
   metadata_blocked_ = false;
   if (degraded_for_good_) return;
+  // What the degraded writes changed is durable now (the commit above).
+  directory_->RecordHolderState(HolderState::kServing);
   degraded_ = false;
   degraded_reason_.clear();
   if (recovered_listener_) recovered_listener_();
@@ -321,8 +333,10 @@ Status EngineState::Load(uint64_t intact_slots) {
     (void)rechecks_.Hold(m.object_id, {.block = m.block, .slot = m.slot, .valid = std::move(valid)});
   }
   // Files the intent log names were being written: their first comparison may
-  // take a change of origin within the lease for those writes.
-  if (const std::optional<int64_t> lease = intents_.LoadedLease()) {
+  // take a change of origin within the lease for those writes, unless the
+  // previous mount was degraded (its writes may have marked no intent).
+  if (const std::optional<int64_t> lease = intents_.LoadedLease();
+      lease && !directory_->previous_mount_degraded()) {
     std::set<uint64_t> written;
     for (const auto& [object_id, region] : intents_.Marks()) written.insert(object_id);
     objects_.ForEach([&](CachedObject& object) {
@@ -590,12 +604,12 @@ Result<std::unique_ptr<CacheEngine>> CacheEngine::Start(const CacheConfig& confi
   return std::unique_ptr<CacheEngine>(new CacheEngine(std::move(state)));
 }
 
-void CacheEngine::MarkServing() { state_->directory().RecordHolderState(HolderState::kServing); }
+void CacheEngine::MarkServing() { state_->RecordHolderState(HolderState::kServing); }
 
 Status CacheEngine::Close() {
   if (state_->closed()) return Status::Ok();
   state_->set_closed();
-  state_->directory().RecordHolderState(HolderState::kLeaving);
+  state_->RecordHolderState(HolderState::kLeaving);
   state_->StopFlusher();
   // Origin's data must be durable before the intents naming it are cleared: the
   // whole filesystem of an origin directory, the file or device of an image.

@@ -143,6 +143,8 @@ class CacheEngine::State {
   // and commits; on success leaves degraded mode (unless Degrade() was
   // called) and tells the recovered listener.
   void RetryMetadataCommit();
+  // Degraded mode from here: recorded durably in the lock file first.
+  void EnterDegradedLocked(const std::string& reason);  // EXCLUSIVE_LOCKS_REQUIRED(degraded_listener_mutex_)
   // Unmaps the blocks of `object`, which is dead (W8), and erases it.
   void Forget(const std::shared_ptr<CachedObject>& object);
   // Wakes the flusher for a group commit now (evicted slots wait for one).
@@ -179,6 +181,9 @@ class CacheEngine::State {
   bool degraded() const { return degraded_.load(); }
   // Why: the reason of the first Degrade() ("" when not degraded).
   std::string degraded_reason() const;
+  // Records `state` in the lock file, unless degraded: that record stays
+  // until a commit makes what the degraded writes changed durable.
+  void RecordHolderState(HolderState state);
   const std::atomic<bool>& degraded_flag() const { return degraded_; }
 
   // Listeners, each called from any thread (see CacheEngine's setters).

@@ -18,6 +18,7 @@
 
 #include "support/crash_child.h"
 #include "support/engine_test_config.h"
+#include "support/fault_injecting_backend.h"
 #include "support/temp_dir.h"
 #include "wtcachefs/cache_engine.h"
 
@@ -148,6 +149,52 @@ TEST_F(EngineCrashWarmTest, ABlockTheIntentLogNamesIsDroppedWhereOriginDiffersFr
   ASSERT_TRUE(WaitForRecovered(*engine, kRegion / kBlock - 1));
   EXPECT_EQ(engine->stats().used_blocks, kFileSize / kBlock - 1);
   EXPECT_EQ(testing::ReadThrough(*file, 7 * kBlock, kBlock), changed);
+  EXPECT_EQ(testing::ReadThrough(*file, 0, kFileSize), ReadFile(Origin("image")));
+}
+
+// A write made while the engine is degraded marks no intent (the cache is not
+// written). A crash before the next group commit leaves the mapping of a block
+// it changed durable; the crashed daemon's lease must not make that change
+// its own, or the block, in a region no intent names, would be served stale.
+TEST_F(EngineCrashWarmTest, AWriteMadeWhileDegradedIsNeverTakenForTheCrashedDaemonsOwn) {
+  lease_ = std::chrono::milliseconds(10000);
+  const uint64_t degraded_block = 2 * kRegion / kBlock + 9;  // in the third region
+  const std::string update = Pattern(kBlock, 9);
+  testing::RunAndKill([&] {
+    auto real = MakeUringBackend();
+    testing::FaultInjectingBackend faults(*real.value());
+    CacheConfig config = Config();
+    config.error_limit = 1;
+    auto engine = CacheEngine::Start(config, faults);
+    if (!engine.ok()) ::_exit(2);
+    auto file = testing::OpenThrough(*engine.value(), Origin("image"));
+    if (!file || testing::ReadThrough(*file, 0, kFileSize).size() != kFileSize) ::_exit(3);
+    // The first region is marked by a write; group commits make it all durable.
+    if (!file->Write(kBlock, Pattern(kBlock, 10), testing::kRootCaller).ok()) ::_exit(4);
+    std::this_thread::sleep_for(std::chrono::milliseconds(300));
+    // From here no group commit completes: the next one waits on its sync.
+    const int slot_fd = engine.value()->slot_fd();
+    faults.HoldCompletionWhen([slot_fd](const IoRequest& r) {
+      return r.fd == slot_fd && r.op == IoRequest::Op::kFdatasync;
+    });
+    // A failed cache write degrades the engine (error_limit 1).
+    faults.FailWhen(
+        [slot_fd](const IoRequest& r) { return r.fd == slot_fd && r.op == IoRequest::Op::kWrite; },
+        EIO);
+    if (!file->Write(kRegion + kBlock, Pattern(kBlock, 11), testing::kRootCaller).ok()) {
+      ::_exit(5);
+    }
+    if (!engine.value()->stats().degraded) ::_exit(6);
+    if (!file->Write(degraded_block * kBlock, update, testing::kRootCaller).ok()) ::_exit(7);
+    testing::DieNow();
+  });
+  ASSERT_EQ(ReadFile(Origin("image")).substr(degraded_block * kBlock, kBlock), update);
+  auto engine = Restart();
+  ASSERT_TRUE(engine);
+  auto file = testing::OpenThrough(*engine, Origin("image"));
+  ASSERT_TRUE(file);
+  EXPECT_EQ(testing::ReadThrough(*file, degraded_block * kBlock, kBlock), update)
+      << "a block the degraded write changed was served stale";
   EXPECT_EQ(testing::ReadThrough(*file, 0, kFileSize), ReadFile(Origin("image")));
 }
 
