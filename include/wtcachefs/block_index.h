@@ -157,6 +157,9 @@ class BlockIndex {
   uint64_t DropFrom(uint64_t object_id, uint64_t first_block);
   // Unmaps every block; returns how many were mapped.
   uint64_t DropAll();
+  // Unmaps every block of the objects `object_ids` (sorted), in one scan of
+  // the index; returns how many.
+  uint64_t DropObjects(std::span<const uint64_t> object_ids);
 
   // Restores a mapping loaded from the metadata store (O(1) each; a million
   // mappings load in one pass). Fails when the slot is out of range or already

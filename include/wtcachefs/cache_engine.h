@@ -58,6 +58,9 @@ struct CacheConfig {
   CacheSpace space = CacheSpace::kReserved;
   // Milliseconds between group commits of mapping changes.
   uint32_t flush_interval_ms = 1000;
+  // File records kept in RAM beyond those in use (DESIGN W8: bookkeeping
+  // bounded by the files in use); the metadata store holds every record.
+  size_t resident_files = 8192;
   // Write misses allocate a slot (true) or go around the cache (false).
   bool write_allocate = true;
   // Diagnostic: origin write first, cache writes after it completes (see

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 // EngineStats: what the cache engine has done (DESIGN §3 statistics). Counters
-// only grow; gauges (used_blocks, total_blocks, index_memory_bytes, space_limit_blocks, degraded)
+// only grow; gauges (used_blocks, total_blocks, index_memory_bytes, resident_files,
+// space_limit_blocks, degraded)
 // describe the present: they are neither persisted nor summed over windows. A
 // snapshot is a plain value.
 //
@@ -31,6 +32,9 @@ struct EngineStats {
   // Files whose cached blocks were dropped because a fingerprint taken within
   // one tick of coarse origin timestamps could not vouch for them (DESIGN W6).
   uint64_t racy_drops = 0;
+  // Files whose blocks and record the cache dropped because origin's last
+  // link to them went (DESIGN W8), at their last release.
+  uint64_t deleted_files = 0;
   uint64_t cache_read_errors = 0;
   uint64_t cache_write_errors = 0;
   uint64_t origin_read_errors = 0;
@@ -41,6 +45,9 @@ struct EngineStats {
   uint64_t used_blocks = 0;
   uint64_t total_blocks = 0;
   uint64_t index_memory_bytes = 0;  // RAM of the block index and its policy
+  // Files whose records are held in RAM: those in use and the most recently
+  // used (the metadata store holds every record).
+  uint64_t resident_files = 0;
   // Blocks the cache may hold data in now: total_blocks, or fewer while an
   // elastic cache's file system is near its free-space floor.
   uint64_t space_limit_blocks = 0;
@@ -65,6 +72,7 @@ void ForEachCounter(Stats& s, Visit&& visit) {
   visit("corrupt_blocks", s.corrupt_blocks);
   visit("recovered_blocks", s.recovered_blocks);
   visit("racy_drops", s.racy_drops);
+  visit("deleted_files", s.deleted_files);
   visit("cache_read_errors", s.cache_read_errors);
   visit("cache_write_errors", s.cache_write_errors);
   visit("origin_read_errors", s.origin_read_errors);
@@ -80,7 +88,7 @@ struct EngineCounters {
   std::atomic<uint64_t> read_hits{0}, read_partial_hits{0}, read_misses{0};
   std::atomic<uint64_t> write_hits{0}, write_misses{0};
   std::atomic<uint64_t> promotions{0}, bypasses{0}, invalidations{0}, corrupt_blocks{0};
-  std::atomic<uint64_t> racy_drops{0}, recovered_blocks{0};
+  std::atomic<uint64_t> racy_drops{0}, recovered_blocks{0}, deleted_files{0};
   std::atomic<uint64_t> cache_read_errors{0}, cache_write_errors{0};
   std::atomic<uint64_t> origin_read_errors{0}, origin_write_errors{0};
   std::atomic<uint64_t> bytes_read_from_cache{0}, bytes_read_from_origin{0};

@@ -30,6 +30,15 @@ class MetaBatch {
   void PutSuperblock(const Superblock& sb);
   void PutFile(const FileRecord& record);
   void DeleteFile(uint64_t object_id);
+  // The index of file records by origin (st_dev, st_ino): which object id a
+  // file has (MetaStore::FindFileId).
+  void PutFileId(uint64_t dev, uint64_t ino, uint64_t object_id);
+  void DeleteFileId(uint64_t dev, uint64_t ino);
+  // Object ids that may be given again: no record and no mapping has them.
+  void PutFreeId(uint64_t object_id);
+  void DeleteFreeId(uint64_t object_id);
+  // Every object id below `next` has been given (a free id may be given again).
+  void PutNextObjectId(uint64_t next);
   void PutMapping(const BlockMapping& mapping);
   void DeleteMapping(uint64_t object_id, uint64_t block);
   // Intent log: a region of an object with writes possibly in flight.
@@ -79,6 +88,24 @@ class MetaStore {
   Result<std::optional<Superblock>> LoadSuperblock();
   // Visit records in key order; stop at and return the first decode error.
   Status ForEachFile(const std::function<void(FileRecord&&)>& visit);
+  // Visits at most `limit` file records with ids at or above `from`, in id
+  // order; returns the id to continue from (0: none left).
+  Result<uint64_t> ForSomeFiles(uint64_t from, size_t limit,
+                                const std::function<void(FileRecord&&)>& visit);
+  // The record of `object_id`; nullopt when there is none.
+  Result<std::optional<FileRecord>> LoadFile(uint64_t object_id);
+  // The object id the index gives origin file (dev, ino); nullopt when none.
+  Result<std::optional<uint64_t>> FindFileId(uint64_t dev, uint64_t ino);
+  // Visits every (dev, ino) -> object id entry of the index, in key order.
+  Status ForEachFileId(
+      const std::function<void(uint64_t dev, uint64_t ino, uint64_t object_id)>& visit);
+  // Up to `limit` free object ids at or above `from`, ascending.
+  Result<std::vector<uint64_t>> LoadFreeIds(uint64_t from, size_t limit);
+  // PutNextObjectId's value; nullopt when none was committed (a store written
+  // before ids were reused, or a new one).
+  Result<std::optional<uint64_t>> LoadNextObjectId();
+  // The highest object id with a record, 0 when there is none.
+  Result<uint64_t> LastFileId();
   Status ForEachMapping(uint32_t sectors_per_block,
                         const std::function<void(BlockMapping&&)>& visit);
   Status ForEachIntent(const std::function<void(uint64_t object_id, uint64_t region)>& visit);

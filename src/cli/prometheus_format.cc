@@ -40,6 +40,9 @@ constexpr Metric kMetrics[] = {
     {"racy_drops", "wtcachefs_racy_drops_total", "counter",
      "Files whose cached blocks were dropped: captured within one tick of coarse origin "
      "timestamps, which cannot show a change made in the same tick."},
+    {"deleted_files", "wtcachefs_deleted_files_total", "counter",
+     "Files whose cached blocks and record were dropped because the origin's last link to "
+     "them went."},
     {"cache_read_errors", "wtcachefs_cache_read_errors_total", "counter",
      "Failed reads of the cache device."},
     {"cache_write_errors", "wtcachefs_cache_write_errors_total", "counter",
@@ -57,6 +60,8 @@ constexpr Metric kMetrics[] = {
     {"block_size", "wtcachefs_cache_block_size_bytes", "gauge", "Size of one cache block."},
     {"index_memory_bytes", "wtcachefs_index_memory_bytes", "gauge",
      "RAM the block index and its replacement policy hold."},
+    {"resident_files", "wtcachefs_resident_files", "gauge",
+     "Files whose cache records are held in RAM: those in use and the most recently used."},
     {"space_limit_blocks", "wtcachefs_cache_space_limit_blocks", "gauge",
      "Cache blocks that may hold data now: fewer than all while a default-sized cache's "
      "file system is near its free-space floor."},

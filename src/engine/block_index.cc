@@ -215,6 +215,21 @@ uint64_t BlockIndex::DropFrom(uint64_t object_id, uint64_t first_block) {
   return dropped;
 }
 
+uint64_t BlockIndex::DropObjects(std::span<const uint64_t> object_ids) {
+  std::lock_guard lock(mutex_);
+  uint64_t dropped = 0;
+  for (uint64_t s = 0; s < slot_count_ && mapped_ > 0; ++s) {
+    const auto slot = static_cast<uint32_t>(s);
+    if (IsMapped(slot) &&
+        std::binary_search(object_ids.begin(), object_ids.end(), keys_[slot].object_id)) {
+      UnmapLocked(slot);
+      ReleaseIfIdleLocked(slot);
+      ++dropped;
+    }
+  }
+  return dropped;
+}
+
 uint64_t BlockIndex::DropAll() {
   std::lock_guard lock(mutex_);
   uint64_t dropped = 0;

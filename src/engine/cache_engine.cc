@@ -36,6 +36,7 @@ EngineStats EngineCounters::Snapshot() const {
   s.invalidations = invalidations.load();
   s.corrupt_blocks = corrupt_blocks.load();
   s.racy_drops = racy_drops.load();
+  s.deleted_files = deleted_files.load();
   s.recovered_blocks = recovered_blocks.load();
   s.cache_read_errors = cache_read_errors.load();
   s.cache_write_errors = cache_write_errors.load();
@@ -62,6 +63,7 @@ EngineState::State(const CacheConfig& c, IoBackend& backend, std::unique_ptr<Cac
       slots_(std::move(slot_file)),
       checksums_(std::move(checksum_file)),
       index_(slots_.slot_count(), slots_.block_size() / kSectorSize, c.policy, c.promote_after),
+      objects_(directory_->store(), c.resident_files),
       intents_(directory_->store(),
                std::chrono::duration_cast<std::chrono::nanoseconds>(c.write_lease).count()),
       rechecks_(index_, io_, slots_, checksums_, counters_),
@@ -268,27 +270,28 @@ void EngineState::Forget(const std::shared_ptr<CachedObject>& object) {
   }
   DropBlocksFrom(object->id, 0, (size + block_size - 1) / block_size + 1);
   objects_.Erase(object);
+  EngineCounters::Add(counters_.deleted_files);
+  std::lock_guard lock(corruption_mutex_);
+  corruption_reported_.erase(object->id);
 }
 
 Status EngineState::Load(uint64_t intact_slots) {
   MetaStore& store = directory_->store();
+  if (Status s = objects_.Open(); !s.ok()) return s;
   if (Status s = intents_.Load(); !s.ok()) return s;
-  // The ids of the files on record, sorted: a mapping of no file's (its
-  // record deleted, W8) is dropped, so that its id can be given again.
-  std::vector<uint64_t> file_ids;
-  if (Status s = store.ForEachFile([&](FileRecord&& r) {
-        file_ids.push_back(r.object_id);
-        objects_.Restore(r);
-      });
-      !s.ok()) {
-    return s;
-  }
-  std::sort(file_ids.begin(), file_ids.end());
-  auto next_file = file_ids.begin();
-  // Mappings come in key order, object ids ascending.
+  // A mapping of no file on record (its record deleted, W8) is dropped, so
+  // that its id can be given again. Mappings come in key order, object ids
+  // ascending: one lookup per object.
+  uint64_t last_looked_up = 0;
+  bool last_on_record = false;
+  Status lookup_failed = Status::Ok();
   const auto on_record = [&](uint64_t object_id) {
-    next_file = std::lower_bound(next_file, file_ids.end(), object_id);
-    return next_file != file_ids.end() && *next_file == object_id;
+    if (object_id == last_looked_up) return last_on_record;
+    auto record = store.LoadFile(object_id);
+    if (!record.ok() && lookup_failed.ok()) lookup_failed = record.status();
+    last_looked_up = object_id;
+    last_on_record = record.ok() && record.value().has_value();
+    return last_on_record;
   };
   auto counters_loaded = store.LoadCounters();
   if (!counters_loaded.ok()) return counters_loaded.status();
@@ -324,6 +327,7 @@ Status EngineState::Load(uint64_t intact_slots) {
   restore_batch();
   index_.FinishRestore();
   if (!scanned.ok()) return scanned;
+  if (!lookup_failed.ok()) return lookup_failed;
   index_.TakeChanges();  // restored state is already durable
   // Their slots are held, not freed: a comparison with origin may map them
   // again (their deletion is durable first, below).
@@ -339,11 +343,14 @@ Status EngineState::Load(uint64_t intact_slots) {
       lease && !directory_->previous_mount_degraded()) {
     std::set<uint64_t> written;
     for (const auto& [object_id, region] : intents_.Marks()) written.insert(object_id);
-    objects_.ForEach([&](CachedObject& object) {
-      if (!written.contains(object.id)) return;
-      std::lock_guard guard(object.fingerprint_mutex);
-      object.adopt_changes_until_ns = *lease;
-    });
+    for (const uint64_t object_id : written) {
+      // Resident from here until its first comparison (the bound pins it).
+      auto object = objects_.FindById(object_id);
+      if (!object.ok()) return object.status();
+      if (!object.value()) continue;
+      std::lock_guard guard(object.value()->fingerprint_mutex);
+      object.value()->adopt_changes_until_ns = *lease;
+    }
   }
   const auto marks = intents_.ClearAllInto(recovery);
   if (recovery.empty()) return Status::Ok();
@@ -354,8 +361,16 @@ Status EngineState::Load(uint64_t intact_slots) {
 
 Status EngineState::Flush(const CachedObject* clear_intents_of, bool clear_all_intents) {
   std::lock_guard flush(flush_mutex_);
+  // Ids of deleted files: a block of theirs that Forget() missed is unmapped
+  // here, so that they are given again only once no mapping has them.
+  const std::vector<uint64_t> verifying = [&] {
+    std::vector<uint64_t> ids = objects_.TakeUnverified();
+    std::sort(ids.begin(), ids.end());
+    if (!ids.empty()) EngineCounters::Add(counters_.invalidations, index_.DropObjects(ids));
+    return ids;
+  }();
   BlockIndex::Changes changes = index_.TakeChanges();
-  const std::vector<FileRecord> records = objects_.TakeDirty();
+  ObjectTable::Changes objects = objects_.TakeChanges();
   bool data_durable = true;
   if (!changes.blocks.empty()) {
     // The data a new mapping points at must be durable before the mapping is.
@@ -375,12 +390,10 @@ Status EngineState::Flush(const CachedObject* clear_intents_of, bool clear_all_i
       if (block.mapping) index_.Drop(block.key);  // not durable: not trusted
     }
   }
-  for (const FileRecord& record : records) batch.PutFile(record);
-  // After the puts: an object written and then erased since ends up deleted.
-  for (const uint64_t object_id : objects_.TakeErased()) batch.DeleteFile(object_id);
+  objects.WriteTo(batch);
   // Changes through the view since the last commit: the daemon may go on
   // changing origin for a while yet.
-  if (!records.empty()) intents_.RenewLeaseInto(batch);
+  if (objects.has_records()) intents_.RenewLeaseInto(batch);
   const EngineStats totals = Stats();
   ForEachCounter(totals, [&](std::string_view name, uint64_t value) {
     batch.PutCounter(name, value);
@@ -396,11 +409,14 @@ Status EngineState::Flush(const CachedObject* clear_intents_of, bool clear_all_i
     // succeeds. What this one held waits for it; quarantined slots stay
     // quarantined (their unmapping is not durable).
     index_.ReturnChanges(std::move(changes));
-    objects_.ReturnTaken();
+    objects_.ReturnChanges(std::move(objects));
+    objects_.ReturnUnverified(verifying);
     DegradeWhileMetadataFails("the metadata store cannot be written: " + s.message());
     return s;
   }
   index_.ReleaseQuarantined(changes.quarantined_slots);
+  objects_.Committed(std::move(objects));
+  objects_.FreeVerified(verifying);
   intents_.Forget(cleared);
   return Status::Ok();
 }
@@ -461,6 +477,7 @@ EngineStats EngineState::Stats() const {
   total.total_blocks = index_.slot_count();
   total.used_blocks = index_.mapped_blocks();
   total.index_memory_bytes = index_.memory_bytes();
+  total.resident_files = objects_.resident();
   total.space_limit_blocks = index_.space_limit();
   total.degraded = degraded_.load();
   return total;
@@ -638,7 +655,9 @@ Result<std::unique_ptr<OpenFile>> CacheEngine::Open(UniqueFd origin_fd) {
   if (const int error = state_->io().Stat(origin_fd.get(), &st)) {
     return Status::Error(error, "stat origin file");
   }
-  ObjectTable::Found found = state_->objects().FindOrCreate(st);
+  auto looked_up = state_->objects().FindOrCreate(st);
+  if (!looked_up.ok()) return looked_up.status();
+  ObjectTable::Found found = std::move(looked_up).value();
   // A file new to the cache has nothing cached, but the kernel keeps no page
   // cache of it either: it may be a new file under a number the kernel knew.
   const bool unchanged =
@@ -657,8 +676,10 @@ Status CacheEngine::Invalidate(int origin_fd) {
   if (const int error = state_->io().Stat(origin_fd, &st))
     return Status::Error(error, "stat origin file");
   // A file the cache never saw has nothing cached (and gets no record).
-  const std::shared_ptr<CachedObject> object =
+  auto found =
       state_->objects().Find(static_cast<uint64_t>(st.st_dev), static_cast<uint64_t>(st.st_ino));
+  if (!found.ok()) return found.status();
+  const std::shared_ptr<CachedObject> object = std::move(found).value();
   if (!object) return Status::Ok();
   const uint64_t block_size = state_->slots().block_size();
   const uint64_t size = std::max<uint64_t>(object->size.load(), static_cast<uint64_t>(st.st_size));
@@ -687,9 +708,12 @@ int CacheEngine::ChangeAttributes(int fd, const std::function<int()>& change) {
   // (BeginChange takes one).
   struct stat st;
   if (::fstat(fd, &st) != 0 || !(S_ISREG(st.st_mode) || S_ISBLK(st.st_mode))) return change();
-  const std::shared_ptr<CachedObject> object =
+  auto found =
       state_->objects().Find(static_cast<uint64_t>(st.st_dev), static_cast<uint64_t>(st.st_ino));
-  if (!object) return change();  // nothing cached, no fingerprint to keep
+  // Nothing cached, no fingerprint to keep; or the record cannot be read: the
+  // change then moves the file's ctime, and its next open drops its blocks.
+  if (!found.ok() || !found.value()) return change();
+  const std::shared_ptr<CachedObject> object = std::move(found).value();
   state_->BeginChange(object, fd);
   const int result = change();
   state_->EndChange(object, fd);
@@ -699,9 +723,9 @@ int CacheEngine::ChangeAttributes(int fd, const std::function<int()>& change) {
 void CacheEngine::Unlinked(int fd) {
   struct stat st;
   if (::fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) || st.st_nlink > 0) return;
-  const std::shared_ptr<CachedObject> object =
+  auto object =
       state_->objects().Find(static_cast<uint64_t>(st.st_dev), static_cast<uint64_t>(st.st_ino));
-  if (object) state_->Unlinked(object);
+  if (object.ok() && object.value()) state_->Unlinked(object.value());
 }
 
 void CacheEngine::set_external_change_listener(

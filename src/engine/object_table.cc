@@ -1,13 +1,19 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "engine/object_table.h"
 
-#include <time.h>
-
 #include <algorithm>
 
 #include "engine/racy_fingerprint.h"
 
 namespace wtcachefs {
+namespace {
+
+// Index entries written per commit when indexing an older store's records.
+constexpr size_t kIndexBatch = 10'000;
+// Objects looked at per trim: a trim costs the same whatever the table holds.
+constexpr int kTrimChecks = 16;
+
+}  // namespace
 
 Fingerprint FingerprintOf(const struct stat& st) {
   constexpr int64_t kNs = 1'000'000'000;
@@ -17,104 +23,252 @@ Fingerprint FingerprintOf(const struct stat& st) {
                      st.st_ctim.tv_sec * kNs + st.st_ctim.tv_nsec};
 }
 
-ObjectTable::Found ObjectTable::FindOrCreate(const struct stat& st) {
-  const Fingerprint fresh = FingerprintOf(st);
-  std::shared_ptr<CachedObject> object;
-  bool created = false;
-  {
-    std::lock_guard lock(mutex_);
-    auto& slot = objects_[Key{fresh.dev, fresh.ino}];
-    if (!slot) {
-      slot = std::make_shared<CachedObject>(next_id_++);
-      created = true;
-      std::lock_guard guard(slot->fingerprint_mutex);
-      slot->fingerprint = fresh;
-      slot->size = fresh.size;
-    }
-    object = slot;
+void ObjectTable::Changes::WriteTo(MetaBatch& batch) const {
+  for (const uint64_t id : reused_ids_) batch.DeleteFreeId(id);
+  for (const auto& object : erased_) {
+    batch.DeleteFile(object->id);
+    batch.DeleteFileId(object->dev, object->ino);
+    batch.PutFreeId(object->id);
   }
-  if (created) MarkDirty(object);
-  return Found{std::move(object), created};
+  for (const auto& object : records_) {
+    std::lock_guard guard(object->fingerprint_mutex);
+    batch.PutFile(FileRecord{
+        object->id, object->unvouched ? Smudged(object->fingerprint) : object->fingerprint});
+    batch.PutFileId(object->dev, object->ino, object->id);
+  }
+  if (next_id_ != 0) batch.PutNextObjectId(next_id_);
 }
 
-std::shared_ptr<CachedObject> ObjectTable::Find(uint64_t dev, uint64_t ino) {
+ObjectTable::ObjectTable(MetaStore& store, size_t resident_limit)
+    : store_(store), resident_limit_(resident_limit) {}
+
+Status ObjectTable::Open() {
+  auto next = store_.LoadNextObjectId();
+  if (!next.ok()) return next.status();
+  if (next.value()) {
+    next_id_ = std::max<uint64_t>(*next.value(), 1);
+  } else {
+    // Written before records were indexed by origin file: index them once.
+    auto last = store_.LastFileId();
+    if (!last.ok()) return last.status();
+    next_id_ = last.value() + 1;
+    std::vector<FileRecord> records;
+    if (Status s = store_.ForEachFile([&](FileRecord&& r) { records.push_back(r); }); !s.ok()) {
+      return s;
+    }
+    MetaBatch batch;
+    for (const FileRecord& r : records) {
+      if (r.fingerprint.ino != 0)
+        batch.PutFileId(r.fingerprint.dev, r.fingerprint.ino, r.object_id);
+      if (batch.size() == kIndexBatch) {
+        if (Status s = store_.Commit(batch, /*sync=*/false); !s.ok()) return s;
+        batch = MetaBatch();
+      }
+    }
+    batch.PutNextObjectId(next_id_);
+    if (Status s = store_.Commit(batch, /*sync=*/true); !s.ok()) return s;
+  }
+  auto free = store_.LoadFreeIds(0, SIZE_MAX);
+  if (!free.ok()) return free.status();
   std::lock_guard lock(mutex_);
-  auto it = objects_.find(Key{dev, ino});
-  return it == objects_.end() ? nullptr : it->second;
+  free_ = std::move(free).value();
+  std::erase_if(free_, [&](uint64_t id) { return id == 0 || id >= next_id_; });
+  return Status::Ok();
 }
 
-void ObjectTable::Restore(const FileRecord& record) {
+Result<ObjectTable::Found> ObjectTable::FindOrCreate(const struct stat& st) {
+  const Fingerprint fresh = FingerprintOf(st);
+  const Key key{fresh.dev, fresh.ino};
   std::lock_guard lock(mutex_);
-  auto object = std::make_shared<CachedObject>(record.object_id);
-  object->fingerprint = record.fingerprint;
-  object->size = record.fingerprint.size;
-  objects_[Key{record.fingerprint.dev, record.fingerprint.ino}] = std::move(object);
-  next_id_ = std::max(next_id_, record.object_id + 1);
+  auto found = FindLocked(key);
+  if (!found.ok()) return found.status();
+  if (found.value()) {
+    TrimLocked();
+    return Found{std::move(found).value(), false};
+  }
+  auto object = std::make_shared<CachedObject>(NewIdLocked(), key.dev, key.ino);
+  object->fingerprint = fresh;  // not yet shared
+  object->size = fresh.size;
+  AddLocked(key, object);
+  dirty_.emplace(object->id, object);
+  TrimLocked();
+  return Found{std::move(object), true};
 }
 
-void ObjectTable::ForEach(const std::function<void(CachedObject&)>& visit) {
+Result<std::shared_ptr<CachedObject>> ObjectTable::Find(uint64_t dev, uint64_t ino) {
   std::lock_guard lock(mutex_);
-  for (const auto& [key, object] : objects_) visit(*object);
+  auto found = FindLocked(Key{dev, ino});
+  TrimLocked();
+  return found;
+}
+
+Result<std::shared_ptr<CachedObject>> ObjectTable::FindById(uint64_t object_id) {
+  std::lock_guard lock(mutex_);
+  for (const auto& [key, entry] : resident_) {
+    if (entry.object->id == object_id) return entry.object;
+  }
+  if (erasing_.contains(object_id)) return std::shared_ptr<CachedObject>();
+  auto record = store_.LoadFile(object_id);
+  if (!record.ok()) return record.status();
+  if (!record.value() || record.value()->fingerprint.ino == 0) {
+    return std::shared_ptr<CachedObject>();
+  }
+  const Fingerprint& fingerprint = record.value()->fingerprint;
+  const Key key{fingerprint.dev, fingerprint.ino};
+  auto indexed = store_.FindFileId(key.dev, key.ino);
+  if (!indexed.ok()) return indexed.status();
+  // The index leads elsewhere: the record is of a file that is gone.
+  if (indexed.value() != object_id || resident_.contains(key)) {
+    return std::shared_ptr<CachedObject>();
+  }
+  auto object = std::make_shared<CachedObject>(object_id, key.dev, key.ino);
+  object->fingerprint = fingerprint;
+  object->size = fingerprint.size;
+  object->last_change_end = left_change_end_;
+  AddLocked(key, object);
+  TrimLocked();
+  return object;
+}
+
+Result<std::shared_ptr<CachedObject>> ObjectTable::FindLocked(const Key& key) {
+  if (auto it = resident_.find(key); it != resident_.end()) {
+    recent_.splice(recent_.begin(), recent_, it->second.recent);
+    return it->second.object;
+  }
+  auto id = store_.FindFileId(key.dev, key.ino);
+  if (!id.ok()) return id.status();
+  if (!id.value() || erasing_.contains(*id.value())) return std::shared_ptr<CachedObject>();
+  auto record = store_.LoadFile(*id.value());
+  if (!record.ok()) return record.status();
+  const std::optional<FileRecord>& r = record.value();
+  // An index entry without its record, or with one of another file, leads
+  // nowhere (a stat that failed leaves a fingerprint of no file: still ours).
+  if (!r || (r->fingerprint.ino != 0 &&
+             (r->fingerprint.dev != key.dev || r->fingerprint.ino != key.ino))) {
+    return std::shared_ptr<CachedObject>();
+  }
+  auto object = std::make_shared<CachedObject>(r->object_id, key.dev, key.ino);
+  object->fingerprint = r->fingerprint;
+  object->size = r->fingerprint.size;
+  object->last_change_end = left_change_end_;
+  return AddLocked(key, std::move(object));
+}
+
+std::shared_ptr<CachedObject> ObjectTable::AddLocked(const Key& key,
+                                                     std::shared_ptr<CachedObject> object) {
+  recent_.push_front(key);
+  auto [it, added] = resident_.try_emplace(key, Resident{object, recent_.begin()});
+  if (!added) {
+    recent_.erase(it->second.recent);
+    it->second = Resident{object, recent_.begin()};
+  }
+  return object;
+}
+
+void ObjectTable::TrimLocked() {
+  for (int checks = 0; checks < kTrimChecks && resident_.size() > resident_limit_; ++checks) {
+    auto it = resident_.find(recent_.back());
+    CachedObject& object = *it->second.object;
+    // Held by no one else: nothing can reach it but through the table. A
+    // dirty record or a commit under way holds it too.
+    bool idle = it->second.object.use_count() == 1;
+    if (idle) {
+      std::unique_lock guard(object.fingerprint_mutex, std::try_to_lock);
+      idle = guard.owns_lock() && object.open_files == 0 && !object.unlinked &&
+             object.changes_in_flight == 0 && object.adopt_changes_until_ns == 0 &&
+             !object.kernel_cache_stale;
+      if (idle) left_change_end_ = std::max(left_change_end_, object.last_change_end);
+    }
+    if (!idle) {
+      recent_.splice(recent_.begin(), recent_, it->second.recent);
+      continue;
+    }
+    recent_.pop_back();
+    resident_.erase(it);
+  }
+}
+
+uint64_t ObjectTable::NewIdLocked() {
+  if (!free_.empty()) {
+    const uint64_t id = free_.back();
+    free_.pop_back();
+    reused_.push_back(id);
+    return id;
+  }
+  next_id_changed_ = true;
+  return next_id_++;
 }
 
 void ObjectTable::MarkDirty(const std::shared_ptr<CachedObject>& object) {
   std::lock_guard lock(mutex_);
-  dirty_.emplace(object->id, object);
-}
-
-std::vector<FileRecord> ObjectTable::TakeDirty() {
-  {
-    std::lock_guard lock(mutex_);
-    taken_.clear();
-    taken_.swap(dirty_);
-  }
-  // taken_ is the caller's until the next TakeDirty() or ReturnTaken().
-  std::vector<FileRecord> records;
-  records.reserve(taken_.size());
-  for (const auto& [id, object] : taken_) {
-    std::lock_guard guard(object->fingerprint_mutex);
-    records.push_back(FileRecord{
-        id, object->unvouched ? Smudged(object->fingerprint) : object->fingerprint});
-  }
-  return records;
-}
-
-std::vector<uint64_t> ObjectTable::TakeErased() {
-  std::lock_guard lock(mutex_);
-  taken_erased_ = std::move(erased_);
-  erased_.clear();
-  return taken_erased_;
-}
-
-void ObjectTable::ReturnTaken() {
-  std::lock_guard lock(mutex_);
-  dirty_.merge(taken_);
-  taken_.clear();
-  erased_.insert(erased_.end(), taken_erased_.begin(), taken_erased_.end());
-  taken_erased_.clear();
+  if (!erasing_.contains(object->id)) dirty_.emplace(object->id, object);
 }
 
 void ObjectTable::Erase(const std::shared_ptr<CachedObject>& object) {
-  Key key;
-  {
-    std::lock_guard guard(object->fingerprint_mutex);
-    key = Key{object->fingerprint.dev, object->fingerprint.ino};
-  }
   std::lock_guard lock(mutex_);
-  auto it = objects_.find(key);
-  if (it == objects_.end() || it->second != object) {
-    // Its fingerprint no longer names its key (a stat failed): looked for.
-    it = std::find_if(objects_.begin(), objects_.end(),
-                      [&](const auto& entry) { return entry.second == object; });
+  if (auto it = resident_.find(Key{object->dev, object->ino});
+      it != resident_.end() && it->second.object == object) {
+    recent_.erase(it->second.recent);
+    resident_.erase(it);
   }
-  if (it != objects_.end()) objects_.erase(it);
   dirty_.erase(object->id);
-  erased_.push_back(object->id);
+  if (erasing_.insert(object->id).second) erased_.push_back(object);
 }
 
-size_t ObjectTable::size() {
+ObjectTable::Changes ObjectTable::TakeChanges() {
+  Changes changes;
   std::lock_guard lock(mutex_);
-  return objects_.size();
+  changes.records_.reserve(dirty_.size());
+  for (auto& [id, object] : dirty_) changes.records_.push_back(std::move(object));
+  dirty_.clear();
+  changes.erased_.swap(erased_);
+  changes.reused_ids_.swap(reused_);
+  if (next_id_changed_) changes.next_id_ = next_id_;
+  next_id_changed_ = false;
+  return changes;
+}
+
+void ObjectTable::Committed(Changes changes) {
+  std::lock_guard lock(mutex_);
+  for (const auto& object : changes.erased_) {
+    erasing_.erase(object->id);
+    unverified_.push_back(object->id);
+  }
+}
+
+void ObjectTable::ReturnChanges(Changes changes) {
+  std::lock_guard lock(mutex_);
+  for (auto& object : changes.records_) {
+    if (!erasing_.contains(object->id)) dirty_.emplace(object->id, std::move(object));
+  }
+  erased_.insert(erased_.begin(), changes.erased_.begin(), changes.erased_.end());
+  reused_.insert(reused_.end(), changes.reused_ids_.begin(), changes.reused_ids_.end());
+  if (changes.next_id_ != 0) next_id_changed_ = true;
+}
+
+std::vector<uint64_t> ObjectTable::TakeUnverified() {
+  std::lock_guard lock(mutex_);
+  return std::exchange(unverified_, {});
+}
+
+void ObjectTable::FreeVerified(const std::vector<uint64_t>& ids) {
+  std::lock_guard lock(mutex_);
+  free_.insert(free_.end(), ids.begin(), ids.end());
+}
+
+void ObjectTable::ReturnUnverified(const std::vector<uint64_t>& ids) {
+  std::lock_guard lock(mutex_);
+  unverified_.insert(unverified_.end(), ids.begin(), ids.end());
+}
+
+size_t ObjectTable::resident() const {
+  std::lock_guard lock(mutex_);
+  return resident_.size();
+}
+
+size_t ObjectTable::free_ids() const {
+  std::lock_guard lock(mutex_);
+  return free_.size();
 }
 
 }  // namespace wtcachefs

@@ -1,34 +1,53 @@
 // SPDX-License-Identifier: Apache-2.0
-// ObjectTable: the origin files the engine has seen, under stable object ids,
-// with the fingerprint that ties cached blocks to one version of the file
-// (DESIGN W6).
+// ObjectTable: the origin files the cache knows, under stable object ids, with
+// the fingerprint that ties cached blocks to one version of the file (DESIGN
+// W6), and their records in the metadata store.
+//
+// Bounded by the files in use, not by every file the cache has seen (DESIGN
+// W8): the store holds every record and an index of them by origin (st_dev,
+// st_ino); an object is read from it when first wanted, and one nobody holds
+// that has nothing waiting for a commit leaves memory once more than
+// `resident_limit` objects are resident (least recently wanted first).
+//
+// Object ids are given again: the id of an erased object is free once the
+// commit that deletes its record has made its blocks' unmapping durable and an
+// index scan found no mapping of it left (TakeUnverified, FreeVerified).
 //
 // Thread safety: all methods may be called concurrently. CachedObject fields
-// state their guard.
+// state their guard. Lock order: CachedObject::fingerprint_mutex, then the
+// table's mutex (MarkDirty is called under the former); the table only
+// try_locks a fingerprint_mutex under its own.
 #pragma once
 
 #include <sys/stat.h>
 
 #include <atomic>
 #include <cstdint>
-#include <functional>
+#include <list>
 #include <memory>
 #include <mutex>
 #include <unordered_map>
+#include <unordered_set>
 #include <vector>
 
 #include "engine/block_range_lock.h"
 #include "engine/change_gate.h"
 #include "wtcachefs/meta_records.h"
+#include "wtcachefs/meta_store.h"
+#include "wtcachefs/status.h"
 
 namespace wtcachefs {
 
 Fingerprint FingerprintOf(const struct stat& st);
 
 struct CachedObject {
-  explicit CachedObject(uint64_t object_id) : id(object_id) {}
+  CachedObject(uint64_t object_id, uint64_t origin_dev, uint64_t origin_ino)
+      : id(object_id), dev(origin_dev), ino(origin_ino) {}
 
   const uint64_t id;
+  // The origin file's (st_dev, st_ino): the table's key, whatever the
+  // fingerprint says after a stat that failed.
+  const uint64_t dev, ino;
   // Changes of this object's data: writes hold it shared, and their blocks in
   // write_ranges, so writes to different blocks run at once and writes sharing
   // a block reach origin and cache in the same order; truncate, fallocate, copy
@@ -83,38 +102,68 @@ class ObjectTable {
     bool created;  // new: its fingerprint is the stat it was found with
   };
 
+  // What one group commit writes of the table (TakeChanges()); it holds the
+  // objects it names until Committed() or ReturnChanges().
+  class Changes {
+   public:
+    // Adds the changes to `batch`, in an order whose result is right whatever
+    // they share: an erased object's index entry goes before a new object of
+    // the same origin file puts its own.
+    void WriteTo(MetaBatch& batch) const;
+    bool has_records() const { return !records_.empty(); }
+
+   private:
+    friend class ObjectTable;
+    std::vector<std::shared_ptr<CachedObject>> records_;  // dirty, not erased
+    std::vector<std::shared_ptr<CachedObject>> erased_;
+    std::vector<uint64_t> reused_ids_;  // taken from the store's free ids
+    uint64_t next_id_ = 0;              // to record; 0: unchanged
+  };
+
+  ObjectTable(MetaStore& store, size_t resident_limit);
+
+  // At mount, before anything else: reads the next object id and the free
+  // ids; indexes the records of a store written before the index existed.
+  Status Open();
+
   // Finds or creates the object for an origin file freshly stat'ed as `st`. A
   // new object takes `st` as its fingerprint; an existing one is returned as
-  // it is: comparing is the engine's (origin_consistency.cc).
-  Found FindOrCreate(const struct stat& st);
-  // The object of origin file (dev, ino), or null when the engine never saw it.
-  std::shared_ptr<CachedObject> Find(uint64_t dev, uint64_t ino);
+  // it is: comparing is the engine's (origin_consistency.cc). Fails only when
+  // the metadata store cannot be read.
+  Result<Found> FindOrCreate(const struct stat& st);
+  // The object of origin file (dev, ino); null when the cache has no record
+  // of it.
+  Result<std::shared_ptr<CachedObject>> Find(uint64_t dev, uint64_t ino);
+  // The object whose record has `object_id` (null: none), made resident.
+  Result<std::shared_ptr<CachedObject>> FindById(uint64_t object_id);
   // A counter that every ended change of any object advances: a stat taken
   // after reading it reflects every change whose last_change_end is below it.
   uint64_t change_sequence() const { return change_sequence_.load(); }
   uint64_t AdvanceChangeSequence() { return ++change_sequence_; }
 
-  // Restores a record loaded from the metadata store (at mount).
-  void Restore(const FileRecord& record);
-  // Visits every object (at mount: nothing may be added meanwhile).
-  void ForEach(const std::function<void(CachedObject&)>& visit);
   // Marks the object's record as needing a write (new object or new fingerprint).
   void MarkDirty(const std::shared_ptr<CachedObject>& object);
-  // The records changed since the last call, with their current fingerprints.
-  // One caller at a time (the group commit) for it and ReturnTaken().
-  std::vector<FileRecord> TakeDirty();
-  // The ids of the objects Erase()d since the last call, whose records go.
-  // One caller at a time, as TakeDirty().
-  std::vector<uint64_t> TakeErased();
-  // The records the last TakeDirty() returned, and the erasures the last
-  // TakeErased() returned, did not become durable: the next calls return
-  // them again.
-  void ReturnTaken();
-  // Forgets `object` (DESIGN W8: its file is gone): it is found no more, and
-  // its record is deleted by the next commit (TakeErased()).
+  // Forgets `object` (DESIGN W8: its file is gone): it is found no more, its
+  // record is deleted by the next commit, and its id is given again once
+  // verified free. The caller has unmapped its blocks.
   void Erase(const std::shared_ptr<CachedObject>& object);
-  // Objects the table holds.
-  size_t size();
+
+  // The group commit's side, one caller at a time: the changes since the last
+  // call; after the commit, Committed() (the erased objects' ids then wait
+  // for verification) or ReturnChanges() (the next call returns them again).
+  Changes TakeChanges();
+  void Committed(Changes changes);
+  void ReturnChanges(Changes changes);
+  // Ids whose records' deletion is durable, for a scan of the block index
+  // that unmaps any block of theirs left; once that unmapping is durable too,
+  // FreeVerified() lets them be given again (or ReturnUnverified(): not).
+  std::vector<uint64_t> TakeUnverified();
+  void FreeVerified(const std::vector<uint64_t>& ids);
+  void ReturnUnverified(const std::vector<uint64_t>& ids);
+
+  // Objects resident now; ids that can be given again.
+  size_t resident() const;
+  size_t free_ids() const;
 
  private:
   struct Key {
@@ -124,16 +173,38 @@ class ObjectTable {
   struct KeyHash {
     size_t operator()(const Key& k) const { return std::hash<uint64_t>()(k.ino ^ (k.dev << 32)); }
   };
+  struct Resident {
+    std::shared_ptr<CachedObject> object;
+    std::list<Key>::iterator recent;  // its place in recent_
+  };
+  using Lock = std::unique_lock<std::mutex>;
 
-  std::mutex mutex_;
-  std::unordered_map<Key, std::shared_ptr<CachedObject>, KeyHash> objects_;  // GUARDED_BY(mutex_)
-  uint64_t next_id_ = 1;                                                     // GUARDED_BY(mutex_)
-  std::unordered_map<uint64_t, std::shared_ptr<CachedObject>> dirty_;        // GUARDED_BY(mutex_)
-  // What the last TakeDirty() returned, for ReturnTaken(): the swap is
-  // GUARDED_BY(mutex_); reading it, the caller of TakeDirty() only.
-  std::unordered_map<uint64_t, std::shared_ptr<CachedObject>> taken_;
-  std::vector<uint64_t> erased_;        // GUARDED_BY(mutex_)
-  std::vector<uint64_t> taken_erased_;  // GUARDED_BY(mutex_)
+  // The resident object of `key`, made the most recently wanted; else the one
+  // its record describes, read from the store and made resident; else null.
+  Result<std::shared_ptr<CachedObject>> FindLocked(const Key& key);
+  std::shared_ptr<CachedObject> AddLocked(const Key& key, std::shared_ptr<CachedObject> object);
+  // Lets objects nobody holds leave memory while more than the limit are resident.
+  void TrimLocked();
+  uint64_t NewIdLocked();
+
+  MetaStore& store_;
+  const size_t resident_limit_;
+  mutable std::mutex mutex_;
+  std::unordered_map<Key, Resident, KeyHash> resident_;  // GUARDED_BY(mutex_)
+  std::list<Key> recent_;  // most recently wanted first; GUARDED_BY(mutex_)
+  // The highest last_change_end of an object that left memory: one read back
+  // takes it, as its change may have ended that late. GUARDED_BY(mutex_)
+  uint64_t left_change_end_ = 0;
+  uint64_t next_id_ = 1;          // GUARDED_BY(mutex_)
+  bool next_id_changed_ = false;  // GUARDED_BY(mutex_)
+  std::vector<uint64_t> free_;    // GUARDED_BY(mutex_)
+  std::vector<uint64_t> reused_;  // from free_ since the last TakeChanges(); GUARDED_BY(mutex_)
+  std::unordered_map<uint64_t, std::shared_ptr<CachedObject>> dirty_;  // GUARDED_BY(mutex_)
+  std::vector<std::shared_ptr<CachedObject>> erased_;                  // GUARDED_BY(mutex_)
+  // Ids erased whose record may still be in the store (until their deletion
+  // commits): the index must not lead to them. GUARDED_BY(mutex_)
+  std::unordered_set<uint64_t> erasing_;
+  std::vector<uint64_t> unverified_;  // GUARDED_BY(mutex_)
   std::atomic<uint64_t> change_sequence_{1};
 };
 

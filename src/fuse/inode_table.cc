@@ -182,6 +182,7 @@ uint64_t InodeTable::AddLookupOfOpen(uint64_t parent_id, std::string_view name,
   if (known == inodes_.end() || !known->second->fd.valid()) return 0;
   Inode& inode = *known->second;
   ++inode.nlookup;
+  if (parent != nullptr && S_ISREG(st.st_mode)) NoteFileNameLocked(inode, parent_id, name);
   if (parent != nullptr) MaybeFreeLocked(SetPathLocked(inode, parent, name));
   CloseOverBudgetLocked();  // a path makes an open entry closable
   return reinterpret_cast<uint64_t>(&inode);
@@ -221,6 +222,7 @@ uint64_t InodeTable::AddLookup(uint64_t parent_id, std::string_view name, Unique
   Inode& inode = *slot;
   ++inode.nlookup;
   if (!inode.fd.valid()) inode.fd = std::move(fd);
+  if (parent != nullptr && S_ISREG(st.st_mode)) NoteFileNameLocked(inode, parent_id, name);
   Inode* const former = parent != nullptr ? SetPathLocked(inode, parent, name) : nullptr;
   SyncLocked(inode);
   MaybeFreeLocked(former);
@@ -256,6 +258,40 @@ void InodeTable::Renamed(uint64_t parent, std::string_view name, uint64_t new_pa
   if (replaced != nullptr) (void)ClearPathLocked(*replaced);
   if (moved != nullptr) (void)SetPathLocked(*moved, &Get(new_parent), new_name);
   if (replaced != nullptr && exchanged) (void)SetPathLocked(*replaced, &Get(parent), name);
+}
+
+uint64_t InodeTable::FileNameKey(uint64_t parent, std::string_view name) {
+  const uint64_t key = std::hash<std::string_view>()(name) ^ (parent * 0x9e3779b97f4a7c15ull);
+  return key != 0 ? key : 1;
+}
+
+void InodeTable::NoteFileNameLocked(Inode& inode, uint64_t parent, std::string_view name) {
+  const uint64_t key = FileNameKey(parent, name);
+  if (inode.file_name == key) return;
+  if (inode.file_name != 0) {
+    const auto it = file_names_.find(inode.file_name);
+    if (it != file_names_.end() && it->second == &inode) file_names_.erase(it);
+  }
+  inode.file_name = key;
+  file_names_[key] = &inode;
+}
+
+InodeFd InodeTable::FileLastLookedUpAs(uint64_t parent, std::string_view name,
+                                       const struct stat* now) {
+  Lock lock(mutex_);
+  const auto it = file_names_.find(FileNameKey(parent, name));
+  if (it == file_names_.end()) return InodeFd(this, nullptr, -1, ENOENT);
+  Inode& inode = *it->second;
+  if (now != nullptr && inode.dev == now->st_dev && inode.ino == now->st_ino) {
+    return InodeFd(this, nullptr, -1, ENOENT);
+  }
+  // The name leads elsewhere now: it is the file's no more.
+  file_names_.erase(it);
+  inode.file_name = 0;
+  if (!inode.fd.valid()) return InodeFd(this, nullptr, -1, ENOENT);
+  ++inode.users;
+  SyncLocked(inode);
+  return OpenLeasedLocked(inode, lock);
 }
 
 void InodeTable::Forget(uint64_t id, uint64_t count) {
@@ -340,6 +376,10 @@ void InodeTable::MaybeFreeLocked(Inode* inode) {
   while (inode != nullptr && inode != &root_ && inode->nlookup == 0 && inode->users == 0 &&
          inode->children == 0) {
     inode->fd.reset();
+    if (inode->file_name != 0) {
+      const auto named = file_names_.find(inode->file_name);
+      if (named != file_names_.end() && named->second == inode) file_names_.erase(named);
+    }
     Inode* const parent = ClearPathLocked(*inode);
     SyncLocked(*inode);
     if (!hashed_numbers_.empty()) {

@@ -74,6 +74,9 @@ struct Inode {
   bool counted = false;   // in InodeTable::open_closable_ (open and reopenable)
   bool idle = false;      // in InodeTable::idle_ (counted, no user)
   bool detached = false;  // in InodeTable::detached_, not under its key
+  // A regular file: the key of the name it was last looked up as in
+  // InodeTable::file_names_ (0: none).
+  uint64_t file_name = 0;
   std::list<Inode*>::iterator idle_at;
 };
 
@@ -157,6 +160,13 @@ class InodeTable {
   void Renamed(uint64_t parent, std::string_view name, uint64_t new_parent,
                std::string_view new_name, bool exchanged);
 
+  // The regular file last looked up as `name` in `parent`, when its
+  // descriptor is open and it is not the object stat'ed as `now` (null: the
+  // name is gone): the file that name led to before, which may have lost its
+  // last link behind the mount (DESIGN W8). Holds no entry (error ENOENT)
+  // otherwise. A hash names the entry: it may be another file, rarely.
+  InodeFd FileLastLookedUpAs(uint64_t parent, std::string_view name, const struct stat* now);
+
   // Drops `count` kernel lookups of `id`; the entry is freed at zero.
   void Forget(uint64_t id, uint64_t count);
 
@@ -212,6 +222,9 @@ class InodeTable {
   Inode* SetPathLocked(Inode& inode, Inode* parent, std::string_view name);
   Inode* ClearPathLocked(Inode& inode);
   Inode* FindPathLocked(uint64_t parent, std::string_view name);
+  static uint64_t FileNameKey(uint64_t parent, std::string_view name);
+  // Notes that regular file `inode` was looked up as `name` in `parent`.
+  void NoteFileNameLocked(Inode& inode, uint64_t parent, std::string_view name);
   // Brings `open_closable_` and the idle list in line with `inode`'s state.
   void SyncLocked(Inode& inode);
   void MaybeFreeLocked(Inode* inode);
@@ -230,6 +243,8 @@ class InodeTable {
   // Entries no longer under their key: a newer object took it.
   std::unordered_map<Inode*, std::unique_ptr<Inode>> detached_;
   std::unordered_map<PathKey, Inode*, PathKeyHash> paths_;  // each entry's `parent`, `name`
+  // Regular files by the key of the name they were last looked up as.
+  std::unordered_map<uint64_t, Inode*> file_names_;
   std::unordered_map<int, Mount> mounts_;  // by mount id
   std::unordered_map<dev_t, bool> keeps_handles_;  // by device: its file system keeps handles
   std::list<Inode*> idle_;                 // most recently used first

@@ -52,9 +52,16 @@ int MirrorFs::Lookup(fuse_ino_t parent, const char* name, fuse_entry_param* entr
   if (parent_fd.error() != 0) return parent_fd.error();
   // Most lookups find a known object (the kernel revalidating a name): one stat
   // by name then does, without opening a descriptor only to close it.
-  if (::fstatat(parent_fd.get(), entry_name, &entry->attr, AT_SYMLINK_NOFOLLOW) != 0) {
-    return errno;
+  const bool found = ::fstatat(parent_fd.get(), entry_name, &entry->attr, AT_SYMLINK_NOFOLLOW) == 0;
+  const int error = found ? 0 : errno;
+  // DESIGN W8: a file this name led to before may have lost its last link
+  // behind the mount (deleted, or replaced by a rename); the engine checks.
+  if (found || error == ENOENT) {
+    const InodeFd before =
+        inodes_.FileLastLookedUpAs(parent, entry_name, found ? &entry->attr : nullptr);
+    if (before.error() == 0) engine().Unlinked(before.get());
   }
+  if (!found) return error;
   entry->ino = inodes_.AddLookupOfOpen(parent, entry_name, entry->attr);
   if (entry->ino == 0) {
     UniqueFd fd(::openat(parent_fd.get(), entry_name, O_PATH | O_NOFOLLOW | O_CLOEXEC));

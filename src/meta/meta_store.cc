@@ -6,6 +6,7 @@
 #include <rocksdb/cache.h>
 #include <rocksdb/db.h>
 #include <rocksdb/env.h>
+#include <rocksdb/filter_policy.h>
 #include <rocksdb/listener.h>
 #include <rocksdb/metadata.h>
 #include <rocksdb/table.h>
@@ -15,10 +16,10 @@
 #include <atomic>
 #include <cerrno>
 #include <cstdarg>
+#include <filesystem>
 #include <mutex>
 #include <optional>
 #include <set>
-#include <filesystem>
 
 #include "meta/byte_codec.h"
 #include "meta/commit_guard.h"
@@ -34,6 +35,9 @@ constexpr char kMappingPrefix = 'M';
 constexpr char kIntentPrefix = 'I';
 constexpr char kCounterPrefix = 'C';
 constexpr char kDevicePrefix = 'D';
+constexpr char kFileIdPrefix = 'O';  // (dev, ino) -> object id
+constexpr char kFreeIdPrefix = 'X';
+constexpr char kNextObjectIdKey[] = "N";
 constexpr char kCommitKey[] = "G";  // the number of the last commit
 
 // The guard of the store in `dir`: beside it, not inside RocksDB's directory.
@@ -50,6 +54,29 @@ std::string ObjectKey(char prefix, uint64_t object_id) {
   w.U8(static_cast<uint8_t>(prefix));
   w.U64(object_id);
   return w.Take();
+}
+
+std::string FileIdKey(uint64_t dev, uint64_t ino) {
+  ByteWriter w;
+  w.U8(static_cast<uint8_t>(kFileIdPrefix));
+  w.U64(dev);
+  w.U64(ino);
+  return w.Take();
+}
+
+std::string EncodeU64(uint64_t value) {
+  ByteWriter w;
+  w.U64(value);
+  return w.Take();
+}
+
+Result<uint64_t> DecodeU64(std::string_view bytes, const char* what) {
+  ByteReader r(bytes);
+  uint64_t value = 0;
+  if (!r.U64(value) || !r.AtEnd()) {
+    return Status::Error(EUCLEAN, std::string("corrupt metadata record: ") + what + " length");
+  }
+  return value;
 }
 
 std::string IntentKey(uint64_t object_id, uint64_t region) {
@@ -79,6 +106,21 @@ void MetaBatch::PutFile(const FileRecord& record) {
 }
 void MetaBatch::DeleteFile(uint64_t object_id) {
   changes_.push_back({ObjectKey(kFilePrefix, object_id), std::nullopt});
+}
+void MetaBatch::PutFileId(uint64_t dev, uint64_t ino, uint64_t object_id) {
+  changes_.push_back({FileIdKey(dev, ino), EncodeU64(object_id)});
+}
+void MetaBatch::DeleteFileId(uint64_t dev, uint64_t ino) {
+  changes_.push_back({FileIdKey(dev, ino), std::nullopt});
+}
+void MetaBatch::PutFreeId(uint64_t object_id) {
+  changes_.push_back({ObjectKey(kFreeIdPrefix, object_id), std::string()});
+}
+void MetaBatch::DeleteFreeId(uint64_t object_id) {
+  changes_.push_back({ObjectKey(kFreeIdPrefix, object_id), std::nullopt});
+}
+void MetaBatch::PutNextObjectId(uint64_t next) {
+  changes_.push_back({kNextObjectIdKey, EncodeU64(next)});
 }
 void MetaBatch::PutMapping(const BlockMapping& mapping) {
   changes_.push_back({PrefixedKey(kMappingPrefix,
@@ -243,6 +285,9 @@ Result<std::unique_ptr<MetaStore>> MetaStore::Open(const std::string& dir) {
   options.max_write_buffer_number = 2;
   rocksdb::BlockBasedTableOptions table_options;
   table_options.block_cache = rocksdb::NewLRUCache(4 << 20);
+  // Most lookups of the file index miss (a file never cached): a filter
+  // answers them without reading a block.
+  table_options.filter_policy.reset(rocksdb::NewBloomFilterPolicy(10));
   options.table_factory.reset(rocksdb::NewBlockBasedTableFactory(table_options));
   // RocksDB would reserve 1.1 memtables of log up front (fallocate): space a
   // small cache file system needs for the slot file. Our log writes are small.
@@ -404,6 +449,97 @@ Status MetaStore::ForEachFile(const std::function<void(FileRecord&&)>& visit) {
     visit(std::move(record).value());
     return Status::Ok();
   });
+}
+
+Result<uint64_t> MetaStore::ForSomeFiles(uint64_t from, size_t limit,
+                                         const std::function<void(FileRecord&&)>& visit) {
+  rocksdb::ReadOptions read;
+  read.fill_cache = false;
+  std::unique_ptr<rocksdb::Iterator> it(impl_->db->NewIterator(read));
+  const std::string prefix(1, kFilePrefix);
+  size_t visited = 0;
+  for (it->Seek(ObjectKey(kFilePrefix, from)); it->Valid() && it->key().starts_with(prefix);
+       it->Next()) {
+    auto record = DecodeFileRecord(std::string_view(it->value().data(), it->value().size()));
+    if (!record.ok()) return record.status();
+    if (visited == limit) return record.value().object_id;
+    visit(std::move(record).value());
+    ++visited;
+  }
+  if (Status s = FromRocks(it->status(), "reading cache metadata"); !s.ok()) return s;
+  return uint64_t{0};
+}
+
+Result<std::optional<FileRecord>> MetaStore::LoadFile(uint64_t object_id) {
+  std::string value;
+  const rocksdb::Status s =
+      impl_->db->Get(rocksdb::ReadOptions(), ObjectKey(kFilePrefix, object_id), &value);
+  if (s.IsNotFound()) return std::optional<FileRecord>();
+  if (!s.ok()) return FromRocks(s, "reading a file record");
+  auto record = DecodeFileRecord(value);
+  if (!record.ok()) return record.status();
+  return std::optional<FileRecord>(std::move(record).value());
+}
+
+Result<std::optional<uint64_t>> MetaStore::FindFileId(uint64_t dev, uint64_t ino) {
+  std::string value;
+  const rocksdb::Status s = impl_->db->Get(rocksdb::ReadOptions(), FileIdKey(dev, ino), &value);
+  if (s.IsNotFound()) return std::optional<uint64_t>();
+  if (!s.ok()) return FromRocks(s, "reading the file index");
+  auto id = DecodeU64(value, "file index");
+  if (!id.ok()) return id.status();
+  return std::optional<uint64_t>(id.value());
+}
+
+Status MetaStore::ForEachFileId(
+    const std::function<void(uint64_t dev, uint64_t ino, uint64_t object_id)>& visit) {
+  return impl_->Scan(kFileIdPrefix, [&](std::string_view key, std::string_view value) {
+    ByteReader r(key);
+    uint64_t dev = 0, ino = 0;
+    if (!r.U64(dev) || !r.U64(ino) || !r.AtEnd()) {
+      return Status::Error(EUCLEAN, "corrupt metadata record: file index key length");
+    }
+    auto id = DecodeU64(value, "file index");
+    if (!id.ok()) return id.status();
+    visit(dev, ino, id.value());
+    return Status::Ok();
+  });
+}
+
+Result<std::vector<uint64_t>> MetaStore::LoadFreeIds(uint64_t from, size_t limit) {
+  std::vector<uint64_t> ids;
+  std::unique_ptr<rocksdb::Iterator> it(impl_->db->NewIterator(rocksdb::ReadOptions()));
+  const std::string prefix(1, kFreeIdPrefix);
+  for (it->Seek(ObjectKey(kFreeIdPrefix, from));
+       ids.size() < limit && it->Valid() && it->key().starts_with(prefix); it->Next()) {
+    auto id = DecodeU64(std::string_view(it->key().data() + 1, it->key().size() - 1), "free id");
+    if (!id.ok()) return id.status();
+    ids.push_back(id.value());
+  }
+  if (Status s = FromRocks(it->status(), "reading free object ids"); !s.ok()) return s;
+  return ids;
+}
+
+Result<std::optional<uint64_t>> MetaStore::LoadNextObjectId() {
+  std::string value;
+  const rocksdb::Status s = impl_->db->Get(rocksdb::ReadOptions(), kNextObjectIdKey, &value);
+  if (s.IsNotFound()) return std::optional<uint64_t>();
+  if (!s.ok()) return FromRocks(s, "reading the next object id");
+  auto next = DecodeU64(value, "next object id");
+  if (!next.ok()) return next.status();
+  return std::optional<uint64_t>(next.value());
+}
+
+Result<uint64_t> MetaStore::LastFileId() {
+  std::unique_ptr<rocksdb::Iterator> it(impl_->db->NewIterator(rocksdb::ReadOptions()));
+  const std::string prefix(1, kFilePrefix);
+  it->SeekForPrev(ObjectKey(kFilePrefix, UINT64_MAX));
+  if (!it->Valid()) {
+    if (Status s = FromRocks(it->status(), "reading file records"); !s.ok()) return s;
+    return uint64_t{0};
+  }
+  if (!it->key().starts_with(prefix)) return uint64_t{0};
+  return DecodeU64(std::string_view(it->key().data() + 1, it->key().size() - 1), "file key");
 }
 
 Status MetaStore::ForEachMapping(uint32_t sectors_per_block,

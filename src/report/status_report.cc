@@ -80,6 +80,7 @@ std::string RenderStatusTable(const StatusSnapshot& s) {
   out << "index memory    " << HumanBytes(t.index_memory_bytes) << " ("
       << PerItem(t.index_memory_bytes, t.used_blocks) << " bytes per cached block, "
       << PerItem(t.index_memory_bytes, t.total_blocks) << " per slot)\n";
+  out << "files in memory " << t.resident_files << "\n";
   out << "read hit ratio  5 min " << Percent(s.last_5_min) << "   hour " << Percent(s.last_hour)
       << "   day " << Percent(s.last_day) << "   total " << Percent(t) << "\n";
   char row[128];
@@ -101,9 +102,10 @@ std::string RenderStatusTable(const StatusSnapshot& s) {
 std::string RenderStatusLine(const StatusSnapshot& s) {
   std::ostringstream out;
   out << "mode=" << Mode(s.total) << " transport=" << TransportName(s.transport)
-      << " block_size=" << s.block_size
-      << " used_blocks=" << s.total.used_blocks << " total_blocks=" << s.total.total_blocks
+      << " block_size=" << s.block_size << " used_blocks=" << s.total.used_blocks
+      << " total_blocks=" << s.total.total_blocks
       << " index_memory_bytes=" << s.total.index_memory_bytes
+      << " resident_files=" << s.total.resident_files
       << " space_limit_blocks=" << s.total.space_limit_blocks;
   ForEachCounter(s.total, [&](std::string_view name, uint64_t value) {
     out << " " << name << "=" << value;
@@ -117,9 +119,9 @@ std::string RenderStatusJson(const StatusSnapshot& s) {
   out << "{\"mode\":\"" << Mode(s.total) << "\",";
   if (s.total.degraded) out << "\"degraded_reason\":" << JsonString(s.degraded_reason) << ",";
   out << "\"transport\":\"" << TransportName(s.transport) << "\",\"block_size\":" << s.block_size
-      << ",\"used_blocks\":" << s.total.used_blocks
-      << ",\"total_blocks\":" << s.total.total_blocks
+      << ",\"used_blocks\":" << s.total.used_blocks << ",\"total_blocks\":" << s.total.total_blocks
       << ",\"index_memory_bytes\":" << s.total.index_memory_bytes
+      << ",\"resident_files\":" << s.total.resident_files
       << ",\"space_limit_blocks\":" << s.total.space_limit_blocks << ",\"total\":";
   JsonCounters(out, s.total);
   out << ",\"last_5_min\":";

@@ -4,6 +4,7 @@
 // remount finds none of them.
 #include <fcntl.h>
 #include <gtest/gtest.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <chrono>
@@ -64,6 +65,30 @@ TEST_F(FilesDie, AFileReplacedByARenameGivesBackItsBlocks) {
   ASSERT_EQ(::rename(view_.ViewPath("new").c_str(), view_.ViewPath("old").c_str()), 0);
   EXPECT_TRUE(WaitForUsed(1)) << "used_blocks " << Used();
   EXPECT_EQ(ReadFileDirect(view_.ViewPath("old")), std::string(4096, 'n'));
+}
+
+// Deleted, or replaced by a rename, behind the mount: found at the name's next
+// lookup (once the kernel's entry timeout, 1 s, has passed).
+TEST_F(FilesDie, FilesDeletedOrReplacedBehindTheMountGiveBackTheirBlocksAtTheirNextLookup) {
+  constexpr int kBehind = 50;
+  for (int i = 0; i < kBehind; ++i) CreateCached("gone" + std::to_string(i), 'g');
+  CreateCached("replaced", 'r');
+  ASSERT_EQ(Used(), static_cast<uint64_t>(kBehind + 1));
+  for (int i = 0; i < kBehind; ++i) {
+    ASSERT_EQ(::unlink(view_.OriginPath("gone" + std::to_string(i)).c_str()), 0);
+  }
+  WriteFile(view_.OriginPath("replacement"), std::string(4096, 'n'));
+  ASSERT_EQ(::rename(view_.OriginPath("replacement").c_str(), view_.OriginPath("replaced").c_str()),
+            0);
+  std::this_thread::sleep_for(std::chrono::milliseconds(1100));
+  struct stat st;
+  for (int i = 0; i < kBehind; ++i) {
+    EXPECT_NE(::stat(view_.ViewPath("gone" + std::to_string(i)).c_str(), &st), 0);
+  }
+  ASSERT_EQ(::stat(view_.ViewPath("replaced").c_str(), &st), 0);
+  EXPECT_TRUE(WaitForUsed(0)) << "used_blocks " << Used();
+  EXPECT_EQ(StatusCounter(view_.view(), "deleted_files"), static_cast<uint64_t>(kBehind + 1));
+  EXPECT_EQ(ReadFileDirect(view_.ViewPath("replaced")), std::string(4096, 'n'));
 }
 
 TEST_F(FilesDie, AnOpenFileIsServedFromTheCacheUntilItsLastClose) {

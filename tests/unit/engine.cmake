@@ -13,3 +13,4 @@ wtcachefs_add_test(racy_fingerprint_test SOURCES ${CMAKE_CURRENT_LIST_DIR}/racy_
 wtcachefs_add_test(engine_data_change_test SOURCES ${CMAKE_CURRENT_LIST_DIR}/engine_data_change_test.cc LABELS unit)
 wtcachefs_add_test(engine_files_die_test SOURCES ${CMAKE_CURRENT_LIST_DIR}/engine_files_die_test.cc LABELS unit)
 wtcachefs_add_test(engine_crash_warm_test SOURCES ${CMAKE_CURRENT_LIST_DIR}/engine_crash_warm_test.cc LABELS unit)
+wtcachefs_add_test(object_table_test SOURCES ${CMAKE_CURRENT_LIST_DIR}/object_table_test.cc LABELS unit)

@@ -12,10 +12,12 @@
 #include <string>
 #include <thread>
 
+#include "cache_dir/cache_directory.h"
 #include "support/crash_child.h"
 #include "support/engine_test_config.h"
 #include "support/temp_dir.h"
 #include "wtcachefs/cache_engine.h"
+#include "wtcachefs/meta_store.h"
 
 namespace wtcachefs {
 namespace {
@@ -163,6 +165,65 @@ TEST_F(EngineFilesDieTest, ACrashBeforeTheCommitServesNothingStale) {
   auto file = testing::OpenThrough(*engine, Origin("a"));
   ASSERT_TRUE(file);
   EXPECT_EQ(testing::ReadThrough(*file, 0, kFileSize), fresh);
+}
+
+// Bookkeeping bounded by the files in use: records leave memory, a mount reads
+// none, and every block stays served.
+TEST_F(EngineFilesDieTest, RecordsOfFilesNotInUseLeaveMemoryAndTheirBlocksStayServed) {
+  constexpr int kFiles = 12;  // 48 of the cache's 64 blocks
+  for (int i = 0; i < kFiles; ++i) {
+    WriteFile(Origin("f" + std::to_string(i)), Pattern(kFileSize, 10 + i));
+  }
+  CacheConfig config = Config();
+  config.resident_files = 4;
+  {
+    auto engine = CacheEngine::Start(config, *io_);
+    ASSERT_TRUE(engine.ok()) << engine.status().message();
+    for (int i = 0; i < kFiles; ++i) Cache(*engine.value(), "f" + std::to_string(i));
+    std::this_thread::sleep_for(std::chrono::milliseconds(200));  // committed
+    Cache(*engine.value(), "a");
+    Cache(*engine.value(), "a");
+    EXPECT_LE(engine.value()->stats().resident_files, 5u);
+    const uint64_t from_cache = engine.value()->stats().bytes_read_from_cache;
+    for (int i = 0; i < kFiles; ++i) Cache(*engine.value(), "f" + std::to_string(i));
+    EXPECT_EQ(engine.value()->stats().bytes_read_from_cache - from_cache, kFiles * kFileSize)
+        << "a record read back lost its blocks";
+    ASSERT_TRUE(engine.value()->Close().ok());
+  }
+  auto engine = CacheEngine::Start(config, *io_);
+  ASSERT_TRUE(engine.ok()) << engine.status().message();
+  EXPECT_EQ(engine.value()->stats().resident_files, 0u) << "the mount read records";
+  const uint64_t from_cache = engine.value()->stats().bytes_read_from_cache;
+  for (int i = 0; i < kFiles; ++i) Cache(*engine.value(), "f" + std::to_string(i));
+  EXPECT_EQ(engine.value()->stats().bytes_read_from_cache - from_cache, kFiles * kFileSize);
+}
+
+// Churn never exhausts the ids: a deleted file's id is given again once its
+// blocks' unmapping is durable.
+TEST_F(EngineFilesDieTest, TheIdsOfDeletedFilesAreGivenAgain) {
+  constexpr int kRounds = 20;
+  {
+    CacheConfig config = Config();
+    config.flush_interval_ms = 10;
+    auto engine = CacheEngine::Start(config, *io_);
+    ASSERT_TRUE(engine.ok()) << engine.status().message();
+    for (int i = 0; i < kRounds; ++i) {
+      WriteFile(Origin("churn"), Pattern(kFileSize, 100 + i));
+      Cache(*engine.value(), "churn");
+      UnlinkThroughView(*engine.value(), Origin("churn"));
+      // Two commits: the record's deletion, then the scan that frees its id.
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    }
+    EXPECT_EQ(engine.value()->stats().deleted_files, static_cast<uint64_t>(kRounds));
+    EXPECT_EQ(engine.value()->stats().used_blocks, 0u);
+    ASSERT_TRUE(engine.value()->Close().ok());
+  }
+  auto store = MetaStore::Open(dir_.Sub("cache", false) + CacheDirectory::kMetaDirName);
+  ASSERT_TRUE(store.ok()) << store.status().message();
+  auto next = store.value()->LoadNextObjectId();
+  ASSERT_TRUE(next.ok());
+  ASSERT_TRUE(next.value());
+  EXPECT_LE(*next.value(), 4u) << "every deleted file took a new id";
 }
 
 }  // namespace
