@@ -21,6 +21,11 @@ Status Options::Validate() const {
     return Status::Error(EINVAL, "option revalidate must be a number of seconds from 0 to 86400 "
                                  "(example: revalidate=1)");
   }
+  if (!std::isfinite(sweep_interval) || sweep_interval < 0 || sweep_interval > 86400) {
+    return Status::Error(EINVAL,
+                         "option sweep_interval must be a number of seconds from 0 to "
+                         "86400 (example: sweep_interval=1; 0 turns the sweep off)");
+  }
   if (!std::isfinite(entry_timeout) || entry_timeout < 0) {
     return Status::Error(EINVAL, "option entry_timeout must be a number of seconds >= 0");
   }

@@ -61,6 +61,9 @@ struct CacheConfig {
   // File records kept in RAM beyond those in use (DESIGN W8: bookkeeping
   // bounded by the files in use); the metadata store holds every record.
   size_t resident_files = 8192;
+  // Between steps of the sweep that finds records of files gone behind the
+  // mount (engine/record_sweep.h); each step looks at 256 records. 0: none.
+  std::chrono::milliseconds sweep_interval{1000};
   // Write misses allocate a slot (true) or go around the cache (false).
   bool write_allocate = true;
   // Diagnostic: origin write first, cache writes after it completes (see

@@ -34,6 +34,10 @@ class MetaBatch {
   // file has (MetaStore::FindFileId).
   void PutFileId(uint64_t dev, uint64_t ino, uint64_t object_id);
   void DeleteFileId(uint64_t dev, uint64_t ino);
+  // A file handle (name_to_handle_at) of the file a record is of, for the
+  // sweep that finds files gone behind the mount (engine/record_sweep.h).
+  void PutFileHandle(uint64_t object_id, std::string_view handle);
+  void DeleteFileHandle(uint64_t object_id);
   // Object ids that may be given again: no record and no mapping has them.
   void PutFreeId(uint64_t object_id);
   void DeleteFreeId(uint64_t object_id);
@@ -94,6 +98,8 @@ class MetaStore {
                                 const std::function<void(FileRecord&&)>& visit);
   // The record of `object_id`; nullopt when there is none.
   Result<std::optional<FileRecord>> LoadFile(uint64_t object_id);
+  // PutFileHandle's bytes; nullopt when none was put.
+  Result<std::optional<std::string>> LoadFileHandle(uint64_t object_id);
   // The object id the index gives origin file (dev, ino); nullopt when none.
   Result<std::optional<uint64_t>> FindFileId(uint64_t dev, uint64_t ino);
   // Visits every (dev, ino) -> object id entry of the index, in key order.

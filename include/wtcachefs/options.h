@@ -56,6 +56,11 @@ struct Options {
   // shortens the attribute timeout to it, so that the kernel's page cache is
   // revalidated as often (it asks for attributes before it reads from it).
   double revalidate = -1;
+  // Seconds between steps of the sweep that finds files deleted behind the
+  // mount that no lookup reaches again (-o sweep_interval=,
+  // --sweep-interval; DESIGN W8); each step looks at 256 file records. 0:
+  // no sweep (such files are then found only by a lookup of their name).
+  double sweep_interval = 1.0;
   // The revalidation interval in force (see revalidate).
   double RevalidateSeconds() const { return revalidate < 0 ? attr_timeout : revalidate; }
 

@@ -34,6 +34,8 @@ Result<CacheConfig> MakeCacheConfig(const Options& options) {
   config.sequential_cutoff = options.sequential_cutoff;
   config.revalidate = std::chrono::milliseconds(
       static_cast<int64_t>(std::max(0.0, options.RevalidateSeconds()) * 1000));
+  config.sweep_interval =
+      std::chrono::milliseconds(static_cast<int64_t>(options.sweep_interval * 1000));
   config.write_allocate = options.write_allocate;
   config.serial_writethrough = options.serial_writethrough;
   config.reset = options.reset_cache;

@@ -54,7 +54,7 @@ std::optional<int> ParseCommandLine(int argc, const char* const* argv, Options& 
   app.add_option("paths", paths, "ORIGIN CACHE VIEW, or ORIGIN VIEW with -o cache=CACHE");
   app.add_option("-o", option_lists,
                  "mount options, comma separated: cache=DIR, block_size=SIZE, "
-                 "cache_size=SIZE, reset_cache, attr_timeout=S, revalidate=S, "
+                 "cache_size=SIZE, reset_cache, attr_timeout=S, revalidate=S, sweep_interval=S, "
                  "entry_timeout=S, max_threads=N, no_default_permissions, allow_other, "
                  "ro, and the other FUSE and fstab options")
       ->allow_extra_args(false);
@@ -71,6 +71,11 @@ std::optional<int> ParseCommandLine(int argc, const char* const* argv, Options& 
       app.add_option("--revalidate", revalidate_flag,
                      "seconds after which open files compare origin's attributes again "
                      "(default: the attribute timeout; 0: only at open)");
+  std::string sweep_interval_flag;
+  CLI::Option* sweep_interval_option =
+      app.add_option("--sweep-interval", sweep_interval_flag,
+                     "seconds between steps of the sweep that finds files deleted behind the "
+                     "mount (default 1; 0: off)");
   std::string transport_flag;
   CLI::Option* transport_option =
       app.add_option("--transport", transport_flag,
@@ -124,6 +129,7 @@ std::optional<int> ParseCommandLine(int argc, const char* const* argv, Options& 
       {"attr_timeout", attr_timeout_option},
       {"entry_timeout", entry_timeout_option},
       {"revalidate", revalidate_option},
+      {"sweep_interval", sweep_interval_option},
       {"max_threads", max_threads_option},
       {"transport", transport_option},
       {"block_size", block_size_option},

@@ -74,6 +74,7 @@ constexpr std::pair<std::string_view, ValueHint> kValueHints[] = {
     {"attr_timeout", {"a number of seconds", "1.5"}},
     {"entry_timeout", {"a number of seconds", "1.5"}},
     {"revalidate", {"a number of seconds", "1"}},
+    {"sweep_interval", {"a number of seconds", "1"}},
     {"block_size", {"a power of two from 4K to 4M", "64K"}},
     {"cache_size", {"a size", "10G"}},
     {"policy", {"lru, 2q or arc", "arc"}},
@@ -147,11 +148,13 @@ Status ApplyOne(const std::string& option, Options& options) {
     options.cache = value;
     return Status::Ok();
   }
-  if (name == "attr_timeout" || name == "entry_timeout" || name == "revalidate") {
+  if (name == "attr_timeout" || name == "entry_timeout" || name == "revalidate" ||
+      name == "sweep_interval") {
     if (Status s = require_value(); !s.ok()) return s;
     double& seconds = name == "attr_timeout"    ? options.attr_timeout
                       : name == "entry_timeout" ? options.entry_timeout
-                                                : options.revalidate;
+                      : name == "revalidate"    ? options.revalidate
+                                                : options.sweep_interval;
     if (Status s = ParseSeconds(name, value, seconds); !s.ok()) return s;
     if (seconds < 0) {
       return Status::Error(EINVAL, "option " + name + "=" + value +

@@ -64,6 +64,7 @@ EngineState::State(const CacheConfig& c, IoBackend& backend, std::unique_ptr<Cac
       checksums_(std::move(checksum_file)),
       index_(slots_.slot_count(), slots_.block_size() / kSectorSize, c.policy, c.promote_after),
       objects_(directory_->store(), c.resident_files),
+      sweep_(directory_->store(), objects_, c.origin_ino != 0 ? c.origin_path : "", c.origin_dev),
       intents_(directory_->store(),
                std::chrono::duration_cast<std::chrono::nanoseconds>(c.write_lease).count()),
       rechecks_(index_, io_, slots_, checksums_, counters_),
@@ -112,7 +113,7 @@ void EngineState::CacheError(std::atomic<uint64_t>& counter) {
   bool past_limit;
   {
     std::lock_guard lock(cache_errors_mutex_);
-    const Clock::TimePoint now = config_.clock->Now();
+    const auto now = std::chrono::steady_clock::now();
     const double half_lives = std::chrono::duration<double>(now - last_cache_error_) /
                               std::chrono::duration<double>(
                                   std::max(config_.error_half_life, std::chrono::milliseconds(1)));
@@ -449,10 +450,23 @@ void EngineState::StartFlusher() {
         (void)Flush();  // a failure degrades the engine; the next round retries
       }
       if (space_guard_) space_guard_->AfterCommit();
+      SweepWhenDue();
       history_.Record(Stats());
       lock.lock();
     }
   });
+}
+
+void EngineState::SweepWhenDue() {
+  constexpr size_t kRecordsPerStep = 256;
+  const Clock::TimePoint now = config_.clock->Now();
+  if (config_.sweep_interval.count() == 0 || degraded_ || !sweep_.active() || now < next_sweep_) {
+    return;
+  }
+  next_sweep_ = now + config_.sweep_interval;
+  // A store that cannot be read now is read again at the next step.
+  (void)sweep_.Step(kRecordsPerStep,
+                    [this](const std::shared_ptr<CachedObject>& object) { Unlinked(object); });
 }
 
 void EngineState::StopFlusher() {
@@ -655,7 +669,8 @@ Result<std::unique_ptr<OpenFile>> CacheEngine::Open(UniqueFd origin_fd) {
   if (const int error = state_->io().Stat(origin_fd.get(), &st)) {
     return Status::Error(error, "stat origin file");
   }
-  auto looked_up = state_->objects().FindOrCreate(st);
+  auto looked_up = state_->objects().FindOrCreate(
+      st, [&] { return state_->sweep().HandleOf(origin_fd.get(), st); });
   if (!looked_up.ok()) return looked_up.status();
   ObjectTable::Found found = std::move(looked_up).value();
   // A file new to the cache has nothing cached, but the kernel keeps no page

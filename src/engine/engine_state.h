@@ -7,6 +7,7 @@
 #pragma once
 
 #include <atomic>
+#include <chrono>
 #include <condition_variable>
 #include <map>
 #include <memory>
@@ -23,6 +24,7 @@
 #include "engine/intent_log.h"
 #include "engine/object_table.h"
 #include "engine/open_files.h"
+#include "engine/record_sweep.h"
 #include "engine/space_guard.h"
 #include "report/stats_history.h"
 #include "wtcachefs/block_index.h"
@@ -160,6 +162,7 @@ class CacheEngine::State {
   ChecksumFile& checksums() { return checksums_; }  // of the slot file's sectors, slot for slot
   BlockIndex& index() { return index_; }
   ObjectTable& objects() { return objects_; }
+  RecordSweep& sweep() { return sweep_; }
   // Every open CachedFile, swept every config.revalidate (DESIGN W6).
   OpenFiles& open_files() { return open_files_; }
   IntentLog& intents() { return intents_; }
@@ -208,6 +211,7 @@ class CacheEngine::State {
   ChecksumFile checksums_;
   BlockIndex index_;
   ObjectTable objects_;
+  RecordSweep sweep_;
   OpenFiles open_files_;
   IntentLog intents_;
   EngineCounters counters_;
@@ -274,6 +278,10 @@ class CacheEngine::State {
   bool flusher_stop_ = false;  // GUARDED_BY(flusher_mutex_)
   std::atomic<bool> flush_requested_{false};
   std::thread flusher_;
+  // Flusher only: when the sweep takes its next step.
+  std::chrono::steady_clock::time_point next_sweep_{};
+  // Flusher only: one step of the sweep when it is due.
+  void SweepWhenDue();
 };
 
 using EngineState = CacheEngine::State;

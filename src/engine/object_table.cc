@@ -28,6 +28,7 @@ void ObjectTable::Changes::WriteTo(MetaBatch& batch) const {
   for (const auto& object : erased_) {
     batch.DeleteFile(object->id);
     batch.DeleteFileId(object->dev, object->ino);
+    batch.DeleteFileHandle(object->id);
     batch.PutFreeId(object->id);
   }
   for (const auto& object : records_) {
@@ -35,6 +36,7 @@ void ObjectTable::Changes::WriteTo(MetaBatch& batch) const {
     batch.PutFile(FileRecord{
         object->id, object->unvouched ? Smudged(object->fingerprint) : object->fingerprint});
     batch.PutFileId(object->dev, object->ino, object->id);
+    if (!object->handle.empty()) batch.PutFileHandle(object->id, object->handle);
   }
   if (next_id_ != 0) batch.PutNextObjectId(next_id_);
 }
@@ -76,7 +78,8 @@ Status ObjectTable::Open() {
   return Status::Ok();
 }
 
-Result<ObjectTable::Found> ObjectTable::FindOrCreate(const struct stat& st) {
+Result<ObjectTable::Found> ObjectTable::FindOrCreate(
+    const struct stat& st, const std::function<std::string()>& handle_of) {
   const Fingerprint fresh = FingerprintOf(st);
   const Key key{fresh.dev, fresh.ino};
   std::lock_guard lock(mutex_);
@@ -89,6 +92,7 @@ Result<ObjectTable::Found> ObjectTable::FindOrCreate(const struct stat& st) {
   auto object = std::make_shared<CachedObject>(NewIdLocked(), key.dev, key.ino);
   object->fingerprint = fresh;  // not yet shared
   object->size = fresh.size;
+  if (handle_of) object->handle = handle_of();
   AddLocked(key, object);
   dirty_.emplace(object->id, object);
   TrimLocked();
@@ -104,9 +108,6 @@ Result<std::shared_ptr<CachedObject>> ObjectTable::Find(uint64_t dev, uint64_t i
 
 Result<std::shared_ptr<CachedObject>> ObjectTable::FindById(uint64_t object_id) {
   std::lock_guard lock(mutex_);
-  for (const auto& [key, entry] : resident_) {
-    if (entry.object->id == object_id) return entry.object;
-  }
   if (erasing_.contains(object_id)) return std::shared_ptr<CachedObject>();
   auto record = store_.LoadFile(object_id);
   if (!record.ok()) return record.status();
@@ -115,12 +116,13 @@ Result<std::shared_ptr<CachedObject>> ObjectTable::FindById(uint64_t object_id) 
   }
   const Fingerprint& fingerprint = record.value()->fingerprint;
   const Key key{fingerprint.dev, fingerprint.ino};
+  if (auto it = resident_.find(key); it != resident_.end()) {
+    return it->second.object->id == object_id ? it->second.object : std::shared_ptr<CachedObject>();
+  }
   auto indexed = store_.FindFileId(key.dev, key.ino);
   if (!indexed.ok()) return indexed.status();
   // The index leads elsewhere: the record is of a file that is gone.
-  if (indexed.value() != object_id || resident_.contains(key)) {
-    return std::shared_ptr<CachedObject>();
-  }
+  if (indexed.value() != object_id) return std::shared_ptr<CachedObject>();
   auto object = std::make_shared<CachedObject>(object_id, key.dev, key.ino);
   object->fingerprint = fingerprint;
   object->size = fingerprint.size;

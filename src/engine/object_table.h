@@ -23,9 +23,11 @@
 
 #include <atomic>
 #include <cstdint>
+#include <functional>
 #include <list>
 #include <memory>
 #include <mutex>
+#include <string>
 #include <unordered_map>
 #include <unordered_set>
 #include <vector>
@@ -48,6 +50,10 @@ struct CachedObject {
   // The origin file's (st_dev, st_ino): the table's key, whatever the
   // fingerprint says after a stat that failed.
   const uint64_t dev, ino;
+  // A file handle of the origin file, recorded with the object's first record
+  // for the sweep (engine/record_sweep.h); "" when none. Set before the
+  // object is shared.
+  std::string handle;
   // Changes of this object's data: writes hold it shared, and their blocks in
   // write_ranges, so writes to different blocks run at once and writes sharing
   // a block reach origin and cache in the same order; truncate, fallocate, copy
@@ -128,13 +134,16 @@ class ObjectTable {
 
   // Finds or creates the object for an origin file freshly stat'ed as `st`. A
   // new object takes `st` as its fingerprint; an existing one is returned as
-  // it is: comparing is the engine's (origin_consistency.cc). Fails only when
-  // the metadata store cannot be read.
-  Result<Found> FindOrCreate(const struct stat& st);
+  // it is: comparing is the engine's (origin_consistency.cc); `handle_of`
+  // gives a new object's handle. Fails only when the metadata store cannot be
+  // read.
+  Result<Found> FindOrCreate(const struct stat& st,
+                             const std::function<std::string()>& handle_of = {});
   // The object of origin file (dev, ino); null when the cache has no record
   // of it.
   Result<std::shared_ptr<CachedObject>> Find(uint64_t dev, uint64_t ino);
-  // The object whose record has `object_id` (null: none), made resident.
+  // The object whose record has `object_id` (null: none, or the index leads
+  // elsewhere), made resident.
   Result<std::shared_ptr<CachedObject>> FindById(uint64_t object_id);
   // A counter that every ended change of any object advances: a stat taken
   // after reading it reflects every change whose last_change_end is below it.

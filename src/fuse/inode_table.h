@@ -49,7 +49,7 @@
 #include <string_view>
 #include <unordered_map>
 
-#include "fuse/origin_handle.h"
+#include "io/origin_handle.h"
 #include "wtcachefs/unique_fd.h"
 
 namespace wtcachefs {

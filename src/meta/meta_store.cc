@@ -37,6 +37,7 @@ constexpr char kCounterPrefix = 'C';
 constexpr char kDevicePrefix = 'D';
 constexpr char kFileIdPrefix = 'O';  // (dev, ino) -> object id
 constexpr char kFreeIdPrefix = 'X';
+constexpr char kFileHandlePrefix = 'H';
 constexpr char kNextObjectIdKey[] = "N";
 constexpr char kCommitKey[] = "G";  // the number of the last commit
 
@@ -112,6 +113,12 @@ void MetaBatch::PutFileId(uint64_t dev, uint64_t ino, uint64_t object_id) {
 }
 void MetaBatch::DeleteFileId(uint64_t dev, uint64_t ino) {
   changes_.push_back({FileIdKey(dev, ino), std::nullopt});
+}
+void MetaBatch::PutFileHandle(uint64_t object_id, std::string_view handle) {
+  changes_.push_back({ObjectKey(kFileHandlePrefix, object_id), std::string(handle)});
+}
+void MetaBatch::DeleteFileHandle(uint64_t object_id) {
+  changes_.push_back({ObjectKey(kFileHandlePrefix, object_id), std::nullopt});
 }
 void MetaBatch::PutFreeId(uint64_t object_id) {
   changes_.push_back({ObjectKey(kFreeIdPrefix, object_id), std::string()});
@@ -479,6 +486,15 @@ Result<std::optional<FileRecord>> MetaStore::LoadFile(uint64_t object_id) {
   auto record = DecodeFileRecord(value);
   if (!record.ok()) return record.status();
   return std::optional<FileRecord>(std::move(record).value());
+}
+
+Result<std::optional<std::string>> MetaStore::LoadFileHandle(uint64_t object_id) {
+  std::string value;
+  const rocksdb::Status s =
+      impl_->db->Get(rocksdb::ReadOptions(), ObjectKey(kFileHandlePrefix, object_id), &value);
+  if (s.IsNotFound()) return std::optional<std::string>();
+  if (!s.ok()) return FromRocks(s, "reading a file handle");
+  return std::optional<std::string>(std::move(value));
 }
 
 Result<std::optional<uint64_t>> MetaStore::FindFileId(uint64_t dev, uint64_t ino) {

@@ -16,7 +16,7 @@
 #include <vector>
 
 #include "cli/exit_codes.h"
-#include "fuse/origin_handle.h"
+#include "io/origin_handle.h"
 #include "support/mounted_view.h"
 
 namespace wtcachefs::testing {

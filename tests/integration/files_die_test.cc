@@ -11,6 +11,7 @@
 #include <cstdio>
 #include <string>
 #include <thread>
+#include <vector>
 
 #include "support/image_mount.h"
 #include "support/mounted_view.h"
@@ -23,6 +24,8 @@ constexpr int kFiles = 200;
 
 class FilesDie : public ::testing::Test {
  protected:
+  explicit FilesDie(std::vector<std::string> args = {"-o", "cache_size=64M"})
+      : view_(std::move(args)) {}
   void SetUp() override { ASSERT_TRUE(view_.ok()) << view_.failure(); }
 
   // Creates `name` through the view and reads it back past the page cache:
@@ -43,7 +46,13 @@ class FilesDie : public ::testing::Test {
     return Used() == blocks;
   }
 
-  MountedView view_{{"-o", "cache_size=64M"}};
+  MountedView view_;
+};
+
+// The same without the sweep: what a lookup finds, it finds alone.
+class FilesDieWithoutSweep : public FilesDie {
+ protected:
+  FilesDieWithoutSweep() : FilesDie({"-o", "cache_size=64M,sweep_interval=0"}) {}
 };
 
 TEST_F(FilesDie, FilesDeletedThroughTheViewGiveBackTheirBlocks) {
@@ -69,7 +78,8 @@ TEST_F(FilesDie, AFileReplacedByARenameGivesBackItsBlocks) {
 
 // Deleted, or replaced by a rename, behind the mount: found at the name's next
 // lookup (once the kernel's entry timeout, 1 s, has passed).
-TEST_F(FilesDie, FilesDeletedOrReplacedBehindTheMountGiveBackTheirBlocksAtTheirNextLookup) {
+TEST_F(FilesDieWithoutSweep,
+       FilesDeletedOrReplacedBehindTheMountGiveBackTheirBlocksAtTheirNextLookup) {
   constexpr int kBehind = 50;
   for (int i = 0; i < kBehind; ++i) CreateCached("gone" + std::to_string(i), 'g');
   CreateCached("replaced", 'r');
@@ -81,6 +91,7 @@ TEST_F(FilesDie, FilesDeletedOrReplacedBehindTheMountGiveBackTheirBlocksAtTheirN
   ASSERT_EQ(::rename(view_.OriginPath("replacement").c_str(), view_.OriginPath("replaced").c_str()),
             0);
   std::this_thread::sleep_for(std::chrono::milliseconds(1100));
+  EXPECT_EQ(Used(), static_cast<uint64_t>(kBehind + 1)) << "found without a lookup";
   struct stat st;
   for (int i = 0; i < kBehind; ++i) {
     EXPECT_NE(::stat(view_.ViewPath("gone" + std::to_string(i)).c_str(), &st), 0);
@@ -89,6 +100,21 @@ TEST_F(FilesDie, FilesDeletedOrReplacedBehindTheMountGiveBackTheirBlocksAtTheirN
   EXPECT_TRUE(WaitForUsed(0)) << "used_blocks " << Used();
   EXPECT_EQ(StatusCounter(view_.view(), "deleted_files"), static_cast<uint64_t>(kBehind + 1));
   EXPECT_EQ(ReadFileDirect(view_.ViewPath("replaced")), std::string(4096, 'n'));
+}
+
+// Deleted behind the mount and never looked up again: found by the sweep
+// (a step of 256 records a second).
+TEST_F(FilesDie, FilesDeletedBehindTheMountAndNeverLookedUpGiveBackTheirBlocksAtTheSweep) {
+  constexpr int kBehind = 50;
+  for (int i = 0; i < kBehind; ++i) CreateCached("swept" + std::to_string(i), 's');
+  CreateCached("kept", 'k');
+  ASSERT_EQ(Used(), static_cast<uint64_t>(kBehind + 1));
+  for (int i = 0; i < kBehind; ++i) {
+    ASSERT_EQ(::unlink(view_.OriginPath("swept" + std::to_string(i)).c_str()), 0);
+  }
+  EXPECT_TRUE(WaitForUsed(1)) << "used_blocks " << Used();
+  EXPECT_EQ(StatusCounter(view_.view(), "deleted_files"), static_cast<uint64_t>(kBehind));
+  EXPECT_EQ(ReadFileDirect(view_.ViewPath("kept")), std::string(4096, 'k'));
 }
 
 TEST_F(FilesDie, AnOpenFileIsServedFromTheCacheUntilItsLastClose) {

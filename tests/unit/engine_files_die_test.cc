@@ -167,6 +167,34 @@ TEST_F(EngineFilesDieTest, ACrashBeforeTheCommitServesNothingStale) {
   EXPECT_EQ(testing::ReadThrough(*file, 0, kFileSize), fresh);
 }
 
+// Deleted behind the engine, never looked up again: found by the sweep, which
+// reopens each record's file by the handle kept with it.
+TEST_F(EngineFilesDieTest, AFileDeletedBehindTheEngineIsFoundByTheSweep) {
+  WriteFile(Origin("b"), Pattern(kFileSize, 3));
+  CacheConfig config = Config();
+  config.sweep_interval = std::chrono::milliseconds(10);
+  {
+    auto engine = CacheEngine::Start(config, *io_);
+    ASSERT_TRUE(engine.ok()) << engine.status().message();
+    Cache(*engine.value(), "a");
+    Cache(*engine.value(), "b");
+    ASSERT_EQ(engine.value()->stats().used_blocks, 2 * kFileSize / kBlock);
+    ASSERT_EQ(::unlink(Origin("a").c_str()), 0);
+    for (int i = 0; i < 300 && engine.value()->stats().deleted_files == 0; ++i) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+    EXPECT_EQ(engine.value()->stats().deleted_files, 1u);
+    EXPECT_EQ(engine.value()->stats().used_blocks, kFileSize / kBlock);
+    ASSERT_TRUE(engine.value()->Close().ok());
+  }
+  auto engine = CacheEngine::Start(config, *io_);
+  ASSERT_TRUE(engine.ok()) << engine.status().message();
+  EXPECT_EQ(engine.value()->stats().used_blocks, kFileSize / kBlock);
+  const uint64_t from_cache = engine.value()->stats().bytes_read_from_cache;
+  Cache(*engine.value(), "b");
+  EXPECT_EQ(engine.value()->stats().bytes_read_from_cache - from_cache, kFileSize);
+}
+
 // Bookkeeping bounded by the files in use: records leave memory, a mount reads
 // none, and every block stays served.
 TEST_F(EngineFilesDieTest, RecordsOfFilesNotInUseLeaveMemoryAndTheirBlocksStayServed) {

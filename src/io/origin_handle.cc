@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: Apache-2.0
-#include "fuse/origin_handle.h"
+#include "io/origin_handle.h"
 
 #include <fcntl.h>
 #include <linux/magic.h>
@@ -55,6 +55,16 @@ std::optional<OriginHandle> OriginHandle::OfKnownKind(int fd) {
   std::optional<std::string> bytes = EncodeHandle(fd, &mount_id);
   if (!bytes) return std::nullopt;
   return OriginHandle(std::move(*bytes), mount_id);
+}
+
+std::optional<OriginHandle> OriginHandle::FromBytes(std::string bytes) {
+  if (bytes.size() < sizeof(file_handle)) return std::nullopt;
+  file_handle header;
+  std::memcpy(&header, bytes.data(), sizeof(header));
+  if (header.handle_bytes > MAX_HANDLE_SZ || bytes.size() != sizeof(header) + header.handle_bytes) {
+    return std::nullopt;
+  }
+  return OriginHandle(std::move(bytes), 0);
 }
 
 UniqueFd OriginHandle::Reopen(int mount_fd, int* error) const {

@@ -38,6 +38,10 @@ class OriginHandle {
   UniqueFd Reopen(int mount_fd, int* error) const;
 
   int mount_id() const { return mount_id_; }
+  // The handle as bytes to keep, and back (its mount id is then unknown: 0);
+  // nullopt for bytes that are no handle.
+  const std::string& bytes() const { return bytes_; }
+  static std::optional<OriginHandle> FromBytes(std::string bytes);
   bool operator==(const OriginHandle&) const = default;
 
  private:
