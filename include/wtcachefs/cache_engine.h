@@ -150,6 +150,7 @@ class CacheEngine : public DataEngine {
   void set_recovered_listener(std::function<void()> listener);
   int ChangeAttributes(int fd, const std::function<int()>& change) override;
   void Unlinked(int fd) override;
+  int RemoveLink(int fd, const std::function<int()>& remove) override;
   // The engine has dropped the file's blocks before it calls the listener.
   void set_external_change_listener(
       std::function<void(uint64_t dev, uint64_t ino)> listener) override;

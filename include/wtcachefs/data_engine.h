@@ -126,6 +126,14 @@ class DataEngine {
   // engine forgets what it holds of the file (DESIGN W8), at once or at the
   // release of its last open file.
   virtual void Unlinked(int fd) { (void)fd; }
+  // Runs `remove`, which removes one of origin's links to the object at `fd`
+  // (an unlink through the view): ChangeAttributes(), then Unlinked() when it
+  // succeeded, in one.
+  virtual int RemoveLink(int fd, const std::function<int()>& remove) {
+    const int result = ChangeAttributes(fd, remove);
+    if (result == 0) Unlinked(fd);
+    return result;
+  }
   // Called, from any thread, with origin's (st_dev, st_ino) of a file found
   // changed behind the mount while the view had it open or was changing it:
   // the kernel's page cache of it must be dropped.

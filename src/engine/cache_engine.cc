@@ -113,7 +113,7 @@ void EngineState::CacheError(std::atomic<uint64_t>& counter) {
   bool past_limit;
   {
     std::lock_guard lock(cache_errors_mutex_);
-    const auto now = std::chrono::steady_clock::now();
+    const Clock::TimePoint now = config_.clock->Now();
     const double half_lives = std::chrono::duration<double>(now - last_cache_error_) /
                               std::chrono::duration<double>(
                                   std::max(config_.error_half_life, std::chrono::milliseconds(1)));
@@ -402,8 +402,13 @@ Status EngineState::Flush(const CachedObject* clear_intents_of, bool clear_all_i
   std::vector<std::pair<uint64_t, uint64_t>> cleared;
   if (clear_all_intents) {
     cleared = intents_.ClearAllInto(batch);
-  } else if (clear_intents_of != nullptr) {
-    cleared = intents_.ClearInto(batch, clear_intents_of->id);
+  } else {
+    if (clear_intents_of != nullptr) cleared = intents_.ClearInto(batch, clear_intents_of->id);
+    // A dead file's writes matter no more, and its id may be given again.
+    for (const uint64_t id : objects.dead_ids()) {
+      const auto marks = intents_.ClearInto(batch, id);
+      cleared.insert(cleared.end(), marks.begin(), marks.end());
+    }
   }
   if (Status s = directory_->store().Commit(batch, /*sync=*/true); !s.ok()) {
     // The metadata store fails: serve from origin only until a commit
@@ -459,7 +464,7 @@ void EngineState::StartFlusher() {
 
 void EngineState::SweepWhenDue() {
   constexpr size_t kRecordsPerStep = 256;
-  const Clock::TimePoint now = config_.clock->Now();
+  const auto now = std::chrono::steady_clock::now();
   if (config_.sweep_interval.count() == 0 || degraded_ || !sweep_.active() || now < next_sweep_) {
     return;
   }
@@ -653,6 +658,8 @@ Status CacheEngine::Close() {
     return Status::FromErrno("cannot sync origin '" + state_->config().origin_path +
                              "'; the intent log is kept for the next mount");
   }
+  // The ids of files never cached are kept free for the next mount.
+  state_->objects().DropUnrecorded();
   if (Status s = state_->Flush(nullptr, /*clear_all_intents=*/true); !s.ok()) return s;
   return state_->directory().MarkClean();
 }
@@ -669,8 +676,7 @@ Result<std::unique_ptr<OpenFile>> CacheEngine::Open(UniqueFd origin_fd) {
   if (const int error = state_->io().Stat(origin_fd.get(), &st)) {
     return Status::Error(error, "stat origin file");
   }
-  auto looked_up = state_->objects().FindOrCreate(
-      st, [&] { return state_->sweep().HandleOf(origin_fd.get(), st); });
+  auto looked_up = state_->objects().FindOrCreate(st);
   if (!looked_up.ok()) return looked_up.status();
   ObjectTable::Found found = std::move(looked_up).value();
   // A file new to the cache has nothing cached, but the kernel keeps no page
@@ -718,20 +724,53 @@ void CacheEngine::set_degraded_listener(std::function<void(const std::string&)> 
   state_->set_degraded_listener(std::move(listener));
 }
 
+namespace {
+
+// The object of the origin file at `fd` when it is a regular file or a block
+// device the cache has a record of (st: its stat); null otherwise, and when
+// the record cannot be read: a change then moves the file's ctime, and its
+// next open drops its blocks.
+std::shared_ptr<CachedObject> ObjectAt(ObjectTable& objects, int fd, struct stat* st) {
+  if (::fstat(fd, st) != 0 || !(S_ISREG(st->st_mode) || S_ISBLK(st->st_mode))) return nullptr;
+  auto found = objects.Find(static_cast<uint64_t>(st->st_dev), static_cast<uint64_t>(st->st_ino));
+  return found.ok() ? std::move(found).value() : nullptr;
+}
+
+// Runs `change` of `object`'s attributes, at `fd`, as a change of the view's own.
+int ChangeOwn(EngineState& state, const std::shared_ptr<CachedObject>& object, int fd,
+              const std::function<int()>& change) {
+  bool guards_nothing;
+  {
+    // Nothing cached and not open: its fingerprint guards nothing but the
+    // kernel's page cache of it, which its next open then drops.
+    std::lock_guard guard(object->fingerprint_mutex);
+    guards_nothing = !object->recorded && object->open_files == 0;
+  }
+  if (guards_nothing) return change();
+  state.BeginChange(object, fd);
+  const int result = change();
+  state.EndChange(object, fd);
+  return result;
+}
+
+}  // namespace
+
 int CacheEngine::ChangeAttributes(int fd, const std::function<int()>& change) {
   // Only to find the object: (st_dev, st_ino) need no fresh answer from origin
   // (BeginChange takes one).
   struct stat st;
-  if (::fstat(fd, &st) != 0 || !(S_ISREG(st.st_mode) || S_ISBLK(st.st_mode))) return change();
-  auto found =
-      state_->objects().Find(static_cast<uint64_t>(st.st_dev), static_cast<uint64_t>(st.st_ino));
-  // Nothing cached, no fingerprint to keep; or the record cannot be read: the
-  // change then moves the file's ctime, and its next open drops its blocks.
-  if (!found.ok() || !found.value()) return change();
-  const std::shared_ptr<CachedObject> object = std::move(found).value();
-  state_->BeginChange(object, fd);
-  const int result = change();
-  state_->EndChange(object, fd);
+  const std::shared_ptr<CachedObject> object = ObjectAt(state_->objects(), fd, &st);
+  return object ? ChangeOwn(*state_, object, fd, change) : change();
+}
+
+int CacheEngine::RemoveLink(int fd, const std::function<int()>& remove) {
+  struct stat st;
+  const std::shared_ptr<CachedObject> object = ObjectAt(state_->objects(), fd, &st);
+  if (!object) return remove();
+  const int result = ChangeOwn(*state_, object, fd, remove);
+  // Its last link went (a link made meanwhile elsewhere would only cost its
+  // cache).
+  if (result == 0 && S_ISREG(st.st_mode) && st.st_nlink <= 1) state_->Unlinked(object);
   return result;
 }
 

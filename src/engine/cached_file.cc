@@ -306,6 +306,7 @@ bool CachedFile::PlanRead(ReadOp& op, off_t offset, uint64_t size, Waits waits) 
     if (sequential) {
       EngineCounters::Add(engine_.counters().bypasses);
     } else {
+      RecordObject();
       part.promotion = engine_.index().BeginPromotion(key, /*filtered=*/!warming_);
     }
     part.fetched.assign(static_cast<size_t>(p.touched_sectors()) * kSectorSize, 0);
@@ -558,6 +559,11 @@ bool CachedFile::HoldForWrite(WriteOp& op, bool wait) {
   return true;
 }
 
+void CachedFile::RecordObject() {
+  engine_.objects().Record(object_,
+                           [this] { return engine_.sweep().HandleOf(fd_.get(), object_->dev); });
+}
+
 void CachedFile::PlanWrite(WriteOp& op) {
   const uint32_t block_size = engine_.slots().block_size();
   const int slot_fd = engine_.slots().fd();
@@ -578,6 +584,7 @@ void CachedFile::PlanWrite(WriteOp& op) {
       EngineCounters::Add(engine_.counters().bypasses);
       continue;
     }
+    if (allocate) RecordObject();
     part.pinned = engine_.index().BeginWrite(key, allocate);
     if (!part.pinned) {
       EngineCounters::Add(engine_.counters().write_misses);

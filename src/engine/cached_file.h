@@ -84,6 +84,9 @@ class CachedFile final : public OpenFile {
   // FinishWrite applies its outcome, ends the change and lets go.
   bool HoldForWrite(WriteOp& op, bool wait);
   void PlanWrite(WriteOp& op);
+  // Before a block of the object is mapped: it gets its record (with the
+  // file's handle for the sweep) at the next commit.
+  void RecordObject();
   Result<size_t> FinishWrite(WriteOp& op, const Status& submitted);
   // Origin stats at most this slow (on average) are taken by a thread that
   // must not wait for origin: a local file system's, not a network's.

@@ -23,8 +23,18 @@ Fingerprint FingerprintOf(const struct stat& st) {
                      st.st_ctim.tv_sec * kNs + st.st_ctim.tv_nsec};
 }
 
+std::vector<uint64_t> ObjectTable::Changes::dead_ids() const {
+  std::vector<uint64_t> ids;
+  for (const auto& object : erased_) ids.push_back(object->id);
+  for (const auto& object : dropped_) ids.push_back(object->id);
+  return ids;
+}
+
 void ObjectTable::Changes::WriteTo(MetaBatch& batch) const {
   for (const uint64_t id : reused_ids_) batch.DeleteFreeId(id);
+  for (const auto& object : dropped_) {
+    if (!object->id_was_free) batch.PutFreeId(object->id);
+  }
   for (const auto& object : erased_) {
     batch.DeleteFile(object->id);
     batch.DeleteFileId(object->dev, object->ino);
@@ -78,8 +88,7 @@ Status ObjectTable::Open() {
   return Status::Ok();
 }
 
-Result<ObjectTable::Found> ObjectTable::FindOrCreate(
-    const struct stat& st, const std::function<std::string()>& handle_of) {
+Result<ObjectTable::Found> ObjectTable::FindOrCreate(const struct stat& st) {
   const Fingerprint fresh = FingerprintOf(st);
   const Key key{fresh.dev, fresh.ino};
   std::lock_guard lock(mutex_);
@@ -89,12 +98,12 @@ Result<ObjectTable::Found> ObjectTable::FindOrCreate(
     TrimLocked();
     return Found{std::move(found).value(), false};
   }
-  auto object = std::make_shared<CachedObject>(NewIdLocked(), key.dev, key.ino);
-  object->fingerprint = fresh;  // not yet shared
+  bool id_was_free = false;
+  auto object = std::make_shared<CachedObject>(NewIdLocked(&id_was_free), key.dev, key.ino);
+  object->id_was_free = id_was_free;  // not yet shared
+  object->fingerprint = fresh;
   object->size = fresh.size;
-  if (handle_of) object->handle = handle_of();
   AddLocked(key, object);
-  dirty_.emplace(object->id, object);
   TrimLocked();
   return Found{std::move(object), true};
 }
@@ -124,6 +133,7 @@ Result<std::shared_ptr<CachedObject>> ObjectTable::FindById(uint64_t object_id) 
   // The index leads elsewhere: the record is of a file that is gone.
   if (indexed.value() != object_id) return std::shared_ptr<CachedObject>();
   auto object = std::make_shared<CachedObject>(object_id, key.dev, key.ino);
+  object->recorded = true;
   object->fingerprint = fingerprint;
   object->size = fingerprint.size;
   object->last_change_end = left_change_end_;
@@ -150,6 +160,7 @@ Result<std::shared_ptr<CachedObject>> ObjectTable::FindLocked(const Key& key) {
     return std::shared_ptr<CachedObject>();
   }
   auto object = std::make_shared<CachedObject>(r->object_id, key.dev, key.ino);
+  object->recorded = true;
   object->fingerprint = r->fingerprint;
   object->size = r->fingerprint.size;
   object->last_change_end = left_change_end_;
@@ -185,25 +196,64 @@ void ObjectTable::TrimLocked() {
       recent_.splice(recent_.begin(), recent_, it->second.recent);
       continue;
     }
+    std::shared_ptr<CachedObject> leaving = std::move(it->second.object);
     recent_.pop_back();
     resident_.erase(it);
+    if (!leaving->recorded) ForgetLocked(std::move(leaving));
   }
 }
 
-uint64_t ObjectTable::NewIdLocked() {
-  if (!free_.empty()) {
+uint64_t ObjectTable::NewIdLocked(bool* was_free) {
+  *was_free = !free_.empty();
+  if (*was_free) {
     const uint64_t id = free_.back();
     free_.pop_back();
-    reused_.push_back(id);
     return id;
   }
   next_id_changed_ = true;
   return next_id_++;
 }
 
+void ObjectTable::Record(const std::shared_ptr<CachedObject>& object,
+                         const std::function<std::string()>& handle_of) {
+  if (object->recorded.load(std::memory_order_acquire)) return;
+  std::string handle = handle_of ? handle_of() : "";
+  std::lock_guard lock(mutex_);
+  if (object->recorded.exchange(true) || erasing_.contains(object->id)) return;
+  // Read by the commit only once dirty, under this lock.
+  object->handle = std::move(handle);
+  dirty_.emplace(object->id, object);
+  if (object->id_was_free) reused_.push_back(object->id);
+}
+
+void ObjectTable::DropUnrecorded() {
+  std::lock_guard lock(mutex_);
+  for (auto it = resident_.begin(); it != resident_.end();) {
+    if (it->second.object->recorded || it->second.object.use_count() != 1) {
+      ++it;
+      continue;
+    }
+    std::shared_ptr<CachedObject> leaving = std::move(it->second.object);
+    recent_.erase(it->second.recent);
+    it = resident_.erase(it);
+    ForgetLocked(std::move(leaving));
+  }
+}
+
 void ObjectTable::MarkDirty(const std::shared_ptr<CachedObject>& object) {
+  if (!object->recorded.load(std::memory_order_acquire)) return;
   std::lock_guard lock(mutex_);
   if (!erasing_.contains(object->id)) dirty_.emplace(object->id, object);
+}
+
+void ObjectTable::ForgetLocked(std::shared_ptr<CachedObject> object) {
+  if (!erasing_.insert(object->id).second) return;
+  dirty_.erase(object->id);
+  if (object->recorded) {
+    erased_.push_back(std::move(object));
+  } else {
+    dropped_.push_back(std::move(object));
+  }
 }
 
 void ObjectTable::Erase(const std::shared_ptr<CachedObject>& object) {
@@ -213,8 +263,7 @@ void ObjectTable::Erase(const std::shared_ptr<CachedObject>& object) {
     recent_.erase(it->second.recent);
     resident_.erase(it);
   }
-  dirty_.erase(object->id);
-  if (erasing_.insert(object->id).second) erased_.push_back(object);
+  ForgetLocked(object);
 }
 
 ObjectTable::Changes ObjectTable::TakeChanges() {
@@ -224,6 +273,7 @@ ObjectTable::Changes ObjectTable::TakeChanges() {
   for (auto& [id, object] : dirty_) changes.records_.push_back(std::move(object));
   dirty_.clear();
   changes.erased_.swap(erased_);
+  changes.dropped_.swap(dropped_);
   changes.reused_ids_.swap(reused_);
   if (next_id_changed_) changes.next_id_ = next_id_;
   next_id_changed_ = false;
@@ -236,6 +286,11 @@ void ObjectTable::Committed(Changes changes) {
     erasing_.erase(object->id);
     unverified_.push_back(object->id);
   }
+  // Never mapped a block (Record() comes first): free at once.
+  for (const auto& object : changes.dropped_) {
+    erasing_.erase(object->id);
+    free_.push_back(object->id);
+  }
 }
 
 void ObjectTable::ReturnChanges(Changes changes) {
@@ -244,6 +299,7 @@ void ObjectTable::ReturnChanges(Changes changes) {
     if (!erasing_.contains(object->id)) dirty_.emplace(object->id, std::move(object));
   }
   erased_.insert(erased_.begin(), changes.erased_.begin(), changes.erased_.end());
+  dropped_.insert(dropped_.begin(), changes.dropped_.begin(), changes.dropped_.end());
   reused_.insert(reused_.end(), changes.reused_ids_.begin(), changes.reused_ids_.end());
   if (changes.next_id_ != 0) next_id_changed_ = true;
 }

@@ -9,9 +9,14 @@
 // that has nothing waiting for a commit leaves memory once more than
 // `resident_limit` objects are resident (least recently wanted first).
 //
+// A new object has no record until its first block is mapped (Record()): one
+// that leaves memory or is erased before then costs no metadata write but its
+// id's, and only when that id was never free before.
+//
 // Object ids are given again: the id of an erased object is free once the
 // commit that deletes its record has made its blocks' unmapping durable and an
-// index scan found no mapping of it left (TakeUnverified, FreeVerified).
+// index scan found no mapping of it left (TakeUnverified, FreeVerified); the
+// id of an object that never had a record, once a commit cleared its intents.
 //
 // Thread safety: all methods may be called concurrently. CachedObject fields
 // state their guard. Lock order: CachedObject::fingerprint_mutex, then the
@@ -51,9 +56,16 @@ struct CachedObject {
   // fingerprint says after a stat that failed.
   const uint64_t dev, ino;
   // A file handle of the origin file, recorded with the object's first record
-  // for the sweep (engine/record_sweep.h); "" when none. Set before the
-  // object is shared.
+  // for the sweep (engine/record_sweep.h); "" when none. Set by Record(),
+  // before the object is dirty.
   std::string handle;
+  // It has a record in the metadata store, or gets one at the next commit:
+  // set before its first block is mapped (ObjectTable::Record). A file never
+  // cached costs no metadata write.
+  std::atomic<bool> recorded{false};
+  // Its id was one of the store's free ids, which recording it takes out of
+  // them. Set before the object is shared.
+  bool id_was_free = false;
   // Changes of this object's data: writes hold it shared, and their blocks in
   // write_ranges, so writes to different blocks run at once and writes sharing
   // a block reach origin and cache in the same order; truncate, fallocate, copy
@@ -117,11 +129,16 @@ class ObjectTable {
     // the same origin file puts its own.
     void WriteTo(MetaBatch& batch) const;
     bool has_records() const { return !records_.empty(); }
+    // The objects forgotten (erased, or gone from memory without a record):
+    // their intents are cleared in the same commit, so that their ids carry
+    // none to a new file.
+    std::vector<uint64_t> dead_ids() const;
 
    private:
     friend class ObjectTable;
     std::vector<std::shared_ptr<CachedObject>> records_;  // dirty, not erased
     std::vector<std::shared_ptr<CachedObject>> erased_;
+    std::vector<std::shared_ptr<CachedObject>> dropped_;  // never recorded
     std::vector<uint64_t> reused_ids_;  // taken from the store's free ids
     uint64_t next_id_ = 0;              // to record; 0: unchanged
   };
@@ -134,11 +151,9 @@ class ObjectTable {
 
   // Finds or creates the object for an origin file freshly stat'ed as `st`. A
   // new object takes `st` as its fingerprint; an existing one is returned as
-  // it is: comparing is the engine's (origin_consistency.cc); `handle_of`
-  // gives a new object's handle. Fails only when the metadata store cannot be
-  // read.
-  Result<Found> FindOrCreate(const struct stat& st,
-                             const std::function<std::string()>& handle_of = {});
+  // it is: comparing is the engine's (origin_consistency.cc). Fails only
+  // when the metadata store cannot be read.
+  Result<Found> FindOrCreate(const struct stat& st);
   // The object of origin file (dev, ino); null when the cache has no record
   // of it.
   Result<std::shared_ptr<CachedObject>> Find(uint64_t dev, uint64_t ino);
@@ -150,7 +165,15 @@ class ObjectTable {
   uint64_t change_sequence() const { return change_sequence_.load(); }
   uint64_t AdvanceChangeSequence() { return ++change_sequence_; }
 
-  // Marks the object's record as needing a write (new object or new fingerprint).
+  // Gives the object a record (at the next commit), if it has none, with the
+  // handle `handle_of` gives: call it before mapping a block of it.
+  void Record(const std::shared_ptr<CachedObject>& object,
+              const std::function<std::string()>& handle_of = {});
+  // Lets every object without a record that nobody holds leave memory (at a
+  // clean shutdown: their ids are kept free by the next commit).
+  void DropUnrecorded();
+  // Marks the object's record as needing a write (a new fingerprint); nothing
+  // for an object without a record.
   void MarkDirty(const std::shared_ptr<CachedObject>& object);
   // Forgets `object` (DESIGN W8: its file is gone): it is found no more, its
   // record is deleted by the next commit, and its id is given again once
@@ -194,7 +217,11 @@ class ObjectTable {
   std::shared_ptr<CachedObject> AddLocked(const Key& key, std::shared_ptr<CachedObject> object);
   // Lets objects nobody holds leave memory while more than the limit are resident.
   void TrimLocked();
-  uint64_t NewIdLocked();
+  // An id for a new object; `*was_free`: one of the store's free ids.
+  uint64_t NewIdLocked(bool* was_free);
+  // `object` leaves the table for good (its file is gone, or it leaves
+  // memory without a record).
+  void ForgetLocked(std::shared_ptr<CachedObject> object);
 
   MetaStore& store_;
   const size_t resident_limit_;
@@ -210,6 +237,7 @@ class ObjectTable {
   std::vector<uint64_t> reused_;  // from free_ since the last TakeChanges(); GUARDED_BY(mutex_)
   std::unordered_map<uint64_t, std::shared_ptr<CachedObject>> dirty_;  // GUARDED_BY(mutex_)
   std::vector<std::shared_ptr<CachedObject>> erased_;                  // GUARDED_BY(mutex_)
+  std::vector<std::shared_ptr<CachedObject>> dropped_;                 // GUARDED_BY(mutex_)
   // Ids erased whose record may still be in the store (until their deletion
   // commits): the index must not lead to them. GUARDED_BY(mutex_)
   std::unordered_set<uint64_t> erasing_;

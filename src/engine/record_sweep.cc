@@ -17,8 +17,8 @@ RecordSweep::RecordSweep(MetaStore& store, ObjectTable& objects, const std::stri
   if (root.valid() && OriginHandle::FileSystemKeepsHandles(root.get())) root_ = std::move(root);
 }
 
-std::string RecordSweep::HandleOf(int fd, const struct stat& st) const {
-  if (!active() || static_cast<uint64_t>(st.st_dev) != origin_dev_) return "";
+std::string RecordSweep::HandleOf(int fd, uint64_t dev) const {
+  if (!active() || dev != origin_dev_) return "";
   const std::optional<OriginHandle> handle = OriginHandle::OfKnownKind(fd);
   return handle ? handle->bytes() : "";
 }

@@ -40,9 +40,9 @@ class RecordSweep {
   RecordSweep(MetaStore& store, ObjectTable& objects, const std::string& origin_root,
               uint64_t origin_dev);
 
-  // The handle to record for a new object of origin file `fd` stat'ed as `st`;
-  // "" when the sweep could not use one.
-  std::string HandleOf(int fd, const struct stat& st) const;
+  // The handle to record for a new object of origin file `fd`, on device
+  // `dev`; "" when the sweep could not use one.
+  std::string HandleOf(int fd, uint64_t dev) const;
 
   // Looks at up to `limit` records; calls `gone` with the object of each
   // whose file is gone (made resident: the caller forgets it).

@@ -36,11 +36,13 @@ MirrorFs::MirrorFs(const Options& options, DataEngine& engine, UniqueFd root_fd,
       inodes_(std::move(root_fd), root_stat, PathFdBudget(), InodeTable::Handles::kWhereKept,
               InodeTable::Numbering{
                   [this](uint64_t dev, uint64_t ino) { return numbers_.Of(dev, ino); },
-                  this->control().warn}) {}
+                  this->control().warn}),
+      default_acls_(std::chrono::duration_cast<std::chrono::nanoseconds>(
+          std::chrono::duration<double>(options.attr_timeout))) {}
 
 std::string ProcFdPath(int fd) { return "/proc/self/fd/" + std::to_string(fd); }
 
-int MirrorFs::Lookup(fuse_ino_t parent, const char* name, fuse_entry_param* entry) {
+int MirrorFs::Lookup(fuse_ino_t parent, const char* name, fuse_entry_param* entry, bool created) {
   std::memset(entry, 0, sizeof(*entry));
   entry->attr_timeout = options_.attr_timeout;
   entry->entry_timeout = options_.entry_timeout;
@@ -52,17 +54,20 @@ int MirrorFs::Lookup(fuse_ino_t parent, const char* name, fuse_entry_param* entr
   if (parent_fd.error() != 0) return parent_fd.error();
   // Most lookups find a known object (the kernel revalidating a name): one stat
   // by name then does, without opening a descriptor only to close it.
-  const bool found = ::fstatat(parent_fd.get(), entry_name, &entry->attr, AT_SYMLINK_NOFOLLOW) == 0;
-  const int error = found ? 0 : errno;
-  // DESIGN W8: a file this name led to before may have lost its last link
-  // behind the mount (deleted, or replaced by a rename); the engine checks.
-  if (found || error == ENOENT) {
-    const InodeFd before =
-        inodes_.FileLastLookedUpAs(parent, entry_name, found ? &entry->attr : nullptr);
-    if (before.error() == 0) engine().Unlinked(before.get());
+  if (!created) {
+    const bool found =
+        ::fstatat(parent_fd.get(), entry_name, &entry->attr, AT_SYMLINK_NOFOLLOW) == 0;
+    const int error = found ? 0 : errno;
+    // DESIGN W8: a file this name led to before may have lost its last link
+    // behind the mount (deleted, or replaced by a rename); the engine checks.
+    if (found || error == ENOENT) {
+      const InodeFd before =
+          inodes_.FileLastLookedUpAs(parent, entry_name, found ? &entry->attr : nullptr);
+      if (before.error() == 0) engine().Unlinked(before.get());
+    }
+    if (!found) return error;
+    entry->ino = inodes_.AddLookupOfOpen(parent, entry_name, entry->attr);
   }
-  if (!found) return error;
-  entry->ino = inodes_.AddLookupOfOpen(parent, entry_name, entry->attr);
   if (entry->ino == 0) {
     UniqueFd fd(::openat(parent_fd.get(), entry_name, O_PATH | O_NOFOLLOW | O_CLOEXEC));
     if (!fd.valid()) return errno;
@@ -75,11 +80,10 @@ int MirrorFs::Lookup(fuse_ino_t parent, const char* name, fuse_entry_param* entr
   return 0;
 }
 
-mode_t MirrorFs::CreationMode(fuse_req_t req, int parent_fd, mode_t mode) {
+mode_t MirrorFs::CreationMode(fuse_req_t req, fuse_ino_t parent, int parent_fd, mode_t mode) {
   if (!kernel_leaves_umask_) return mode;
-  const ssize_t acl =
-      ::getxattr(ProcFdPath(parent_fd).c_str(), "system.posix_acl_default", nullptr, 0);
-  if (acl > 0) return mode;
+  const Inode& dir = inodes_.Get(parent);
+  if (default_acls_.HasDefaultAcl(dir.dev, dir.ino, parent_fd)) return mode;
   return mode & ~fuse_req_ctx(req)->umask;
 }
 

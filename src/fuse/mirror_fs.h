@@ -15,11 +15,12 @@
 #include <cerrno>
 #include <functional>
 #include <mutex>
-#include <optional>
-#include <string_view>
 #include <new>
+#include <optional>
 #include <string>
+#include <string_view>
 
+#include "fuse/default_acl_cache.h"
 #include "fuse/dir_handle.h"
 #include "fuse/handle_registry.h"
 #include "fuse/inode_table.h"
@@ -124,14 +125,17 @@ class MirrorFs : public ViewState {
   InodeFd FdOf(fuse_ino_t ino) { return inodes_.Open(ino); }
 
   // Looks `name` up in `parent` and fills `entry` (taking one kernel lookup
-  // reference). Returns 0 or an errno.
-  int Lookup(fuse_ino_t parent, const char* name, fuse_entry_param* entry);
+  // reference). Returns 0 or an errno. `created`: the caller just created it
+  // (no entry can know it yet).
+  int Lookup(fuse_ino_t parent, const char* name, fuse_entry_param* entry, bool created = false);
 
-  // The mode to create `mode` with in the directory at `parent_fd` for the caller of `req`. When the
-  // kernel leaves the umask to us (FUSE_CAP_DONT_MASK, negotiated with POSIX
-  // ACLs) it is applied here unless `parent` has a default ACL, which origin then
-  // applies instead of the umask, as for a local caller.
-  mode_t CreationMode(fuse_req_t req, int parent_fd, mode_t mode);
+  // The mode to create `mode` with in directory `parent`, open at `parent_fd`,
+  // for the caller of `req`. When the kernel leaves the umask to us
+  // (FUSE_CAP_DONT_MASK, negotiated with POSIX ACLs) it is applied here unless
+  // `parent` has a default ACL, which origin then applies instead of the
+  // umask, as for a local caller.
+  mode_t CreationMode(fuse_req_t req, fuse_ino_t parent, int parent_fd, mode_t mode);
+  DefaultAclCache& default_acls() { return default_acls_; }
   // Called once from Init, before any other request.
   void set_kernel_leaves_umask(bool leaves) { kernel_leaves_umask_ = leaves; }
 
@@ -139,6 +143,7 @@ class MirrorFs : public ViewState {
   const Options& options_;
   ViewInodeNumbers numbers_;  // before inodes_, which numbers its entries with it
   InodeTable inodes_;
+  DefaultAclCache default_acls_;
   bool kernel_leaves_umask_ = false;  // written by Init only, before other requests
 };
 

@@ -107,11 +107,11 @@ void Create(fuse_req_t req, fuse_ino_t parent, const char* name, mode_t mode,
       if (as_caller.error() != 0) return as_caller.error();
       fd.reset(::openat(dir.get(), name,
                         OriginOpenFlags(fi->flags) | O_CREAT | (fi->flags & O_EXCL),
-                        fs.CreationMode(req, dir.get(), mode)));
+                        fs.CreationMode(req, parent, dir.get(), mode)));
     }
     if (!fd.valid()) return errno;
     fuse_entry_param entry;
-    if (const int error = fs.Lookup(parent, name, &entry)) return error;
+    if (const int error = fs.Lookup(parent, name, &entry, /*created=*/true)) return error;
     if (const int error = AttachOpenFile(req, fs, entry.ino, std::move(fd), fi)) {
       fs.inodes().Forget(entry.ino, 1);
       return error;

@@ -164,7 +164,7 @@ void Mknod(fuse_req_t req, fuse_ino_t parent, const char* name, mode_t mode, dev
     {
       CallerCredentials as_caller(req);
       if (as_caller.error() != 0) return as_caller.error();
-      if (::mknodat(dir.get(), name, fs.CreationMode(req, dir.get(), mode), rdev) != 0) {
+      if (::mknodat(dir.get(), name, fs.CreationMode(req, parent, dir.get(), mode), rdev) != 0) {
         return errno;
       }
     }
@@ -180,7 +180,7 @@ void Mkdir(fuse_req_t req, fuse_ino_t parent, const char* name, mode_t mode) {
     {
       CallerCredentials as_caller(req);
       if (as_caller.error() != 0) return as_caller.error();
-      if (::mkdirat(dir.get(), name, fs.CreationMode(req, dir.get(), mode)) != 0) {
+      if (::mkdirat(dir.get(), name, fs.CreationMode(req, parent, dir.get(), mode)) != 0) {
         return errno;
       }
     }
@@ -212,9 +212,8 @@ void Unlink(fuse_req_t req, fuse_ino_t parent, const char* name) {
     UniqueFd opened;
     const int object = ObjectFd(kept, opened, dir.get(), name);
     const auto unlink = [&] { return ::unlinkat(dir.get(), name, 0) == 0 ? 0 : errno; };
-    const int error = object >= 0 ? fs.engine().ChangeAttributes(object, unlink) : unlink();
+    const int error = object >= 0 ? fs.engine().RemoveLink(object, unlink) : unlink();
     if (error != 0) return error;
-    if (object >= 0) fs.engine().Unlinked(object);
     fs.inodes().Removed(parent, name);
     fuse_reply_err(req, 0);
     return 0;

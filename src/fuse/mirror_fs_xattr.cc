@@ -4,12 +4,25 @@
 #include <sys/stat.h>
 #include <sys/xattr.h>
 
+#include <string_view>
 #include <vector>
 
 #include "fuse/mirror_fs.h"
 #include "fuse/uring_operations.h"
 
 namespace wtcachefs::ops {
+namespace {
+
+constexpr std::string_view kDefaultAclName = "system.posix_acl_default";
+
+// The default ACL of directory `ino` was set or removed (or tried to be):
+// creations in it read it again.
+void ForgetDefaultAcl(MirrorFs& fs, fuse_ino_t ino) {
+  const Inode& dir = fs.inodes().Get(ino);
+  fs.default_acls().Forget(dir.dev, dir.ino);
+}
+
+}  // namespace
 
 void Setxattr(fuse_req_t req, fuse_ino_t ino, const char* name, const char* value,
               size_t size, int flags) {
@@ -26,6 +39,7 @@ void Setxattr(fuse_req_t req, fuse_ino_t ino, const char* name, const char* valu
     const int error = fs.engine().ChangeAttributes(fd.get(), [&] {
       return ::setxattr(path.c_str(), name, value, size, flags) == 0 ? 0 : errno;
     });
+    if (std::string_view(name) == kDefaultAclName) ForgetDefaultAcl(fs, ino);
     if (error != 0) return error;
     fuse_reply_err(req, 0);
     return 0;
@@ -119,6 +133,7 @@ void Removexattr(fuse_req_t req, fuse_ino_t ino, const char* name) {
     const int error = fs.engine().ChangeAttributes(fd.get(), [&] {
       return ::removexattr(ProcFdPath(fd.get()).c_str(), name) == 0 ? 0 : errno;
     });
+    if (std::string_view(name) == kDefaultAclName) ForgetDefaultAcl(fs, ino);
     if (error != 0) return error;
     fuse_reply_err(req, 0);
     return 0;

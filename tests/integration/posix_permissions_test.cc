@@ -458,6 +458,23 @@ TEST_F(posix_permissions, DefaultAclOfTheParentReplacesTheUmaskAsOnOrigin) {
   EXPECT_NE(LstatOf(O("inherit/file")).st_mode & 07777, 0600u);
 }
 
+// Whether a directory has a default ACL is kept between creations in it; a
+// default ACL set or removed through the view applies to the very next one.
+TEST_F(posix_permissions, ADefaultAclSetOrRemovedThroughTheViewAppliesToTheNextCreation) {
+  const std::string dir = mount_.view() + "/acl";
+  ASSERT_EQ(::mkdir(dir.c_str(), 0777), 0);
+  const mode_t old = ::umask(077);
+  EXPECT_EQ(OpenClose(dir + "/before", O_CREAT | O_WRONLY, 0666), 0);
+  Setfacl({"-d", "-m", "u::rwx,g::rwx,o::rwx"}, dir);
+  EXPECT_EQ(OpenClose(dir + "/with", O_CREAT | O_WRONLY, 0666), 0);
+  Setfacl({"-k"}, dir);
+  EXPECT_EQ(OpenClose(dir + "/after", O_CREAT | O_WRONLY, 0666), 0);
+  ::umask(old);
+  EXPECT_EQ(LstatOf(O("acl/before")).st_mode & 07777, 0600u);
+  EXPECT_EQ(LstatOf(O("acl/with")).st_mode & 07777, 0666u) << "the default ACL was not seen";
+  EXPECT_EQ(LstatOf(O("acl/after")).st_mode & 07777, 0600u) << "the removed ACL was still applied";
+}
+
 // Mode bits as a caller asking for nothing else sees them (statx with
 // STATX_MODE, as `stat -c %a` asks): the kernel answers from the attributes it
 // keeps unless it knows them stale.

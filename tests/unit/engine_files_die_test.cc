@@ -226,6 +226,25 @@ TEST_F(EngineFilesDieTest, RecordsOfFilesNotInUseLeaveMemoryAndTheirBlocksStaySe
   EXPECT_EQ(engine.value()->stats().bytes_read_from_cache - from_cache, kFiles * kFileSize);
 }
 
+// A file opened but never cached gets no record: creating and deleting files
+// that are never read or written through the cache writes nothing for them.
+TEST_F(EngineFilesDieTest, OnlyFilesWithCachedBlocksGetARecord) {
+  {
+    auto engine = Start();
+    ASSERT_TRUE(engine);
+    for (int i = 0; i < 50; ++i) {
+      ASSERT_TRUE(testing::OpenThrough(*engine, Origin("empty" + std::to_string(i))));
+    }
+    Cache(*engine, "a");
+    ASSERT_TRUE(engine->Close().ok());
+  }
+  auto store = MetaStore::Open(dir_.Sub("cache", false) + CacheDirectory::kMetaDirName);
+  ASSERT_TRUE(store.ok()) << store.status().message();
+  int records = 0;
+  ASSERT_TRUE(store.value()->ForEachFile([&](FileRecord&&) { ++records; }).ok());
+  EXPECT_EQ(records, 1) << "files never cached got records";
+}
+
 // Churn never exhausts the ids: a deleted file's id is given again once its
 // blocks' unmapping is durable.
 TEST_F(EngineFilesDieTest, TheIdsOfDeletedFilesAreGivenAgain) {

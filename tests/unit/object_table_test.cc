@@ -48,10 +48,12 @@ class ObjectTableTest : public ::testing::Test {
     table_->Committed(std::move(changes));
   }
 
+  // A new object with a record (as once a block of it is cached).
   uint64_t Create(uint64_t ino) {
     auto found = table_->FindOrCreate(StatOf(ino));
     EXPECT_TRUE(found.ok());
     EXPECT_TRUE(found.value().created);
+    table_->Record(found.value().object);
     return found.value().object->id;
   }
 
@@ -136,6 +138,7 @@ TEST_F(ObjectTableTest, AFileErasedAndMadeAgainUnderTheSameNumberGetsANewRecord)
   auto found = table_->FindOrCreate(StatOf(1, 8192));
   ASSERT_TRUE(found.ok());
   EXPECT_TRUE(found.value().created) << "the erased record was read back before its deletion";
+  table_->Record(found.value().object);
   const uint64_t second = found.value().object->id;
   EXPECT_NE(second, first);
   Commit();
@@ -158,6 +161,30 @@ TEST_F(ObjectTableTest, FreeIdsAndTheNextIdSurviveARestart) {
   EXPECT_EQ(table_->free_ids(), 1u);
   EXPECT_EQ(Create(10), 2u);
   EXPECT_EQ(Create(11), 4u);
+}
+
+TEST_F(ObjectTableTest, AnObjectNeverRecordedIsNeverWrittenAndGivesItsIdBack) {
+  std::vector<uint64_t> ids;
+  for (uint64_t ino = 1; ino <= 10; ++ino) {
+    auto found = table_->FindOrCreate(StatOf(ino));
+    ASSERT_TRUE(found.ok());
+    ids.push_back(found.value().object->id);
+  }
+  Commit();
+  for (const uint64_t id : ids) {
+    auto record = store_->LoadFile(id);
+    ASSERT_TRUE(record.ok());
+    EXPECT_FALSE(record.value()) << "a file never cached got a record";
+  }
+  (void)table_->Find(7, 1000);  // trims: six leave memory
+  EXPECT_LE(table_->resident(), 4u);
+  Commit();
+  EXPECT_EQ(table_->free_ids(), 10u - table_->resident());
+  auto again = table_->FindOrCreate(StatOf(1));
+  ASSERT_TRUE(again.ok());
+  EXPECT_LE(again.value().object->id, 10u) << "a free id was not given again";
+  Reopen();
+  EXPECT_EQ(table_->free_ids(), 6u) << "the ids given back were not kept";
 }
 
 TEST_F(ObjectTableTest, AStoreWrittenBeforeTheIndexIsIndexedOnce) {

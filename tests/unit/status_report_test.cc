@@ -93,7 +93,7 @@ TEST(StatusReport, JsonCarriesTotalsAndWindows) {
   EXPECT_NE(json.find("\"last_hour\":{\"read_hits\":9,"), std::string::npos) << json;
   EXPECT_NE(json.find("\"read_hit_ratio\":0.75"), std::string::npos) << json;
   // The index's RAM is a gauge: once, beside the block counts, not in the windows.
-  EXPECT_NE(json.find(",\"total_blocks\":1024,\"index_memory_bytes\":25088,"
+  EXPECT_NE(json.find(",\"total_blocks\":1024,\"index_memory_bytes\":25088,\"resident_files\":0,"
                       "\"space_limit_blocks\":1024,\"total\":{"),
             std::string::npos)
       << json;
