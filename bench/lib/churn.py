@@ -144,7 +144,7 @@ def median(values):
 
 
 def cmd_report(tsv, md, header_lines):
-    waves, remounts, meta = [], [], {}
+    waves, remounts, lives, meta = [], [], [], {}
     with open(tsv) as f:
         for line in f:
             if line.startswith("#") or not line.strip():
@@ -154,6 +154,8 @@ def cmd_report(tsv, md, header_lines):
                 waves.append(row[1:])
             elif row[0] == "remount":
                 remounts.append(row[2:])
+            elif row[0] == "live":
+                lives.append(row[1:])
             elif row[0] == "metadata":
                 meta.setdefault(row[1], []).append(row[3:8])
     out = list(header_lines) + [""]
@@ -171,6 +173,14 @@ def cmd_report(tsv, md, header_lines):
         seconds, used, rss, meta_bytes = r
         out.append(f"| unmount, mount again | {fmt_s(seconds)} | {fmt_int(used)} | "
                    f"{fmt_int(rss)} | {fmt_int(meta_bytes)} |")
+    if lives:
+        out += ["", "| a cache that has seen N live files | read through the view s | mount s |"
+                " used_blocks | daemon RSS KiB after mount | records resident | metadata store bytes |",
+                "|---|---:|---:|---:|---:|---:|---:|"]
+        for r in lives:
+            files, rd, mount_s, used, rss, resident, meta_bytes = r
+            out.append(f"| {fmt_int(files)} files | {fmt_s(rd)} | {fmt_s(mount_s)} | {fmt_int(used)} | "
+                       f"{fmt_int(rss)} | {fmt_int(resident)} | {fmt_int(meta_bytes)} |")
     if meta:
         phases = ["create", "stat", "readdir", "unlink", "total"]
         reps = max(len(v) for v in meta.values())
