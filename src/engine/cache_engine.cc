@@ -4,6 +4,9 @@
 #include "wtcachefs/cache_engine.h"
 
 #include <fcntl.h>
+#ifdef __GLIBC__
+#include <malloc.h>
+#endif
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -456,6 +459,7 @@ void EngineState::StartFlusher() {
       }
       if (space_guard_) space_guard_->AfterCommit();
       SweepWhenDue();
+      ReleaseFreeHeapWhenDue();
       history_.Record(Stats());
       lock.lock();
     }
@@ -472,6 +476,16 @@ void EngineState::SweepWhenDue() {
   // A store that cannot be read now is read again at the next step.
   (void)sweep_.Step(kRecordsPerStep,
                     [this](const std::shared_ptr<CachedObject>& object) { Unlinked(object); });
+}
+
+void EngineState::ReleaseFreeHeapWhenDue() {
+  constexpr std::chrono::seconds kInterval{5};
+  const auto now = std::chrono::steady_clock::now();
+  if (now < next_heap_release_) return;
+  next_heap_release_ = now + kInterval;
+#ifdef __GLIBC__
+  (void)::malloc_trim(0);
+#endif
 }
 
 void EngineState::StopFlusher() {

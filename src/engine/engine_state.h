@@ -282,6 +282,13 @@ class CacheEngine::State {
   std::chrono::steady_clock::time_point next_sweep_{};
   // Flusher only: one step of the sweep when it is due.
   void SweepWhenDue();
+  // Flusher only: when the heap is next given back (ReleaseFreeHeapWhenDue).
+  std::chrono::steady_clock::time_point next_heap_release_{};
+  // Flusher only, every 5 s: hands the heap's free pages back to the
+  // system. A tree created and deleted through the view leaves the daemon's
+  // per-thread heaps holding the memory of every inode the kernel knew at
+  // once; without this, RSS would keep that high-water mark for good.
+  void ReleaseFreeHeapWhenDue();
 };
 
 using EngineState = CacheEngine::State;

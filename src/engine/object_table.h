@@ -41,6 +41,7 @@
 #include "engine/change_gate.h"
 #include "wtcachefs/meta_records.h"
 #include "wtcachefs/meta_store.h"
+#include "wtcachefs/origin_file_key.h"
 #include "wtcachefs/status.h"
 
 namespace wtcachefs {
@@ -198,13 +199,7 @@ class ObjectTable {
   size_t free_ids() const;
 
  private:
-  struct Key {
-    uint64_t dev, ino;
-    bool operator==(const Key&) const = default;
-  };
-  struct KeyHash {
-    size_t operator()(const Key& k) const { return std::hash<uint64_t>()(k.ino ^ (k.dev << 32)); }
-  };
+  using Key = OriginFileKey;
   struct Resident {
     std::shared_ptr<CachedObject> object;
     std::list<Key>::iterator recent;  // its place in recent_
@@ -226,7 +221,7 @@ class ObjectTable {
   MetaStore& store_;
   const size_t resident_limit_;
   mutable std::mutex mutex_;
-  std::unordered_map<Key, Resident, KeyHash> resident_;  // GUARDED_BY(mutex_)
+  std::unordered_map<Key, Resident, OriginFileKeyHash> resident_;  // GUARDED_BY(mutex_)
   std::list<Key> recent_;  // most recently wanted first; GUARDED_BY(mutex_)
   // The highest last_change_end of an object that left memory: one read back
   // takes it, as its change may have ended that late. GUARDED_BY(mutex_)

@@ -8,7 +8,7 @@
 namespace wtcachefs {
 
 bool DefaultAclCache::HasDefaultAcl(dev_t dev, ino_t ino, int dir_fd) {
-  const Key key{dev, ino};
+  const OriginFileKey key{dev, ino};
   const Clock::time_point now = Clock::now();
   {
     std::lock_guard lock(mutex_);
@@ -25,7 +25,7 @@ bool DefaultAclCache::HasDefaultAcl(dev_t dev, ino_t ino, int dir_fd) {
 
 void DefaultAclCache::Forget(dev_t dev, ino_t ino) {
   std::lock_guard lock(mutex_);
-  entries_.erase(Key{dev, ino});
+  entries_.erase(OriginFileKey{dev, ino});
 }
 
 }  // namespace wtcachefs

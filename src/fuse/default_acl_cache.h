@@ -17,6 +17,8 @@
 #include <mutex>
 #include <unordered_map>
 
+#include "wtcachefs/origin_file_key.h"
+
 namespace wtcachefs {
 
 class DefaultAclCache {
@@ -33,16 +35,6 @@ class DefaultAclCache {
   using Clock = std::chrono::steady_clock;
   // Directories remembered at most: a tree's worth of recent ones.
   static constexpr size_t kMaxEntries = 4096;
-  struct Key {
-    dev_t dev;
-    ino_t ino;
-    bool operator==(const Key&) const = default;
-  };
-  struct KeyHash {
-    size_t operator()(const Key& k) const {
-      return std::hash<uint64_t>()(k.ino ^ (uint64_t(k.dev) << 32));
-    }
-  };
   struct Entry {
     bool has_acl;
     Clock::time_point read_at;
@@ -50,7 +42,7 @@ class DefaultAclCache {
 
   const std::chrono::nanoseconds lifetime_;
   std::mutex mutex_;
-  std::unordered_map<Key, Entry, KeyHash> entries_;  // GUARDED_BY(mutex_)
+  std::unordered_map<OriginFileKey, Entry, OriginFileKeyHash> entries_;  // GUARDED_BY(mutex_)
 };
 
 }  // namespace wtcachefs

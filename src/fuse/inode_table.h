@@ -50,6 +50,7 @@
 #include <unordered_map>
 
 #include "io/origin_handle.h"
+#include "wtcachefs/origin_file_key.h"
 #include "wtcachefs/unique_fd.h"
 
 namespace wtcachefs {
@@ -181,16 +182,8 @@ class InodeTable {
 
  private:
   friend class InodeFd;
-  struct Key {
-    dev_t dev;
-    ino_t ino;
-    bool operator==(const Key&) const = default;
-  };
-  struct KeyHash {
-    size_t operator()(const Key& k) const {
-      return std::hash<uint64_t>()(k.ino) ^ (std::hash<uint64_t>()(k.dev) << 1);
-    }
-  };
+  using Key = OriginFileKey;
+  using KeyHash = OriginFileKeyHash;
   struct PathKey {
     const Inode* parent;
     std::string name;
