@@ -102,9 +102,6 @@ class MetaStore {
   Result<std::optional<std::string>> LoadFileHandle(uint64_t object_id);
   // The object id the index gives origin file (dev, ino); nullopt when none.
   Result<std::optional<uint64_t>> FindFileId(uint64_t dev, uint64_t ino);
-  // Visits every (dev, ino) -> object id entry of the index, in key order.
-  Status ForEachFileId(
-      const std::function<void(uint64_t dev, uint64_t ino, uint64_t object_id)>& visit);
   // Up to `limit` free object ids at or above `from`, ascending.
   Result<std::vector<uint64_t>> LoadFreeIds(uint64_t from, size_t limit);
   // PutNextObjectId's value; nullopt when none was committed (a store written

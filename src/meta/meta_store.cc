@@ -507,21 +507,6 @@ Result<std::optional<uint64_t>> MetaStore::FindFileId(uint64_t dev, uint64_t ino
   return std::optional<uint64_t>(id.value());
 }
 
-Status MetaStore::ForEachFileId(
-    const std::function<void(uint64_t dev, uint64_t ino, uint64_t object_id)>& visit) {
-  return impl_->Scan(kFileIdPrefix, [&](std::string_view key, std::string_view value) {
-    ByteReader r(key);
-    uint64_t dev = 0, ino = 0;
-    if (!r.U64(dev) || !r.U64(ino) || !r.AtEnd()) {
-      return Status::Error(EUCLEAN, "corrupt metadata record: file index key length");
-    }
-    auto id = DecodeU64(value, "file index");
-    if (!id.ok()) return id.status();
-    visit(dev, ino, id.value());
-    return Status::Ok();
-  });
-}
-
 Result<std::vector<uint64_t>> MetaStore::LoadFreeIds(uint64_t from, size_t limit) {
   std::vector<uint64_t> ids;
   std::unique_ptr<rocksdb::Iterator> it(impl_->db->NewIterator(rocksdb::ReadOptions()));
