@@ -91,8 +91,8 @@ struct CacheConfig {
   // the odd error spread over days does not.
   uint32_t error_limit = 8;
   std::chrono::milliseconds error_half_life = std::chrono::minutes(1);
-  // The source of time for the decay and for the revalidation interval
-  // (tests pass a ManualClock).
+  // The source of time for the decay, the revalidation interval and the timing
+  // of origin's stats (tests pass a ManualClock).
   const Clock* clock = &SystemClock();
   // The view this cache serves (recorded with the cache's lock; "" for none).
   std::string view;

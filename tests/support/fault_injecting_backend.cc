@@ -67,7 +67,18 @@ int64_t FaultInjectingBackend::CopyRange(int from_fd, off_t from, int to_fd, off
 
 int FaultInjectingBackend::Stat(int fd, struct stat* st) {
   if (const int error = OriginFaultOf(OriginCall::kStat, fd)) return error;
+  std::function<void()> during;
+  {
+    std::lock_guard lock(mutex_);
+    during = during_stats_;
+  }
+  if (during) during();
   return real_.Stat(fd, st);
+}
+
+void FaultInjectingBackend::RunDuringStats(std::function<void()> during) {
+  std::lock_guard lock(mutex_);
+  during_stats_ = std::move(during);
 }
 
 void FaultInjectingBackend::FailOriginCall(OriginCall call, int fd, int error) {
@@ -102,6 +113,7 @@ void FaultInjectingBackend::ClearFaults() {
   fail_match_ = nullptr;
   hold_match_ = nullptr;
   origin_faults_.clear();
+  during_stats_ = nullptr;
 }
 
 std::vector<std::vector<SeenRequest>> FaultInjectingBackend::batches() const {

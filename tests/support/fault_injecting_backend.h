@@ -42,6 +42,10 @@ class FaultInjectingBackend final : public IoBackend {
   // not performed, until ClearFaults().
   void FailOriginCall(OriginCall call, int fd, int error);
 
+  // Every Stat() runs `during` before it stats, until ClearFaults(): a test
+  // advances its ManualClock there to make origin's stats slow.
+  void RunDuringStats(std::function<void()> during);
+
   // Requests matching `match` fail with -error and are not performed.
   void FailWhen(Match match, int error);
   // The next batch holding a request matching `match` is performed, then its
@@ -71,6 +75,7 @@ class FaultInjectingBackend final : public IoBackend {
     int error;
   };
   std::vector<OriginFault> origin_faults_;  // GUARDED_BY(mutex_)
+  std::function<void()> during_stats_;      // GUARDED_BY(mutex_)
   // The error injected into `call` on `fd`, or 0.
   int OriginFaultOf(OriginCall call, int fd) const;
 };

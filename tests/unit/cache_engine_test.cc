@@ -405,6 +405,26 @@ TEST_F(CacheEngineTest, AnAsyncWritesOriginErrorReachesItsCompletionAndInvalidat
   EXPECT_EQ(Read(*file, 0, data.size()), ReadFile(Origin("f")));
 }
 
+// A thread that must not wait takes no write whose W6 stats would be a round
+// trip to a slow origin: the write is declined, nothing begun, and the caller
+// takes the waiting path, which still serves it.
+TEST_F(CacheEngineTest, AnAsyncWriteIsDeclinedWhileOriginsStatsAreSlow) {
+  auto file = Open("f");
+  faults_->RunDuringStats([this] { clock_.Advance(std::chrono::milliseconds(5)); });
+  Write(*file, 0, Pattern(2 * kBlock, 35));  // region marked, stats timed slow
+  faults_->ClearHistory();
+  const std::string data = Pattern(2 * kBlock, 36);
+  bool ran = false;
+  EXPECT_FALSE(file->WriteAsync(0, data, kRootCaller, [&](Result<size_t>) { ran = true; }))
+      << "a thread that must not wait took a write whose stats are slow";
+  EXPECT_FALSE(ran);
+  EXPECT_TRUE(faults_->batches().empty()) << "a declined write submitted IO";
+  Write(*file, 0, data);
+  faults_->ClearFaults();
+  EXPECT_EQ(ReadFile(Origin("f")), data);
+  EXPECT_EQ(Read(*file, 0, data.size()), data);
+}
+
 TEST_F(CacheEngineTest, AnAsyncReadOfHitsAndMissesServesOriginsBytesAndPromotes) {
   const std::string data = Pattern(3 * kBlock, 34);
   WriteFile(Origin("f"), data);
