@@ -18,8 +18,8 @@
 #pragma once
 
 #include <chrono>
-#include <functional>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -29,6 +29,7 @@
 #include "wtcachefs/data_engine.h"
 #include "wtcachefs/engine_stats.h"
 #include "wtcachefs/io_backend.h"
+#include "wtcachefs/miss_ratio_curve.h"
 #include "wtcachefs/policy.h"
 
 namespace wtcachefs {
@@ -140,6 +141,11 @@ class CacheEngine : public DataEngine {
   void SetSequentialCutoff(uint64_t bytes);
   void SetWriteAllocate(bool allocate);
   void SetPromoteAfter(uint32_t misses);
+  // The live miss-ratio curve of the reads served since the mount or the last
+  // reset (wtcachefs/miss_ratio_curve.h); the reset is `wtcachefs tune VIEW
+  // mrc=reset`.
+  MrcSnapshot miss_ratio_curve() const;
+  void ResetMissRatioCurve();
   // Called from any thread when the engine degrades to serving from origin
   // only (repeated cache IO errors, a cache directory deleted or read-only: for
   // the rest of the mount; a metadata store that cannot be written, as on a

@@ -23,6 +23,7 @@ class PromotionFilter {
 
   // Counts a miss of `key`; true when the block should be promoted now.
   bool OnMiss(const BlockKey& key);
+  uint64_t memory_bytes() const { return counts_.size(); }
 
  private:
   uint32_t misses_needed_;

@@ -5,9 +5,12 @@
 // Thread safety: pure functions.
 #pragma once
 
+#include <optional>
 #include <string>
+#include <string_view>
 
 #include "wtcachefs/engine_stats.h"
+#include "wtcachefs/miss_ratio_curve.h"
 #include "wtcachefs/transport.h"
 
 namespace wtcachefs {
@@ -24,6 +27,9 @@ struct StatusSnapshot {
   std::string transport_note;
   // In degraded mode: why the cache is not used (the table and JSON show it).
   std::string degraded_reason;
+  // The live miss-ratio curve: the table gives its advice, the line its
+  // fields (absent for a view serving origin uncached).
+  std::optional<MrcSnapshot> mrc;
 };
 
 std::string RenderStatusTable(const StatusSnapshot& s);
@@ -32,5 +38,7 @@ std::string RenderStatusTable(const StatusSnapshot& s);
 // the counter names (documented in wtcachefs(8)).
 std::string RenderStatusLine(const StatusSnapshot& s);
 std::string RenderStatusJson(const StatusSnapshot& s);
+// `text` as a JSON string, quotes included.
+std::string JsonString(std::string_view text);
 
 }  // namespace wtcachefs

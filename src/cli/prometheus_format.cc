@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "cli/prometheus_format.h"
 
+#include <cstdlib>
 #include <sstream>
 
 namespace wtcachefs {
@@ -65,6 +66,32 @@ constexpr Metric kMetrics[] = {
     {"space_limit_blocks", "wtcachefs_cache_space_limit_blocks", "gauge",
      "Cache blocks that may hold data now: fewer than all while a default-sized cache's "
      "file system is near its free-space floor."},
+    {"mrc_reads", "wtcachefs_mrc_reads", "gauge",
+     "Block reads the miss-ratio curve describes: since the mount or its last reset."},
+    {"mrc_measured_hit_ratio", "wtcachefs_mrc_measured_hit_ratio", "gauge",
+     "Of the block reads the miss-ratio curve describes, the share the cache served."},
+    {"mrc_sampling_rate", "wtcachefs_mrc_sampling_rate", "gauge",
+     "The share of blocks whose reuse distances the miss-ratio curve samples."},
+    {"mrc_sampled_blocks", "wtcachefs_mrc_sampled_blocks", "gauge",
+     "Blocks the miss-ratio curve tracks."},
+    {"mrc_memory_bytes", "wtcachefs_mrc_memory_bytes", "gauge", "RAM the miss-ratio curve holds."},
+    {"mrc_working_set_bytes", "wtcachefs_mrc_working_set_bytes", "gauge",
+     "The LRU cache size past which the miss-ratio curve gains less than one point."},
+};
+
+// Per-size miss-ratio curve fields: "<prefix><cache bytes>=<ratio>".
+struct SizedMetric {
+  const char* prefix;
+  const char* name;
+  const char* help;
+};
+
+constexpr SizedMetric kSizedMetrics[] = {
+    {"mrc_hit_ratio_", "wtcachefs_mrc_hit_ratio",
+     "Predicted read hit ratio of a cache of cache_bytes under the view's policy, over the "
+     "reads since the mount or the curve's last reset."},
+    {"mrc_lru_hit_ratio_", "wtcachefs_mrc_lru_hit_ratio",
+     "Predicted read hit ratio of an LRU cache of cache_bytes, over the same reads."},
 };
 
 // A label value with \, " and newline escaped.
@@ -104,6 +131,25 @@ std::string RenderPrometheus(const std::map<std::string, std::string>& fields,
     out << "# HELP " << metric.name << " " << metric.help << "\n"
         << "# TYPE " << metric.name << " " << metric.type << "\n"
         << metric.name << label << " " << it->second << "\n";
+  }
+  const auto policy = fields.find("mrc_policy");
+  for (const SizedMetric& metric : kSizedMetrics) {
+    std::map<uint64_t, std::string> by_size;
+    const std::string prefix = metric.prefix;
+    for (const auto& [field, value] : fields) {
+      if (!field.starts_with(prefix)) continue;
+      by_size[std::strtoull(field.c_str() + prefix.size(), nullptr, 10)] = value;
+    }
+    if (by_size.empty()) continue;
+    out << "# HELP " << metric.name << " " << metric.help << "\n"
+        << "# TYPE " << metric.name << " gauge\n";
+    for (const auto& [bytes, value] : by_size) {
+      out << metric.name << "{view=\"" << Escape(view) << "\"";
+      if (policy != fields.end() && prefix == "mrc_hit_ratio_") {
+        out << ",policy=\"" << Escape(policy->second) << "\"";
+      }
+      out << ",cache_bytes=\"" << bytes << "\"} " << value << "\n";
+    }
   }
   if (const auto mode = fields.find("mode"); mode != fields.end()) {
     out << "# HELP wtcachefs_degraded 1 while the view serves from the origin only after "

@@ -62,6 +62,7 @@ int RunStatusCommand(int argc, char** argv) {
   bool line = false;
   bool prometheus = false;
   bool watch = false;
+  bool mrc = false;
   double interval = 2.0;
   unsigned count = 0;
   app.add_option("VIEW", view, "the mount point of a wtcachefs view")->required();
@@ -71,6 +72,11 @@ int RunStatusCommand(int argc, char** argv) {
   app.add_flag("--prometheus", prometheus,
                "the Prometheus text exposition format, metrics labelled with the view")
       ->excludes(json_flag)
+      ->excludes(line_flag);
+  app.add_flag("--mrc", mrc,
+               "the miss-ratio curve instead: the hit ratio the reads since the mount (or "
+               "'wtcachefs tune VIEW mrc=reset') would have had at 1/4 to 8 times the cache's "
+               "size; with --json, as JSON")
       ->excludes(line_flag);
   app.add_flag("--watch", watch,
                "print again every --interval seconds (in place on a terminal) until "
@@ -88,9 +94,15 @@ int RunStatusCommand(int argc, char** argv) {
     return kExitUsage;
   }
 
-  const std::string name = json                     ? "wtcachefs.status.json"
+  if (mrc && prometheus) {
+    std::cerr << "wtcachefs status: --prometheus always holds the curve "
+                 "(wtcachefs_mrc_hit_ratio): give it without --mrc\n";
+    return kExitUsage;
+  }
+  const std::string name = mrc                    ? (json ? "wtcachefs.mrc.json" : "wtcachefs.mrc")
+                           : json                 ? "wtcachefs.status.json"
                            : (line || prometheus) ? "wtcachefs.status.line"
-                                                    : "wtcachefs.status";
+                                                  : "wtcachefs.status";
   const bool terminal = ::isatty(STDOUT_FILENO) == 1;
   for (unsigned reports = 1;; ++reports) {
     auto status = ReadStatus(view, name);

@@ -23,10 +23,19 @@ Result<Tunable> ParseTunable(std::string_view assignment) {
     return Status::Error(EINVAL, "'" + std::string(assignment) + "' is not name=value: "
                                  "give e.g. sequential_cutoff=8M");
   }
+  if (name == "mrc") {
+    if (assignment.substr(eq + 1) != "reset") {
+      return Status::Error(EINVAL, "'" + std::string(assignment) +
+                                       "': the miss-ratio curve takes mrc=reset (start it "
+                                       "again from nothing)");
+    }
+    return Tunable{name, Options{}};
+  }
   if (std::find(kTunables.begin(), kTunables.end(), name) == kTunables.end()) {
-    return Status::Error(EINVAL, "option " + name + " cannot be changed while mounted: "
-                                 "remount with it; tune sequential_cutoff, promote_after, "
-                                 "write_policy or log_level");
+    return Status::Error(EINVAL, "option " + name +
+                                     " cannot be changed while mounted: "
+                                     "remount with it; tune sequential_cutoff, promote_after, "
+                                     "write_policy or log_level, or give mrc=reset");
   }
   // One setting per assignment: a comma would smuggle in options (policy=...)
   // that tune would then silently ignore.
@@ -50,6 +59,10 @@ void ApplyTunable(const Tunable& tunable, CacheEngine& engine, Logger& logger) {
     engine.SetWriteAllocate(tunable.value.write_allocate);
   } else if (tunable.name == "log_level") {
     logger.set_level(tunable.value.log_level);
+  } else if (tunable.name == "mrc") {
+    engine.ResetMissRatioCurve();
+    logger.Info("miss-ratio curve reset");
+    return;
   }
   logger.Info("tuned " + tunable.name);
 }

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 // The settings `wtcachefs tune VIEW name=value...` changes while mounted:
-// sequential_cutoff, promote_after, write_policy and log_level. Everything else
+// sequential_cutoff, promote_after, write_policy and log_level; and one action,
+// mrc=reset, which starts the live miss-ratio curve again. Everything else
 // (sizes, policy, paths, kernel options) takes a remount.
 #pragma once
 
@@ -15,7 +16,7 @@ namespace wtcachefs {
 
 struct Tunable {
   std::string name;  // normalised: underscores
-  Options value;     // the one field `name` names is set
+  Options value;     // the one field `name` names is set (none for "mrc")
 };
 
 // Parses "name=value"; an error names the option and says what to do.

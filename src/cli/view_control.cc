@@ -5,6 +5,7 @@
 #include <charconv>
 
 #include "cli/tunables.h"
+#include "wtcachefs/mrc_report.h"
 #include "wtcachefs/status_report.h"
 
 namespace wtcachefs {
@@ -34,6 +35,17 @@ StatusSnapshot SnapshotOver(Transport transport) {
 }
 
 std::optional<std::string> Render(std::string_view name, const StatusSnapshot& snapshot) {
+  if (name == "wtcachefs.mrc" || name == "wtcachefs.mrc.json") {
+    if (snapshot.mrc) {
+      return name == "wtcachefs.mrc" ? RenderMrcTable(*snapshot.mrc) : RenderMrcJson(*snapshot.mrc);
+    }
+    // Served uncached: no cache, no curve.
+    const std::string why = "the view serves the origin uncached: " + snapshot.degraded_reason;
+    return name == "wtcachefs.mrc"
+               ? "no miss-ratio curve: " + why + "\n"
+               : "{\"points\":[],\"degraded_reason\":" + JsonString(snapshot.degraded_reason) +
+                     "}\n";
+  }
   if (name == "wtcachefs.status") return RenderStatusTable(snapshot);
   if (name == "wtcachefs.status.json") return RenderStatusJson(snapshot);
   if (name == "wtcachefs.status.line") return RenderStatusLine(snapshot);
@@ -54,6 +66,7 @@ ViewControl MakeViewControl(CacheEngine& cache, Logger& log) {
     snapshot.last_day = cache.recent_stats(snapshot.total, std::chrono::hours(24));
     snapshot.block_size = cache.block_size();
     if (snapshot.total.degraded) snapshot.degraded_reason = cache.degraded_reason();
+    snapshot.mrc = cache.miss_ratio_curve();
     return Render(name, snapshot);
   };
   control.command = [&cache, &log](std::string_view name, std::string_view value,

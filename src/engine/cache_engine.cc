@@ -68,6 +68,11 @@ EngineState::State(const CacheConfig& c, IoBackend& backend, std::unique_ptr<Cac
       index_(slots_.slot_count(), slots_.block_size() / kSectorSize, c.policy, c.promote_after),
       objects_(directory_->store(), c.resident_files),
       sweep_(directory_->store(), objects_, c.origin_ino != 0 ? c.origin_path : "", c.origin_dev),
+      curve_(MissRatioCurve::Config{.policy = c.policy,
+                                    .cache_blocks = slots_.slot_count(),
+                                    .block_size = slots_.block_size(),
+                                    .promote_after = c.promote_after,
+                                    .clock = c.clock}),
       intents_(directory_->store(),
                std::chrono::duration_cast<std::chrono::nanoseconds>(c.write_lease).count()),
       rechecks_(index_, io_, slots_, checksums_, counters_),
@@ -812,7 +817,14 @@ void CacheEngine::set_corruption_listener(std::function<void(const std::string&)
 
 void CacheEngine::SetSequentialCutoff(uint64_t bytes) { state_->set_sequential_cutoff(bytes); }
 void CacheEngine::SetWriteAllocate(bool allocate) { state_->set_write_allocate(allocate); }
-void CacheEngine::SetPromoteAfter(uint32_t misses) { state_->index().SetPromoteAfter(misses); }
+void CacheEngine::SetPromoteAfter(uint32_t misses) {
+  state_->index().SetPromoteAfter(misses);
+  state_->curve().SetPromoteAfter(misses);
+}
+
+MrcSnapshot CacheEngine::miss_ratio_curve() const { return state_->curve().Snapshot(); }
+
+void CacheEngine::ResetMissRatioCurve() { state_->curve().Reset(); }
 
 EngineStats CacheEngine::stats() const { return state_->Stats(); }
 

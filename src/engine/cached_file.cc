@@ -34,6 +34,7 @@ struct ReadPart {
   size_t run_offset = 0;
   size_t request = 0;                    // index in the first batch
   size_t request_offset = 0;             // a hit: where its bytes start in that request
+  bool cached = false;                   // planned as a hit (`hit` goes once read)
   bool fallback = false;                 // hit failed: re-read from origin
 };
 
@@ -127,6 +128,7 @@ struct CachedFile::ReadOp {
   std::vector<ReadPart*> second_owner;
   int origin_error = 0;
   size_t served = 0;  // shortened if origin turns out shorter than the size
+  bool sequential = false;  // past the sequential cutoff: misses not promoted
 };
 
 Result<size_t> CachedFile::Read(off_t offset, std::span<char> out) {
@@ -231,6 +233,7 @@ bool CachedFile::PlanRead(ReadOp& op, off_t offset, uint64_t size, Waits waits) 
     }
     if (part.hit) {
       ++op.hits;
+      part.cached = true;
     } else {
       ++misses;
     }
@@ -242,6 +245,7 @@ bool CachedFile::PlanRead(ReadOp& op, off_t offset, uint64_t size, Waits waits) 
   const StreamState stream_before = Stream();
   const bool sequential =
       !warming_ && PastSequentialCutoff(static_cast<uint64_t>(offset), op.length);
+  op.sequential = sequential;
   if (misses > 0 && !sequential && engine_.index().PrepareForAllocations(misses)) {
     if (waits == Waits::kIo) {
       // Room takes a group commit, which waits for the metadata store: the
@@ -475,7 +479,16 @@ Result<size_t> CachedFile::FinishRead(ReadOp& op, const Status& second_submitted
   // A hit that failed (its checksum, or the cache device) was served by
   // origin: it counts as a miss.
   size_t served_from_cache = op.hits;
-  for (const ReadPart& part : op.parts) served_from_cache -= part.fallback ? 1 : 0;
+  for (const ReadPart& part : op.parts) {
+    served_from_cache -= part.fallback ? 1 : 0;
+    // A warmed block is cached, but its read is not the workload's.
+    if (warming_) {
+      engine_.curve().OnWrite({object_->id, part.piece.block}, /*allocate=*/true);
+    } else {
+      engine_.curve().OnRead({object_->id, part.piece.block}, part.cached && !part.fallback,
+                             /*admit=*/!op.sequential);
+    }
+  }
   EngineCounters::Add(served_from_cache == op.parts.size() ? engine_.counters().read_hits
                       : served_from_cache == 0             ? engine_.counters().read_misses
                                                            : engine_.counters().read_partial_hits);
@@ -585,6 +598,7 @@ void CachedFile::PlanWrite(WriteOp& op) {
       continue;
     }
     if (allocate) RecordObject();
+    engine_.curve().OnWrite(key, allocate);
     part.pinned = engine_.index().BeginWrite(key, allocate);
     if (!part.pinned) {
       EngineCounters::Add(engine_.counters().write_misses);

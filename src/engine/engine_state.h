@@ -30,6 +30,7 @@
 #include "wtcachefs/block_index.h"
 #include "wtcachefs/cache_engine.h"
 #include "wtcachefs/engine_stats.h"
+#include "wtcachefs/miss_ratio_curve.h"
 
 namespace wtcachefs {
 
@@ -163,6 +164,8 @@ class CacheEngine::State {
   BlockIndex& index() { return index_; }
   ObjectTable& objects() { return objects_; }
   RecordSweep& sweep() { return sweep_; }
+  // Fed every block read and write the engine serves (not warming reads).
+  MissRatioCurve& curve() { return curve_; }
   // Every open CachedFile, swept every config.revalidate (DESIGN W6).
   OpenFiles& open_files() { return open_files_; }
   IntentLog& intents() { return intents_; }
@@ -212,6 +215,7 @@ class CacheEngine::State {
   BlockIndex index_;
   ObjectTable objects_;
   RecordSweep sweep_;
+  MissRatioCurve curve_;
   OpenFiles open_files_;
   IntentLog intents_;
   EngineCounters counters_;

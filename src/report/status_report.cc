@@ -7,8 +7,9 @@
 #include <string>
 #include <string_view>
 
-#include "report/stats_history.h"
 #include "report/human_bytes.h"
+#include "report/stats_history.h"
+#include "wtcachefs/mrc_report.h"
 
 namespace wtcachefs {
 namespace {
@@ -22,24 +23,6 @@ std::string Percent(const EngineStats& s) {
 }
 
 std::string Mode(const EngineStats& s) { return s.degraded ? "degraded" : "normal"; }
-
-// `text` as a JSON string, quotes included.
-std::string JsonString(std::string_view text) {
-  std::string quoted = "\"";
-  for (const char c : text) {
-    if (c == '"' || c == '\\') {
-      quoted += '\\';
-      quoted += c;
-    } else if (static_cast<unsigned char>(c) < 0x20) {
-      char escaped[8];
-      std::snprintf(escaped, sizeof(escaped), "\\u%04x", c);
-      quoted += escaped;
-    } else {
-      quoted += c;
-    }
-  }
-  return quoted + "\"";
-}
 
 // `bytes` / `count` with one decimal, "-" when `count` is 0.
 std::string PerItem(uint64_t bytes, uint64_t count) {
@@ -62,6 +45,23 @@ void JsonCounters(std::ostringstream& out, const EngineStats& s) {
 
 }  // namespace
 
+std::string JsonString(std::string_view text) {
+  std::string quoted = "\"";
+  for (const char c : text) {
+    if (c == '"' || c == '\\') {
+      quoted += '\\';
+      quoted += c;
+    } else if (static_cast<unsigned char>(c) < 0x20) {
+      char escaped[8];
+      std::snprintf(escaped, sizeof(escaped), "\\u%04x", c);
+      quoted += escaped;
+    } else {
+      quoted += c;
+    }
+  }
+  return quoted + "\"";
+}
+
 std::string RenderStatusTable(const StatusSnapshot& s) {
   std::ostringstream out;
   const EngineStats& t = s.total;
@@ -83,6 +83,11 @@ std::string RenderStatusTable(const StatusSnapshot& s) {
   out << "files in memory " << t.resident_files << "\n";
   out << "read hit ratio  5 min " << Percent(s.last_5_min) << "   hour " << Percent(s.last_hour)
       << "   day " << Percent(s.last_day) << "   total " << Percent(t) << "\n";
+  if (s.mrc) {
+    if (const std::string advice = MrcAdvice(*s.mrc); !advice.empty()) {
+      out << "cache size      " << advice << " ('wtcachefs status --mrc' shows the curve)\n";
+    }
+  }
   char row[128];
   std::snprintf(row, sizeof(row), "%-24s %14s %14s\n", "counter", "last hour", "total");
   out << row;
@@ -110,6 +115,7 @@ std::string RenderStatusLine(const StatusSnapshot& s) {
   ForEachCounter(s.total, [&](std::string_view name, uint64_t value) {
     out << " " << name << "=" << value;
   });
+  if (s.mrc) out << RenderMrcLineFields(*s.mrc);
   out << "\n";
   return out.str();
 }

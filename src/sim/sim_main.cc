@@ -2,9 +2,9 @@
 // wtcachefs-sim: replays block-access traces through wtcachefs's replacement
 // policies and Bélády's optimal policy, and generates the standard traces.
 #include <CLI/CLI.hpp>
-
 #include <iostream>
 
+#include "sim/mrc_check.h"
 #include "sim/simulator.h"
 
 namespace {
@@ -37,8 +37,20 @@ int main(int argc, char** argv) {
   report->add_option("--promote-after", promote_after,
                      "promote a block on its Nth miss (default 1)");
 
+  bool mrc = false;
+  std::string policy_name = "all";
+  report->add_flag("--mrc", mrc,
+                   "check the live miss-ratio curve instead: for each trace and policy, the "
+                   "exact hit ratio at 1/4x to 8x the capacity beside the daemon's sampled "
+                   "estimate");
+  report->add_option("--policy", policy_name, "with --mrc: arc, 2q, lru or all (default all)");
+
   std::vector<std::string> files;
   CLI::App* run = app.add_subcommand("run", "replay trace files (one block number per line)");
+  run->add_flag("--mrc", mrc,
+                "check the live miss-ratio curve instead: the exact hit ratio at 1/4x to 8x "
+                "the capacity beside the daemon's sampled estimate");
+  run->add_option("--policy", policy_name, "with --mrc: arc, 2q, lru or all (default all)");
   run->add_option("trace", files, "trace files")->required();
   run->add_option("--capacity", capacity, "cache size in blocks (default 10000)");
   run->add_option("--promote-after", promote_after,
@@ -57,7 +69,31 @@ int main(int argc, char** argv) {
 
   CLI11_PARSE(app, argc, argv);
   if (capacity == 0) return Fail("--capacity must be at least 1");
+  std::vector<wtcachefs::PolicyKind> policies;
+  if (policy_name == "all") {
+    policies = {wtcachefs::PolicyKind::kLru, wtcachefs::PolicyKind::kTwoQueue,
+                wtcachefs::PolicyKind::kArc};
+  } else if (const auto named_policy = wtcachefs::PolicyByName(policy_name)) {
+    policies = {*named_policy};
+  } else {
+    return Fail("unknown --policy '" + policy_name + "': give arc, 2q, lru or all");
+  }
+  const auto print_mrc = [&](const std::vector<NamedTrace>& traces) {
+    for (const NamedTrace& named : traces) {
+      for (const wtcachefs::PolicyKind policy : policies) {
+        std::cout << "### " << named.name << ", " << wtcachefs::PolicyName(policy) << "\n\n"
+                  << wtcachefs::sim::MrcCheckTable(
+                         wtcachefs::sim::CheckMrc(named.trace, capacity, policy, promote_after))
+                  << "\n";
+      }
+    }
+  };
 
+  if (*report && mrc) {
+    std::cout << "Cache of " << capacity << " blocks, " << accesses << " accesses per trace.\n\n";
+    print_mrc(wtcachefs::sim::StandardTraces(capacity, accesses, seed));
+    return 0;
+  }
   if (*report) {
     std::cout << "Cache of " << capacity << " blocks, " << accesses << " accesses per trace"
               << (promote_after > 1 ? ", promotion on miss " + std::to_string(promote_after)
@@ -82,6 +118,10 @@ int main(int argc, char** argv) {
     auto trace = wtcachefs::sim::ReadTrace(file);
     if (!trace.ok()) return Fail(trace.status().message());
     traces.push_back({file, "", std::move(trace).value()});
+  }
+  if (mrc) {
+    print_mrc(traces);
+    return 0;
   }
   std::cout << wtcachefs::sim::ReportTable(traces, capacity, promote_after);
   return 0;

@@ -7,7 +7,7 @@
 #include <unordered_map>
 #include <vector>
 
-#include "wtcachefs/promotion_filter.h"
+#include "policy/policy_cache.h"
 
 namespace wtcachefs::sim {
 namespace {
@@ -27,43 +27,27 @@ std::string Percent(double ratio) {
 
 SimResult SimulatePolicy(const Trace& trace, uint64_t capacity, PolicyKind kind,
                          uint32_t promote_after) {
-  std::unique_ptr<ReplacementPolicy> policy = MakePolicy(kind, capacity);
-  PromotionFilter filter(promote_after, 4 * capacity);
-  // The blocks cached, by slot, as the daemon's BlockIndex hands them out.
-  std::unordered_map<BlockKey, uint32_t, BlockKeyHash> slot_of;
-  std::vector<BlockKey> key_in(capacity);
-  std::vector<uint32_t> free_slots;
-  for (uint64_t s = capacity; s > 0; --s) free_slots.push_back(static_cast<uint32_t>(s - 1));
-  const auto any = [](uint32_t) { return true; };
+  PolicyCache cache(kind, capacity, promote_after);
   SimResult result;
-  for (uint64_t block : trace) {
-    const BlockKey key = KeyOf(block);
-    ++result.accesses;
-    if (const auto it = slot_of.find(key); it != slot_of.end()) {
-      ++result.hits;
-      policy->OnHit(it->second);
+  for (const uint64_t entry : trace) {
+    if (IsWrite(entry)) {
+      cache.Write(KeyOf(BlockOf(entry)), /*allocate=*/true);
       continue;
     }
-    policy->OnMiss(key);
-    if (!filter.OnMiss(key)) continue;
-    if (free_slots.empty()) {
-      const std::optional<uint32_t> victim = policy->Victim(any);
-      if (!victim) continue;
-      policy->OnEvict(*victim, key_in[*victim]);
-      slot_of.erase(key_in[*victim]);
-      free_slots.push_back(*victim);
-    }
-    const uint32_t slot = free_slots.back();
-    free_slots.pop_back();
-    key_in[slot] = key;
-    slot_of.emplace(key, slot);
-    policy->OnInsert(slot, key);
+    ++result.accesses;
+    if (cache.Read(KeyOf(entry))) ++result.hits;
   }
   return result;
 }
 
-SimResult SimulateOptimal(const Trace& trace, uint64_t capacity) {
+SimResult SimulateOptimal(const Trace& all, uint64_t capacity) {
   constexpr uint64_t kNever = std::numeric_limits<uint64_t>::max();
+  // The optimal policy is taken over the reads alone.
+  Trace trace;
+  trace.reserve(all.size());
+  for (const uint64_t entry : all) {
+    if (!IsWrite(entry)) trace.push_back(entry);
+  }
   std::vector<uint64_t> next_use(trace.size());
   std::unordered_map<uint64_t, uint64_t> seen_at;
   for (uint64_t i = trace.size(); i > 0; --i) {

@@ -24,7 +24,8 @@ SimResult SimulatePolicy(const Trace& trace, uint64_t capacity, PolicyKind kind,
                          uint32_t promote_after = 1);
 // Bélády's MIN with optional admission: on a miss, the block used farthest in
 // the future, the new one included, is the one not kept. The best hit ratio any
-// policy can reach for this capacity.
+// policy can reach for this capacity, over the reads: writes are left out (on
+// a trace with writes, a write-allocate policy may beat it).
 SimResult SimulateOptimal(const Trace& trace, uint64_t capacity);
 
 struct NamedTrace {

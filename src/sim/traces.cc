@@ -98,7 +98,10 @@ Trace VmMixTrace(uint64_t working_set, uint64_t accesses, uint64_t seed) {
 Status WriteTrace(const Trace& trace, const std::string& path) {
   std::ofstream out(path);
   if (!out) return Status::FromErrno("cannot create trace '" + path + "'");
-  for (uint64_t block : trace) out << block << '\n';
+  for (const uint64_t entry : trace) {
+    if (IsWrite(entry)) out << "w ";
+    out << BlockOf(entry) << '\n';
+  }
   out.flush();
   if (!out) return Status::FromErrno("cannot write trace '" + path + "'");
   return Status::Ok();
@@ -113,14 +116,17 @@ Result<Trace> ReadTrace(const std::string& path) {
   while (std::getline(in, line)) {
     ++number;
     if (line.empty() || line[0] == '#') continue;
+    const bool write = line.starts_with("w ");
+    const char* start = line.c_str() + (write ? 2 : 0);
     char* end = nullptr;
     errno = 0;
-    const uint64_t block = std::strtoull(line.c_str(), &end, 10);
-    if (errno != 0 || end == line.c_str() || *end != '\0') {
+    const uint64_t block = std::strtoull(start, &end, 10);
+    if (errno != 0 || end == start || *end != '\0' || *start == '-' || IsWrite(block)) {
       return Status::Error(EINVAL, "trace '" + path + "' line " + std::to_string(number) +
-                                       " is not a block number: '" + line + "'");
+                                       " is neither a block number nor 'w' and one: '" + line +
+                                       "'");
     }
-    trace.push_back(block);
+    trace.push_back(write ? block | kTraceWrite : block);
   }
   return trace;
 }

@@ -13,6 +13,12 @@
 namespace wtcachefs::sim {
 
 using Trace = std::vector<uint64_t>;
+// A trace entry with this bit set is a write of the block in the other bits
+// (written through, and cached as write-allocate caches it); the others are
+// reads. Only reads count in hit ratios.
+inline constexpr uint64_t kTraceWrite = uint64_t{1} << 63;
+inline bool IsWrite(uint64_t entry) { return (entry & kTraceWrite) != 0; }
+inline uint64_t BlockOf(uint64_t entry) { return entry & ~kTraceWrite; }
 
 // Zipf-distributed accesses over `blocks` blocks (popularity of rank r ~ 1/r^skew),
 // ranks scattered over the block numbers.
@@ -28,7 +34,8 @@ Trace HotSetWithScansTrace(uint64_t hot, uint64_t scan, uint64_t period, uint64_
 // blocks, 10% uniformly random blocks of that disk.
 Trace VmMixTrace(uint64_t working_set, uint64_t accesses, uint64_t seed);
 
-// Text form: one decimal block number per line ('#' lines are comments).
+// Text form: one decimal block number per line, "w N" for a write of block N
+// ('#' lines are comments).
 Status WriteTrace(const Trace& trace, const std::string& path);
 Result<Trace> ReadTrace(const std::string& path);
 

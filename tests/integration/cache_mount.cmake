@@ -13,3 +13,4 @@ wtcachefs_add_test(read_ahead_test SOURCES ${CMAKE_CURRENT_LIST_DIR}/read_ahead_
 wtcachefs_add_test(checksum_mount_test SOURCES ${CMAKE_CURRENT_LIST_DIR}/checksum_mount_test.cc LABELS integration)
 wtcachefs_add_test(cache_space_test SOURCES ${CMAKE_CURRENT_LIST_DIR}/cache_space_test.cc LABELS integration)
 wtcachefs_add_test(remount_test SOURCES ${CMAKE_CURRENT_LIST_DIR}/remount_test.cc ${CMAKE_CURRENT_LIST_DIR}/cli_fixtures.cc LABELS integration)
+wtcachefs_add_test(miss_ratio_curve_mount_test SOURCES ${CMAKE_CURRENT_LIST_DIR}/miss_ratio_curve_mount_test.cc LABELS integration)

@@ -1,0 +1,168 @@
+// SPDX-License-Identifier: Apache-2.0
+#include "wtcachefs/miss_ratio_curve.h"
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+
+#include "mrc/reuse_distance_sampler.h"
+#include "policy/policy_cache.h"
+
+namespace wtcachefs {
+namespace {
+
+// The reuse-distance histogram: 64 buckets per cache size, up to 32 times it.
+constexpr double kBucketsPerCache = 64;
+constexpr double kCoveredCaches = 32;
+// The working set: where a larger LRU cache gains less than a point.
+constexpr double kFlatTolerance = 0.01;
+
+uint64_t ThresholdOf(double rate) {
+  return std::clamp<uint64_t>(
+      static_cast<uint64_t>(std::ceil(rate * static_cast<double>(kSampleHashScale))), 1,
+      kSampleHashScale);
+}
+
+// The hit ratio a simulation fed by a sample at `rate` predicts for a stream
+// of `stream_reads` reads. As SHARDS does for its histogram, the sampled reads
+// are set to the count the rate promises, the difference counted as hits: it
+// comes mostly from the few hottest blocks, sampled or not, whose reads hit.
+double AdjustedHitRatio(uint64_t hits, uint64_t sampled_reads, uint64_t stream_reads, double rate) {
+  const double expected = static_cast<double>(stream_reads) * rate;
+  if (sampled_reads == 0 || expected <= 0) return 0;
+  const double adjusted = static_cast<double>(hits) + expected - static_cast<double>(sampled_reads);
+  return std::clamp(adjusted / expected, 0.0, 1.0);
+}
+
+}  // namespace
+
+struct MissRatioCurve::Samples {
+  ReuseDistanceSampler distances;
+  std::vector<PolicyCache> simulations;  // one per kMrcScales entry
+  struct Counts {
+    uint64_t reads = 0;
+    uint64_t hits = 0;
+  };
+  std::vector<Counts> counts;
+  Clock::TimePoint started;
+};
+
+MissRatioCurve::MissRatioCurve(const Config& config)
+    : config_(config),
+      simulation_rate_(config.cache_blocks == 0
+                           ? 1.0
+                           : std::min(1.0, static_cast<double>(config.simulated_blocks) /
+                                               static_cast<double>(config.cache_blocks))),
+      simulation_threshold_(ThresholdOf(simulation_rate_)),
+      samples_(MakeSamplesLocked()) {}
+
+MissRatioCurve::~MissRatioCurve() = default;
+
+std::unique_ptr<MissRatioCurve::Samples> MissRatioCurve::MakeSamplesLocked() const {
+  const double cache_blocks = static_cast<double>(std::max<uint64_t>(config_.cache_blocks, 1));
+  auto samples = std::unique_ptr<Samples>(new Samples{
+      .distances = ReuseDistanceSampler(simulation_rate_, config_.max_sampled_blocks,
+                                        cache_blocks / kBucketsPerCache,
+                                        static_cast<size_t>(kBucketsPerCache * kCoveredCaches)),
+      .simulations = {},
+      .counts = std::vector<Samples::Counts>(std::size(kMrcScales)),
+      .started = config_.clock->Now()});
+  for (const double scale : kMrcScales) {
+    const double slots = std::round(scale * cache_blocks * simulation_rate_);
+    samples->simulations.emplace_back(config_.policy, static_cast<uint64_t>(std::max(slots, 1.0)),
+                                      config_.promote_after);
+  }
+  return samples;
+}
+
+void MissRatioCurve::OnRead(const BlockKey& key, bool hit, bool admit) noexcept {
+  reads_.fetch_add(1, std::memory_order_relaxed);
+  if (hit) hits_.fetch_add(1, std::memory_order_relaxed);
+  const uint64_t hash = SampleHashOf(key);
+  if (hash >= simulation_threshold_) return;
+  std::lock_guard lock(mutex_);
+  if (stopped_) return;
+  try {
+    Samples& s = *samples_;
+    for (size_t i = 0; i < s.simulations.size(); ++i) {
+      ++s.counts[i].reads;
+      if (s.simulations[i].Read(key, admit)) ++s.counts[i].hits;
+    }
+    if (s.distances.Sampled(hash)) s.distances.Access(hash, key, /*counted=*/true);
+  } catch (...) {
+    stopped_ = true;  // out of memory: serving goes on, the curve waits for a reset
+  }
+}
+
+void MissRatioCurve::OnWrite(const BlockKey& key, bool allocate) noexcept {
+  const uint64_t hash = SampleHashOf(key);
+  if (hash >= simulation_threshold_) return;
+  std::lock_guard lock(mutex_);
+  if (stopped_) return;
+  try {
+    Samples& s = *samples_;
+    for (PolicyCache& simulation : s.simulations) simulation.Write(key, allocate);
+    if (s.distances.Sampled(hash)) s.distances.Access(hash, key, /*counted=*/false);
+  } catch (...) {
+    stopped_ = true;
+  }
+}
+
+void MissRatioCurve::Reset() {
+  // Built under the lock: a reset is rare, and a concurrent SetPromoteAfter
+  // must not see its rule lost.
+  std::lock_guard lock(mutex_);
+  samples_ = MakeSamplesLocked();
+  stopped_ = false;
+  reads_.store(0, std::memory_order_relaxed);
+  hits_.store(0, std::memory_order_relaxed);
+}
+
+void MissRatioCurve::SetPromoteAfter(uint32_t n) {
+  std::lock_guard lock(mutex_);
+  if (config_.promote_after == n) return;
+  config_.promote_after = n;
+  samples_ = MakeSamplesLocked();
+  stopped_ = false;
+  reads_.store(0, std::memory_order_relaxed);
+  hits_.store(0, std::memory_order_relaxed);
+}
+
+MrcSnapshot MissRatioCurve::Snapshot() const {
+  MrcSnapshot snapshot;
+  snapshot.policy = config_.policy;
+  snapshot.cache_blocks = config_.cache_blocks;
+  snapshot.block_size = config_.block_size;
+  snapshot.simulation_rate = simulation_rate_;
+  std::lock_guard lock(mutex_);
+  const Samples& s = *samples_;
+  snapshot.reads = reads_.load(std::memory_order_relaxed);
+  snapshot.hits = std::min(hits_.load(std::memory_order_relaxed), snapshot.reads);
+  snapshot.window_seconds = std::chrono::duration<double>(config_.clock->Now() - s.started).count();
+  snapshot.sampling_rate = s.distances.rate();
+  snapshot.sampled_blocks = s.distances.sampled_blocks();
+  snapshot.memory_bytes = sizeof(*this) + sizeof(Samples) + s.distances.memory_bytes() +
+                          s.counts.capacity() * sizeof(Samples::Counts);
+  for (size_t i = 0; i < s.simulations.size(); ++i) {
+    snapshot.memory_bytes += sizeof(PolicyCache) + s.simulations[i].memory_bytes();
+    const double blocks = kMrcScales[i] * static_cast<double>(config_.cache_blocks);
+    const auto rounded = static_cast<uint64_t>(std::llround(blocks));
+    // A cache of a few blocks has no quarter: each size once.
+    if (rounded == 0 ||
+        (!snapshot.points.empty() && snapshot.points.back().cache_blocks == rounded)) {
+      continue;
+    }
+    snapshot.points.push_back(MrcPoint{
+        .cache_blocks = rounded,
+        .hit_ratio =
+            AdjustedHitRatio(s.counts[i].hits, s.counts[i].reads, snapshot.reads, simulation_rate_),
+        .lru_hit_ratio = s.distances.HitRatio(blocks, snapshot.reads)});
+  }
+  snapshot.sampled_reads = s.counts[kMrcCurrentPoint].reads;
+  if (const auto flat = s.distances.FlatFrom(snapshot.reads, kFlatTolerance)) {
+    snapshot.working_set_blocks = static_cast<uint64_t>(std::ceil(*flat));
+  }
+  return snapshot;
+}
+
+}  // namespace wtcachefs
