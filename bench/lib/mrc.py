@@ -19,7 +19,7 @@ OUT/mrc.gp, a gnuplot script run in OUT that draws mrc.png (predicted against
 exact).
 
 Workloads (fio, --bs the block size, psync, --norandommap):
-  zipf    random reads, Zipf(1.0) over the file
+  zipf    random reads, Zipf(0.9) over the file
   vm-mix  70% reads / 30% writes, zoned: 60% of requests to 10% of the file,
           30% to the next 20%, 10% to the remaining 70%
 
@@ -37,7 +37,7 @@ import sys
 import time
 
 WORKLOADS = {
-    "zipf": ["--rw=randread", "--random_distribution=zipf:1.0"],
+    "zipf": ["--rw=randread", "--random_distribution=zipf:0.9"],
     "vm-mix": ["--rw=randrw", "--rwmixread=70",
                "--random_distribution=zoned:60/10:30/20:10/70"],
 }
@@ -226,14 +226,15 @@ def write_report(args, runs):
     gp = [f"set terminal pngcairo size 1200,{360 * ((len(panels) + 2) // 3)} font ',10'",
           "set output 'mrc.png'",
           f"set multiplot layout {(len(panels) + 2) // 3},3",
-          "set logscale x 2", "set xlabel 'cache size (bytes)'",
+          "set logscale x 2", "set format x '%g'", "set xlabel 'cache size (MiB)'",
           "set ylabel 'read hit ratio'", "set yrange [0:1]", "set key bottom right",
           "set datafile separator '\\t'"]
     for workload, policy in panels:
         cond = f'(strcol(1) eq "{workload}" && strcol(2) eq "{policy}")'
         gp += [f"set title '{workload}, {policy}'",
-               f"plot 'mrc.tsv' using ({cond} ? $3 : NaN):4 with linespoints title 'exact', "
-               f"'' using ({cond} ? $3 : NaN):5 with linespoints title 'live prediction'"]
+               f"plot 'mrc.tsv' using ({cond} ? $3 / 1048576 : NaN):4 with linespoints title 'exact', "
+               f"'' using ({cond} ? $3 / 1048576 : NaN):5 with linespoints "
+               "title 'live prediction'"]
     gp.append("unset multiplot")
     with open(os.path.join(args.out, "mrc.gp"), "w") as out:
         out.write("\n".join(gp) + "\n")
