@@ -149,7 +149,7 @@ def run_one(args, workload, policy, cache_blocks):
         subprocess.run(["fio", "--name=mrc", f"--filename={view.view}/disk",
                         f"--size={args.file_bytes}", f"--bs={args.block_bytes}", "--direct=1",
                         "--ioengine=psync", "--norandommap", "--randrepeat=1",
-                        f"--number_ios={args.ios}", f"--write_iolog={iolog}",
+                        f"--io_size={args.ios * args.block_bytes}", f"--write_iolog={iolog}",
                         "--output-format=terse", "--output=/dev/null"]
                        + WORKLOADS[workload], check=True)
         status = subprocess.run([args.wt, "status", view.view, "--mrc", "--json"], check=True,

@@ -25,6 +25,12 @@ double MrcCheck::mean_absolute_error() const {
   return MeanAbsoluteError(rows, &MrcCheckRow::exact, &MrcCheckRow::estimated);
 }
 
+double MrcCheck::max_absolute_error() const {
+  double worst = 0;
+  for (const MrcCheckRow& row : rows) worst = std::max(worst, std::fabs(row.exact - row.estimated));
+  return worst;
+}
+
 double MrcCheck::lru_mean_absolute_error() const {
   return MeanAbsoluteError(rows, &MrcCheckRow::exact_lru, &MrcCheckRow::estimated_lru);
 }
@@ -82,6 +88,31 @@ std::string MrcCheckTable(const MrcCheck& check) {
                 check.mean_absolute_error(), check.lru_mean_absolute_error(), check.sampling_rate,
                 check.simulation_rate, static_cast<double>(check.memory_bytes) / (1 << 20));
   table += line;
+  return table;
+}
+
+std::string MrcSummaryTable(const std::vector<NamedMrcChecks>& traces) {
+  if (traces.empty() || traces.front().checks.empty()) return "";
+  std::string table = "| trace |";
+  std::string rule = "|---|";
+  for (const MrcCheck& check : traces.front().checks) {
+    table += " " + std::string(PolicyName(check.policy)) + " MAE (max) |";
+    rule += "---:|";
+  }
+  table += " lru from reuse distances, MAE |\n" + rule + "---:|\n";
+  char cell[64];
+  for (const NamedMrcChecks& named : traces) {
+    table += "| " + named.trace + " |";
+    double lru_error = 0;
+    for (const MrcCheck& check : named.checks) {
+      std::snprintf(cell, sizeof(cell), " %.4f (%.4f) |", check.mean_absolute_error(),
+                    check.max_absolute_error());
+      table += cell;
+      lru_error = std::max(lru_error, check.lru_mean_absolute_error());
+    }
+    std::snprintf(cell, sizeof(cell), " %.4f |\n", lru_error);
+    table += cell;
+  }
   return table;
 }
 

@@ -29,6 +29,7 @@ struct MrcCheck {
   uint64_t memory_bytes = 0;
   double mean_absolute_error() const;      // of the policy's estimate
   double lru_mean_absolute_error() const;  // of the LRU estimate
+  double max_absolute_error() const;       // of the policy's estimate, at any size
 };
 
 // The curve for a cache of `capacity` blocks under `kind`.
@@ -37,5 +38,13 @@ MrcCheck CheckMrc(const Trace& trace, uint64_t capacity, PolicyKind kind,
 
 // A Markdown table of one check, rows by size.
 std::string MrcCheckTable(const MrcCheck& check);
+
+struct NamedMrcChecks {
+  std::string trace;
+  std::vector<MrcCheck> checks;  // one per policy, in the same order for every trace
+};
+// A Markdown table, a row per trace: each policy's mean (and largest) absolute
+// error, and the LRU estimate's mean error from the sampled reuse distances.
+std::string MrcSummaryTable(const std::vector<NamedMrcChecks>& traces);
 
 }  // namespace wtcachefs::sim

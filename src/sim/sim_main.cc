@@ -79,14 +79,18 @@ int main(int argc, char** argv) {
     return Fail("unknown --policy '" + policy_name + "': give arc, 2q, lru or all");
   }
   const auto print_mrc = [&](const std::vector<NamedTrace>& traces) {
+    std::vector<wtcachefs::sim::NamedMrcChecks> summary;
     for (const NamedTrace& named : traces) {
+      summary.push_back({named.name, {}});
       for (const wtcachefs::PolicyKind policy : policies) {
+        summary.back().checks.push_back(
+            wtcachefs::sim::CheckMrc(named.trace, capacity, policy, promote_after));
         std::cout << "### " << named.name << ", " << wtcachefs::PolicyName(policy) << "\n\n"
-                  << wtcachefs::sim::MrcCheckTable(
-                         wtcachefs::sim::CheckMrc(named.trace, capacity, policy, promote_after))
-                  << "\n";
+                  << wtcachefs::sim::MrcCheckTable(summary.back().checks.back()) << "\n";
       }
     }
+    std::cout << "### Summary: absolute error of the predicted hit ratio at 1/4x to 8x\n\n"
+              << wtcachefs::sim::MrcSummaryTable(summary);
   };
 
   if (*report && mrc) {
