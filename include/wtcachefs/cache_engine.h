@@ -65,6 +65,8 @@ struct CacheConfig {
   // Between steps of the sweep that finds records of files gone behind the
   // mount (engine/record_sweep.h); each step looks at 256 records. 0: none.
   std::chrono::milliseconds sweep_interval{1000};
+  // The live miss-ratio curve is kept (wtcachefs/miss_ratio_curve.h).
+  bool miss_ratio_curve = true;
   // Write misses allocate a slot (true) or go around the cache (false).
   bool write_allocate = true;
   // Diagnostic: origin write first, cache writes after it completes (see

@@ -52,6 +52,7 @@ struct MrcPoint {
 };
 
 struct MrcSnapshot {
+  bool enabled = true;  // false: -o mrc=off, and nothing below is measured
   PolicyKind policy = kDefaultPolicy;
   uint64_t cache_blocks = 0;  // the cache's size now
   uint32_t block_size = 0;
@@ -94,6 +95,8 @@ class MissRatioCurve {
     // The slots of the simulation at the cache's own size: the sampling rate
     // is this over the cache's blocks (at most 1, an exact simulation).
     uint64_t simulated_blocks = 2048;
+    // Off (-o mrc=off): nothing is allocated, an access costs a branch.
+    bool enabled = true;
     const Clock* clock = &SystemClock();
   };
 
@@ -118,6 +121,11 @@ class MissRatioCurve {
  private:
   struct Samples;
   std::unique_ptr<Samples> MakeSamplesLocked() const;
+  // Starts the curve again from nothing.
+  void RestartLocked();
+  // An access of `key`, a read or a write; `cache`: a missing block is cached
+  // (a read's admission, a write's allocation). Only sampled blocks go on.
+  void Sample(const BlockKey& key, bool read, bool cache) noexcept;
 
   Config config_;  // promote_after GUARDED_BY(mutex_)
   const double simulation_rate_;

@@ -61,6 +61,9 @@ struct Options {
   // --sweep-interval; DESIGN W8); each step looks at 256 file records. 0:
   // no sweep (such files are then found only by a lookup of their name).
   double sweep_interval = 1.0;
+  // The live miss-ratio curve (-o mrc=on|off, --mrc; `wtcachefs status
+  // --mrc`): on costs up to 4 MiB of RAM and a hash per block access.
+  bool miss_ratio_curve = true;
   // The revalidation interval in force (see revalidate).
   double RevalidateSeconds() const { return revalidate < 0 ? attr_timeout : revalidate; }
 

@@ -37,6 +37,7 @@ Result<CacheConfig> MakeCacheConfig(const Options& options) {
   config.sweep_interval =
       std::chrono::milliseconds(static_cast<int64_t>(options.sweep_interval * 1000));
   config.write_allocate = options.write_allocate;
+  config.miss_ratio_curve = options.miss_ratio_curve;
   config.serial_writethrough = options.serial_writethrough;
   config.reset = options.reset_cache;
   config.cache_bytes = options.cache_size;

@@ -76,6 +76,11 @@ std::optional<int> ParseCommandLine(int argc, const char* const* argv, Options& 
       app.add_option("--sweep-interval", sweep_interval_flag,
                      "seconds between steps of the sweep that finds files deleted behind the "
                      "mount (default 1; 0: off)");
+  std::string mrc_flag;
+  CLI::Option* mrc_option =
+      app.add_option("--mrc", mrc_flag,
+                     "on or off: the live miss-ratio curve of 'wtcachefs status --mrc' (default "
+                     "on; up to 4 MiB of RAM)");
   std::string transport_flag;
   CLI::Option* transport_option =
       app.add_option("--transport", transport_flag,
@@ -130,6 +135,7 @@ std::optional<int> ParseCommandLine(int argc, const char* const* argv, Options& 
       {"entry_timeout", entry_timeout_option},
       {"revalidate", revalidate_option},
       {"sweep_interval", sweep_interval_option},
+      {"mrc", mrc_option},
       {"max_threads", max_threads_option},
       {"transport", transport_option},
       {"block_size", block_size_option},

@@ -83,6 +83,7 @@ constexpr std::pair<std::string_view, ValueHint> kValueHints[] = {
     {"sequential_cutoff", {"a size (0: off)", "4M"}},
     {"log_level", {"error, warning, info or debug", "info"}},
     {"write_policy", {"allocate or around", "around"}},
+    {"mrc", {"on or off", "off"}},
     {"max_threads", {"a whole number from 1 to 1024", "16"}},
     {"transport", {"auto, io_uring or dev_fuse", "io_uring"}},
     {"fsname", {"a name", "slowdisk"}},
@@ -244,6 +245,15 @@ Status ApplyOne(const std::string& option, Options& options) {
                                        " is not a write policy: give allocate or around");
     }
     options.write_allocate = value == "allocate";
+    return Status::Ok();
+  }
+  if (name == "mrc") {
+    if (Status s = require_value(); !s.ok()) return s;
+    if (value != "on" && value != "off") {
+      return Status::Error(
+          EINVAL, "option mrc=" + value + " is neither on nor off (the live miss-ratio curve)");
+    }
+    options.miss_ratio_curve = value == "on";
     return Status::Ok();
   }
   if (name == "serial_writethrough" && !has_value) {

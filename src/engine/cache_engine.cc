@@ -72,6 +72,7 @@ EngineState::State(const CacheConfig& c, IoBackend& backend, std::unique_ptr<Cac
                                     .cache_blocks = slots_.slot_count(),
                                     .block_size = slots_.block_size(),
                                     .promote_after = c.promote_after,
+                                    .enabled = c.miss_ratio_curve,
                                     .clock = c.clock}),
       intents_(directory_->store(),
                std::chrono::duration_cast<std::chrono::nanoseconds>(c.write_lease).count()),

@@ -54,7 +54,7 @@ MissRatioCurve::MissRatioCurve(const Config& config)
                            : std::min(1.0, static_cast<double>(config.simulated_blocks) /
                                                static_cast<double>(config.cache_blocks))),
       simulation_threshold_(ThresholdOf(simulation_rate_)),
-      samples_(MakeSamplesLocked()) {}
+      samples_(config.enabled ? MakeSamplesLocked() : nullptr) {}
 
 MissRatioCurve::~MissRatioCurve() = default;
 
@@ -76,8 +76,17 @@ std::unique_ptr<MissRatioCurve::Samples> MissRatioCurve::MakeSamplesLocked() con
 }
 
 void MissRatioCurve::OnRead(const BlockKey& key, bool hit, bool admit) noexcept {
+  if (!config_.enabled) return;
   reads_.fetch_add(1, std::memory_order_relaxed);
   if (hit) hits_.fetch_add(1, std::memory_order_relaxed);
+  Sample(key, /*read=*/true, admit);
+}
+
+void MissRatioCurve::OnWrite(const BlockKey& key, bool allocate) noexcept {
+  if (config_.enabled) Sample(key, /*read=*/false, allocate);
+}
+
+void MissRatioCurve::Sample(const BlockKey& key, bool read, bool cache) noexcept {
   const uint64_t hash = SampleHashOf(key);
   if (hash >= simulation_threshold_) return;
   std::lock_guard lock(mutex_);
@@ -85,26 +94,16 @@ void MissRatioCurve::OnRead(const BlockKey& key, bool hit, bool admit) noexcept 
   try {
     Samples& s = *samples_;
     for (size_t i = 0; i < s.simulations.size(); ++i) {
+      if (!read) {
+        s.simulations[i].Write(key, cache);
+        continue;
+      }
       ++s.counts[i].reads;
-      if (s.simulations[i].Read(key, admit)) ++s.counts[i].hits;
+      if (s.simulations[i].Read(key, cache)) ++s.counts[i].hits;
     }
-    if (s.distances.Sampled(hash)) s.distances.Access(hash, key, /*counted=*/true);
+    if (s.distances.Sampled(hash)) s.distances.Access(hash, key, /*counted=*/read);
   } catch (...) {
     stopped_ = true;  // out of memory: serving goes on, the curve waits for a reset
-  }
-}
-
-void MissRatioCurve::OnWrite(const BlockKey& key, bool allocate) noexcept {
-  const uint64_t hash = SampleHashOf(key);
-  if (hash >= simulation_threshold_) return;
-  std::lock_guard lock(mutex_);
-  if (stopped_) return;
-  try {
-    Samples& s = *samples_;
-    for (PolicyCache& simulation : s.simulations) simulation.Write(key, allocate);
-    if (s.distances.Sampled(hash)) s.distances.Access(hash, key, /*counted=*/false);
-  } catch (...) {
-    stopped_ = true;
   }
 }
 
@@ -112,16 +111,18 @@ void MissRatioCurve::Reset() {
   // Built under the lock: a reset is rare, and a concurrent SetPromoteAfter
   // must not see its rule lost.
   std::lock_guard lock(mutex_);
-  samples_ = MakeSamplesLocked();
-  stopped_ = false;
-  reads_.store(0, std::memory_order_relaxed);
-  hits_.store(0, std::memory_order_relaxed);
+  RestartLocked();
 }
 
 void MissRatioCurve::SetPromoteAfter(uint32_t n) {
   std::lock_guard lock(mutex_);
   if (config_.promote_after == n) return;
   config_.promote_after = n;
+  RestartLocked();
+}
+
+void MissRatioCurve::RestartLocked() {
+  if (!config_.enabled) return;
   samples_ = MakeSamplesLocked();
   stopped_ = false;
   reads_.store(0, std::memory_order_relaxed);
@@ -134,6 +135,10 @@ MrcSnapshot MissRatioCurve::Snapshot() const {
   snapshot.cache_blocks = config_.cache_blocks;
   snapshot.block_size = config_.block_size;
   snapshot.simulation_rate = simulation_rate_;
+  if (!config_.enabled) {
+    snapshot.enabled = false;
+    return snapshot;
+  }
   std::lock_guard lock(mutex_);
   const Samples& s = *samples_;
   snapshot.reads = reads_.load(std::memory_order_relaxed);

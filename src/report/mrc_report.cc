@@ -47,6 +47,9 @@ std::string Duration(double seconds) {
 }  // namespace
 
 std::string RenderMrcTable(const MrcSnapshot& s) {
+  if (!s.enabled) {
+    return "the miss-ratio curve is off (-o mrc=off): remount without it to measure one\n";
+  }
   std::ostringstream out;
   const std::string policy(PolicyName(s.policy));
   out << "miss-ratio curve of the reads over the last " << Duration(s.window_seconds) << " (policy "
@@ -89,11 +92,13 @@ std::string RenderMrcTable(const MrcSnapshot& s) {
 }
 
 std::string RenderMrcJson(const MrcSnapshot& s) {
+  if (!s.enabled) return "{\"enabled\":false,\"points\":[]}\n";
   std::ostringstream out;
-  out << "{\"policy\":\"" << PolicyName(s.policy) << "\",\"sampling_rate\":" << s.sampling_rate
-      << ",\"simulation_rate\":" << s.simulation_rate << ",\"sampled_blocks\":" << s.sampled_blocks
-      << ",\"sampled_reads\":" << s.sampled_reads << ",\"memory_bytes\":" << s.memory_bytes
-      << ",\"block_size\":" << s.block_size << ",\"cache_bytes\":" << BytesOf(s, s.cache_blocks)
+  out << "{\"enabled\":true,\"policy\":\"" << PolicyName(s.policy)
+      << "\",\"sampling_rate\":" << s.sampling_rate << ",\"simulation_rate\":" << s.simulation_rate
+      << ",\"sampled_blocks\":" << s.sampled_blocks << ",\"sampled_reads\":" << s.sampled_reads
+      << ",\"memory_bytes\":" << s.memory_bytes << ",\"block_size\":" << s.block_size
+      << ",\"cache_bytes\":" << BytesOf(s, s.cache_blocks)
       << ",\"window_seconds\":" << s.window_seconds << ",\"reads\":" << s.reads
       << ",\"measured_hit_ratio\":" << Ratio(s.measured_hit_ratio()) << ",\"working_set_bytes\":";
   if (s.working_set_blocks) {
@@ -113,6 +118,7 @@ std::string RenderMrcJson(const MrcSnapshot& s) {
 }
 
 std::string RenderMrcLineFields(const MrcSnapshot& s) {
+  if (!s.enabled) return " mrc=off";
   std::ostringstream out;
   out << " mrc_policy=" << PolicyName(s.policy) << " mrc_sampling_rate=" << s.sampling_rate
       << " mrc_sampled_blocks=" << s.sampled_blocks << " mrc_memory_bytes=" << s.memory_bytes
@@ -128,7 +134,7 @@ std::string RenderMrcLineFields(const MrcSnapshot& s) {
 }
 
 std::string MrcAdvice(const MrcSnapshot& s) {
-  if (s.points.size() < 3 || s.sampled_reads < kAdviceMinSampledReads) return "";
+  if (!s.enabled || s.points.size() < 3 || s.sampled_reads < kAdviceMinSampledReads) return "";
   const MrcPoint& now = s.current();
   double best = now.hit_ratio;
   for (const MrcPoint& p : s.points) {

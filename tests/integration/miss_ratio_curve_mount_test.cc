@@ -137,6 +137,16 @@ TEST_F(MissRatioCurveMount, BlocksReadByWarmAreCachedInTheCurveButAreNotReads) {
   EXPECT_EQ(PointHitRatio(json, kCacheBytes), 1) << json;
 }
 
+TEST(MissRatioCurveOff, AViewMountedWithMrcOffSaysSoInStatus) {
+  MountedView mount({"-o", "cache_size=16M,mrc=off"});
+  ASSERT_TRUE(mount.ok()) << mount.failure();
+  const CommandResult r = Wtcachefs({"status", mount.view(), "--mrc"});
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(r.out.find("the miss-ratio curve is off"), std::string::npos) << r.out;
+  const CommandResult bad = Wtcachefs({"status", mount.view(), "--line"});
+  EXPECT_NE(bad.out.find(" mrc=off"), std::string::npos) << bad.out;
+}
+
 TEST_F(MissRatioCurveMount, TuneRefusesAnythingButResetForTheCurve) {
   const CommandResult r = Wtcachefs({"tune", mount_->view(), "mrc=off"});
   EXPECT_NE(r.exit_code, 0);

@@ -169,6 +169,19 @@ TEST(MissRatioCurve, CountsTheMountsOwnHitsAndStartsAgainOnReset) {
   EXPECT_EQ(s.sampled_blocks, 0u);
 }
 
+TEST(MissRatioCurve, TurnedOffItMeasuresNothingAndSaysHowToTurnItOn) {
+  MissRatioCurve::Config config = CurveConfig(PolicyKind::kArc, 16);
+  config.enabled = false;
+  MissRatioCurve curve(config);
+  for (uint64_t i = 0; i < 100; ++i) curve.OnRead(B(i % 4), true, true);
+  const MrcSnapshot s = curve.Snapshot();
+  EXPECT_FALSE(s.enabled);
+  EXPECT_EQ(s.reads, 0u);
+  EXPECT_TRUE(s.points.empty());
+  EXPECT_NE(RenderMrcTable(s).find("-o mrc=off"), std::string::npos) << RenderMrcTable(s);
+  EXPECT_EQ(MrcAdvice(s), "");
+}
+
 TEST(MissRatioCurve, ReadsPastTheSequentialCutoffAreNotPromoted) {
   MissRatioCurve curve(CurveConfig(PolicyKind::kLru, 16));
   for (int pass = 0; pass < 3; ++pass) {
