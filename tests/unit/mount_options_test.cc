@@ -250,6 +250,7 @@ TEST(MountOptions, BadValuesNameTheOptionAndSayWhatIsExpected) {
       {"cache=", "cache"},                       {"cache", "cache"},
       {"fsname", "fsname"},                      {"reset_cache=yes", "reset_cache"},
       {"ro=1", "ro"},
+      {"mrc=maybe", "mrc=maybe"},
   };
   for (const Case& c : cases) {
     Options options;
@@ -263,7 +264,7 @@ TEST(MountOptions, BadValuesNameTheOptionAndSayWhatIsExpected) {
 const std::vector<std::string> kValuedOptions = {
     "cache",      "attr_timeout", "entry_timeout", "revalidate", "block_size",
     "cache_size", "policy",       "promote_after", "read_ahead", "sequential_cutoff",
-    "log_level",  "write_policy", "max_threads",   "fsname"};
+    "log_level",  "write_policy", "max_threads",   "fsname",     "mrc"};
 
 TEST(MountOptions, EveryValuedOptionGivenEmptyOrBareIsRefusedWithAnExample) {
   for (const std::string& name : kValuedOptions) {
@@ -293,6 +294,15 @@ TEST(MountOptions, EveryExampleInAMessageIsAValidValue) {
     EXPECT_TRUE(s.ok()) << option << ": " << s.message();
     EXPECT_TRUE(options.Validate().ok()) << option << ": " << options.Validate().message();
   }
+}
+
+TEST(MountOptions, TheMissRatioCurveIsOnUnlessTurnedOff) {
+  Options options;
+  EXPECT_TRUE(options.miss_ratio_curve);
+  ASSERT_TRUE(ApplyMountOptions("mrc=off", options).ok());
+  EXPECT_FALSE(options.miss_ratio_curve);
+  ASSERT_TRUE(ApplyMountOptions("mrc=on", options).ok());
+  EXPECT_TRUE(options.miss_ratio_curve);
 }
 
 TEST(MountOptions, OptionsWithoutAValueHaveNoHint) {
