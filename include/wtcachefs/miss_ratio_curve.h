@@ -24,6 +24,7 @@
 // Reset may be called from any thread.
 #pragma once
 
+#include <array>
 #include <atomic>
 #include <cstdint>
 #include <memory>
@@ -130,9 +131,16 @@ class MissRatioCurve {
   Config config_;  // promote_after GUARDED_BY(mutex_)
   const double simulation_rate_;
   const uint64_t simulation_threshold_;  // of SampleHashOf
-  std::atomic<uint64_t> reads_{0};
-  std::atomic<uint64_t> hits_{0};
-  mutable std::mutex mutex_;
+  // Every read adds to one stripe, chosen by its thread: a cache line that
+  // other threads seldom write (Snapshot sums them).
+  struct alignas(64) ReadCounts {
+    std::atomic<uint64_t> reads{0};
+    std::atomic<uint64_t> hits{0};
+  };
+  static constexpr size_t kStripes = 16;
+  std::array<ReadCounts, kStripes> read_counts_;
+  void ZeroReadCounts();
+  alignas(64) mutable std::mutex mutex_;
   std::unique_ptr<Samples> samples_;  // GUARDED_BY(mutex_)
   bool stopped_ = false;              // GUARDED_BY(mutex_): an allocation failed
 };

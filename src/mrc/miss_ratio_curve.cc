@@ -4,6 +4,8 @@
 #include <algorithm>
 #include <chrono>
 #include <cmath>
+#include <functional>
+#include <thread>
 
 #include "mrc/reuse_distance_sampler.h"
 #include "policy/policy_cache.h"
@@ -77,8 +79,11 @@ std::unique_ptr<MissRatioCurve::Samples> MissRatioCurve::MakeSamplesLocked() con
 
 void MissRatioCurve::OnRead(const BlockKey& key, bool hit, bool admit) noexcept {
   if (!config_.enabled) return;
-  reads_.fetch_add(1, std::memory_order_relaxed);
-  if (hit) hits_.fetch_add(1, std::memory_order_relaxed);
+  thread_local const size_t stripe =
+      std::hash<std::thread::id>()(std::this_thread::get_id()) % kStripes;
+  ReadCounts& counts = read_counts_[stripe];
+  counts.reads.fetch_add(1, std::memory_order_relaxed);
+  if (hit) counts.hits.fetch_add(1, std::memory_order_relaxed);
   Sample(key, /*read=*/true, admit);
 }
 
@@ -121,12 +126,18 @@ void MissRatioCurve::SetPromoteAfter(uint32_t n) {
   RestartLocked();
 }
 
+void MissRatioCurve::ZeroReadCounts() {
+  for (ReadCounts& counts : read_counts_) {
+    counts.reads.store(0, std::memory_order_relaxed);
+    counts.hits.store(0, std::memory_order_relaxed);
+  }
+}
+
 void MissRatioCurve::RestartLocked() {
   if (!config_.enabled) return;
   samples_ = MakeSamplesLocked();
   stopped_ = false;
-  reads_.store(0, std::memory_order_relaxed);
-  hits_.store(0, std::memory_order_relaxed);
+  ZeroReadCounts();
 }
 
 MrcSnapshot MissRatioCurve::Snapshot() const {
@@ -141,8 +152,11 @@ MrcSnapshot MissRatioCurve::Snapshot() const {
   }
   std::lock_guard lock(mutex_);
   const Samples& s = *samples_;
-  snapshot.reads = reads_.load(std::memory_order_relaxed);
-  snapshot.hits = std::min(hits_.load(std::memory_order_relaxed), snapshot.reads);
+  for (const ReadCounts& counts : read_counts_) {
+    snapshot.reads += counts.reads.load(std::memory_order_relaxed);
+    snapshot.hits += counts.hits.load(std::memory_order_relaxed);
+  }
+  snapshot.hits = std::min(snapshot.hits, snapshot.reads);
   snapshot.window_seconds = std::chrono::duration<double>(config_.clock->Now() - s.started).count();
   snapshot.sampling_rate = s.distances.rate();
   snapshot.sampled_blocks = s.distances.sampled_blocks();
