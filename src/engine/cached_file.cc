@@ -119,7 +119,6 @@ struct CachedFile::ReadOp {
   std::span<char> out;  // the caller's; its first `length` bytes are the read's
   size_t length = 0;
   std::vector<ReadPart> parts;
-  size_t hits = 0;
   // First batch: hits from slots with their checksums, misses from origin.
   std::vector<IoRequest> first;
   std::vector<ChecksumRun> runs;
@@ -232,7 +231,6 @@ bool CachedFile::PlanRead(ReadOp& op, off_t offset, uint64_t size, Waits waits) 
       part.hit.reset();
     }
     if (part.hit) {
-      ++op.hits;
       part.cached = true;
     } else {
       ++misses;
@@ -478,9 +476,9 @@ Result<size_t> CachedFile::FinishRead(ReadOp& op, const Status& second_submitted
   }
   // A hit that failed (its checksum, or the cache device) was served by
   // origin: it counts as a miss.
-  size_t served_from_cache = op.hits;
+  size_t served_from_cache = 0;
   for (const ReadPart& part : op.parts) {
-    served_from_cache -= part.fallback ? 1 : 0;
+    served_from_cache += part.cached && !part.fallback ? 1 : 0;
     // A warmed block is cached, but its read is not the workload's.
     if (warming_) {
       engine_.curve().OnWrite({object_->id, part.piece.block}, /*allocate=*/true);

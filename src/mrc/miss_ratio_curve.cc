@@ -19,23 +19,6 @@ constexpr double kCoveredCaches = 32;
 // The working set: where a larger LRU cache gains less than a point.
 constexpr double kFlatTolerance = 0.01;
 
-uint64_t ThresholdOf(double rate) {
-  return std::clamp<uint64_t>(
-      static_cast<uint64_t>(std::ceil(rate * static_cast<double>(kSampleHashScale))), 1,
-      kSampleHashScale);
-}
-
-// The hit ratio a simulation fed by a sample at `rate` predicts for a stream
-// of `stream_reads` reads. As SHARDS does for its histogram, the sampled reads
-// are set to the count the rate promises, the difference counted as hits: it
-// comes mostly from the few hottest blocks, sampled or not, whose reads hit.
-double AdjustedHitRatio(uint64_t hits, uint64_t sampled_reads, uint64_t stream_reads, double rate) {
-  const double expected = static_cast<double>(stream_reads) * rate;
-  if (sampled_reads == 0 || expected <= 0) return 0;
-  const double adjusted = static_cast<double>(hits) + expected - static_cast<double>(sampled_reads);
-  return std::clamp(adjusted / expected, 0.0, 1.0);
-}
-
 }  // namespace
 
 struct MissRatioCurve::Samples {
@@ -55,7 +38,7 @@ MissRatioCurve::MissRatioCurve(const Config& config)
                            ? 1.0
                            : std::min(1.0, static_cast<double>(config.simulated_blocks) /
                                                static_cast<double>(config.cache_blocks))),
-      simulation_threshold_(ThresholdOf(simulation_rate_)),
+      simulation_threshold_(SampleThresholdOf(simulation_rate_)),
       samples_(config.enabled ? MakeSamplesLocked() : nullptr) {}
 
 MissRatioCurve::~MissRatioCurve() = default;
@@ -173,8 +156,9 @@ MrcSnapshot MissRatioCurve::Snapshot() const {
     }
     snapshot.points.push_back(MrcPoint{
         .cache_blocks = rounded,
-        .hit_ratio =
-            AdjustedHitRatio(s.counts[i].hits, s.counts[i].reads, snapshot.reads, simulation_rate_),
+        .hit_ratio = AdjustedHitRatio(static_cast<double>(s.counts[i].hits),
+                                      static_cast<double>(s.counts[i].reads),
+                                      static_cast<double>(snapshot.reads) * simulation_rate_),
         .lru_hit_ratio = s.distances.HitRatio(blocks, snapshot.reads)});
   }
   snapshot.sampled_reads = s.counts[kMrcCurrentPoint].reads;

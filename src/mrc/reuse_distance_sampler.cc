@@ -20,11 +20,20 @@ uint64_t Mix(uint64_t z) {
 
 uint64_t SampleHashOf(const BlockKey& key) { return Mix(Mix(key.object_id) ^ key.block) >> 11; }
 
+uint64_t SampleThresholdOf(double rate) {
+  return std::clamp<uint64_t>(
+      static_cast<uint64_t>(std::ceil(rate * static_cast<double>(kSampleHashScale))), 1,
+      kSampleHashScale);
+}
+
+double AdjustedHitRatio(double sampled_hits, double sampled_reads, double expected_reads) {
+  if (sampled_reads <= 0 || expected_reads <= 0) return 0;
+  return std::clamp((sampled_hits + expected_reads - sampled_reads) / expected_reads, 0.0, 1.0);
+}
+
 ReuseDistanceSampler::ReuseDistanceSampler(double rate, size_t max_blocks, double bucket_blocks,
                                            size_t buckets)
-    : threshold_(std::clamp<uint64_t>(
-          static_cast<uint64_t>(std::ceil(rate * static_cast<double>(kSampleHashScale))), 1,
-          kSampleHashScale)),
+    : threshold_(SampleThresholdOf(rate)),
       max_blocks_(std::max<size_t>(max_blocks, 1)),
       bucket_blocks_(std::max(bucket_blocks, 1e-9)),
       hist_(std::max<size_t>(buckets, 1), 0.0) {
@@ -83,20 +92,15 @@ void ReuseDistanceSampler::EvictHighest() {
   sampled_reads_ *= scale;
 }
 
-double ReuseDistanceSampler::Adjustment(uint64_t stream_reads) const {
-  return static_cast<double>(stream_reads) * rate() - sampled_reads_;
-}
-
 double ReuseDistanceSampler::HitRatio(double cache_blocks, uint64_t stream_reads) const {
-  const double expected = static_cast<double>(stream_reads) * rate();
-  if (expected <= 0 || sampled_reads_ <= 0 || cache_blocks <= 0) return 0;
+  if (cache_blocks <= 0) return 0;
   // A read hits a cache of c blocks when fewer than c others came between.
   const double whole = cache_blocks / bucket_blocks_;
-  double hits = Adjustment(stream_reads);
+  double hits = 0;
   const size_t full = static_cast<size_t>(std::min(std::floor(whole), double(hist_.size())));
   for (size_t b = 0; b < full; ++b) hits += hist_[b];
   if (full < hist_.size()) hits += hist_[full] * (whole - static_cast<double>(full));
-  return std::clamp(hits / expected, 0.0, 1.0);
+  return AdjustedHitRatio(hits, sampled_reads_, static_cast<double>(stream_reads) * rate());
 }
 
 std::optional<double> ReuseDistanceSampler::FlatFrom(uint64_t stream_reads,

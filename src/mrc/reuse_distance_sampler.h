@@ -33,6 +33,13 @@ inline constexpr uint64_t kSampleHashScale = uint64_t{1} << 53;
 // A well-mixed hash of `key` below kSampleHashScale (the block index's own
 // hash is not mixed enough to sample by).
 uint64_t SampleHashOf(const BlockKey& key);
+// The threshold below which SampleHashOf samples `rate` of all blocks.
+uint64_t SampleThresholdOf(double rate);
+// A sampled hit ratio scaled to the whole stream (SHARDS's adjustment): the
+// sampled reads are set to the count the rate promises, `expected_reads`,
+// the difference counted as hits. It comes mostly from the few hottest
+// blocks, sampled or not, whose reads hit. 0 before any read.
+double AdjustedHitRatio(double sampled_hits, double sampled_reads, double expected_reads);
 
 class ReuseDistanceSampler {
  public:
@@ -70,9 +77,6 @@ class ReuseDistanceSampler {
     bool operator<(const Tracked& other) const { return hash < other.hash; }
   };
   void EvictHighest();
-  // Sampled reads as the stream's: the histogram's total set to the reads the
-  // rate promises (SHARDS's adjustment), the difference counted as hits.
-  double Adjustment(uint64_t stream_reads) const;
 
   uint64_t threshold_;
   const size_t max_blocks_;
