@@ -43,8 +43,6 @@ class ReuseDistanceSampler;
 
 // The sizes simulated, as multiples of the cache's: 1/4x to 8x.
 inline constexpr double kMrcScales[] = {0.25, 0.5, 1, 2, 4, 8};
-// The entry of kMrcScales at the cache's own size.
-inline constexpr size_t kMrcCurrentPoint = 2;
 
 struct MrcPoint {
   uint64_t cache_blocks = 0;
@@ -64,7 +62,7 @@ struct MrcSnapshot {
   double window_seconds = 0;   // since the mount or the last reset
   uint64_t reads = 0;          // block reads in the window
   uint64_t hits = 0;           // of them, served by the cache
-  uint64_t sampled_reads = 0;  // of them, seen by the simulation at the cache's size
+  uint64_t sampled_reads = 0;  // of them, seen by the simulations
   // The size from which a larger LRU cache gains less than one point: the
   // working set. Nullopt when it lies beyond 32 times the cache (or no reads).
   std::optional<uint64_t> working_set_blocks;

@@ -24,11 +24,8 @@ constexpr double kFlatTolerance = 0.01;
 struct MissRatioCurve::Samples {
   ReuseDistanceSampler distances;
   std::vector<PolicyCache> simulations;  // one per kMrcScales entry
-  struct Counts {
-    uint64_t reads = 0;
-    uint64_t hits = 0;
-  };
-  std::vector<Counts> counts;
+  uint64_t reads = 0;                    // sampled reads: every simulation sees each
+  std::vector<uint64_t> hits;            // by simulation
   Clock::TimePoint started;
 };
 
@@ -50,7 +47,8 @@ std::unique_ptr<MissRatioCurve::Samples> MissRatioCurve::MakeSamplesLocked() con
                                         cache_blocks / kBucketsPerCache,
                                         static_cast<size_t>(kBucketsPerCache * kCoveredCaches)),
       .simulations = {},
-      .counts = std::vector<Samples::Counts>(std::size(kMrcScales)),
+      .reads = 0,
+      .hits = std::vector<uint64_t>(std::size(kMrcScales)),
       .started = config_.clock->Now()});
   for (const double scale : kMrcScales) {
     const double slots = std::round(scale * cache_blocks * simulation_rate_);
@@ -81,13 +79,13 @@ void MissRatioCurve::Sample(const BlockKey& key, bool read, bool cache) noexcept
   if (stopped_) return;
   try {
     Samples& s = *samples_;
+    if (read) ++s.reads;
     for (size_t i = 0; i < s.simulations.size(); ++i) {
       if (!read) {
         s.simulations[i].Write(key, cache);
-        continue;
+      } else if (s.simulations[i].Read(key, cache)) {
+        ++s.hits[i];
       }
-      ++s.counts[i].reads;
-      if (s.simulations[i].Read(key, cache)) ++s.counts[i].hits;
     }
     if (s.distances.Sampled(hash)) s.distances.Access(hash, key, /*counted=*/read);
   } catch (...) {
@@ -144,7 +142,7 @@ MrcSnapshot MissRatioCurve::Snapshot() const {
   snapshot.sampling_rate = s.distances.rate();
   snapshot.sampled_blocks = s.distances.sampled_blocks();
   snapshot.memory_bytes = sizeof(*this) + sizeof(Samples) + s.distances.memory_bytes() +
-                          s.counts.capacity() * sizeof(Samples::Counts);
+                          s.hits.capacity() * sizeof(uint64_t);
   for (size_t i = 0; i < s.simulations.size(); ++i) {
     snapshot.memory_bytes += sizeof(PolicyCache) + s.simulations[i].memory_bytes();
     const double blocks = kMrcScales[i] * static_cast<double>(config_.cache_blocks);
@@ -156,12 +154,11 @@ MrcSnapshot MissRatioCurve::Snapshot() const {
     }
     snapshot.points.push_back(MrcPoint{
         .cache_blocks = rounded,
-        .hit_ratio = AdjustedHitRatio(static_cast<double>(s.counts[i].hits),
-                                      static_cast<double>(s.counts[i].reads),
+        .hit_ratio = AdjustedHitRatio(static_cast<double>(s.hits[i]), static_cast<double>(s.reads),
                                       static_cast<double>(snapshot.reads) * simulation_rate_),
         .lru_hit_ratio = s.distances.HitRatio(blocks, snapshot.reads)});
   }
-  snapshot.sampled_reads = s.counts[kMrcCurrentPoint].reads;
+  snapshot.sampled_reads = s.reads;
   if (const auto flat = s.distances.FlatFrom(snapshot.reads, kFlatTolerance)) {
     snapshot.working_set_blocks = static_cast<uint64_t>(std::ceil(*flat));
   }

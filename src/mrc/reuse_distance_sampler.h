@@ -64,7 +64,6 @@ class ReuseDistanceSampler {
 
   double rate() const { return static_cast<double>(threshold_) / kSampleHashScale; }
   size_t sampled_blocks() const { return last_use_.size(); }
-  double covered_blocks() const { return bucket_blocks_ * static_cast<double>(hist_.size()); }
   uint64_t memory_bytes() const;
 
  private:
